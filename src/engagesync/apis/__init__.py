@@ -1,0 +1,1 @@
+"""One package per emulated/connected API; ``registry`` lists them."""

@@ -1,0 +1,152 @@
+"""The Groove helpdesk REST v1 emulator: one module per resource family, composed here."""
+
+from __future__ import annotations
+
+import random
+from types import ModuleType
+from typing import Any, ClassVar
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+from starlette.types import ASGIApp
+
+from ....sandbox.api import AuthResult, EmulatedApi, Tenant
+from ....sandbox.ratelimit import RateLimit
+from ... import groove_helpdesk as pkg
+from . import common, groups, inbox, kb, messages, people, seed, tickets, webhooks, widgets
+from .common import GrooveError, error_response
+
+#: Resource modules in dependency order; each exposes DDL, TABLES, routes() and seed(...).
+MODULES: tuple[ModuleType, ...] = (people, inbox, groups, tickets, messages, webhooks, widgets, kb)
+
+SEQUENCES_DDL = """
+CREATE TABLE IF NOT EXISTS gh_sequences (
+    tenant_id INTEGER NOT NULL, kind TEXT NOT NULL, value INTEGER NOT NULL, PRIMARY KEY (tenant_id, kind)
+);
+"""
+
+
+class GrooveHelpdeskApi(EmulatedApi):
+    id = pkg.API_ID
+    prefix = pkg.PREFIX
+    title = "Groove helpdesk REST API v1"
+    #: Undocumented upstream; emulated as 100 requests/minute per token (docs/fidelity.md).
+    default_rate_limit = RateLimit(100, 60.0)
+    ddl = SEQUENCES_DDL + "".join(m.DDL for m in MODULES)
+    tables: ClassVar[tuple[str, ...]] = ("gh_sequences", *(t for m in MODULES for t in m.TABLES))
+
+    # -- composition -----------------------------------------------------------------------------
+    def routes(self) -> list[BaseRoute]:
+        out: list[BaseRoute] = [Route("/openapi.json", openapi_document)]
+        for module in MODULES:
+            out.extend(module.routes())
+        return out
+
+    def asgi_app(self) -> ASGIApp:
+        app = Starlette(routes=self.routes(), exception_handlers=self.exception_handlers())
+        app.state.groove = self
+        return app
+
+    def admin_routes(self) -> list[BaseRoute]:
+        return [r for m in MODULES if hasattr(m, "admin_routes") for r in m.admin_routes()]
+
+    def exception_handlers(self) -> dict[Any, Any]:
+        async def groove_error(request: Request, exc: Exception) -> Response:
+            assert isinstance(exc, GrooveError)
+            return error_response(exc.status, exc.messages)
+
+        async def http_error(request: Request, exc: Exception) -> Response:
+            assert isinstance(exc, HTTPException)
+            message = {404: "Not found", 405: "Method not allowed"}.get(exc.status_code, str(exc.detail))
+            return error_response(exc.status_code, [message])
+
+        async def crash(request: Request, exc: Exception) -> Response:
+            return error_response(500, ["Internal server error"])
+
+        return {GrooveError: groove_error, HTTPException: http_error, Exception: crash}
+
+    # -- auth ------------------------------------------------------------------------------------
+    def is_public(self, request: Request) -> bool:
+        path = request.url.path[len(request.scope.get("root_path", "")):]
+        return path == "/openapi.json" or path.startswith("/public/")
+
+    def authenticate(self, request: Request) -> AuthResult | None:
+        token = None
+        header = request.headers.get("authorization", "")
+        if header[:7].lower() == "bearer ":
+            token = header[7:].strip()
+        if not token:
+            token = request.query_params.get("access_token")
+        cred = self.ctx.find_credential(self.id, token)
+        if cred is None:
+            return None
+        return AuthResult(cred.tenant_id, rate_key=cred.secret, credential=cred.secret)
+
+    def unauthorized(self, request: Request) -> Response:
+        return error_response(401, ["You must be authenticated to access this resource"])
+
+    def error_body(self, status: int) -> tuple[bytes, str]:
+        message = {400: "Bad request", 401: "Unauthorized", 403: "Forbidden", 404: "Not found",
+                   422: "Unprocessable entity", 429: "Too many requests", 500: "Internal server error",
+                   502: "Bad gateway", 503: "Service unavailable", 504: "Gateway timeout"}.get(status, "Error")
+        return JSONResponse({"errors": [message]}).body, "application/json"
+
+    # -- tenants, seeding, credentials -----------------------------------------------------------
+    def token_for(self, tenant: Tenant) -> str:
+        return self.ctx.derive_secret("groove-helpdesk", tenant.name, tenant.seed, length=40)
+
+    def provision(self, tenant: Tenant) -> None:
+        self.ctx.issue_credential(self.id, tenant.id, "token", self.token_for(tenant))
+
+    def seed(self, tenant: Tenant, counts: dict[str, int]) -> None:
+        seed.seed_tenant(self, tenant, random.Random(f"groove-helpdesk:{tenant.seed}"), counts)
+
+    def credentials(self, tenant: Tenant, base_url: str) -> dict[str, Any]:
+        tokens = self.ctx.credentials_of(self.id, tenant.id, "token")
+        return {"base_url": f"{base_url}{self.prefix}", "token": tokens[0].secret if tokens else None,
+                "auth": "Authorization: Bearer <token> (or ?access_token=<token>)",
+                "samples": seed.samples(self, tenant)}
+
+    # -- shared services for resource modules ----------------------------------------------------
+    def next_value(self, tenant_id: int, kind: str, start: int = 1) -> int:
+        """Next number in a per-tenant sequence (ticket numbers, ids); call inside a transaction."""
+        store = self.ctx.store
+        with store.tx():
+            row = store.one("SELECT value FROM gh_sequences WHERE tenant_id = ? AND kind = ?", (tenant_id, kind))
+            value = start if row is None else int(row["value"]) + 1
+            store.execute("INSERT INTO gh_sequences (tenant_id, kind, value) VALUES (?, ?, ?) "
+                          "ON CONFLICT(tenant_id, kind) DO UPDATE SET value = excluded.value",
+                          (tenant_id, kind, value))
+        return value
+
+    def new_id(self, tenant_id: int, kind: str) -> str:
+        """Opaque 10-digit string ids, as Groove's (e.g. "4517239960")."""
+        return str(self.next_value(tenant_id, f"id:{kind}", start=4_000_000_001))
+
+    def reserve(self, tenant_id: int, kind: str, count: int, start: int = 1) -> int:
+        """Reserve ``count`` consecutive sequence values (bulk seeding); returns the first."""
+        store = self.ctx.store
+        with store.tx():
+            row = store.one("SELECT value FROM gh_sequences WHERE tenant_id = ? AND kind = ?", (tenant_id, kind))
+            first = start if row is None else int(row["value"]) + 1
+            store.execute("INSERT INTO gh_sequences (tenant_id, kind, value) VALUES (?, ?, ?) "
+                          "ON CONFLICT(tenant_id, kind) DO UPDATE SET value = excluded.value",
+                          (tenant_id, kind, first + count - 1))
+        return first
+
+    def emit(self, tenant_id: int, event: str, payload: dict[str, Any]) -> None:
+        webhooks.emit(self, tenant_id, event, payload)
+
+    def now(self) -> float:
+        return self.ctx.clock.now()
+
+    def iso(self, epoch: float | None) -> str | None:
+        return None if epoch is None else self.ctx.clock.iso(epoch)
+
+
+async def openapi_document(request: Request) -> Response:
+    from ..openapi import document
+    return JSONResponse(document(common.api_base(request)))

@@ -1,0 +1,178 @@
+"""Conventions every Groove helpdesk resource shares: envelopes, hrefs, errors, paging, params."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable, Iterable
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl, quote, urlencode
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from ..contract import DEFAULT_PER_PAGE, MAX_PER_PAGE
+
+if TYPE_CHECKING:
+    from . import GrooveHelpdeskApi
+
+Handler = Callable[[Request], Awaitable[Response]]
+
+
+# -- errors (Rails style: {"errors": ["<Field> <message>", ...]}; see docs/fidelity.md) -----------
+class GrooveError(Exception):
+    def __init__(self, status: int, messages: Iterable[str]) -> None:
+        self.status = status
+        self.messages = list(messages)
+        super().__init__("; ".join(self.messages))
+
+
+class NotFound(GrooveError):
+    def __init__(self, what: str) -> None:
+        super().__init__(404, [f"{what} not found"])
+
+
+class Invalid(GrooveError):
+    """422 with every problem found, each naming its field."""
+
+    def __init__(self, problems: Iterable[tuple[str, str]]) -> None:
+        self.problems = list(problems)
+        super().__init__(422, [f"{field} {message}" for field, message in self.problems])
+
+
+class Problems:
+    """Collects validation problems so one response names all of them."""
+
+    def __init__(self) -> None:
+        self.items: list[tuple[str, str]] = []
+
+    def add(self, field: str, message: str) -> None:
+        self.items.append((field, message))
+
+    def raise_if_any(self) -> None:
+        if self.items:
+            raise Invalid(self.items)
+
+
+def error_response(status: int, messages: Iterable[str]) -> JSONResponse:
+    return JSONResponse({"errors": list(messages)}, status_code=status)
+
+
+# -- request helpers -------------------------------------------------------------------------
+def tenant_id(request: Request) -> int:
+    return int(request.scope["state"]["tenant_id"])
+
+
+def api_base(request: Request) -> str:
+    """Absolute base of this API as the caller reached it, e.g. ``http://127.0.0.1:8765/groove-helpdesk/v1``."""
+    url = request.url
+    return f"{url.scheme}://{url.netloc}{request.scope.get('root_path', '')}"
+
+
+def href(request: Request, *parts: object, query: dict[str, Any] | None = None) -> str:
+    path = "/".join(quote(str(p), safe="@") for p in parts)
+    out = f"{api_base(request)}/{path}"
+    if query:
+        out += "?" + urlencode(query)
+    return out
+
+
+def link(url: str) -> dict[str, str]:
+    return {"href": url}
+
+
+async def params(request: Request) -> dict[str, Any]:
+    """Body parameters: JSON object or form-encoded (Groove accepts both); query string as fallback."""
+    raw = await request.body()
+    out: dict[str, Any] = {}
+    if raw.strip():
+        ctype = request.headers.get("content-type", "")
+        if "json" in ctype or raw.lstrip()[:1] in (b"{", b"["):
+            try:
+                data = json.loads(raw)
+            except ValueError as exc:
+                raise GrooveError(400, [f"Request body is not valid JSON: {exc.msg}"]) from exc
+            if not isinstance(data, dict):
+                raise GrooveError(400, ["Request body must be a JSON object"])
+            out = data
+        else:
+            out = _form(raw.decode("utf-8", "replace"))
+    for key, value in request.query_params.multi_items():
+        if key != "access_token":
+            out.setdefault(key, value)
+    return out
+
+
+def _form(text: str) -> dict[str, Any]:
+    """Rails-style form decoding: ``tags[]=a&tags[]=b`` and ``from[email]=x``."""
+    out: dict[str, Any] = {}
+    for key, value in parse_qsl(text, keep_blank_values=True):
+        if key.endswith("[]"):
+            out.setdefault(key[:-2], []).append(value)
+        elif "[" in key and key.endswith("]"):
+            outer, inner = key[:-1].split("[", 1)
+            nested = out.setdefault(outer, {})
+            if isinstance(nested, dict):
+                nested[inner] = value
+        else:
+            out[key] = value
+    return out
+
+
+def int_param(request: Request, name: str, default: int) -> int:
+    raw = request.query_params.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise Invalid([(name, f"must be an integer (got {raw!r})")]) from exc
+
+
+def page_window(request: Request) -> tuple[int, int]:
+    """(page, per_page): page >= 1; per_page defaults to 25 and is capped at 50."""
+    page = int_param(request, "page", 1)
+    per_page = int_param(request, "per_page", DEFAULT_PER_PAGE)
+    if page < 1:
+        raise Invalid([("page", "must be greater than or equal to 1")])
+    if per_page < 1:
+        raise Invalid([("per_page", "must be greater than or equal to 1")])
+    return page, min(per_page, MAX_PER_PAGE)
+
+
+def pagination(request: Request, page: int, per_page: int, total: int) -> dict[str, Any]:
+    """``meta.pagination``; ``next_page``/``prev_page`` are absolute and keep every filter but per_page."""
+    total_pages = max(1, -(-total // per_page)) if total else 0
+    keep = [(k, v) for k, v in request.query_params.multi_items() if k not in ("page", "per_page")]
+    base = f"{api_base(request)}{request.url.path[len(request.scope.get('root_path', '')):]}"
+
+    def page_url(n: int) -> str:
+        return f"{base}?{urlencode([*keep, ('page', n)])}"
+
+    return {"pagination": {
+        "current_page": page,
+        "total_pages": total_pages,
+        "total_count": total,
+        "next_page": page_url(page + 1) if page < total_pages else None,
+        "prev_page": page_url(page - 1) if page > 1 and total_pages else None,
+    }}
+
+
+def created(body: dict[str, Any], location: str) -> JSONResponse:
+    return JSONResponse(body, status_code=201, headers={"Location": location})
+
+
+def no_content(location: str | None = None) -> Response:
+    return Response(status_code=204, headers={"Location": location} if location else None)
+
+
+def dumps_list(value: Any) -> str:
+    return json.dumps(value or [])
+
+
+def loads(value: str | None, default: Any = None) -> Any:
+    return json.loads(value) if value else default
+
+
+def api_of(request: Request) -> GrooveHelpdeskApi:
+    api: GrooveHelpdeskApi = request.app.state.groove
+    return api

@@ -1,0 +1,104 @@
+"""What an emulated API plugs into the sandbox engine.
+
+The engine owns everything API-neutral (routing under a prefix, auth gate, rate limits, faults,
+journal, webhooks, clock, tenants); an API subclass supplies its tables, routes, credential format,
+error bodies, seeding and the credentials it hands out.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute
+from starlette.types import ASGIApp
+
+from .ratelimit import RateLimit
+
+if TYPE_CHECKING:
+    from .context import SandboxContext
+
+
+@dataclass(frozen=True)
+class Tenant:
+    id: int
+    name: str
+    seed: int
+
+
+@dataclass(frozen=True)
+class AuthResult:
+    """Who is calling: the tenant whose data is visible and the key its rate window is kept under."""
+
+    tenant_id: int
+    rate_key: str
+    credential: str | None = None
+
+
+class EmulatedApi(ABC):
+    id: ClassVar[str]
+    prefix: ClassVar[str]
+    title: ClassVar[str]
+    default_rate_limit: ClassVar[RateLimit | None] = None
+    #: DDL for the API's own tables; every table has a ``tenant_id`` column.
+    ddl: ClassVar[str] = ""
+    #: Tables cleared when a tenant is reset.
+    tables: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(self, ctx: SandboxContext) -> None:
+        self.ctx = ctx
+
+    @abstractmethod
+    def routes(self) -> list[BaseRoute]:
+        """Routes relative to ``prefix``."""
+
+    def exception_handlers(self) -> dict[Any, Any]:
+        """Vendor-shaped answers for unknown paths, wrong methods and crashes."""
+        return {}
+
+    def asgi_app(self) -> ASGIApp:
+        return Starlette(routes=self.routes(), exception_handlers=self.exception_handlers())
+
+    def admin_routes(self) -> list[BaseRoute]:
+        """Extra admin routes, mounted at ``/_sandbox/<id>`` (e.g. UI-only actions)."""
+        return []
+
+    def is_public(self, request: Request) -> bool:
+        """Paths that need no credential (public widget view, OAuth endpoints, schema docs)."""
+        return False
+
+    @abstractmethod
+    def authenticate(self, request: Request) -> AuthResult | None:
+        """Resolve the caller from the request; ``None`` means 401."""
+
+    @abstractmethod
+    def unauthorized(self, request: Request) -> Response:
+        """The vendor's 401."""
+
+    def error_body(self, status: int) -> tuple[bytes, str]:
+        """The vendor's body for an injected error status: (bytes, content type)."""
+        return b"", "application/json"
+
+    @abstractmethod
+    def provision(self, tenant: Tenant) -> None:
+        """Create the tenant's credentials (deterministic from its seed)."""
+
+    @abstractmethod
+    def seed(self, tenant: Tenant, counts: dict[str, int]) -> None:
+        """Fill the tenant's data deterministically from ``tenant.seed``; ``counts`` per resource."""
+
+    @abstractmethod
+    def credentials(self, tenant: Tenant, base_url: str) -> dict[str, Any]:
+        """What a client needs to call this API as ``tenant`` (with a ``samples`` object)."""
+
+    def clear(self, tenant_id: int | None) -> None:
+        """Delete the tenant's rows (or everyone's)."""
+        for table in self.tables:
+            if tenant_id is None:
+                self.ctx.store.execute(f"DELETE FROM {table}")
+            else:
+                self.ctx.store.execute(f"DELETE FROM {table} WHERE tenant_id = ?", (tenant_id,))

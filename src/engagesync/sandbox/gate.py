@@ -1,0 +1,159 @@
+"""The per-API gate every emulated request passes: journal, faults, auth, rate limit, headers.
+
+Written as raw ASGI so it can do what a Starlette middleware cannot: hang, drop a connection
+half-way through a response, or let the handler commit and then lose the response.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import Any
+
+import httpx
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from .api import EmulatedApi
+from .context import SandboxContext
+from .faults import FaultRule
+
+
+class DroppedConnection(httpx.RemoteProtocolError):
+    """Raised by the sandbox to cut a connection mid-response.
+
+    Over a socket uvicorn closes the transport and the client sees a truncated response; in-process
+    httpx's ASGI transport re-raises it, so both modes surface the same ``httpx`` error class.
+    """
+
+    def __init__(self) -> None:
+        super().__init__("sandbox fault: connection dropped")
+
+
+class _QuietDrops(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.exc_info and isinstance(record.exc_info[1], DroppedConnection))
+
+
+logging.getLogger("uvicorn.error").addFilter(_QuietDrops())
+
+
+class ApiGate:
+    def __init__(self, ctx: SandboxContext, api: EmulatedApi, app: ASGIApp) -> None:
+        self.ctx = ctx
+        self.api = api
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        ctx, api = self.ctx, self.api
+        started = time.perf_counter()
+        subpath = scope["path"][len(api.prefix):] or "/"
+        method = scope["method"]
+        entry = ctx.journal.open(ctx.clock.now(), api.id, method, subpath, scope.get("query_string", b"").decode())
+        status_box = [0]
+        try:
+            await self._handle(scope, receive, send, subpath, method, entry, status_box)
+        finally:
+            ctx.journal.close(entry, status_box[0], (time.perf_counter() - started) * 1000)
+        if ctx.outbox.dirty:
+            await ctx.outbox.run_due()
+
+    async def _handle(self, scope: Scope, receive: Receive, send: Send, subpath: str, method: str,
+                      entry: Any, status_box: list[int]) -> None:
+        ctx, api = self.ctx, self.api
+        extra_headers: dict[str, str] = {}
+
+        async def send_tracked(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status_box[0] = message["status"]
+                if extra_headers:
+                    names = {h.lower().encode() for h in extra_headers}
+                    headers = [(k, v) for k, v in message.get("headers", []) if k.lower() not in names]
+                    headers += [(k.lower().encode(), v.encode()) for k, v in extra_headers.items()]
+                    message = {**message, "headers": headers}
+            await send(message)
+
+        fault = ctx.faults.pick(api.id, method, subpath)
+        if fault is not None:
+            entry.fault = fault.effect
+        if fault is not None and not fault.after:
+            if await self._apply_before(fault, send_tracked):
+                return
+
+        request = Request(scope, receive)
+        if not api.is_public(request):
+            auth = api.authenticate(request)
+            if auth is None:
+                await api.unauthorized(request)(scope, receive, send_tracked)
+                return
+            entry.tenant_id = auth.tenant_id
+            scope.setdefault("state", {})["tenant_id"] = auth.tenant_id
+            scope["state"]["credential"] = auth.credential
+            rule = ctx.rate_limit_for(api.id, auth.credential)
+            if rule is not None:
+                decision = ctx.limiter.hit(f"{api.id}:{auth.rate_key}", rule, ctx.clock.now())
+                extra_headers.update(decision.headers())
+                if not decision.allowed:
+                    entry.rate_limited = True
+                    await Response(b"", status_code=429)(scope, receive, send_tracked)
+                    return
+
+        if fault is not None and fault.after:
+            await self._run_then_fail(fault, scope, receive, send_tracked)
+            return
+        await self.app(scope, receive, send_tracked)
+
+    async def _apply_before(self, fault: FaultRule, send: Send) -> bool:
+        """Apply a fault that strikes before the handler; True if the response is settled."""
+        if fault.effect == "latency":
+            await asyncio.sleep(fault.latency_ms / 1000)
+            return False
+        if fault.effect == "status":
+            await self._send_error(fault, send)
+            return True
+        if fault.effect == "drop":
+            await send({"type": "http.response.start", "status": 200,
+                        "headers": [(b"content-type", b"application/json"), (b"content-length", b"4096")]})
+            raise DroppedConnection()
+        # timeout: hang past any reasonable client timeout, then answer like a gateway would.
+        await asyncio.sleep(fault.timeout_seconds)
+        await Response(b"", status_code=504)({"type": "http"}, _no_receive, send)
+        return True
+
+    async def _run_then_fail(self, fault: FaultRule, scope: Scope, receive: Receive, send: Send) -> None:
+        """Let the handler do (and commit) its work, then spoil the response."""
+        held: list[Message] = []
+
+        async def hold(message: Message) -> None:
+            held.append(message)
+
+        await self.app(scope, receive, hold)
+        if fault.effect == "latency":
+            await asyncio.sleep(fault.latency_ms / 1000)
+        elif fault.effect == "status":
+            await self._send_error(fault, send)
+            return
+        elif fault.effect == "drop":
+            start = dict(held[0]) if held else {"type": "http.response.start", "status": 200, "headers": []}
+            start["headers"] = [(k, v) for k, v in start.get("headers", []) if k.lower() != b"content-length"]
+            start["headers"].append((b"content-length", b"4096"))
+            await send(start)
+            raise DroppedConnection()
+        elif fault.effect == "timeout":
+            await asyncio.sleep(fault.timeout_seconds)
+        for message in held:
+            await send(message)
+
+    async def _send_error(self, fault: FaultRule, send: Send) -> None:
+        body, content_type = self.api.error_body(fault.status) if fault.body == "vendor" else (b"", "")
+        headers = {"content-type": content_type} if body and content_type else {}
+        await Response(body, status_code=fault.status, headers=headers)({"type": "http"}, _no_receive, send)
+
+
+async def _no_receive() -> Message:
+    return {"type": "http.disconnect"}

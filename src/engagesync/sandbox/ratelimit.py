@@ -1,0 +1,120 @@
+"""Sliding-window rate limiter with Groove's documented semantics.
+
+Groove (seed 000) counts requests in fixed windows and judges each request against a sliding
+estimate: ``previous_window_count * (1 - elapsed/window) + current_window_count``. A request is
+refused (429, empty body) when that estimate has reached the limit, and refused calls are still
+counted. ``X-RateLimit-Reset`` is the epoch second at which the estimate dips below the limit again.
+
+This is the vendor's algorithm, so it is ours rather than a library's (``limits`` cannot take an
+injected clock): the exact header semantics are the point of emulating it.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class RateLimit:
+    limit: int
+    window_seconds: float
+
+    def to_dict(self) -> dict[str, float | int]:
+        return {"limit": self.limit, "window_seconds": self.window_seconds}
+
+
+@dataclass(frozen=True)
+class Decision:
+    allowed: bool
+    limit: int
+    remaining: int
+    reset: int  # epoch seconds
+
+    def headers(self) -> dict[str, str]:
+        return {
+            "X-RateLimit-Limit": str(self.limit),
+            "X-RateLimit-Remaining": str(self.remaining),
+            "X-RateLimit-Reset": str(self.reset),
+        }
+
+
+@dataclass
+class _Counter:
+    window_index: int
+    current: int = 0
+    previous: int = 0
+
+
+def sliding_estimate(previous: int, current: int, elapsed: float, window: float) -> float:
+    """The vendor's weighted count at ``elapsed`` seconds into the current window."""
+    return previous * (window - elapsed) / window + current
+
+
+def reset_time(previous: int, current: int, window_start: float, window: float, limit: int) -> float:
+    """Earliest instant at which, with no further requests, the estimate is below ``limit``.
+
+    Within the current window the previous count fades linearly; once the window rolls over the
+    current count becomes the previous one and fades in turn.
+    """
+    if current < limit:
+        if previous == 0:
+            return window_start
+        # previous * (1 - e) + current < limit  <=>  e > 1 - (limit - current) / previous
+        fade = 1 - (limit - current) / previous
+        return window_start + max(0.0, fade) * window
+    # Must wait for the rollover: current * (1 - e') < limit  <=>  e' > 1 - limit / current
+    return window_start + window + (1 - limit / current) * window
+
+
+class SlidingWindowLimiter:
+    """Counters per key (one per API credential); thread-safe; time is passed in."""
+
+    def __init__(self) -> None:
+        self._counters: dict[str, _Counter] = {}
+        self._lock = threading.Lock()
+
+    def reset(self) -> None:
+        with self._lock:
+            self._counters.clear()
+
+    def hit(self, key: str, rule: RateLimit, now: float) -> Decision:
+        """Judge one request at ``now`` and count it, allowed or not."""
+        window = rule.window_seconds
+        index = math.floor(now / window)
+        with self._lock:
+            counter = self._counters.get(key)
+            if counter is None:
+                counter = self._counters[key] = _Counter(index)
+            self._roll(counter, index)
+            window_start = index * window
+            elapsed = now - window_start
+            allowed = sliding_estimate(counter.previous, counter.current, elapsed, window) < rule.limit
+            counter.current += 1
+            after = sliding_estimate(counter.previous, counter.current, elapsed, window)
+            remaining = max(0, math.ceil(rule.limit - after))
+            if remaining > 0:
+                reset = math.floor(now)
+            else:
+                reset = math.floor(reset_time(counter.previous, counter.current, window_start, window,
+                                              rule.limit)) + 1
+        return Decision(allowed, rule.limit, remaining, reset)
+
+    def peek(self, key: str, rule: RateLimit, now: float) -> tuple[int, int]:
+        """(previous, current) counts for ``key`` as of ``now``, without counting a request."""
+        index = math.floor(now / rule.window_seconds)
+        with self._lock:
+            counter = self._counters.get(key)
+            if counter is None:
+                return 0, 0
+            self._roll(counter, index)
+            return counter.previous, counter.current
+
+    @staticmethod
+    def _roll(counter: _Counter, index: int) -> None:
+        if counter.window_index == index:
+            return
+        counter.previous = counter.current if counter.window_index == index - 1 else 0
+        counter.current = 0
+        counter.window_index = index
