@@ -16,7 +16,7 @@ from starlette.types import ASGIApp
 from ....sandbox.api import AuthResult, EmulatedApi, Tenant
 from ....sandbox.ratelimit import RateLimit
 from ... import groove_helpdesk as pkg
-from . import common, groups, inbox, kb, messages, people, seed, tickets, webhooks, widgets
+from . import common, groups, inbox, kb, messages, people, schema, seed, tickets, webhooks, widgets
 from .common import GrooveError, error_response
 
 #: Resource modules in dependency order; each exposes DDL, TABLES, routes() and seed(...).
@@ -35,8 +35,8 @@ class GrooveHelpdeskApi(EmulatedApi):
     title = "Groove helpdesk REST API v1"
     #: Undocumented upstream; emulated as 100 requests/minute per token (docs/fidelity.md).
     default_rate_limit = RateLimit(100, 60.0)
-    ddl = SEQUENCES_DDL + "".join(m.DDL for m in MODULES)
-    tables: ClassVar[tuple[str, ...]] = ("gh_sequences", *(t for m in MODULES for t in m.TABLES))
+    ddl = SEQUENCES_DDL + schema.DDL + "".join(m.DDL for m in MODULES)
+    tables: ClassVar[tuple[str, ...]] = ("gh_sequences", *schema.TABLES, *(t for m in MODULES for t in m.TABLES))
 
     # -- composition -----------------------------------------------------------------------------
     def routes(self) -> list[BaseRoute]:
