@@ -1,0 +1,30 @@
+"""Shared fixtures: the sandbox fixtures come from engagesync's pytest plugin."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from engagesync.sandbox.app import Sandbox
+
+GROOVE = "/groove-helpdesk/v1"
+
+
+@pytest.fixture
+def groove(sandbox: Sandbox) -> Iterator[httpx.Client]:
+    """An in-process client for the default tenant's Groove helpdesk, base URL at the API prefix."""
+    token = sandbox.credentials()["groove-helpdesk"]["token"]
+    with sandbox.client() as client:
+        client.base_url = httpx.URL(f"http://sandbox{GROOVE}/")
+        client.headers["Authorization"] = f"Bearer {token}"
+        yield client
+
+
+@pytest.fixture
+def admin(sandbox: Sandbox) -> Iterator[httpx.Client]:
+    """An in-process client for the sandbox admin API (``/_sandbox``)."""
+    with sandbox.client() as client:
+        client.base_url = httpx.URL("http://sandbox/_sandbox/")
+        yield client
