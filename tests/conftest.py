@@ -28,3 +28,22 @@ def admin(sandbox: Sandbox) -> Iterator[httpx.Client]:
     with sandbox.client() as client:
         client.base_url = httpx.URL("http://sandbox/_sandbox/")
         yield client
+
+
+@pytest.fixture(params=["in-process", "loopback"])
+def groove_any(request: pytest.FixtureRequest, sandbox: Sandbox) -> Iterator[httpx.Client]:
+    """The Groove helpdesk client twice: in-process (ASGI) and over real loopback HTTP (uvicorn).
+
+    Conformance tests use it so every documented example is checked in both modes.
+    """
+    token = sandbox.credentials()["groove-helpdesk"]["token"]
+    if request.param == "in-process":
+        client = sandbox.client()
+        base = "http://sandbox"
+    else:
+        base = sandbox.serve()
+        client = httpx.Client()
+    with client:
+        client.base_url = httpx.URL(f"{base}{GROOVE}/")
+        client.headers["Authorization"] = f"Bearer {token}"
+        yield client
