@@ -1,0 +1,31 @@
+"""``make bench``: run every benchmark and print one table of side-by-side figures."""
+
+from __future__ import annotations
+
+import argparse
+
+from rich.console import Console
+from rich.table import Table
+
+from . import sandbox_bench
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--seconds", type=float, default=5.0, help="duration of each throughput run")
+    parser.add_argument("--tickets", type=int, default=100_000, help="tickets for the bulk-seed run")
+    args = parser.parse_args()
+    console = Console()
+    table = Table(title="engagesync benchmarks (one run, side by side)")
+    for column in ("measurement", "result", "detail", "ratio / goal"):
+        table.add_column(column)
+    for name, run in (("sandbox page throughput", lambda: sandbox_bench.page_throughput(args.seconds)),
+                      ("bulk seed", lambda: sandbox_bench.bulk_seed(args.tickets))):
+        console.print(f"running {name}…")
+        for row in run():
+            table.add_row(*row)
+    console.print(table)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,88 @@
+"""Shared bench plumbing: servers in subprocesses (so client and server don't share a GIL), timing."""
+
+from __future__ import annotations
+
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import httpx
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_ready(url: str, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            httpx.get(url, timeout=1)
+            return
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    raise RuntimeError(f"server at {url} did not come up")
+
+
+@contextmanager
+def process(args: list[str], ready_url: str, env: dict[str, str] | None = None) -> Iterator[None]:
+    proc = subprocess.Popen(args, env={**os.environ, **(env or {})}, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE)
+    try:
+        wait_ready(ready_url)
+        yield
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+@contextmanager
+def sandbox_server(*extra: str) -> Iterator[str]:
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    with process([sys.executable, "-m", "engagesync.cli.main", "sandbox", "serve", "--port", str(port), *extra],
+                 f"{url}/_sandbox/health"):
+        yield url
+
+
+@dataclass
+class Latency:
+    count: int
+    seconds: float
+    samples: list[float]
+
+    @property
+    def rps(self) -> float:
+        return self.count / self.seconds
+
+    def pct(self, q: float) -> float:
+        ordered = sorted(self.samples)
+        return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
+
+    @property
+    def p50(self) -> float:
+        return statistics.median(self.samples) * 1000
+
+
+def hammer(client: httpx.Client, url: str, seconds: float, params: dict[str, str] | None = None) -> Latency:
+    """Sequential keep-alive requests for ``seconds``: latency per request and throughput."""
+    samples: list[float] = []
+    for _ in range(20):  # warm-up
+        client.get(url, params=params).raise_for_status()
+    started = time.perf_counter()
+    while time.perf_counter() - started < seconds:
+        t0 = time.perf_counter()
+        client.get(url, params=params).raise_for_status()
+        samples.append(time.perf_counter() - t0)
+    return Latency(len(samples), time.perf_counter() - started, samples)

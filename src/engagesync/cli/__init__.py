@@ -1,0 +1,1 @@
+"""The ``engagesync`` command line: thin, it parses and calls into the library."""
