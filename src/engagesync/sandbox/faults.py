@@ -68,13 +68,14 @@ class FaultRule:
             elif kind == "drop":
                 rule.after = bool(effect_spec.get("after", spec.get("after", False)))
             elif kind == "timeout":
-                rule.timeout_seconds = float(effect_spec.get("seconds", effect_spec["timeout"]
-                                                             if not isinstance(effect_spec["timeout"], bool)
-                                                             else 30.0))
+                raw = effect_spec["timeout"]
+                default = 30.0 if isinstance(raw, bool) else float(raw)
+                rule.timeout_seconds = float(effect_spec.get("seconds", default))
             rule.after = bool(spec.get("after", rule.after))
             rule.probability = float(spec.get("probability", 1.0))
-            if "times" in spec or "next" in spec:
-                rule.remaining = int(spec.get("times", spec.get("next")))
+            times = spec.get("times", spec.get("next"))
+            if times is not None:
+                rule.remaining = int(times)
         except (TypeError, ValueError, KeyError) as exc:
             if isinstance(exc, FaultSpecError):
                 raise
@@ -95,10 +96,11 @@ class FaultRule:
         return not (self.operation and self.operation != operation)
 
     def to_dict(self) -> dict[str, Any]:
-        effect: dict[str, Any] = {"status": {"status": self.status, "body": self.body},
+        effects: dict[str, dict[str, Any]] = {"status": {"status": self.status, "body": self.body},
                                   "latency": {"latency": self.latency_ms},
                                   "drop": {"drop": True},
-                                  "timeout": {"timeout": True, "seconds": self.timeout_seconds}}[self.effect]
+                                  "timeout": {"timeout": True, "seconds": self.timeout_seconds}}
+        effect = effects[self.effect]
         return {"id": self.id, "match": {k: v for k, v in {"api": self.api, "method": self.method,
                                                             "path": self.path,
                                                             "operation": self.operation}.items() if v},

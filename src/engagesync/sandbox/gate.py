@@ -58,6 +58,9 @@ class ApiGate:
         status_box = [0]
         try:
             await self._handle(scope, receive, send, subpath, method, entry, status_box)
+        except DroppedConnection:
+            status_box[0] = 0  # the client never got a complete response
+            raise
         finally:
             ctx.journal.close(entry, status_box[0], (time.perf_counter() - started) * 1000)
         if ctx.outbox.dirty:
@@ -81,9 +84,8 @@ class ApiGate:
         fault = ctx.faults.pick(api.id, method, subpath)
         if fault is not None:
             entry.fault = fault.effect
-        if fault is not None and not fault.after:
-            if await self._apply_before(fault, send_tracked):
-                return
+        if fault is not None and not fault.after and await self._apply_before(fault, send_tracked):
+            return
 
         request = Request(scope, receive)
         if not api.is_public(request):
@@ -139,10 +141,10 @@ class ApiGate:
             await self._send_error(fault, send)
             return
         elif fault.effect == "drop":
-            start = dict(held[0]) if held else {"type": "http.response.start", "status": 200, "headers": []}
-            start["headers"] = [(k, v) for k, v in start.get("headers", []) if k.lower() != b"content-length"]
-            start["headers"].append((b"content-length", b"4096"))
-            await send(start)
+            head: Message = held[0] if held else {"type": "http.response.start", "status": 200, "headers": []}
+            headers = [(k, v) for k, v in head.get("headers", []) if k.lower() != b"content-length"]
+            headers.append((b"content-length", b"4096"))
+            await send({**head, "headers": headers})
             raise DroppedConnection()
         elif fault.effect == "timeout":
             await asyncio.sleep(fault.timeout_seconds)

@@ -15,6 +15,8 @@ import math
 import threading
 from dataclasses import dataclass
 
+from ..ratemodel import reset_time, sliding_estimate, window_index
+
 
 @dataclass(frozen=True)
 class RateLimit:
@@ -47,27 +49,6 @@ class _Counter:
     previous: int = 0
 
 
-def sliding_estimate(previous: int, current: int, elapsed: float, window: float) -> float:
-    """The vendor's weighted count at ``elapsed`` seconds into the current window."""
-    return previous * (window - elapsed) / window + current
-
-
-def reset_time(previous: int, current: int, window_start: float, window: float, limit: int) -> float:
-    """Earliest instant at which, with no further requests, the estimate is below ``limit``.
-
-    Within the current window the previous count fades linearly; once the window rolls over the
-    current count becomes the previous one and fades in turn.
-    """
-    if current < limit:
-        if previous == 0:
-            return window_start
-        # previous * (1 - e) + current < limit  <=>  e > 1 - (limit - current) / previous
-        fade = 1 - (limit - current) / previous
-        return window_start + max(0.0, fade) * window
-    # Must wait for the rollover: current * (1 - e') < limit  <=>  e' > 1 - limit / current
-    return window_start + window + (1 - limit / current) * window
-
-
 class SlidingWindowLimiter:
     """Counters per key (one per API credential); thread-safe; time is passed in."""
 
@@ -82,7 +63,7 @@ class SlidingWindowLimiter:
     def hit(self, key: str, rule: RateLimit, now: float) -> Decision:
         """Judge one request at ``now`` and count it, allowed or not."""
         window = rule.window_seconds
-        index = math.floor(now / window)
+        index = window_index(now, window)
         with self._lock:
             counter = self._counters.get(key)
             if counter is None:
@@ -103,7 +84,7 @@ class SlidingWindowLimiter:
 
     def peek(self, key: str, rule: RateLimit, now: float) -> tuple[int, int]:
         """(previous, current) counts for ``key`` as of ``now``, without counting a request."""
-        index = math.floor(now / rule.window_seconds)
+        index = window_index(now, rule.window_seconds)
         with self._lock:
             counter = self._counters.get(key)
             if counter is None:
