@@ -36,7 +36,7 @@ def page_throughput(seconds: float = 5.0) -> list[Row]:
     rows.append(("sandbox: GET /tickets?per_page=50 (loopback)",
                  f"{sandbox.rps:,.0f} req/s", f"p50 {sandbox.p50:.2f} ms / p99 {sandbox.pct(0.99):.2f} ms",
                  f"{sandbox.rps / bare.rps:.2f}x bare"))
-    rows.append(("bare Starlette, same {:,}-byte page".format(len(payload)),
+    rows.append((f"bare Starlette, same {len(payload):,}-byte page",
                  f"{bare.rps:,.0f} req/s", f"p50 {bare.p50:.2f} ms / p99 {bare.pct(0.99):.2f} ms", "1.00x"))
     return rows
 

@@ -58,8 +58,8 @@ def serve(
         console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from exc
     if no_rate_limits:
-        for api in sandbox.ctx.apis:
-            sandbox.ctx.set_rate_limit(api, None)
+        for api_id in sandbox.ctx.apis:
+            sandbox.ctx.set_rate_limit(api_id, None)
     url = f"http://{host}:{port}"
     sandbox.ctx.outbox.self_origins.add(url)
     table = Table(title=f"engagesync sandbox on {url}", show_header=True)
