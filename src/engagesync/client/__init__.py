@@ -1,0 +1,1 @@
+"""The client engine: transport, auth, rate budget, retries, paginators, typed errors (no API knowledge)."""

@@ -1,0 +1,204 @@
+"""A client-side rate budget that predicts the server's sliding window instead of discovering it.
+
+Peers wait for a 429 and back off (dlt, Singer) or read ``Remaining`` and stop at zero (Airbyte's
+``HTTPAPIBudget``). Against Groove's algorithm both are wasteful: calls made while limited still
+count, and a window that is "full" empties gradually. This budget keeps the same per-window counts
+the server keeps (``engagesync.ratemodel``), in the server's time, and sends each request at the
+first instant the server will accept it.
+
+Server time is learned from the ``Date`` header (whole seconds): a response stamped ``D`` that was
+sent at local ``s`` and received at local ``r`` bounds the offset to ``[D - r, D + 1 - s)``. The
+intersection over responses converges to within a round trip, which is enough to schedule at the
+exact fade of the window; a contradiction (the sandbox's virtual clock jumped) restarts the estimate.
+Decisions use the earliest possible server time, because the estimate only falls as time passes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from email.utils import parsedate_to_datetime
+
+from ..ratemodel import reset_time, sliding_estimate, window_index
+
+WaitListener = Callable[[float, str], None]
+
+
+@dataclass
+class ClockSync:
+    """Offset of the server's clock from ours, as an interval narrowed by every ``Date`` header."""
+
+    low: float = -math.inf
+    high: float = math.inf
+
+    def observe(self, server_date: float, sent: float, received: float) -> None:
+        low, high = server_date - received, server_date + 1 - sent
+        if low > self.high or high < self.low:
+            self.low, self.high = low, high  # the server's clock jumped: start over
+        else:
+            self.low, self.high = max(self.low, low), min(self.high, high)
+
+    @property
+    def known(self) -> bool:
+        return math.isfinite(self.low)
+
+    def earliest(self, local: float) -> float:
+        return local + (self.low if self.known else 0.0)
+
+    def midpoint(self, local: float) -> float:
+        if not self.known:
+            return local
+        if not math.isfinite(self.high):
+            return local + self.low
+        return local + (self.low + self.high) / 2
+
+
+@dataclass
+class RateBudget:
+    """One budget per credential, shared by every stream and thread using it."""
+
+    window_seconds: float = 60.0
+    limit: int | None = None
+    on_wait: WaitListener | None = None
+    clock: Callable[[], float] = time.time
+    sleep: Callable[[float], None] = time.sleep
+    #: Extra seconds added to every computed wait, for rounding in the server's time.
+    slack: float = 0.002
+    sync: ClockSync = field(default_factory=ClockSync)
+    waits: int = 0
+    waited_seconds: float = 0.0
+    _index: int = 0
+    _current: int = 0
+    _previous: int = 0
+    _in_flight: int = 0
+    _blocked_until: float = 0.0  # local time; from Retry-After or a 429
+    _lock: threading.Condition = field(default_factory=lambda: threading.Condition(threading.Lock()))
+
+    # -- the send side ---------------------------------------------------------------------------
+    def acquire(self) -> None:
+        """Block until the server will accept one more request, then count it as sent."""
+        with self._lock:
+            while True:
+                wait = self._wait_needed()
+                if wait <= 0:
+                    self._roll(self.sync.midpoint(self.clock()))
+                    self._current += 1
+                    self._in_flight += 1
+                    return
+                self.waits += 1
+                self.waited_seconds += wait
+                if self.on_wait is not None:
+                    self.on_wait(wait, "rate limit")
+                self._lock.release()
+                try:
+                    self.sleep(wait)
+                finally:
+                    self._lock.acquire()
+
+    def _wait_needed(self) -> float:
+        local = self.clock()
+        if local < self._blocked_until:
+            return self._blocked_until - local
+        if self.limit is None:
+            return 0.0  # nothing known yet: the first response will tell us the limit
+        now = self.sync.earliest(local)
+        self._roll(now)
+        window = self.window_seconds
+        start = self._index * window
+        estimate = sliding_estimate(self._previous, self._current, now - start, window)
+        if estimate < self.limit:
+            return 0.0
+        ready = reset_time(self._previous, self._current, start, window, self.limit)
+        return max(ready - now, 0.0) + self.slack
+
+    def _roll(self, server_now: float) -> None:
+        index = window_index(server_now, self.window_seconds)
+        if index == self._index:
+            return
+        self._previous = self._current if index == self._index + 1 else 0
+        self._current = 0
+        self._index = index
+
+    # -- the response side -----------------------------------------------------------------------
+    def release(self, headers: Mapping[str, str], sent: float, received: float, status: int) -> None:
+        """Learn from a response: server clock, limit, the server's own count, and 429s."""
+        with self._lock:
+            self._in_flight = max(0, self._in_flight - 1)
+            date = headers.get("date")
+            if date:
+                with contextlib.suppress(TypeError, ValueError):
+                    self.sync.observe(parsedate_to_datetime(date).timestamp(), sent, received)
+            limit = _int(headers.get("x-ratelimit-limit"))
+            if limit is not None and limit > 0:
+                self.limit = limit
+            remaining = _int(headers.get("x-ratelimit-remaining"))
+            if remaining is not None and self.limit is not None:
+                self._reconcile(remaining)
+            if status == 429:
+                self._on_refusal(headers)
+            self._lock.notify_all()
+
+    def forget(self) -> None:
+        """A request that never reached the server (connection refused) does not count."""
+        with self._lock:
+            self._in_flight = max(0, self._in_flight - 1)
+            self._current = max(0, self._current - 1)
+            self._lock.notify_all()
+
+    def _reconcile(self, remaining: int) -> None:
+        """If the server counts more than we do (another client on the same credential), catch up."""
+        assert self.limit is not None
+        now = self.sync.midpoint(self.clock())
+        self._roll(now)
+        start = self._index * self.window_seconds
+        ours = sliding_estimate(self._previous, self._current, now - start, self.window_seconds)
+        theirs_at_least = self.limit - remaining - 1  # remaining = ceil(limit - estimate)
+        if theirs_at_least > ours + 1e-9:
+            self._current += math.ceil(theirs_at_least - ours)
+
+    def _on_refusal(self, headers: Mapping[str, str]) -> None:
+        local = self.clock()
+        retry_after = _retry_after(headers.get("retry-after"), local, self.sync)
+        reset = _int(headers.get("x-ratelimit-reset"))
+        until = local
+        if retry_after is not None and retry_after > 0:
+            until = local + retry_after
+        elif reset is not None:
+            until = max(until, reset - (self.sync.low if self.sync.known else 0.0))
+        else:
+            until = local + 1.0  # no hint at all (or Retry-After: 0): a short pause, never a busy loop
+        self._blocked_until = max(self._blocked_until, until)
+
+    def snapshot(self) -> dict[str, float | int | None]:
+        with self._lock:
+            return {"limit": self.limit, "window_seconds": self.window_seconds, "current": self._current,
+                    "previous": self._previous, "waits": self.waits, "waited_seconds": round(self.waited_seconds, 3)}
+
+
+def _int(value: str | None) -> int | None:
+    if value is None:
+        return None
+    try:
+        return int(value.strip())
+    except ValueError:
+        return None
+
+
+def _retry_after(value: str | None, local: float, sync: ClockSync) -> float | None:
+    """Seconds to wait from a ``Retry-After`` header; 0, negative or past dates mean "no hint"."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            when = parsedate_to_datetime(value).timestamp()
+        except (TypeError, ValueError):
+            return None
+        seconds = when - sync.midpoint(local)
+    return seconds if seconds > 0 else None
