@@ -156,7 +156,7 @@ class AdminApi:
         if seconds < 0:
             raise AdminError(400, "seconds must be >= 0: the clock only moves forward")
         self.ctx.clock.advance(seconds)
-        await self.ctx.outbox.run_due()
+        await self.ctx.outbox.drain()
         return JSONResponse(self.ctx.clock.to_dict())
 
     async def clock_freeze(self, request: Request) -> Response:
@@ -172,7 +172,7 @@ class AdminApi:
     async def clock_set(self, request: Request) -> Response:
         body = await _json(request)
         self.ctx.clock.set(float(body["epoch"]))
-        await self.ctx.outbox.run_due()
+        await self.ctx.outbox.drain()
         return JSONResponse(self.ctx.clock.to_dict())
 
     async def rate_limits(self, request: Request) -> Response:
@@ -210,15 +210,25 @@ class AdminApi:
             raise AdminError(400, str(exc)) from exc
         return JSONResponse({"seed": book.seed, "rules": [r.to_dict() for r in book.rules]})
 
+    def _tenant_filter(self, request: Request) -> int | None:
+        ref = request.query_params.get("tenant")
+        if not ref:
+            return None
+        tenant = self.ctx.tenant(ref)
+        if tenant is None:
+            raise AdminError(404, f"no tenant {ref!r}")
+        return tenant.id
+
     async def deliveries(self, request: Request) -> Response:
         q = request.query_params
-        tenant_id = int(q["tenant"]) if q.get("tenant", "").isdigit() else None
+        tenant_id = self._tenant_filter(request)
+        await self.ctx.outbox.settle()
         return JSONResponse({"deliveries": self.ctx.outbox.deliveries(
             api=q.get("api"), tenant_id=tenant_id, status=q.get("status"), event=q.get("event"),
             limit=int(q.get("limit", 100)))})
 
     async def flush(self, request: Request) -> Response:
-        attempted = await self.ctx.outbox.run_due()
+        attempted = await self.ctx.outbox.drain()
         return JSONResponse({"attempted": attempted})
 
     async def outbox_config(self, request: Request) -> Response:
@@ -246,6 +256,7 @@ class AdminApi:
         if request.method == "DELETE":
             store.execute("DELETE FROM sandbox_sink WHERE name = ?", (name,))
             return Response(status_code=204)
+        await self.ctx.outbox.settle()
         items = []
         for row in store.all("SELECT * FROM sandbox_sink WHERE name = ? ORDER BY id", (name,)):
             body = bytes(row["body"])
@@ -261,11 +272,12 @@ class AdminApi:
         q = request.query_params
         entries = self.ctx.journal.entries(
             api=q.get("api"), method=q.get("method"), status=int(q["status"]) if q.get("status") else None,
-            tenant_id=int(q["tenant"]) if q.get("tenant", "").isdigit() else None,
+            tenant_id=self._tenant_filter(request),
             limit=int(q.get("limit", 100)), since_id=int(q.get("since", 0)))
         return JSONResponse({"requests": [e.to_dict() for e in entries]})
 
     async def stats(self, request: Request) -> Response:
+        await self.ctx.outbox.settle()
         store = self.ctx.store
         hooks = {r["status"]: r["n"] for r in store.all(
             "SELECT status, COUNT(*) AS n FROM webhook_deliveries GROUP BY status")}

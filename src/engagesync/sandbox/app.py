@@ -148,8 +148,11 @@ class Sandbox:
         return self._transport
 
     def client(self, **kwargs: Any) -> httpx.Client:
-        """A synchronous in-process client on the sandbox's own event-loop thread."""
-        return httpx.Client(transport=self.transport(), base_url=IN_PROCESS_URL, **kwargs)
+        """A synchronous in-process client on the sandbox's own event-loop thread.
+
+        Closing the client leaves the shared transport running; ``Sandbox.close()`` ends it.
+        """
+        return httpx.Client(transport=_Unclosable(self.transport()), base_url=IN_PROCESS_URL, **kwargs)
 
     def credentials(self, tenant: str | int | None = None, base_url: str = IN_PROCESS_URL) -> dict[str, Any]:
         t = self.ctx.tenant(tenant)
@@ -187,6 +190,17 @@ class Sandbox:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+class _Unclosable(httpx.BaseTransport):
+    def __init__(self, inner: httpx.BaseTransport) -> None:
+        self._inner = inner
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        return self._inner.handle_request(request)
+
+    def close(self) -> None:
+        pass
 
 
 @contextlib.asynccontextmanager

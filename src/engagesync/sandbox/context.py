@@ -83,8 +83,15 @@ class SandboxContext:
             row = self.store.one("SELECT * FROM tenants WHERE name = ?", (ref,))
         return Tenant(row["id"], row["name"], row["seed"]) if row else None
 
+    def check_counts(self, counts: dict[str, int] | None) -> None:
+        unknown = [k for k in (counts or {}) if k.split(".", 1)[0] not in self.apis or "." not in k]
+        if unknown:
+            raise ValueError(f"unknown count key(s) {', '.join(sorted(unknown))}: use '<api>.<resource>' "
+                             f"with an API among {', '.join(self.apis)}")
+
     def create_tenant(self, name: str | None = None, seed: int = 0,
                       counts: dict[str, int] | None = None) -> Tenant:
+        self.check_counts(counts)
         with self.store.tx():
             if name is None:
                 n = int(self.store.scalar("SELECT COALESCE(MAX(id), 0) FROM tenants")) + 1
@@ -104,18 +111,13 @@ class SandboxContext:
 
     def reset(self, seed: int = 0, counts: dict[str, int] | None = None, tenant: Tenant | None = None) -> Tenant:
         """Fresh deterministic data: everything (default), or just one tenant's."""
-        unknown = [k for k in (counts or {}) if k.split(".", 1)[0] not in self.apis or "." not in k]
-        if unknown:
-            raise ValueError(f"unknown count key(s) {', '.join(sorted(unknown))}: use '<api>.<resource>'")
+        self.check_counts(counts)
         with self.store.tx():
             if tenant is None:
                 for api in self.apis.values():
                     api.clear(None)
                 for table in ("tenants", "credentials", "webhook_deliveries", "webhook_attempts", "sandbox_sink"):
                     self.store.execute(f"DELETE FROM {table}")
-                self.limiter.reset()
-                self.faults.clear()
-                self.journal.clear()
                 cur = self.store.execute("INSERT INTO tenants (name, seed, created_at) VALUES (?, ?, ?)",
                                          (DEFAULT_TENANT, seed, self.clock.now()))
                 target = Tenant(int(cur.lastrowid or 0), DEFAULT_TENANT, seed)
@@ -126,6 +128,10 @@ class SandboxContext:
                 self.store.execute("UPDATE tenants SET seed = ? WHERE id = ?", (seed, tenant.id))
                 target = Tenant(tenant.id, tenant.name, seed)
             self._populate(target, counts or {})
+        if tenant is None:  # only once the new data committed: a refused reset changes nothing
+            self.limiter.reset()
+            self.faults.clear()
+            self.journal.clear()
         return target
 
     # -- credentials -----------------------------------------------------------------------------

@@ -64,7 +64,7 @@ class ApiGate:
         finally:
             ctx.journal.close(entry, status_box[0], (time.perf_counter() - started) * 1000)
         if ctx.outbox.dirty:
-            await ctx.outbox.run_due()
+            ctx.outbox.kick()
 
     async def _handle(self, scope: Scope, receive: Receive, send: Send, subpath: str, method: str,
                       entry: Any, status_box: list[int]) -> None:

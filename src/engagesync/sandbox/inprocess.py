@@ -24,6 +24,8 @@ class SyncASGITransport(httpx.BaseTransport):
         self._thread.start()
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
+        if not self._loop.is_running():
+            raise httpx.ConnectError("the in-process sandbox is closed", request=request)
         body = request.read()
 
         async def call() -> tuple[int, Any, bytes, dict[str, Any]]:

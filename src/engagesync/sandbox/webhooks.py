@@ -8,13 +8,13 @@ helpdesk sends none, Volt signs with RSA.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
 import httpx
 
@@ -50,8 +50,9 @@ class Outbox:
         self._running = threading.Lock()
         #: Origins (scheme://host:port) that are the sandbox itself: delivered in-process.
         self.self_origins: set[str] = {"http://sandbox", "http://testserver"}
-        #: Set when a delivery was queued; the gate then runs due deliveries after its response.
+        #: Set when a delivery was queued; the gate then kicks a delivery run after its response.
         self.dirty = False
+        self._tasks: set[asyncio.Task[int]] = set()
 
     # -- producing -------------------------------------------------------------------------------
     def enqueue(self, api: str, tenant_id: int, event: str, url: str, payload: Any,
@@ -75,21 +76,51 @@ class Outbox:
             "SELECT COUNT(*) FROM webhook_deliveries WHERE status = 'pending' AND next_attempt_at <= ?",
             (self.ctx.clock.now(),)) or 0)
 
+    def kick(self) -> None:
+        """Deliver what is due in the background, so no API response waits for a receiver."""
+        task = asyncio.get_running_loop().create_task(self.run_due())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def settle(self, timeout: float = 30.0) -> None:
+        """Wait for background deliveries (admin reads call this so what they show is settled)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while loop.time() < deadline:
+            pending = [t for t in list(self._tasks) if not t.done()]
+            if not pending:
+                return
+            mine = [t for t in pending if t.get_loop() is loop]
+            if mine:
+                await asyncio.wait(mine, timeout=max(0.0, deadline - loop.time()))
+            else:  # started by another mode's event loop (in-process vs server): poll
+                await asyncio.sleep(0.01)
+
+    async def drain(self) -> int:
+        """Attempt everything due now and wait for any background run to finish."""
+        attempted = await self.run_due()
+        await self.settle()
+        return attempted
+
     async def run_due(self) -> int:
         """Attempt every delivery that is due now; returns the number attempted."""
         if not self._running.acquire(blocking=False):
-            return 0  # another task is already delivering; it will pick these up
+            self.dirty = True  # the run in progress will loop and pick these up
+            return 0
+        attempted: set[int] = set()  # one attempt per delivery per run, even with a zero backoff
         try:
-            self.dirty = False
-            rows = self.ctx.store.all(
-                "SELECT * FROM webhook_deliveries WHERE status = 'pending' AND next_attempt_at <= ? "
-                "ORDER BY next_attempt_at, id", (self.ctx.clock.now(),))
-            if not rows:
-                return 0
-            async with self._client() as client:
-                for row in rows:
-                    await self._attempt(client, row)
-            return len(rows)
+            while True:
+                self.dirty = False
+                rows = [r for r in self.ctx.store.all(
+                    "SELECT * FROM webhook_deliveries WHERE status = 'pending' AND next_attempt_at <= ? "
+                    "ORDER BY next_attempt_at, id", (self.ctx.clock.now(),)) if r["id"] not in attempted]
+                if rows:
+                    async with self._client() as client:
+                        for row in rows:
+                            attempted.add(row["id"])
+                            await self._attempt(client, row)
+                if not self.dirty:
+                    return len(attempted)
         finally:
             self._running.release()
 
@@ -169,7 +200,3 @@ class Outbox:
                 "headers": json.loads(r["headers"]), "payload": payload})
         return out
 
-
-def origin_of(url: str) -> str:
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}"
