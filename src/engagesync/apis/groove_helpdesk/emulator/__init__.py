@@ -92,7 +92,7 @@ class GrooveHelpdeskApi(EmulatedApi):
         message = {400: "Bad request", 401: "Unauthorized", 403: "Forbidden", 404: "Not found",
                    422: "Unprocessable entity", 429: "Too many requests", 500: "Internal server error",
                    502: "Bad gateway", 503: "Service unavailable", 504: "Gateway timeout"}.get(status, "Error")
-        return JSONResponse({"errors": [message]}).body, "application/json"
+        return bytes(JSONResponse({"errors": [message]}).body), "application/json"
 
     # -- tenants, seeding, credentials -----------------------------------------------------------
     def token_for(self, tenant: Tenant) -> str:

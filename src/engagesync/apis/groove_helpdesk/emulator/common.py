@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Awaitable, Callable, Iterable
-from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qsl, quote, urlencode
+from typing import TYPE_CHECKING, Any, Final
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -89,8 +90,10 @@ async def params(request: Request) -> dict[str, Any]:
         if "json" in ctype or raw.lstrip()[:1] in (b"{", b"["):
             try:
                 data = json.loads(raw)
-            except ValueError as exc:
+            except json.JSONDecodeError as exc:
                 raise GrooveError(400, [f"Request body is not valid JSON: {exc.msg}"]) from exc
+            except UnicodeDecodeError as exc:
+                raise GrooveError(400, ["Request body is not valid UTF-8"]) from exc
             if not isinstance(data, dict):
                 raise GrooveError(400, ["Request body must be a JSON object"])
             out = data
@@ -176,3 +179,71 @@ def loads(value: str | None, default: Any = None) -> Any:
 def api_of(request: Request) -> GrooveHelpdeskApi:
     api: GrooveHelpdeskApi = request.app.state.groove
     return api
+
+
+# -- value readers for settings-style resources (widgets, knowledge bases) ----------------------
+class _Missing:
+    def __repr__(self) -> str:
+        return "MISSING"
+
+
+#: "Not in the request" (as opposed to an explicit null).
+MISSING: Final = _Missing()
+
+_HEX = re.compile(r"^#?([0-9a-fA-F]{3}|[0-9a-fA-F]{6})$")
+
+
+def strict_bool(value: Any) -> bool | None:
+    """A JSON boolean or the strings "true"/"false" (form bodies); ``None`` for anything else.
+
+    Stricter than ``contract.parse_bool`` on purpose: settings are configuration, and a stray ``1`` or
+    ``"yes"`` is more likely a mapped wrong column than an intended switch.
+    """
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        return value.strip().lower() == "true"
+    return None
+
+
+def is_http_url(value: str) -> bool:
+    parts = urlsplit(value.strip())
+    return parts.scheme in ("http", "https") and bool(parts.netloc) and " " not in value.strip()
+
+
+def parse_color(value: Any) -> str | None:
+    """``#rgb``/``#rrggbb`` (the ``#`` optional) normalised to lowercase ``#rrggbb``; ``None`` if invalid."""
+    if not isinstance(value, str):
+        return None
+    match = _HEX.match(value.strip())
+    if not match:
+        return None
+    digits = match.group(1).lower()
+    if len(digits) == 3:
+        digits = "".join(c * 2 for c in digits)
+    return f"#{digits}"
+
+
+def color_rgb(color: str) -> str:
+    """``"#1e2825"`` -> ``"30, 40, 37"``, the form the docs show for ``primary_color_rgb``."""
+    return ", ".join(str(int(color[i:i + 2], 16)) for i in (1, 3, 5))
+
+
+def optional_id(value: Any) -> str | _Missing | None:
+    """An id reference: string or integer (JSON clients often send the 10 digits as a number).
+
+    null or "" means "clear"; MISSING means "not an id at all".
+    """
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        return MISSING
+    return str(value).strip()
+
+
+def unwrap(body: dict[str, Any], envelope: str) -> dict[str, Any]:
+    """Accept ``{"settings": {...}}`` as well as the bare object: mapping tools produce both."""
+    inner = body.get(envelope)
+    if isinstance(inner, dict) and all(k == envelope for k in body):
+        return inner
+    return body
