@@ -34,3 +34,31 @@ def reset_time(previous: int, current: int, window_start: float, window: float, 
         return window_start + max(0.0, fade) * window
     # Must wait for the rollover: current * (1 - e') < limit  <=>  e' > 1 - limit / current
     return window_start + window + (1 - limit / current) * window
+
+
+def optimal_schedule(count: int, limit: int, window: float, start: float = 0.0,
+                     previous: int = 0, current: int = 0) -> list[float]:
+    """The earliest instants at which ``count`` requests can be accepted, one after another.
+
+    Sending each request as soon as the estimate is below the limit is optimal: the estimate only
+    falls with time, and a request sent earlier never weighs more later. This is the yardstick the
+    client's budget is measured against (``make bench``).
+    """
+    times: list[float] = []
+    now = start
+    index = window_index(now, window)
+    for _ in range(count):
+        while True:
+            new_index = window_index(now, window)
+            if new_index != index:
+                previous = current if new_index == index + 1 else 0
+                current = 0
+                index = new_index
+            window_start = index * window
+            if sliding_estimate(previous, current, now - window_start, window) < limit:
+                break
+            # Strictly after the instant the estimate reaches the limit (next representable float).
+            now = math.nextafter(max(now, reset_time(previous, current, window_start, window, limit)), math.inf)
+        current += 1
+        times.append(now)
+    return times

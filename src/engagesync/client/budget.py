@@ -49,6 +49,11 @@ class ClockSync:
     def earliest(self, local: float) -> float:
         return local + (self.low if self.known else 0.0)
 
+    def latest(self, local: float) -> float:
+        if math.isfinite(self.high):
+            return local + self.high
+        return self.earliest(local)
+
     def midpoint(self, local: float) -> float:
         if not self.known:
             return local
@@ -85,7 +90,9 @@ class RateBudget:
             while True:
                 wait = self._wait_needed()
                 if wait <= 0:
-                    self._roll(self.sync.midpoint(self.clock()))
+                    # Count it in the window of its latest possible arrival: near a boundary that
+                    # overestimates the server's count rather than underestimating it.
+                    self._roll(self.sync.latest(self.clock()))
                     self._current += 1
                     self._in_flight += 1
                     return
@@ -109,15 +116,17 @@ class RateBudget:
         self._roll(now)
         window = self.window_seconds
         start = self._index * window
-        estimate = sliding_estimate(self._previous, self._current, now - start, window)
+        # ``now`` may precede the window the latest send was counted in: weigh as of its start.
+        estimate = sliding_estimate(self._previous, self._current, max(0.0, now - start), window)
         if estimate < self.limit:
             return 0.0
         ready = reset_time(self._previous, self._current, start, window, self.limit)
         return max(ready - now, 0.0) + self.slack
 
     def _roll(self, server_now: float) -> None:
+        """Move to the window containing ``server_now``; never backwards (estimates may straddle)."""
         index = window_index(server_now, self.window_seconds)
-        if index == self._index:
+        if index <= self._index:
             return
         self._previous = self._current if index == self._index + 1 else 0
         self._current = 0
@@ -137,7 +146,7 @@ class RateBudget:
                 self.limit = limit
             remaining = _int(headers.get("x-ratelimit-remaining"))
             if remaining is not None and self.limit is not None:
-                self._reconcile(remaining)
+                self._reconcile(remaining, sent)
             if status == 429:
                 self._on_refusal(headers)
             self._lock.notify_all()
@@ -149,13 +158,16 @@ class RateBudget:
             self._current = max(0, self._current - 1)
             self._lock.notify_all()
 
-    def _reconcile(self, remaining: int) -> None:
-        """If the server counts more than we do (another client on the same credential), catch up."""
+    def _reconcile(self, remaining: int, sent: float) -> None:
+        """If the server counts more than we do (another client on the same credential), catch up.
+
+        Our estimate is taken at the earliest instant the server can have judged the request, where
+        it is highest, so only a real excess (someone else's calls) triggers a correction.
+        """
         assert self.limit is not None
-        now = self.sync.midpoint(self.clock())
-        self._roll(now)
+        judged = self.sync.earliest(sent)
         start = self._index * self.window_seconds
-        ours = sliding_estimate(self._previous, self._current, now - start, self.window_seconds)
+        ours = sliding_estimate(self._previous, self._current, max(0.0, judged - start), self.window_seconds)
         theirs_at_least = self.limit - remaining - 1  # remaining = ceil(limit - estimate)
         if theirs_at_least > ours + 1e-9:
             self._current += math.ceil(theirs_at_least - ours)
