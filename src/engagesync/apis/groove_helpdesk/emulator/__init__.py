@@ -22,6 +22,9 @@ from .common import GrooveError, error_response
 #: Resource modules in dependency order; each exposes DDL, TABLES, routes() and seed(...).
 MODULES: tuple[ModuleType, ...] = (people, inbox, groups, tickets, messages, webhooks, widgets, kb)
 
+ID_SEQUENCE = "id"
+ID_START = 4_000_000_001
+
 SEQUENCES_DDL = """
 CREATE TABLE IF NOT EXISTS gh_sequences (
     tenant_id INTEGER NOT NULL, kind TEXT NOT NULL, value INTEGER NOT NULL, PRIMARY KEY (tenant_id, kind)
@@ -123,11 +126,19 @@ class GrooveHelpdeskApi(EmulatedApi):
         return value
 
     def new_id(self, tenant_id: int, kind: str) -> str:
-        """Opaque 10-digit string ids, as Groove's (e.g. "4517239960")."""
-        return str(self.next_value(tenant_id, f"id:{kind}", start=4_000_000_001))
+        """Opaque 10-digit string ids, as Groove's (e.g. "4517239960").
+
+        One sequence serves every kind, so an id never names two resources of a tenant.
+        """
+        return str(self.next_value(tenant_id, ID_SEQUENCE, start=ID_START))
 
     def reserve(self, tenant_id: int, kind: str, count: int, start: int = 1) -> int:
-        """Reserve ``count`` consecutive sequence values (bulk seeding); returns the first."""
+        """Reserve ``count`` consecutive sequence values (bulk seeding); returns the first.
+
+        ``"id:<kind>"`` sequences all draw from the shared id sequence (see ``new_id``).
+        """
+        if kind.startswith("id:"):
+            kind, start = ID_SEQUENCE, ID_START
         store = self.ctx.store
         with store.tx():
             row = store.one("SELECT value FROM gh_sequences WHERE tenant_id = ? AND kind = ?", (tenant_id, kind))
