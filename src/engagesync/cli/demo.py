@@ -76,35 +76,39 @@ def _tour(url: str, creds: dict[str, Any]) -> None:
         _show("1. Register webhooks (ticket_started, ticket_closed) to the sandbox's built-in receiver",
               r, r.json())
 
+        r = groove.get("mailboxes")
+        _expect(r, 200, "list mailboxes")
+        mailbox = r.json()["mailboxes"][0]
+        _show("2. Find the mailbox customers write to", r, {"mailboxes": r.json()["mailboxes"][:2]})
+
         r = groove.post("tickets", json={
             "body": "My order #1234 has not arrived yet.\nCan you check?",
             "from": {"email": "ada@example.com", "name": "Ada Lovelace", "company_name": "Analytical Engines"},
-            "to": creds["samples"].get("mailbox_emails", ["support@example.com"])[0]
-            if creds["samples"].get("mailbox_emails") else "support@example.com",
+            "to": mailbox["email"],
             "subject": "Where is my order?", "tags": ["shipping"], "starred": True})
         _expect(r, 201, "create ticket")
         ticket = r.json()["ticket"]
         number = ticket["number"]
-        _show(f"2. Create a ticket (number {number})", r, ticket)
+        _show(f"3. Create a ticket (number {number})", r, ticket)
 
         r = groove.get("tickets", params={"customer": "ada@example.com"})
         _expect(r, 200, "list tickets")
         listed = r.json()
         if number not in [t["number"] for t in listed["tickets"]]:
             raise DemoFailed("the new ticket is missing from the customer's ticket list")
-        _show("3. List the customer's tickets", r, {"tickets": [{k: t.get(k) for k in ("number", "title", "tags",
+        _show("4. List the customer's tickets", r, {"tickets": [{k: t.get(k) for k in ("number", "title", "tags",
                                                                                        "message_count", "summary")}
                                                                for t in listed["tickets"]],
                                                    "meta": listed["meta"]})
 
         r = groove.put(f"tickets/{number}/state", json={"state": "closed"})
         _expect(r, 204, "close ticket")
-        _show("4. Close it", r)
+        _show("5. Close it", r)
         r = groove.get(f"tickets/{number}/state")
         _expect(r, 200, "read state")
         if r.json().get("state") != "closed":
             raise DemoFailed(f"state is {r.json()} after closing")
-        _show("5. Read its state back", r, r.json())
+        _show("6. Read its state back", r, r.json())
 
         received: list[dict[str, Any]] = []
         for _ in range(50):
@@ -112,15 +116,15 @@ def _tour(url: str, creds: dict[str, Any]) -> None:
             if len(received) >= 2:
                 break
             time.sleep(0.05)
-        table = Table(title="6. Webhooks the sandbox delivered (raw ticket JSON, no signature)")
+        table = Table(title="7. Webhooks the sandbox delivered (raw ticket JSON, no signature)")
         table.add_column("#")
         table.add_column("received at (virtual clock)")
         table.add_column("ticket")
-        table.add_column("state link")
+        table.add_column("ticket state in payload")
         for item in received:
             body = item["body"]
             table.add_row(str(item["id"]), item["at"], f"#{body.get('number')} {body.get('title')!r}",
-                          body.get("links", {}).get("state", {}).get("href", ""))
+                          str(body.get("state")))
         console.print(table)
         if len(received) < 2:
             raise DemoFailed(f"expected 2 webhook deliveries, received {len(received)}")
