@@ -49,11 +49,6 @@ class ClockSync:
     def earliest(self, local: float) -> float:
         return local + (self.low if self.known else 0.0)
 
-    def latest(self, local: float) -> float:
-        if math.isfinite(self.high):
-            return local + self.high
-        return self.earliest(local)
-
     def midpoint(self, local: float) -> float:
         if not self.known:
             return local
@@ -90,9 +85,9 @@ class RateBudget:
             while True:
                 wait = self._wait_needed()
                 if wait <= 0:
-                    # Count it in the window of its latest possible arrival: near a boundary that
-                    # overestimates the server's count rather than underestimating it.
-                    self._roll(self.sync.latest(self.clock()))
+                    # Count it in the window of its likeliest arrival; a misattribution near a boundary
+                    # is caught up by ``_reconcile`` from the server's Remaining header.
+                    self._roll(self.sync.midpoint(self.clock()))
                     self._current += 1
                     self._in_flight += 1
                     return

@@ -79,7 +79,8 @@ class AdminApi:
             Route("/stats", r(self.stats)),
         ]
         for api in self.ctx.apis.values():
-            extra = api.admin_routes()
+            extra = [Route(route.path, r(route.endpoint), methods=sorted(route.methods or ()) or None)
+                     for route in api.admin_routes() if isinstance(route, Route)]
             if extra:
                 routes.append(Mount(f"/{api.id}", routes=extra))
         return routes
@@ -90,6 +91,8 @@ class AdminApi:
                 return _error(403, "the sandbox admin API answers loopback clients only")
             try:
                 result: Response = await handler(request)
+                if self.ctx.outbox.dirty:  # an admin action (e.g. a UI-only event) queued webhooks
+                    await self.ctx.outbox.drain()
                 return result
             except AdminError as exc:
                 return _error(exc.status, exc.message)

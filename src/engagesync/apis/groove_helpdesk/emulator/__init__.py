@@ -50,11 +50,12 @@ class GrooveHelpdeskApi(EmulatedApi):
 
     def asgi_app(self) -> ASGIApp:
         app = Starlette(routes=self.routes(), exception_handlers=self.exception_handlers())
+        app.router.redirect_slashes = False  # "/customers/" is a vendor 404, not a framework redirect
         app.state.groove = self
         return app
 
     def admin_routes(self) -> list[BaseRoute]:
-        return [r for m in MODULES if hasattr(m, "admin_routes") for r in m.admin_routes()]
+        return [r for m in MODULES if hasattr(m, "admin_routes") for r in m.admin_routes(self)]
 
     def exception_handlers(self) -> dict[Any, Any]:
         async def groove_error(request: Request, exc: Exception) -> Response:

@@ -99,16 +99,22 @@ async def params(request: Request) -> dict[str, Any]:
             out = data
         else:
             out = _form(raw.decode("utf-8", "replace"))
-    for key, value in request.query_params.multi_items():
-        if key != "access_token":
-            out.setdefault(key, value)
+    # Clients such as the Ruby gem send every parameter in the query string, even on POST and PUT,
+    # with Rails bracket keys (``from[email]=``, ``tags[]=``).
+    query = [(k, v) for k, v in request.query_params.multi_items() if k != "access_token"]
+    for key, value in _form_pairs(query).items():
+        out.setdefault(key, value)
     return out
 
 
 def _form(text: str) -> dict[str, Any]:
-    """Rails-style form decoding: ``tags[]=a&tags[]=b`` and ``from[email]=x``."""
+    return _form_pairs(parse_qsl(text, keep_blank_values=True))
+
+
+def _form_pairs(pairs: Iterable[tuple[str, str]]) -> dict[str, Any]:
+    """Rails-style decoding: ``tags[]=a&tags[]=b`` and ``from[email]=x``."""
     out: dict[str, Any] = {}
-    for key, value in parse_qsl(text, keep_blank_values=True):
+    for key, value in pairs:
         if key.endswith("[]"):
             out.setdefault(key[:-2], []).append(value)
         elif "[" in key and key.endswith("]"):
@@ -140,6 +146,15 @@ def page_window(request: Request) -> tuple[int, int]:
     if per_page < 1:
         raise Invalid([("per_page", "must be greater than or equal to 1")])
     return page, min(per_page, MAX_PER_PAGE)
+
+
+#: The largest integer SQLite stores; page offsets and numbers beyond it match nothing.
+SQLITE_MAX_INT = 2**63 - 1
+
+
+def offset(page: int, per_page: int) -> int:
+    """Rows to skip for a page, capped so a huge ``page`` is an empty page rather than an overflow."""
+    return min((page - 1) * per_page, SQLITE_MAX_INT)
 
 
 def pagination(request: Request, page: int, per_page: int, total: int) -> dict[str, Any]:
@@ -207,7 +222,10 @@ def strict_bool(value: Any) -> bool | None:
 
 
 def is_http_url(value: str) -> bool:
-    parts = urlsplit(value.strip())
+    try:
+        parts = urlsplit(value.strip())
+    except ValueError:  # e.g. "http://[" (an unclosed IPv6 literal)
+        return False
     return parts.scheme in ("http", "https") and bool(parts.netloc) and " " not in value.strip()
 
 
