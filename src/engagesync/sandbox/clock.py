@@ -10,7 +10,6 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
 from email.utils import formatdate
 
 
@@ -98,4 +97,4 @@ class VirtualClock:
 
 def iso8601(epoch: float) -> str:
     """ISO-8601 UTC with a ``Z`` suffix and whole seconds, as Groove renders timestamps."""
-    return datetime.fromtimestamp(int(epoch), tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(int(epoch)))

@@ -11,6 +11,7 @@ import json
 import random
 import sqlite3
 from collections.abc import Awaitable, Callable
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
@@ -76,8 +77,14 @@ def account_domain(tenant: Tenant) -> str:
 
 
 # -- URLs and rendering (take the absolute API base so webhook payloads can reuse them) -----------
+@lru_cache(maxsize=65536)
+def _segment(part: str) -> str:
+    """Percent-encoded path segment; cached because the same emails recur on every page."""
+    return quote(part, safe="@")
+
+
 def url(base: str, *parts: object) -> str:
-    return base + "/" + "/".join(quote(str(p), safe="@") for p in parts)
+    return base + "/" + "/".join(_segment(str(p)) for p in parts)
 
 
 def agent_href(base: str, email: str) -> str:
