@@ -1,4 +1,5 @@
-"""Seed 002: every Nexla Groove destination template for groups, knowledge bases, articles and widgets.
+"""Seed 002: every Nexla Groove destination template (tickets, messages, webhooks, groups, knowledge
+bases, articles, widgets).
 
 Each test sends the payload the template documents to the endpoint it targets, in-process and over
 real loopback HTTP, then reads the resource back the way a Nexla user would find it (List Groups,
@@ -28,6 +29,64 @@ def _first(client: httpx.Client, path: str, key: str) -> dict[str, Any]:
     items: list[dict[str, Any]] = response.json()[key]
     assert items, f"{path} lists nothing"
     return items[0]
+
+
+# -- Create a Ticket / Update Ticket State / Assignee / Assigned Group ------------------------------
+def test_create_a_ticket_with_body_from_and_mailbox(groove_any: httpx.Client) -> None:
+    """The template's minimum: body, from (the customer) and mailbox (email or id); no ``to``."""
+    mailbox = _first(groove_any, "mailboxes", "mailboxes")
+    response = groove_any.post("tickets", json={"body": "Form submitted: refund request", "from": "lead@form.example",
+                                                "mailbox": mailbox["email"], "subject": "Refund"})
+    assert response.status_code == 201, response.text
+    ticket = response.json()["ticket"]
+    assert response.headers["location"].endswith(f"/tickets/{ticket['number']}")
+    found = groove_any.get("tickets", params={"customer": "lead@form.example"}).json()["tickets"]
+    assert [t["number"] for t in found] == [ticket["number"]]
+    assert found[0]["mailbox_id"] == mailbox["id"]
+
+
+def test_update_ticket_state_closed_and_pending_and_nexla_open(groove_any: httpx.Client) -> None:
+    """The template lists open/closed/pending; Groove's own value for "open" is "opened"."""
+    for state in ("closed", "pending", "opened"):
+        assert groove_any.put("tickets/2/state", json={"state": state}).status_code == 204
+        assert groove_any.get("tickets/2/state").json() == {"state": state}
+    refused = groove_any.put("tickets/2/state", json={"state": "open"})
+    assert refused.status_code == 422
+    assert any("opened" in e for e in refused.json()["errors"])
+
+
+def test_update_ticket_assignee_with_an_agent_id_from_list_agents(groove_any: httpx.Client) -> None:
+    agent = groove_any.get("agents").json()["agents"][1]
+    assert groove_any.put("tickets/3/assignee", json={"assignee": agent["id"]}).status_code == 204
+    assert groove_any.get("tickets/3/assignee").json()["agent"]["email"] == agent["email"]
+
+
+def test_update_ticket_assigned_group_with_a_group_id_from_list_groups(groove_any: httpx.Client) -> None:
+    group = _first(groove_any, "groups", "groups")
+    assert groove_any.put("tickets/4/assigned_group", json={"group": group["id"]}).status_code == 204
+    assert groove_any.get("tickets/4").json()["ticket"]["assigned_group"] == group["name"]
+
+
+# -- Create Message / Create Webhook ----------------------------------------------------------------
+def test_create_message_reply_and_internal_note(groove_any: httpx.Client) -> None:
+    before = groove_any.get("tickets/6").json()["ticket"]["message_count"]
+    for note in (False, True):
+        response = groove_any.post("tickets/6/messages", json={"body": f"status update (note={note})", "note": note})
+        assert response.status_code == 201, response.text
+        assert response.json()["message"]["note"] is note
+    assert groove_any.get("tickets/6").json()["ticket"]["message_count"] == before + 2
+    bodies = [m["plain_text_body"] for m in groove_any.get("tickets/6/messages", params={"per_page": 50})
+              .json()["messages"]]
+    assert "status update (note=True)" in bodies
+
+
+def test_create_webhook_with_webhook_url_and_event_types(groove_any: httpx.Client) -> None:
+    response = groove_any.post("webhooks", json={"webhook_url": "https://hooks.example/groove",
+                                                 "event_types": ["ticket.created", "ticket_closed"]})
+    assert response.status_code == 201, response.text
+    hooks = response.json()["webhooks"]
+    assert sorted(h["event"] for h in hooks) == ["ticket_closed", "ticket_started"]
+    assert {h["url"] for h in hooks} == {"https://hooks.example/groove"}
 
 
 # -- Create Group / Update Group -------------------------------------------------------------------
