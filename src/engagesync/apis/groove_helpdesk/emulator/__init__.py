@@ -116,22 +116,15 @@ class GrooveHelpdeskApi(EmulatedApi):
 
     # -- shared services for resource modules ----------------------------------------------------
     def next_value(self, tenant_id: int, kind: str, start: int = 1) -> int:
-        """Next number in a per-tenant sequence (ticket numbers, ids); call inside a transaction."""
-        store = self.ctx.store
-        with store.tx():
-            row = store.one("SELECT value FROM gh_sequences WHERE tenant_id = ? AND kind = ?", (tenant_id, kind))
-            value = start if row is None else int(row["value"]) + 1
-            store.execute("INSERT INTO gh_sequences (tenant_id, kind, value) VALUES (?, ?, ?) "
-                          "ON CONFLICT(tenant_id, kind) DO UPDATE SET value = excluded.value",
-                          (tenant_id, kind, value))
-        return value
+        """Next number in a per-tenant sequence (ticket numbers, tag ids)."""
+        return self.reserve(tenant_id, kind, 1, start)
 
     def new_id(self, tenant_id: int, kind: str) -> str:
         """Opaque 10-digit string ids, as Groove's (e.g. "4517239960").
 
         One sequence serves every kind, so an id never names two resources of a tenant.
         """
-        return str(self.next_value(tenant_id, ID_SEQUENCE, start=ID_START))
+        return str(self.reserve(tenant_id, ID_SEQUENCE, 1, start=ID_START))
 
     def reserve(self, tenant_id: int, kind: str, count: int, start: int = 1) -> int:
         """Reserve ``count`` consecutive sequence values (bulk seeding); returns the first.
