@@ -1,0 +1,129 @@
+"""Destination actions ("endpoint templates"): how a record becomes one API request.
+
+An action declares its fields (required or not, which ones fill the URL path), validates a record
+locally with the same rules the API applies, builds the exact request, and, for creates, knows how to
+look up whether a create whose outcome was unknown actually happened.
+"""
+
+from __future__ import annotations
+
+import re
+import string
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from .http import ApiClient
+
+Problem = tuple[str, str]  # (field, reason)
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    name: str
+    description: str = ""
+    required: bool = False
+    #: "string" | "integer" | "boolean" | "email" | "array" | "object" | "any"
+    type: str = "any"
+    enum: tuple[str, ...] | None = None
+    #: Filled into the URL path rather than sent in the body.
+    path: bool = False
+
+
+@dataclass(frozen=True)
+class Request:
+    method: str
+    path: str
+    json: Any = None
+
+    def describe(self, base_url: str) -> dict[str, Any]:
+        return {"method": self.method, "url": f"{base_url.rstrip('/')}/{self.path.lstrip('/')}", "body": self.json}
+
+
+Validator = Callable[[dict[str, Any]], list[Problem]]
+Normalizer = Callable[[dict[str, Any]], dict[str, Any]]
+Reconciler = Callable[[ApiClient, dict[str, Any]], Any]
+
+
+@dataclass(frozen=True)
+class ActionSpec:
+    name: str
+    title: str
+    method: str
+    #: Path template relative to the API base, e.g. ``tickets/{number}/state``.
+    path: str
+    fields: tuple[FieldSpec, ...]
+    description: str = ""
+    #: True for non-idempotent creates: never retried blindly, reconciled through ``reconcile``.
+    creates: bool = False
+    #: Extra checks beyond the field specs (cross-field rules, enums the API enforces).
+    validate_extra: Validator | None = None
+    #: Vocabulary fixes applied before validation (e.g. Nexla's "open" -> Groove's "opened").
+    normalize: Normalizer | None = None
+    #: For creates: find the resource a record would have created (``None`` if absent).
+    reconcile: Reconciler | None = None
+    #: Where the created resource's id lives in the response (dotted path), for the ledger.
+    id_path: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def path_fields(self) -> list[str]:
+        return [name for _, name, _, _ in string.Formatter().parse(self.path) if name]
+
+    def prepare(self, record: dict[str, Any]) -> dict[str, Any]:
+        """Drop nulls/empty strings the source had for absent values; apply the vocabulary fixes."""
+        clean = {k: v for k, v in record.items() if v is not None and v != ""}
+        return self.normalize(clean) if self.normalize else clean
+
+    def validate(self, record: dict[str, Any]) -> list[Problem]:
+        problems: list[Problem] = []
+        for spec in self.fields:
+            value = record.get(spec.name)
+            if value is None:
+                if spec.required:
+                    problems.append((spec.name, "is required"))
+                continue
+            problem = _check_type(spec, value)
+            if problem:
+                problems.append((spec.name, problem))
+        if self.validate_extra and not problems:
+            problems.extend(self.validate_extra(record))
+        return problems
+
+    def build(self, record: dict[str, Any]) -> Request:
+        path_values = {name: _path_segment(record[name]) for name in self.path_fields}
+        body = {k: v for k, v in record.items() if k not in path_values}
+        return Request(self.method, self.path.format(**path_values), body if self.method != "GET" else None)
+
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def _check_type(spec: FieldSpec, value: Any) -> str | None:
+    kind = spec.type
+    if spec.enum is not None and value not in spec.enum:
+        return f"must be one of {', '.join(spec.enum)} (got {value!r})"
+    if kind == "string" and not isinstance(value, str | int | float):
+        return f"must be text (got {type(value).__name__})"
+    if kind == "integer" and (isinstance(value, bool) or not _is_int(value)):
+        return f"must be a whole number (got {value!r})"
+    if kind == "boolean" and not isinstance(value, bool):
+        return f"must be true or false (got {value!r})"
+    if kind == "email" and not (isinstance(value, str) and _EMAIL.match(value.strip())):
+        return f"must be an email address (got {value!r})"
+    if kind == "array" and not isinstance(value, list):
+        return f"must be a list (got {type(value).__name__})"
+    if kind == "object" and not isinstance(value, dict):
+        return f"must be an object (got {type(value).__name__})"
+    return None
+
+
+def _is_int(value: Any) -> bool:
+    if isinstance(value, int):
+        return True
+    return isinstance(value, str) and value.strip().lstrip("-").isdigit()
+
+
+def _path_segment(value: Any) -> str:
+    from urllib.parse import quote
+    return quote(str(value).strip(), safe="@")
