@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from importlib import import_module
+from types import ModuleType
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -14,6 +15,18 @@ if TYPE_CHECKING:
 EMULATORS: dict[str, str] = {
     "groove-helpdesk": "engagesync.apis.groove_helpdesk.emulator:GrooveHelpdeskApi",
 }
+
+
+#: api id -> module of its connector (client methods, streams, actions)
+CONNECTORS: dict[str, str] = {
+    "groove-helpdesk": "engagesync.apis.groove_helpdesk.connector",
+}
+
+
+def connector(api: str) -> ModuleType:
+    if api not in CONNECTORS:
+        raise KeyError(f"no connector for API {api!r}; known: {', '.join(CONNECTORS)}")
+    return import_module(CONNECTORS[api])
 
 
 def emulator_factories() -> list[Callable[[SandboxContext], EmulatedApi]]:

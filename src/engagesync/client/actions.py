@@ -13,8 +13,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from .http import ApiClient
-
 Problem = tuple[str, str]  # (field, reason)
 
 
@@ -42,7 +40,9 @@ class Request:
 
 Validator = Callable[[dict[str, Any]], list[Problem]]
 Normalizer = Callable[[dict[str, Any]], dict[str, Any]]
-Reconciler = Callable[[ApiClient, dict[str, Any]], Any]
+#: ``reconcile(client, record, since=epoch_or_None)`` -> the created resource (as the create response
+#: would wrap it) or ``None``; ``since`` is when the push began, in the server's time.
+Reconciler = Callable[..., Any]
 
 
 @dataclass(frozen=True)
@@ -71,8 +71,12 @@ class ActionSpec:
         return [name for _, name, _, _ in string.Formatter().parse(self.path) if name]
 
     def prepare(self, record: dict[str, Any]) -> dict[str, Any]:
-        """Drop nulls/empty strings the source had for absent values; apply the vocabulary fixes."""
+        """Drop nulls/empty strings the source had for absent values, coerce text from CSV files to the
+        declared types ("true" -> True, "42" -> 42), then apply the action's vocabulary fixes."""
         clean = {k: v for k, v in record.items() if v is not None and v != ""}
+        for spec in self.fields:
+            if spec.name in clean:
+                clean[spec.name] = _coerce(spec, clean[spec.name])
         return self.normalize(clean) if self.normalize else clean
 
     def validate(self, record: dict[str, Any]) -> list[Problem]:
@@ -81,19 +85,43 @@ class ActionSpec:
             value = record.get(spec.name)
             if value is None:
                 if spec.required:
-                    problems.append((spec.name, "is required"))
+                    problems.append((spec.name, "can't be blank"))
                 continue
             problem = _check_type(spec, value)
             if problem:
                 problems.append((spec.name, problem))
-        if self.validate_extra and not problems:
-            problems.extend(self.validate_extra(record))
+        if self.validate_extra:
+            seen = {name for name, _ in problems}
+            problems.extend(p for p in self.validate_extra(record) if p[0] not in seen)
         return problems
 
     def build(self, record: dict[str, Any]) -> Request:
         path_values = {name: _path_segment(record[name]) for name in self.path_fields}
         body = {k: v for k, v in record.items() if k not in path_values}
         return Request(self.method, self.path.format(**path_values), body if self.method != "GET" else None)
+
+
+def _coerce(spec: FieldSpec, value: Any) -> Any:
+    if not isinstance(value, str):
+        return value
+    text = value.strip()
+    if spec.type == "boolean" and text.lower() in ("true", "false"):
+        return text.lower() == "true"
+    if spec.type == "integer" and text.lstrip("-").isdigit():
+        return int(text)
+    return value
+
+
+def dig(data: Any, path: str) -> Any:
+    """``dig({"webhooks": [{"id": 1}]}, "webhooks.0.id") == 1``; ``None`` when absent."""
+    for part in path.split("."):
+        if isinstance(data, dict):
+            data = data.get(part)
+        elif isinstance(data, list) and part.isdigit() and int(part) < len(data):
+            data = data[int(part)]
+        else:
+            return None
+    return data
 
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
