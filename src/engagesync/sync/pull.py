@@ -1,0 +1,201 @@
+"""Pull: every selected stream of a connection, page by page, into the store; resumable at any moment.
+
+Each page's upserts and the stream's cursor commit in one transaction (``Store.commit_page``), so a
+pull that raises or is killed at any point resumes from the last committed page: nothing is lost (the
+cursor never runs ahead of the data) and nothing is duplicated (rows are upserted by primary key).
+
+State semantics (what ``_engagesync.state`` holds for a stream):
+
+- no row: never pulled (or reset) -> the next pull starts from the beginning (``pages(client, None)``);
+- ``{"cursor": {...}}``: a pass is in progress -> the next pull resumes from that cursor;
+- ``{"complete": true, "last": {...} | null, "completed_at": "..."}``: the last pass finished. The next
+  pull starts a fresh pass from the beginning and upserts over the stored rows (changed records are
+  replaced; records deleted at the source are kept). A stream that can do an incremental pass instead
+  may define ``restart_state(last) -> state | None``: the next pass then starts from what it returns.
+
+A pass is complete when the stream yields a page whose ``state`` is ``None`` (or simply ends).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from engagesync.client.http import ApiClient
+from engagesync.client.streams import Stream
+
+from .store import Store, utcnow
+
+Progress = Callable[[str, int, int], None]
+
+
+class PullError(Exception):
+    """A stream failed; what was committed before the failure stays and the next pull resumes from it."""
+
+    def __init__(self, stream: str, cause: BaseException, result: PullResult) -> None:
+        self.stream = stream
+        self.result = result
+        super().__init__(f"pulling {stream!r} failed: {type(cause).__name__}: {cause}")
+
+
+@dataclass
+class StreamResult:
+    name: str
+    records: int = 0
+    pages: int = 0
+    requests: int = 0
+    elapsed: float = 0.0
+    #: ``complete``, ``failed`` or ``skipped`` (a parent failed).
+    status: str = "running"
+    #: Whether this run resumed an interrupted pass (rather than starting one).
+    resumed: bool = False
+    error: str | None = None
+
+    def counts(self) -> dict[str, Any]:
+        return {"records": self.records, "pages": self.pages, "requests": self.requests,
+                "elapsed": round(self.elapsed, 3), "resumed": self.resumed}
+
+
+@dataclass
+class PullResult:
+    connection: str
+    streams: dict[str, StreamResult] = field(default_factory=dict)
+    elapsed: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return all(s.status == "complete" for s in self.streams.values())
+
+    @property
+    def records(self) -> int:
+        return sum(s.records for s in self.streams.values())
+
+    @property
+    def pages(self) -> int:
+        return sum(s.pages for s in self.streams.values())
+
+    @property
+    def requests(self) -> int:
+        return sum(s.requests for s in self.streams.values())
+
+
+def order_streams(streams: Mapping[str, Stream], names: Iterable[str] | None = None) -> list[str]:
+    """The selected stream names (all if ``names`` is None), each parent before its children."""
+    selected = list(dict.fromkeys(names)) if names is not None else list(streams)
+    unknown = [n for n in selected if n not in streams]
+    if unknown:
+        raise KeyError(f"unknown stream(s) {', '.join(map(repr, unknown))}; available: {', '.join(streams)}")
+    chosen = set(selected)
+    ordered: list[str] = []
+    visiting: set[str] = set()
+
+    def visit(name: str) -> None:
+        if name in ordered:
+            return
+        if name in visiting:
+            raise ValueError(f"stream parents form a cycle at {name!r}")
+        visiting.add(name)
+        parent = streams[name].spec.parent
+        if parent is not None and parent in chosen:
+            visit(parent)
+        visiting.discard(name)
+        ordered.append(name)
+
+    for name in selected:
+        visit(name)
+    return ordered
+
+
+def start_state(stream: Stream, stored: dict[str, Any] | None) -> tuple[dict[str, Any] | None, bool]:
+    """The state to pass to ``pages()`` given the stored one, and whether that is a resume."""
+    if not stored:
+        return None, False
+    if stored.get("complete"):
+        restart = getattr(stream, "restart_state", None)
+        return (restart(stored.get("last")) if callable(restart) else None), False
+    cursor = stored.get("cursor")
+    return (cursor if isinstance(cursor, dict) else None), cursor is not None
+
+
+def pull(client: ApiClient, connection: str, streams: Mapping[str, Stream], names: list[str] | None,
+         store: Store, progress: Progress | None = None, *, keep_going: bool = False) -> PullResult:
+    """Pull the selected streams (all when ``names`` is None) of ``connection`` into ``store``.
+
+    On a stream's failure the run is recorded as failed and ``PullError`` is raised (carrying the partial
+    result), unless ``keep_going``: then the remaining streams run (children of a failed stream are
+    skipped) and the failures are in the result.
+    """
+    started = time.perf_counter()
+    result = PullResult(connection)
+    failed: set[str] = set()
+    for name in order_streams(streams, names):
+        stream = streams[name]
+        outcome = result.streams[name] = StreamResult(name)
+        parent = stream.spec.parent
+        if parent is not None and parent in failed:
+            outcome.status, outcome.error = "skipped", f"parent stream {parent!r} failed"
+            failed.add(name)
+            continue
+        run_id = store.run_start(connection, "pull", name)
+        try:
+            _pull_stream(client, connection, stream, store, outcome, progress)
+        except BaseException as exc:  # KeyboardInterrupt too: record it, committed pages stay
+            outcome.status, outcome.error = "failed", f"{type(exc).__name__}: {exc}"
+            failed.add(name)
+            _finish(store, run_id, outcome)
+            result.elapsed = time.perf_counter() - started
+            if keep_going and isinstance(exc, Exception):
+                continue
+            if isinstance(exc, Exception):
+                raise PullError(name, exc, result) from exc
+            raise
+        outcome.status = "complete"
+        _finish(store, run_id, outcome)
+    result.elapsed = time.perf_counter() - started
+    return result
+
+
+def _finish(store: Store, run_id: int, outcome: StreamResult) -> None:
+    with contextlib.suppress(Exception):  # bookkeeping must never hide the real outcome
+        store.run_finish(run_id, outcome.status, {**outcome.counts(), "error": outcome.error})
+
+
+def _pull_stream(client: ApiClient, connection: str, stream: Stream, store: Store, outcome: StreamResult,
+                 progress: Progress | None) -> None:
+    spec = stream.spec
+    t0 = time.perf_counter()
+    store.ensure_table(connection, spec)
+    state, outcome.resumed = start_state(stream, store.get_state(connection, spec.name))
+    last = state
+    pages = stream.pages(client, state)
+    try:
+        done = False
+        for page in pages:
+            if page.state is None:
+                stored: dict[str, Any] = _complete(last)
+                done = True
+            else:
+                stored, last = {"cursor": page.state}, page.state
+            store.commit_page(connection, spec, page.records, stored)
+            outcome.records += len(page.records)
+            outcome.pages += 1
+            outcome.requests += page.requests
+            outcome.elapsed = time.perf_counter() - t0
+            if progress is not None:
+                progress(spec.name, outcome.records, outcome.pages)
+            if done:
+                break
+        if not done:  # the stream ended without a final ``state=None`` page
+            store.set_state(connection, spec.name, _complete(last))
+    finally:
+        close = getattr(pages, "close", None)
+        if callable(close):
+            close()
+        outcome.elapsed = time.perf_counter() - t0
+
+
+def _complete(last: dict[str, Any] | None) -> dict[str, Any]:
+    return {"complete": True, "last": last, "completed_at": utcnow().isoformat()}

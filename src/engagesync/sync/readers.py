@@ -1,0 +1,212 @@
+"""Streaming input readers for push: each yields ``(line_number, record)`` and never holds a whole file.
+
+- CSV / TSV (``.csv``, ``.tsv``, optionally ``.gz``): the header names the fields; empty cells become
+  ``None``; the line number is the physical line where the row starts, header = line 1 (a quoted field
+  spanning lines counts its lines, blank lines are skipped but counted).
+- JSON Lines (``.jsonl``, ``.ndjson``, optionally ``.gz``): one object per line; blank lines are skipped;
+  a line that is not valid JSON (or not an object) raises ``InputError`` naming the file, line and reason.
+- DuckDB: ``duckdb:PATH::schema.table`` (or ``PATH.duckdb::schema.table``), or ``duckdb:::schema.table``
+  / a ``Store`` for the engine's own store; read in chunks through a streaming cursor. The "line number"
+  is the row's 1-based position. Dates and timestamps come out as ISO text, decimals as numbers, so the
+  records serialise as JSON like the other inputs.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import json
+import os
+import sys
+from collections.abc import Iterator
+from datetime import date, datetime, time
+from decimal import Decimal
+from typing import IO, Any
+from uuid import UUID
+
+import duckdb
+
+from .store import Store, quote
+
+Record = tuple[int, dict[str, Any]]
+#: Largest single CSV field accepted (the csv module's default is 128 KiB; message bodies can exceed it).
+CSV_FIELD_LIMIT = 64 * 1024 * 1024
+DUCKDB_CHUNK = 1000
+FORMATS = "CSV (.csv, .tsv), JSON Lines (.jsonl, .ndjson), optionally gzipped, or duckdb:PATH::schema.table"
+
+
+class InputError(ValueError):
+    """Bad input: names the source, the line (when known) and the reason."""
+
+    def __init__(self, source: str, reason: str, line: int | None = None) -> None:
+        self.source, self.line, self.reason = source, line, reason
+        where = f"{source}, line {line}" if line is not None else source
+        super().__init__(f"{where}: {reason}")
+
+
+def _open_text(path: str) -> IO[str]:
+    if not os.path.exists(path):
+        raise InputError(path, "file not found")
+    if os.path.isdir(path):
+        raise InputError(path, "is a directory, not a file")
+    if path.lower().endswith(".gz"):
+        return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8-sig", newline="")
+    return open(path, encoding="utf-8-sig", newline="")
+
+
+def _decode_error(path: str, exc: UnicodeDecodeError) -> InputError:
+    """Text is decoded in blocks, so find the physical line that is not UTF-8 by a streaming rescan."""
+    opener = gzip.open if path.lower().endswith(".gz") else open
+    with opener(path, "rb") as raw:
+        for number, data in enumerate(raw, 1):
+            try:
+                data.decode("utf-8")
+            except UnicodeDecodeError as bad:
+                return InputError(path, f"not UTF-8 text: {bad.reason} at column {bad.start + 1}", number)
+    return InputError(path, f"not UTF-8 text: {exc.reason}")
+
+
+def read_csv(path: str, delimiter: str = ",") -> Iterator[Record]:
+    """Rows of a CSV file as dicts keyed by the header, with the line where each row starts."""
+    if csv.field_size_limit() < CSV_FIELD_LIMIT:
+        csv.field_size_limit(min(CSV_FIELD_LIMIT, sys.maxsize))
+    with _open_text(path) as handle:
+        reader = csv.reader(handle, delimiter=delimiter)
+        end = 0  # physical line where the previous row ended
+        header: list[str] | None = None
+        try:
+            for row in reader:
+                line, end = end + 1, reader.line_num
+                if not row:
+                    continue  # blank line
+                if header is None:
+                    header = [h.strip() for h in row]
+                    _check_header(path, header, line)
+                    continue
+                if len(row) > len(header):
+                    raise InputError(path, f"{len(row)} values but the header has {len(header)} columns", line)
+                record: dict[str, Any] = {h: (v if v != "" else None) for h, v in zip(header, row, strict=False)}
+                for h in header[len(row):]:
+                    record[h] = None
+                yield line, record
+        except csv.Error as exc:
+            raise InputError(path, f"malformed CSV: {exc}", end + 1) from exc
+        except UnicodeDecodeError as exc:
+            raise _decode_error(path, exc) from exc
+
+
+def _check_header(path: str, header: list[str], line: int) -> None:
+    seen: set[str] = set()
+    for i, name in enumerate(header, 1):
+        if not name:
+            raise InputError(path, f"header column {i} has no name", line)
+        if name in seen:
+            raise InputError(path, f"header repeats the column {name!r}", line)
+        seen.add(name)
+
+
+def read_jsonl(path: str) -> Iterator[Record]:
+    """Objects of a JSON Lines file with their line numbers; blank lines are skipped."""
+    with _open_text(path) as handle:
+        line = 0
+        try:
+            for line, text in enumerate(handle, 1):
+                if not text.strip():
+                    continue
+                try:
+                    value = json.loads(text)
+                except json.JSONDecodeError as exc:
+                    raise InputError(path, f"invalid JSON: {exc.msg} (column {exc.colno})", line) from exc
+                if not isinstance(value, dict):
+                    raise InputError(path, f"expected a JSON object, got {type(value).__name__}", line)
+                yield line, value
+        except UnicodeDecodeError as exc:
+            raise _decode_error(path, exc) from exc
+
+
+def _json_friendly(value: Any) -> Any:
+    if isinstance(value, datetime | date | time):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, UUID):
+        return str(value)
+    if isinstance(value, list):
+        return [_json_friendly(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _json_friendly(v) for k, v in value.items()}
+    return value
+
+
+def _table_name(table: str) -> str:
+    parts = [p for p in table.split(".") if p]
+    if not parts or len(parts) > 3:
+        raise InputError(table, "expected a table name like schema.table")
+    return ".".join(quote(p.strip('"')) for p in parts)
+
+
+def read_duckdb(source: str | Store, table: str, chunk: int = DUCKDB_CHUNK) -> Iterator[Record]:
+    """Rows of a DuckDB table (from a database file or the engine's ``Store``), read in chunks."""
+    name = _table_name(table)
+    sql = f"SELECT * FROM {name}"
+    if isinstance(source, Store):
+        label = f"{source.path}::{table}"
+        try:
+            row_number = 0
+            for names, rows in source.iter_query(sql, chunk=chunk):
+                for row in rows:
+                    row_number += 1
+                    yield row_number, {k: _json_friendly(v) for k, v in zip(names, row, strict=True)}
+        except duckdb.CatalogException as exc:
+            raise InputError(label, f"no such table ({exc})") from exc
+        return
+    label = f"{source}::{table}"
+    if not os.path.exists(source):
+        raise InputError(source, "file not found")
+    try:
+        con = duckdb.connect(source, read_only=True)
+    except duckdb.Error:
+        con = duckdb.connect(source)  # already open in this process with another configuration
+    try:
+        try:
+            cursor = con.execute(sql)
+        except duckdb.CatalogException as exc:
+            raise InputError(label, f"no such table ({exc})") from exc
+        names = [d[0] for d in cursor.description or []]
+        row_number = 0
+        while rows := cursor.fetchmany(chunk):
+            for row in rows:
+                row_number += 1
+                yield row_number, {k: _json_friendly(v) for k, v in zip(names, row, strict=True)}
+    finally:
+        con.close()
+
+
+def open_input(spec: str, store: Store | None = None) -> Iterator[Record]:
+    """Choose a reader by prefix or extension; see the module docstring for the accepted forms."""
+    if spec.startswith("duckdb:") or "::" in spec:
+        body = spec.removeprefix("duckdb:")
+        path, sep, table = body.partition("::")
+        if not sep or not table:
+            raise InputError(spec, "expected duckdb:PATH::schema.table")
+        if not path:
+            if store is None:
+                raise InputError(spec, "no store given for duckdb:::schema.table")
+            return read_duckdb(store, table)
+        return read_duckdb(path, table)
+    lower = spec.lower()
+    base = lower.removesuffix(".gz")
+    if base.endswith(".csv"):
+        reader = read_csv(spec)
+    elif base.endswith(".tsv"):
+        reader = read_csv(spec, delimiter="\t")
+    elif base.endswith((".jsonl", ".ndjson")):
+        reader = read_jsonl(spec)
+    else:
+        ext = os.path.splitext(base)[1] or "(none)"
+        hint = " (a .json array cannot be streamed: use JSON Lines)" if base.endswith(".json") else ""
+        raise InputError(spec, f"unknown input format {ext}{hint}; expected {FORMATS}")
+    if not os.path.exists(spec):
+        raise InputError(spec, "file not found")
+    return reader

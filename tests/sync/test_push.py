@@ -1,0 +1,158 @@
+"""Push against the real sandbox: rejects, duplicate safety under faults and crashes, previews, test sends."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from engagesync.apis.groove_helpdesk import connector
+from engagesync.client.http import ApiClient, RetryPolicy
+from engagesync.sandbox.app import Sandbox
+from engagesync.sync.mapping import Mapping
+from engagesync.sync.push import Pusher, record_key, retry_rejects
+from engagesync.sync.store import Store
+
+CONN = "groove-helpdesk"
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    with Store(str(tmp_path / "push.duckdb")) as s:
+        yield s
+
+
+def _client(sandbox: Sandbox) -> ApiClient:
+    creds = sandbox.credentials()["groove-helpdesk"]
+    return connector.make_client(creds["base_url"], creds["token"], transport=sandbox.transport(),
+                                 retry=RetryPolicy(attempts=4, base_delay=0.001, max_delay=0.01))
+
+
+def _mailbox(sandbox: Sandbox) -> str:
+    row = sandbox.ctx.store.one("SELECT email FROM gh_mailboxes WHERE is_primary = 1")
+    assert row is not None
+    return str(row["email"])
+
+
+def _rows(sandbox: Sandbox, n: int, prefix: str = "c") -> list[tuple[int, dict[str, Any]]]:
+    mailbox = _mailbox(sandbox)
+    return [(i + 2, {"email": f"{prefix}{i}@push.example", "message": f"Question number {i} about my order",
+                     "subject": f"Order {i}", "inbox": mailbox}) for i in range(n)]
+
+
+MAP = Mapping.parse(["from=email", "body=message", "to=inbox"], passthrough=["subject"])
+
+
+def _tickets_of(sandbox: Sandbox, prefix: str) -> list[str]:
+    rows = sandbox.ctx.store.all(
+        "SELECT c.email FROM gh_tickets t JOIN gh_customers c ON c.tenant_id = t.tenant_id AND c.id = t.customer_id "
+        "WHERE c.email LIKE ? ORDER BY t.number", (f"{prefix}%@push.example",))
+    return [r["email"] for r in rows]
+
+
+def test_good_rows_land_bad_rows_become_rejects_and_a_rerun_creates_nothing(sandbox: Sandbox, store: Store) -> None:
+    action = connector.actions()["create_ticket"]
+    rows = _rows(sandbox, 6)
+    rows[2][1]["email"] = "not-an-email"
+    rows[4][1]["message"] = None
+    pusher = Pusher(_client(sandbox), CONN, action, store, mapping=MAP)
+    result = pusher.run(rows)
+    assert (result.done, result.rejected_locally) == (4, 2)
+    assert len(_tickets_of(sandbox, "c")) == 4
+    rejects = list(store.rejects(CONN, "create_ticket"))
+    assert {(r.field, r.record["line"]) for r in rejects} == {("from", 4), ("body", 6)}
+    assert all(r.reason.startswith(f"line {r.record['line']}: ") for r in rejects)
+    again = Pusher(_client(sandbox), CONN, action, store, mapping=MAP).run(rows)
+    assert (again.done, again.skipped, again.sent) == (0, 4, 0)
+    assert len(_tickets_of(sandbox, "c")) == 4
+    assert sum(1 for _ in store.responses(CONN, "create_ticket")) == 4
+
+
+def test_vendor_rejects_carry_the_vendor_reason(sandbox: Sandbox, store: Store) -> None:
+    action = connector.actions()["update_ticket_state"]
+    rows = [(2, {"number": 1, "state": "closed"}), (3, {"number": 999999, "state": "closed"})]
+    result = Pusher(_client(sandbox), CONN, action, store).run(rows)
+    assert (result.done, result.rejected_by_api) == (1, 1)
+    (reject,) = store.rejects(CONN, "update_ticket_state")
+    assert "Ticket not found" in str(reject.reason) and reject.record["line"] == 3
+
+
+def test_drops_after_commit_create_each_ticket_exactly_once(sandbox: Sandbox, store: Store) -> None:
+    sandbox.ctx.faults.replace([{"match": {"api": "groove-helpdesk", "method": "POST", "path": "/tickets"},
+                                 "effect": {"drop": True}, "after": True, "probability": 0.5}], seed=3)
+    rows = _rows(sandbox, 12, prefix="d")
+    result = Pusher(_client(sandbox), CONN, connector.actions()["create_ticket"], store, mapping=MAP).run(rows)
+    assert result.done == 12 and result.reconciled > 0
+    emails = _tickets_of(sandbox, "d")
+    assert sorted(emails) == sorted(f"d{i}@push.example" for i in range(12))
+
+
+def test_5xx_before_commit_is_resent_without_duplicates(sandbox: Sandbox, store: Store) -> None:
+    sandbox.ctx.faults.replace([{"match": {"api": "groove-helpdesk", "method": "POST", "path": "/tickets"},
+                                 "effect": {"status": 503}, "times": 3}])
+    rows = _rows(sandbox, 5, prefix="e")
+    result = Pusher(_client(sandbox), CONN, connector.actions()["create_ticket"], store, mapping=MAP).run(rows)
+    assert result.done == 5
+    assert sorted(_tickets_of(sandbox, "e")) == sorted(f"e{i}@push.example" for i in range(5))
+
+
+def test_a_create_that_never_succeeds_ends_as_a_reject_not_lost(sandbox: Sandbox, store: Store) -> None:
+    sandbox.ctx.faults.replace([{"match": {"api": "groove-helpdesk", "method": "POST", "path": "/tickets"},
+                                 "effect": {"status": 503}}])
+    result = Pusher(_client(sandbox), CONN, connector.actions()["create_ticket"], store, mapping=MAP).run(
+        _rows(sandbox, 1, prefix="n"))
+    assert (result.done, result.rejected_by_api) == (0, 1)
+    (reject,) = store.rejects(CONN, "create_ticket")
+    assert "outcome unknown" in str(reject.reason)
+    assert _tickets_of(sandbox, "n") == []
+
+
+def test_a_crash_between_send_and_ledger_is_reconciled_on_rerun(sandbox: Sandbox, store: Store) -> None:
+    """The state a killed run leaves behind: ledger says 'sent' and the ticket exists."""
+    action = connector.actions()["create_ticket"]
+    rows = _rows(sandbox, 3, prefix="k")
+    _, raw = rows[0]
+    record = action.prepare(MAP.apply(raw))
+    key = record_key(record, None, raw)
+    request = action.build(record)
+    store.ledger_put(CONN, action.name, key, "sent", request=request.describe(""), attempt=True)
+    _client(sandbox).request(request.method, request.path, json=request.json, idempotent=False)
+    result = Pusher(_client(sandbox), CONN, action, store, mapping=MAP).run(rows)
+    assert result.reconciled == 1 and result.done == 3
+    assert sorted(_tickets_of(sandbox, "k")) == [f"k{i}@push.example" for i in range(3)]
+
+
+def test_dry_run_sends_nothing_and_shows_exact_requests(sandbox: Sandbox, store: Store) -> None:
+    before = len(sandbox.ctx.journal.entries(api="groove-helpdesk", limit=0))
+    rows = _rows(sandbox, 2, prefix="p")
+    result = Pusher(_client(sandbox), CONN, connector.actions()["create_ticket"], store, mapping=MAP).run(
+        rows, dry_run=True)
+    assert len(sandbox.ctx.journal.entries(api="groove-helpdesk", limit=0)) == before
+    first = result.requests[0]
+    assert first["method"] == "POST" and first["url"].endswith("/groove-helpdesk/v1/tickets")
+    assert first["body"]["from"] == "p0@push.example" and first["body"]["subject"] == "Order 0"
+    token = sandbox.credentials()["groove-helpdesk"]["token"]
+    assert token not in repr(result.requests)
+
+
+def test_test_mode_sends_one_record_and_shows_the_response(sandbox: Sandbox, store: Store) -> None:
+    rows = _rows(sandbox, 4, prefix="t")
+    result = Pusher(_client(sandbox), CONN, connector.actions()["create_ticket"], store, mapping=MAP).run(
+        rows, test=True)
+    assert result.sent == 1 and result.done == 1
+    assert result.requests[0]["status"] == 201 and "ticket" in result.requests[0]["body"]
+    assert _tickets_of(sandbox, "t") == ["t0@push.example"]
+
+
+def test_rejects_retry_after_the_cause_is_fixed(sandbox: Sandbox, store: Store) -> None:
+    action = connector.actions()["update_ticket_state"]
+    sandbox.ctx.faults.replace([{"match": {"api": "groove-helpdesk", "method": "PUT"},
+                                 "effect": {"status": 422}, "times": 1}])
+    result = Pusher(_client(sandbox), CONN, action, store).run([(2, {"number": 2, "state": "pending"})])
+    assert result.rejected_by_api == 1
+    retried = retry_rejects(Pusher(_client(sandbox), CONN, action, store), store)
+    assert retried.done == 1
+    assert store.reject_count(CONN, "update_ticket_state") == 0
+    assert sandbox.ctx.store.scalar("SELECT state FROM gh_tickets WHERE number = 2") == "pending"

@@ -1,0 +1,293 @@
+"""The DuckDB store: tables per stream, atomic page commits, coercion, and the engine's bookkeeping tables."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+
+from engagesync.client.streams import StreamSpec
+from engagesync.sync.store import CoercionError, Store, StoreError, sanitize, table_for
+
+SPEC = StreamSpec(name="tickets", primary_key=("number",),
+                  columns={"number": "BIGINT", "title": "VARCHAR", "state": "VARCHAR", "priority": "DOUBLE",
+                           "starred": "BOOLEAN", "created_at": "TIMESTAMP", "tags": "JSON"})
+CONN = "groove-helpdesk"
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    with Store(str(tmp_path / "store.duckdb")) as s:
+        yield s
+
+
+def ticket(number: int, **over: Any) -> dict[str, Any]:
+    record = {"number": number, "title": f"ticket {number}", "state": "opened", "priority": 1.5, "starred": False,
+              "created_at": "2024-03-01T10:00:00Z", "tags": ["a", "b"], "href": f"/tickets/{number}"}
+    record.update(over)
+    return record
+
+
+def rows(store: Store, sql: str = "") -> list[tuple[Any, ...]]:
+    table = table_for(CONN, "tickets")
+    return store.execute(sql or f"SELECT number, title, state FROM {table} ORDER BY number")
+
+
+def test_identifiers_are_sanitized_and_quoted() -> None:
+    assert sanitize("groove-helpdesk") == "groove_helpdesk"
+    assert sanitize("Groove Sales!") == "groove_sales"
+    assert sanitize("2fa") == "_2fa"
+    assert table_for("groove-helpdesk", "kb-articles") == '"groove_helpdesk"."kb_articles"'
+    with pytest.raises(StoreError):
+        sanitize("--")
+
+
+def test_ensure_table_creates_schema_columns_and_primary_key(store: Store) -> None:
+    table = store.ensure_table(CONN, SPEC)
+    assert table == '"groove_helpdesk"."tickets"'
+    cols = store.execute("SELECT column_name, data_type FROM information_schema.columns "
+                         "WHERE table_schema = 'groove_helpdesk' AND table_name = 'tickets' ORDER BY ordinal_position")
+    assert [c for c, _ in cols] == [*SPEC.columns, "_raw", "_synced_at"]
+    assert dict(cols)["created_at"] == "TIMESTAMP" and dict(cols)["number"] == "BIGINT"
+    pk = store.execute("SELECT constraint_column_names FROM duckdb_constraints() WHERE schema_name = 'groove_helpdesk' "
+                       "AND table_name = 'tickets' AND constraint_type = 'PRIMARY KEY'")
+    assert pk == [(["number"],)]
+    # engine tables exist
+    engine = {r[0] for r in store.execute("SELECT table_name FROM information_schema.tables "
+                                          "WHERE table_schema = '_engagesync'")}
+    assert engine == {"state", "runs", "ledger", "rejects", "responses"}
+
+
+def test_ensure_table_adds_columns_a_connector_grew(store: Store, tmp_path: Path) -> None:
+    store.commit_page(CONN, SPEC, [ticket(1)], {"page": 1})
+    store.close()
+    grown = StreamSpec(name="tickets", primary_key=("number",), columns={**SPEC.columns, "summary": "VARCHAR"})
+    with Store(str(tmp_path / "store.duckdb")) as again:
+        again.commit_page(CONN, grown, [ticket(2, summary="s")], {"page": 2})
+        table = table_for(CONN, "tickets")
+        assert again.execute(f"SELECT number, summary FROM {table} ORDER BY number") == [(1, None), (2, "s")]
+
+
+def test_spec_errors_are_clear(store: Store) -> None:
+    with pytest.raises(StoreError, match="unsupported type 'TEXT'"):
+        store.ensure_table(CONN, StreamSpec("x", ("id",), {"id": "TEXT"}))
+    with pytest.raises(StoreError, match="reserved"):
+        store.ensure_table(CONN, StreamSpec("y", ("id",), {"id": "BIGINT", "_raw": "JSON"}))
+    with pytest.raises(StoreError, match="primary key"):
+        store.ensure_table(CONN, StreamSpec("z", ("id",), {"number": "BIGINT"}))
+
+
+def test_commit_page_stores_typed_columns_raw_record_and_state(store: Store) -> None:
+    written = store.commit_page(CONN, SPEC, [ticket(1), ticket(2, starred="true", priority="2")], {"page": 2})
+    assert written == 2
+    table = table_for(CONN, "tickets")
+    got = store.execute(f"SELECT number, starred, priority, created_at, tags, _raw, _synced_at FROM {table} "
+                        "ORDER BY number")
+    assert got[0][:4] == (1, False, 1.5, datetime(2024, 3, 1, 10, 0, 0))
+    assert got[1][1:3] == (True, 2.0)
+    assert json.loads(got[0][4]) == ["a", "b"]
+    assert json.loads(got[0][5]) == ticket(1)  # the full record, extra fields included
+    assert isinstance(got[0][6], datetime)
+    assert store.get_state(CONN, "tickets") == {"page": 2}
+
+
+def test_upsert_replaces_changed_records_and_dedupes_within_a_page(store: Store) -> None:
+    store.commit_page(CONN, SPEC, [ticket(1), ticket(2), ticket(3)], {"page": 1})
+    store.commit_page(CONN, SPEC, [ticket(2, state="closed"), ticket(4), ticket(4, title="last wins")], {"page": 2})
+    assert rows(store) == [(1, "ticket 1", "opened"), (2, "ticket 2", "closed"), (3, "ticket 3", "opened"),
+                           (4, "last wins", "opened")]
+    raw = rows(store, f"SELECT _raw FROM {table_for(CONN, 'tickets')} WHERE number = 2")
+    assert json.loads(raw[0][0])["state"] == "closed"
+    # missing fields become NULL on replace (a record is a full snapshot)
+    store.commit_page(CONN, SPEC, [{"number": 3}], {"page": 3})
+    assert rows(store)[2] == (3, None, None)
+
+
+def test_composite_primary_key(store: Store) -> None:
+    spec = StreamSpec("messages", ("ticket", "id"), {"ticket": "BIGINT", "id": "VARCHAR", "body": "VARCHAR"})
+    store.commit_page(CONN, spec, [{"ticket": 1, "id": "a", "body": "x"}, {"ticket": 2, "id": "a", "body": "y"}], None)
+    store.commit_page(CONN, spec, [{"ticket": 1, "id": "a", "body": "z"}], None)
+    assert store.execute(f"SELECT * EXCLUDE (_raw, _synced_at) FROM {table_for(CONN, 'messages')} ORDER BY ticket") == [
+        (1, "a", "z"), (2, "a", "y")]
+
+
+def test_commit_page_is_atomic_when_the_state_write_fails(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    store.commit_page(CONN, SPEC, [ticket(1), ticket(2)], {"page": 1})
+    before = rows(store, f"SELECT * EXCLUDE (_synced_at) FROM {table_for(CONN, 'tickets')} ORDER BY number")
+
+    def boom(*args: Any) -> None:
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(store, "_write_state", boom)
+    with pytest.raises(RuntimeError, match="disk on fire"):
+        store.commit_page(CONN, SPEC, [ticket(2, state="closed"), ticket(3)], {"page": 2})
+    monkeypatch.undo()
+    assert rows(store, f"SELECT * EXCLUDE (_synced_at) FROM {table_for(CONN, 'tickets')} ORDER BY number") == before
+    assert store.get_state(CONN, "tickets") == {"page": 1}
+    # and the store is usable afterwards (no dangling transaction)
+    store.commit_page(CONN, SPEC, [ticket(3)], {"page": 2})
+    assert store.count(CONN, "tickets") == 3 and store.get_state(CONN, "tickets") == {"page": 2}
+
+
+def test_commit_page_is_atomic_when_a_later_chunk_fails(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A page bigger than one INSERT: the first chunk lands inside the transaction, the second fails."""
+    monkeypatch.setattr("engagesync.sync.store._CHUNK_ROWS", 2)
+    real = Store._upsert
+    calls = []
+
+    def second_fails(self: Store, *args: Any) -> None:
+        calls.append(1)
+        if len(calls) == 2:
+            raise duckdb.IOException("simulated write failure")
+        real(self, *args)
+
+    monkeypatch.setattr(Store, "_upsert", second_fails)
+    with pytest.raises(duckdb.IOException):
+        store.commit_page(CONN, SPEC, [ticket(i) for i in range(1, 6)], {"page": 1})
+    assert store.count(CONN, "tickets") == 0 and store.get_state(CONN, "tickets") is None
+
+
+def test_coercions(store: Store) -> None:
+    spec = StreamSpec("t", ("id",), {"id": "BIGINT", "v": "VARCHAR", "d": "DOUBLE", "b": "BOOLEAN",
+                                     "ts": "TIMESTAMP", "j": "JSON"})
+    records: list[dict[str, Any]] = [
+        {"id": "1", "v": {"x": 1}, "d": "2.5", "b": "yes", "ts": "2024-01-02T03:04:05+02:00", "j": "text"},
+        {"id": 2.0, "v": 42, "d": 3, "b": 0, "ts": 1704164645, "j": {"k": [1, None]}},
+        {"id": 3, "v": True, "d": None, "b": None, "ts": "2024-01-02", "j": None},
+        {"id": 4, "v": ["a"], "ts": 1704164645123, "j": 7},
+    ]
+    store.commit_page(CONN, spec, records, None)
+    got = store.execute(f"SELECT * EXCLUDE (_raw, _synced_at) FROM {table_for(CONN, 't')} ORDER BY id")
+    assert got == [
+        (1, '{"x":1}', 2.5, True, datetime(2024, 1, 2, 1, 4, 5), '"text"'),
+        (2, "42", 3.0, False, datetime(2024, 1, 2, 3, 4, 5), '{"k":[1,null]}'),
+        (3, "true", None, None, datetime(2024, 1, 2), None),
+        (4, '["a"]', None, None, datetime(2024, 1, 2, 3, 4, 5, 123000), "7"),
+    ]
+
+
+@pytest.mark.parametrize(("field", "value", "reason"), [
+    ("priority", "high", "could not convert"),
+    ("number", "12.5", "fractional"),
+    ("number", 2**70, "64-bit"),
+    ("starred", "maybe", "true/false"),
+    ("created_at", "yesterday", "Invalid isoformat"),
+    ("priority", float("nan"), "finite"),
+])
+def test_coercion_errors_name_stream_record_field_and_value(store: Store, field: str, value: Any,
+                                                             reason: str) -> None:
+    store.commit_page(CONN, SPEC, [ticket(1)], {"page": 1})
+    bad = ticket(7, **{field: value}) if field != "number" else {**ticket(7), "number": value}
+    with pytest.raises(CoercionError) as info:
+        store.commit_page(CONN, SPEC, [ticket(2), bad], {"page": 2})
+    message = str(info.value)
+    assert "stream 'tickets'" in message and f"field {field!r}" in message and reason in message
+    assert repr(value)[:20] in message
+    if field != "number":
+        assert "number=7" in message
+    assert info.value.field == field and info.value.stream == "tickets"
+    # nothing of the failed page was written
+    assert store.count(CONN, "tickets") == 1 and store.get_state(CONN, "tickets") == {"page": 1}
+
+
+def test_records_without_primary_key_are_refused(store: Store) -> None:
+    with pytest.raises(StoreError, match="no primary key number"):
+        store.commit_page(CONN, SPEC, [{"title": "x"}], None)
+
+
+def test_state_persists_and_resets(tmp_path: Path) -> None:
+    path = str(tmp_path / "s.duckdb")
+    with Store(path) as store:
+        store.commit_page(CONN, SPEC, [ticket(1)], {"cursor": {"page": 3}})
+        store.set_state(CONN, "other", {"x": 1})
+    with Store(path) as store:
+        assert store.get_state(CONN, "tickets") == {"cursor": {"page": 3}}
+        assert store.states(CONN) == {"other": {"x": 1}, "tickets": {"cursor": {"page": 3}}}
+        store.reset_state(CONN, "tickets")
+        assert store.get_state(CONN, "tickets") is None and store.get_state(CONN, "other") == {"x": 1}
+        store.reset_state(CONN)
+        assert store.states(CONN) == {}
+        assert store.count(CONN, "tickets") == 1  # data is kept; only the cursor is forgotten
+
+
+def test_ledger(store: Store) -> None:
+    assert store.ledger_get(CONN, "create_ticket", "k1") is None
+    entry = store.ledger_put(CONN, "create_ticket", "k1", "pending", request={"body": "hi"})
+    assert (entry.status, entry.attempts, entry.request) == ("pending", 0, {"body": "hi"})
+    store.ledger_put(CONN, "create_ticket", "k1", "sent", attempt=True)
+    store.ledger_put(CONN, "create_ticket", "k1", "unknown")
+    store.ledger_put(CONN, "create_ticket", "k1", "sent", attempt=True)
+    done = store.ledger_put(CONN, "create_ticket", "k1", "done", remote_id=123, response={"number": 123})
+    assert (done.status, done.attempts, done.remote_id, done.request, done.response) == (
+        "done", 2, "123", {"body": "hi"}, {"number": 123})
+    assert store.ledger_get(CONN, "create_ticket", "k1") == done
+    store.ledger_put(CONN, "create_ticket", "k2", "unknown")
+    store.ledger_put(CONN, "create_group", "k1", "pending")
+    assert [e.key for e in store.ledger_entries(CONN, "create_ticket", status="unknown")] == ["k2"]
+    assert store.ledger_counts(CONN, "create_ticket") == {"done": 1, "unknown": 1}
+    with pytest.raises(StoreError, match="ledger status"):
+        store.ledger_put(CONN, "create_ticket", "k3", "lost")
+
+
+def test_rejects_responses_and_runs(store: Store) -> None:
+    r1 = store.reject(CONN, "create_ticket", "k1", {"to": "bad"}, "to", "to is not an email")
+    store.reject(CONN, "create_ticket", "k2", {"to": "x@y.z"}, None, "HTTP 422: body can't be blank")
+    store.reject(CONN, "create_group", "k3", {}, "name", "required")
+    open_ = list(store.rejects(CONN, "create_ticket"))
+    assert [(r.key, r.field, r.reason, r.record) for r in open_] == [
+        ("k1", "to", "to is not an email", {"to": "bad"}), ("k2", None, "HTTP 422: body can't be blank",
+                                                              {"to": "x@y.z"})]
+    store.mark_reject_retried(r1)
+    assert [r.key for r in store.rejects(CONN, "create_ticket")] == ["k2"]
+    retried = [r for r in store.rejects(CONN, status="retried")]
+    assert [r.id for r in retried] == [r1] and retried[0].retried_at is not None
+    assert store.reject_count(CONN, status=None) == 3 and store.reject_count(CONN) == 2
+
+    store.capture_response(CONN, "create_ticket", "k2", 201, {"ticket": {"number": 9}})
+    store.capture_response(CONN, "create_ticket", "k1", 422, None)
+    got = list(store.responses(CONN, "create_ticket"))
+    assert [(r.key, r.status_code, r.body) for r in got] == [("k2", 201, {"ticket": {"number": 9}}),
+                                                             ("k1", 422, None)]
+
+    run = store.run_start(CONN, "push", "create_ticket")
+    store.run_finish(run, "complete", {"sent": 2, "rejected": 1})
+    latest = store.runs(CONN)[0]
+    assert (latest.id, latest.kind, latest.target, latest.status, latest.counts) == (
+        run, "push", "create_ticket", "complete", {"sent": 2, "rejected": 1})
+    assert latest.finished_at is not None
+    with pytest.raises(StoreError):
+        store.run_start(CONN, "sync")
+
+
+def test_streaming_reads_tolerate_writes_in_between(store: Store) -> None:
+    for i in range(2500):
+        store.reject(CONN, "a", f"k{i}", {"i": i}, None, "r") if i < 5 else None
+    store.commit_page(CONN, SPEC, [ticket(i) for i in range(1, 2501)], None)
+    seen = 0
+    for _names, chunk in store.iter_query(f"SELECT number FROM {table_for(CONN, 'tickets')}", chunk=500):
+        seen += len(chunk)
+        store.commit_page(CONN, SPEC, [ticket(10_000 + seen)], None)  # writes while a read is open
+    assert seen == 2500
+    for reject in store.rejects(CONN, "a"):
+        store.mark_reject_retried(reject.id)
+    assert store.reject_count(CONN, "a") == 0
+
+
+def test_concurrent_commits_from_threads(store: Store) -> None:
+    import threading
+
+    def worker(base: int) -> None:
+        for page in range(10):
+            store.commit_page(CONN, SPEC, [ticket(base + page * 10 + i) for i in range(10)], {"w": base})
+
+    threads = [threading.Thread(target=worker, args=(n * 1000,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert store.count(CONN, "tickets") == 400
