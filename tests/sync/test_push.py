@@ -156,3 +156,11 @@ def test_rejects_retry_after_the_cause_is_fixed(sandbox: Sandbox, store: Store) 
     assert retried.done == 1
     assert store.reject_count(CONN, "update_ticket_state") == 0
     assert sandbox.ctx.store.scalar("SELECT state FROM gh_tickets WHERE number = 2") == "pending"
+
+
+def test_a_rerun_does_not_file_the_same_local_reject_twice(sandbox: Sandbox, store: Store) -> None:
+    rows = _rows(sandbox, 2, prefix="r")
+    rows[0][1]["email"] = "broken"
+    for _ in range(2):
+        Pusher(_client(sandbox), CONN, connector.actions()["create_ticket"], store, mapping=MAP).run(rows)
+    assert store.reject_count(CONN, "create_ticket") == 1

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from . import demo, sandbox_cmd
+from . import data_cmds, demo, sandbox_cmd
 
 app = typer.Typer(
     name="engagesync",
@@ -14,6 +14,14 @@ app = typer.Typer(
     pretty_exceptions_show_locals=False,
 )
 app.add_typer(sandbox_cmd.app, name="sandbox")
+app.command("connect")(data_cmds.connect)
+app.command("connections")(data_cmds.connections)
+app.command("check")(data_cmds.check)
+app.command("streams")(data_cmds.streams)
+app.command("pull")(data_cmds.pull_cmd)
+app.command("actions")(data_cmds.actions)
+app.command("push")(data_cmds.push)
+app.command("rejects")(data_cmds.rejects)
 app.command("demo")(demo.demo)
 
 

@@ -209,6 +209,10 @@ class Pusher:
         if dry_run:
             result.requests.append({"line": line, "rejected": [f"{f} {r}" for f, r in problems]})
             return
+        if key is None:  # the mapping itself failed: key the reject by line and content
+            key = "line:" + hashlib.sha256(json.dumps(raw, sort_keys=True, default=str).encode()).hexdigest()[:24]
+        if self.store.has_open_reject(self.connection, self.action.name, key):
+            return  # filed by an earlier run; still open
         for field_name, reason in problems:
             self.store.reject(self.connection, self.action.name, key, {"line": line, "record": raw}, field_name,
                               f"line {line}: {field_name} {reason}")

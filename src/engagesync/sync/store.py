@@ -573,6 +573,12 @@ class Store:
             for row in rows:
                 yield Reject(row[0], row[1], row[2], row[3], _loads(row[4]), *row[5:])
 
+    def has_open_reject(self, connection: str, action: str, key: str) -> bool:
+        """Whether ``key`` already has an open reject (a re-run must not file the same reject twice)."""
+        rows = self.execute(f"SELECT 1 FROM {ENGINE_SCHEMA}.rejects WHERE connection = ? AND action = ? AND key = ? "
+                            "AND status = 'open' LIMIT 1", [connection, action, key])
+        return bool(rows)
+
     def reject_count(self, connection: str, action: str | None = None, status: str | None = "open") -> int:
         where, params = _filters(connection=connection, action=action, status=status)
         return int(self.execute(f"SELECT count(*) FROM {ENGINE_SCHEMA}.rejects {where}", params)[0][0])

@@ -1,0 +1,293 @@
+"""The data commands: connect, connections, check, streams, pull, actions, push, rejects."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import httpx
+import typer
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from ..client.errors import AuthError, EngageSyncError
+from ..sync import connectors
+from ..sync.connections import Connection, ConnectionError_, ConnectionStore
+from ..sync.mapping import Mapping, MappingError
+from ..sync.pull import PullError, pull
+from ..sync.push import Pusher, retry_rejects
+from ..sync.readers import InputError, open_input
+from ..sync.store import Store
+from .common import AUTH, FAILED, OK, PARTIAL, USAGE, emit_json, err, fail, out
+
+StoreOpt = Annotated[str, typer.Option("--store", help="DuckDB file the data and the engine's state live in.")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts instead of tables.")]
+DEFAULT_STORE = "engagesync.duckdb"
+
+
+def _connection(name: str) -> Connection:
+    try:
+        return ConnectionStore().get(name)
+    except ConnectionError_ as exc:
+        fail(str(exc))
+
+
+def connect(
+    name: Annotated[str | None, typer.Argument(help="Name for the connection (default: the API id).")] = None,
+    api: Annotated[str | None, typer.Option(help="API id, e.g. groove-helpdesk.")] = None,
+    base_url: Annotated[str | None, typer.Option(help="API base URL, e.g. https://api.groovehq.com/v1.")] = None,
+    token: Annotated[str | None, typer.Option(help="Access token (stored 0600, never printed).",
+                                              envvar="ENGAGESYNC_TOKEN")] = None,
+    sandbox: Annotated[str | None, typer.Option(help="URL of a running sandbox: connect every API it serves, "
+                                                     "each named by its API id.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Save a named connection (or one per API from a running sandbox)."""
+    store = ConnectionStore()
+    made: list[Connection] = []
+    if sandbox:
+        try:
+            creds = httpx.get(f"{sandbox.rstrip('/')}/_sandbox/credentials", timeout=10).json()
+        except (httpx.HTTPError, ValueError) as exc:
+            fail(f"no sandbox answering at {sandbox} ({type(exc).__name__}); start one with "
+                 "`engagesync sandbox serve`")
+        for api_id, values in creds.items():
+            if api_id == "tenant":
+                continue
+            try:
+                url, secrets, settings = connectors.from_sandbox(api_id, values)
+            except KeyError:
+                continue
+            made.append(Connection(api_id if name is None else f"{name}-{api_id}", api_id, url, secrets, settings))
+    else:
+        if not (api and base_url and token):
+            fail("give --api, --base-url and --token (or --sandbox URL to connect to a running sandbox)")
+        made.append(Connection(name or api, api, base_url.rstrip("/"), {"token": token}))
+    for connection in made:
+        store.put(connection)
+    if as_json:
+        emit_json({"connections": [c.public() for c in made], "file": str(store.path)})
+        return
+    for connection in made:
+        out.print(f"saved connection [bold]{connection.name}[/bold] ({connection.api}, {connection.base_url})")
+    out.print(f"credentials stored in {store.path} (mode 0600)")
+
+
+def connections(as_json: JsonOpt = False) -> None:
+    """List saved connections (secrets are never shown)."""
+    items = ConnectionStore().all()
+    if as_json:
+        emit_json({"connections": [c.public() for c in items]})
+        return
+    table = Table(title="connections")
+    for column in ("name", "api", "base URL", "secrets"):
+        table.add_column(column)
+    for c in items:
+        table.add_row(c.name, c.api, c.base_url, ", ".join(f"{k}=***" for k in c.secrets))
+    out.print(table)
+
+
+def check(name: Annotated[str, typer.Argument(help="Connection name.")], as_json: JsonOpt = False) -> None:
+    """Test a connection's credential with one cheap call."""
+    connection = _connection(name)
+    try:
+        with connectors.client_for(connection) as client:
+            result = connectors.check(connection, client)
+    except AuthError as exc:
+        fail(f"{name}: the credential was refused ({exc.status}: {exc.reason})", AUTH)
+    except EngageSyncError as exc:
+        fail(f"{name}: {exc}", FAILED)
+    if as_json:
+        emit_json({"connection": name, **result})
+    else:
+        out.print(f"[green]ok[/green] {name}: {result}")
+
+
+def streams(name: Annotated[str, typer.Argument(help="Connection name.")], as_json: JsonOpt = False) -> None:
+    """List the streams a connection can pull, with primary keys and columns."""
+    connection = _connection(name)
+    found = connectors.streams_for(connection)
+    if as_json:
+        emit_json({"streams": [{"name": s.spec.name, "primary_key": list(s.spec.primary_key),
+                                "parent": s.spec.parent, "columns": s.spec.columns} for s in found.values()]})
+        return
+    table = Table(title=f"streams of {name}")
+    for column in ("stream", "primary key", "per", "columns"):
+        table.add_column(column)
+    for s in found.values():
+        table.add_row(s.spec.name, ", ".join(s.spec.primary_key), s.spec.parent or "", ", ".join(s.spec.columns))
+    out.print(table)
+
+
+def pull_cmd(
+    name: Annotated[str, typer.Argument(help="Connection name.")],
+    stream: Annotated[list[str] | None, typer.Argument(help="Streams to pull (default: all).")] = None,
+    store: StoreOpt = DEFAULT_STORE,
+    as_json: JsonOpt = False,
+) -> None:
+    """Pull streams into the DuckDB store; resumes where a killed pull stopped."""
+    connection = _connection(name)
+    available = connectors.streams_for(connection)
+    unknown = [s for s in stream or [] if s not in available]
+    if unknown:
+        fail(f"unknown stream(s) {', '.join(unknown)}; available: {', '.join(available)}")
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(bar_width=None),
+                  TextColumn("{task.fields[detail]}"), TimeElapsedColumn(), console=err,
+                  disable=as_json) as progress:
+        tasks: dict[str, Any] = {}
+        wait = progress.add_task("rate limit", total=None, detail="", visible=False)
+
+        def on_wait(seconds: float, why: str) -> None:
+            progress.update(wait, visible=True, detail=f"waiting {seconds:.2f}s for the {why} window")
+
+        def on_page(stream_name: str, records: int, pages: int) -> None:
+            if stream_name not in tasks:
+                tasks[stream_name] = progress.add_task(stream_name, total=None, detail="")
+            progress.update(tasks[stream_name], detail=f"{records:,} records, {pages:,} pages")
+
+        with Store(store) as db, connectors.client_for(connection, on_wait=on_wait) as client:
+            try:
+                result = pull(client, connection.name, available, stream or None, db, on_page, keep_going=True)
+            except PullError as exc:
+                result = exc.result
+            except AuthError as exc:
+                fail(f"{name}: the credential was refused ({exc.status}: {exc.reason})", AUTH)
+    rows = [{"stream": s.name, "status": s.status, "records": s.records, "pages": s.pages, "requests": s.requests,
+             "resumed": s.resumed, "seconds": round(s.elapsed, 2), "error": s.error} for s in result.streams.values()]
+    if as_json:
+        emit_json({"connection": name, "store": store, "ok": result.ok, "streams": rows,
+                   "elapsed_seconds": round(result.elapsed, 3)})
+    else:
+        table = Table(title=f"pull {name} -> {store} ({result.elapsed:.1f}s)")
+        for column in ("stream", "status", "records", "pages", "requests", "resumed", "seconds"):
+            table.add_column(column)
+        for r in rows:
+            status = str(r["status"])
+            table.add_row(str(r["stream"]), status if status == "complete" else f"[red]{status}[/red]",
+                          f"{r['records']:,}", str(r["pages"]), str(r["requests"]), "yes" if r["resumed"] else "",
+                          str(r["seconds"]))
+        out.print(table)
+        for r in rows:
+            if r["error"]:
+                err.print(f"[red]{r['stream']}[/red]: {r['error']}")
+    if not result.ok:
+        raise typer.Exit(PARTIAL)
+
+
+def actions(name: Annotated[str, typer.Argument(help="Connection name.")],
+            action: Annotated[str | None, typer.Argument(help="Show one action's fields.")] = None,
+            as_json: JsonOpt = False) -> None:
+    """List push actions (endpoint templates) with their fields."""
+    connection = _connection(name)
+    found = connectors.actions_for(connection)
+    if action and action not in found:
+        fail(f"unknown action {action!r}; available: {', '.join(found)}")
+    selected = [found[action]] if action else list(found.values())
+    if as_json:
+        emit_json({"actions": [{"name": a.name, "title": a.title, "method": a.method, "path": a.path,
+                                "creates": a.creates, "fields": [vars(f) for f in a.fields]} for a in selected]})
+        return
+    for a in selected:
+        table = Table(title=f"{a.name}: {a.title}  ({a.method} {a.path})", title_justify="left")
+        for column in ("field", "required", "type", "in", "description"):
+            table.add_column(column)
+        for f in a.fields:
+            kind = f.type if not f.enum else " | ".join(f.enum)
+            table.add_row(f.name, "yes" if f.required else "", kind, "path" if f.path else "body", f.description)
+        out.print(table)
+
+
+def push(
+    name: Annotated[str, typer.Argument(help="Connection name.")],
+    action: Annotated[str, typer.Argument(help="Action (see `engagesync actions NAME`).")],
+    input_: Annotated[str, typer.Option("--input", help="CSV, JSONL (optionally .gz) or "
+                                                        "duckdb:PATH::schema.table.")],
+    map_: Annotated[list[str] | None, typer.Option(
+        "--map", help="TO=FROM: a column, 'constant', template {col}, or lower(col)... (repeatable).")] = None,
+    key: Annotated[str | None, typer.Option(help="Column identifying a record across runs "
+                                                 "(default: hash of the mapped payload).")] = None,
+    batch_size: Annotated[int, typer.Option(help="Records per progress/commit batch.")] = 100,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the exact requests; send nothing.")] = False,
+    test: Annotated[bool, typer.Option("--test", help="Send the first record once, no retries; "
+                                                      "show the response.")] = False,
+    store: StoreOpt = DEFAULT_STORE,
+    as_json: JsonOpt = False,
+) -> None:
+    """Push records into an API through an action; re-runs create nothing twice."""
+    del batch_size  # REST actions send one record per request; reserved for batched (GraphQL) actions
+    connection = _connection(name)
+    found = connectors.actions_for(connection)
+    if action not in found:
+        fail(f"unknown action {action!r}; available: {', '.join(found)}")
+    spec = found[action]
+    try:
+        mapping = Mapping.parse(map_ or [], passthrough=[f.name for f in spec.fields])
+        rows = open_input(input_)
+        with Store(store) as db, connectors.client_for(connection) as client:
+            pusher = Pusher(client, connection.name, spec, db, mapping=mapping, key_field=key)
+            result = pusher.run(rows, dry_run=dry_run, test=test)
+            open_rejects = db.reject_count(connection.name, spec.name)
+    except (InputError, MappingError, ValueError) as exc:
+        fail(str(exc))
+    except AuthError as exc:
+        fail(f"{name}: the credential was refused ({exc.status}: {exc.reason})", AUTH)
+    summary = result.to_dict()
+    if as_json:
+        emit_json({"connection": name, **summary, "open_rejects": open_rejects,
+                   "requests": result.requests if (dry_run or test) else []})
+    else:
+        for item in result.requests:
+            out.print_json(json.dumps(item, default=str))
+        table = Table(title=f"push {name} {action}{' (dry run)' if dry_run else ''}{' (test)' if test else ''}")
+        for column in ("read", "done", "skipped (already pushed)", "reconciled", "rejected", "elapsed"):
+            table.add_column(column)
+        table.add_row(str(result.read), str(result.done), str(result.skipped), str(result.reconciled),
+                      str(result.rejected), f"{result.elapsed:.2f}s")
+        out.print(table)
+        if result.rejected and not dry_run:
+            err.print(f"{result.rejected} record(s) rejected: `engagesync rejects {name}` lists them with reasons")
+    raise typer.Exit(PARTIAL if result.rejected else OK)
+
+
+def rejects(
+    name: Annotated[str, typer.Argument(help="Connection name.")],
+    action: Annotated[str | None, typer.Option(help="Only this action's rejects.")] = None,
+    retry: Annotated[bool, typer.Option("--retry", help="Send open rejects again (after fixing the cause).")] = False,
+    store: StoreOpt = DEFAULT_STORE,
+    as_json: JsonOpt = False,
+) -> None:
+    """List rejected records with the field and reason, or retry them."""
+    connection = _connection(name)
+    if not Path(store).exists():
+        fail(f"no store at {store}")
+    with Store(store) as db:
+        if retry:
+            found = connectors.actions_for(connection)
+            names = [action] if action else sorted({r.action for r in db.rejects(connection.name)})
+            results = []
+            with connectors.client_for(connection) as client:
+                for action_name in names:
+                    pusher = Pusher(client, connection.name, found[action_name], db)
+                    results.append(retry_rejects(pusher, db).to_dict())
+            if as_json:
+                emit_json({"retried": results})
+            else:
+                for r in results:
+                    out.print(f"{r['action']}: {r['done']} done, {r['rejected']} rejected again")
+            raise typer.Exit(PARTIAL if any(r["rejected"] for r in results) else OK)
+        items = list(db.rejects(connection.name, action))
+    if as_json:
+        emit_json({"rejects": [{"id": r.id, "action": r.action, "key": r.key, "field": r.field,
+                                "reason": r.reason, "record": r.record} for r in items]})
+        return
+    table = Table(title=f"open rejects of {name}")
+    for column in ("id", "action", "line", "field", "reason"):
+        table.add_column(column)
+    for item in items:
+        line = item.record.get("line") if isinstance(item.record, dict) else None
+        table.add_row(str(item.id), item.action, str(line or ""), item.field or "", item.reason or "")
+    out.print(table)
+
+
+__all__ = ["USAGE", "actions", "check", "connect", "connections", "pull_cmd", "push", "rejects", "streams"]

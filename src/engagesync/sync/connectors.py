@@ -1,0 +1,44 @@
+"""From a named connection to a ready client, its streams and its actions (via the API registry)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from ..apis import registry
+from ..client.actions import ActionSpec
+from ..client.budget import WaitListener
+from ..client.http import ApiClient
+from ..client.streams import Stream
+from .connections import Connection
+
+
+def client_for(connection: Connection, on_wait: WaitListener | None = None, **kwargs: Any) -> ApiClient:
+    module = registry.connector(connection.api)
+    settings = dict(connection.settings)
+    if "window_seconds" in settings:
+        kwargs.setdefault("window_seconds", float(settings["window_seconds"]))
+    client: ApiClient = module.make_client(connection.base_url, on_wait=on_wait, **connection.secrets, **kwargs)
+    return client
+
+
+def streams_for(connection: Connection) -> Mapping[str, Stream]:
+    result: Mapping[str, Stream] = registry.connector(connection.api).streams()
+    return result
+
+
+def actions_for(connection: Connection) -> Mapping[str, ActionSpec]:
+    result: Mapping[str, ActionSpec] = registry.connector(connection.api).actions()
+    return result
+
+
+def check(connection: Connection, client: ApiClient) -> dict[str, Any]:
+    result: dict[str, Any] = registry.connector(connection.api).check(client)
+    return result
+
+
+def from_sandbox(api: str, creds: dict[str, Any]) -> tuple[str, dict[str, str], dict[str, Any]]:
+    """(base_url, secrets, settings) for an API from a sandbox's ``/_sandbox/credentials`` entry."""
+    if api == "groove-helpdesk":
+        return creds["base_url"], {"token": creds["token"]}, {}
+    raise KeyError(f"engagesync has no connector for {api!r} yet")
