@@ -22,11 +22,16 @@ from engagesync.sandbox.app import Sandbox
 runner = CliRunner()
 
 
-def test_demo_runs_end_to_end() -> None:
-    result = runner.invoke(app, ["demo", "--tickets", "30"])
+def test_demo_runs_end_to_end(tmp_path: Path) -> None:
+    store = tmp_path / "demo.duckdb"
+    result = runner.invoke(app, ["demo", "--tickets", "30", "--store", str(store)])
     assert result.exit_code == 0, result.output
     assert "Demo finished" in result.output
-    assert "ticket_started" in result.output and "closed" in result.output
+    assert "4 tickets created once" in result.output
+    assert "line 5: from is not a valid email address" in result.output
+    import duckdb
+    with duckdb.connect(str(store)) as con:
+        assert con.execute("SELECT COUNT(*) FROM groove_helpdesk.tickets").fetchone() == (30,)
 
 
 def test_credentials_reads_a_running_sandbox(live_sandbox: Sandbox) -> None:

@@ -21,5 +21,5 @@ def emit_json(data: Any) -> None:
 
 
 def fail(message: str, code: int = USAGE) -> NoReturn:
-    err.print(f"[red bold]error:[/red bold] {message}")
+    err.print(f"[red bold]error:[/red bold] {message}", soft_wrap=True)
     raise typer.Exit(code)

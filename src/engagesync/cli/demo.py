@@ -1,134 +1,117 @@
-"""``engagesync demo``: a guided tour on an embedded sandbox, no credentials needed.
+"""``engagesync demo``: the main job end to end on an embedded sandbox, no credentials needed.
 
-It starts the sandbox on a loopback port, seeds it, and makes real HTTP calls a newcomer would make
-against Groove's helpdesk API: create a ticket, list it, close it, and watch the webhook arrive.
+It starts the sandbox on a loopback port, connects to it, pulls every Groove helpdesk stream into a
+DuckDB file, pushes the example CSVs under ``examples/`` through several templates (one file has
+deliberately bad rows that end as rejects), runs the push again to show nothing is created twice,
+and prints what happened, including the webhooks the sandbox delivered for the new tickets.
 """
 
 from __future__ import annotations
 
-import json
 import time
+from pathlib import Path
 from typing import Annotated, Any
 
 import httpx
 import typer
 from rich.console import Console
-from rich.panel import Panel
 from rich.table import Table
 
+from ..sync import connectors
+from ..sync.connections import Connection
+from ..sync.mapping import Mapping
+from ..sync.pull import pull
+from ..sync.push import Pusher, PushResult
+from ..sync.readers import open_input
+from ..sync.store import Store
+
 console = Console()
-
-
-class DemoFailed(Exception):
-    pass
-
-
-def _show(title: str, response: httpx.Response, body: Any = None) -> None:
-    request = response.request
-    lines = [f"[bold]{request.method}[/bold] {request.url.copy_remove_param('access_token')}"]
-    if request.content:
-        lines.append(json.dumps(json.loads(request.content), indent=2))
-    lines.append(f"[bold]→ {response.status_code} {response.reason_phrase}[/bold]")
-    for header in ("location", "x-ratelimit-remaining", "date"):
-        if header in response.headers:
-            lines.append(f"{header}: {response.headers[header]}")
-    if body is not None:
-        lines.append(json.dumps(body, indent=2)[:1500])
-    console.print(Panel("\n".join(lines), title=title, title_align="left"))
-
-
-def _expect(response: httpx.Response, status: int, what: str) -> None:
-    if response.status_code != status:
-        raise DemoFailed(f"{what}: expected {status}, got {response.status_code} {response.text[:300]}")
+EXAMPLES = Path(__file__).resolve().parents[3] / "examples"
 
 
 def demo(
+    store: Annotated[str, typer.Option(help="DuckDB file to pull into (replaced if it exists).")]
+    = "engagesync-demo.duckdb",
     seed: Annotated[int, typer.Option(help="Seed for the sandbox's data.")] = 0,
     tickets: Annotated[int, typer.Option(help="How many tickets to seed.")] = 200,
+    examples: Annotated[Path, typer.Option(help="Folder with the example CSVs.")] = EXAMPLES,
 ) -> None:
-    """Run the main job end to end on an embedded sandbox and print what happened."""
+    """Pull everything into DuckDB and push the example CSVs, on an embedded sandbox."""
     from ..sandbox.app import Sandbox
 
     started = time.perf_counter()
+    for suffix in ("", ".wal"):
+        Path(store + suffix).unlink(missing_ok=True)
     with Sandbox(seed=seed) as sandbox:
         sandbox.reset(seed=seed, counts={"groove-helpdesk.tickets": tickets})
+        sandbox.ctx.set_rate_limit("groove-helpdesk", None)
         url = sandbox.serve()
         creds = sandbox.credentials(base_url=url)["groove-helpdesk"]
+        connection = Connection("groove-helpdesk", "groove-helpdesk", creds["base_url"], {"token": creds["token"]})
         console.rule("[bold]engagesync demo[/bold]: Groove helpdesk on a local sandbox")
-        console.print(f"Sandbox listening on [cyan]{url}[/cyan] with {tickets} seeded tickets.\n"
-                      f"Groove base URL: [cyan]{creds['base_url']}[/cyan]  (token from {url}/_sandbox/credentials)")
-        try:
-            _tour(url, creds)
-        except (DemoFailed, httpx.HTTPError) as exc:
-            console.print(f"[red bold]demo failed:[/red bold] {exc}")
-            raise typer.Exit(1) from exc
-    console.print(f"\n[green bold]Demo finished[/green bold] in {time.perf_counter() - started:.1f}s.")
+        console.print(f"sandbox: [cyan]{url}[/cyan] ({tickets} seeded tickets)   store: [cyan]{store}[/cyan]")
+        sink = f"{url}/_sandbox/sink/demo"
+        httpx.post(f"{creds['base_url']}/webhooks", json={"event": "ticket_started", "url": sink},
+                   headers={"Authorization": f"Bearer {creds['token']}"}).raise_for_status()
+        with Store(store) as db, connectors.client_for(connection) as client:
+            _pull(client, connection, db)
+            results = _push(client, connection, db, examples, _primary_mailbox(client))
+            _rejects(db, connection)
+        delivered = httpx.get(sink).json()["received"]
+        console.print(f"Webhooks: the sandbox delivered [bold]{len(delivered)}[/bold] ticket_started events "
+                      f"(raw ticket JSON) for the new tickets to {sink}")
+    created = results[0].done
+    console.print(f"\n[green bold]Demo finished[/green bold] in {time.perf_counter() - started:.1f}s: "
+                  f"{created} tickets created once (the re-run created none), rejects kept with their reasons, "
+                  f"everything pulled into {store}. Open it with: duckdb {store}")
+    if created == 0 or len(delivered) < created:
+        raise typer.Exit(1)
 
 
-def _tour(url: str, creds: dict[str, Any]) -> None:
-    headers = {"Authorization": f"Bearer {creds['token']}"}
-    sink = f"{url}/_sandbox/sink/demo"
-    with httpx.Client(base_url=creds["base_url"] + "/", headers=headers, timeout=10) as groove, \
-            httpx.Client(base_url=url + "/_sandbox/", timeout=10) as admin:
-        for event in ("ticket_started", "ticket_closed"):
-            r = groove.post("webhooks", json={"event": event, "url": sink})
-            _expect(r, 201, f"register {event} webhook")
-        _show("1. Register webhooks (ticket_started, ticket_closed) to the sandbox's built-in receiver",
-              r, r.json())
+def _primary_mailbox(client: Any) -> str:
+    mailboxes = client.get_json("mailboxes")["mailboxes"]
+    return str(next(m for m in mailboxes if m.get("primary"))["email"])
 
-        r = groove.get("mailboxes")
-        _expect(r, 200, "list mailboxes")
-        mailbox = r.json()["mailboxes"][0]
-        _show("2. Find the mailbox customers write to", r, {"mailboxes": r.json()["mailboxes"][:2]})
 
-        r = groove.post("tickets", json={
-            "body": "My order #1234 has not arrived yet.\nCan you check?",
-            "from": {"email": "ada@example.com", "name": "Ada Lovelace", "company_name": "Analytical Engines"},
-            "to": mailbox["email"],
-            "subject": "Where is my order?", "tags": ["shipping"], "starred": True})
-        _expect(r, 201, "create ticket")
-        ticket = r.json()["ticket"]
-        number = ticket["number"]
-        _show(f"3. Create a ticket (number {number})", r, ticket)
+def _pull(client: Any, connection: Connection, db: Store) -> None:
+    result = pull(client, connection.name, connectors.streams_for(connection), None, db)
+    table = Table(title=f"1. pull every stream into DuckDB ({result.elapsed:.2f}s)")
+    for column in ("stream", "records", "pages", "requests", "table"):
+        table.add_column(column)
+    for s in result.streams.values():
+        table.add_row(s.name, f"{s.records:,}", str(s.pages), str(s.requests), f"groove_helpdesk.{s.name}")
+    console.print(table)
 
-        r = groove.get("tickets", params={"customer": "ada@example.com"})
-        _expect(r, 200, "list tickets")
-        listed = r.json()
-        if number not in [t["number"] for t in listed["tickets"]]:
-            raise DemoFailed("the new ticket is missing from the customer's ticket list")
-        _show("4. List the customer's tickets", r, {"tickets": [{k: t.get(k) for k in ("number", "title", "tags",
-                                                                                       "message_count", "summary")}
-                                                               for t in listed["tickets"]],
-                                                   "meta": listed["meta"]})
 
-        r = groove.put(f"tickets/{number}/state", json={"state": "closed"})
-        _expect(r, 204, "close ticket")
-        _show("5. Close it", r)
-        r = groove.get(f"tickets/{number}/state")
-        _expect(r, 200, "read state")
-        if r.json().get("state") != "closed":
-            raise DemoFailed(f"state is {r.json()} after closing")
-        _show("6. Read its state back", r, r.json())
+def _push(client: Any, connection: Connection, db: Store, examples: Path, mailbox: str) -> list[PushResult]:
+    actions = connectors.actions_for(connection)
+    plans = [
+        ("create_ticket", "tickets.csv", ["from.email=email", "from.name=name", "body=message",
+                                          f"mailbox='{mailbox}'", "tags=split(tags)"]),
+        ("create_ticket", "tickets.csv", ["from.email=email", "from.name=name", "body=message",
+                                          f"mailbox='{mailbox}'", "tags=split(tags)"]),
+        ("update_ticket_state", "ticket_states.csv", []),
+        ("create_group", "groups.csv", ["agents=split(agents)"]),
+    ]
+    results: list[PushResult] = []
+    table = Table(title="2. push the example CSVs through templates")
+    for column in ("action", "input", "read", "created/updated", "already pushed", "rejected"):
+        table.add_column(column)
+    for name, file, maps in plans:
+        spec = actions[name]
+        pusher = Pusher(client, connection.name, spec, db,
+                        mapping=Mapping.parse(maps, passthrough=[f.name for f in spec.fields]))
+        result = pusher.run(open_input(str(examples / file)))
+        results.append(result)
+        table.add_row(name, file, str(result.read), str(result.done), str(result.skipped), str(result.rejected))
+    console.print(table)
+    return results
 
-        received: list[dict[str, Any]] = []
-        for _ in range(50):
-            received = admin.get("sink/demo").json()["received"]
-            if len(received) >= 2:
-                break
-            time.sleep(0.05)
-        table = Table(title="7. Webhooks the sandbox delivered (raw ticket JSON, no signature)")
-        table.add_column("#")
-        table.add_column("received at (virtual clock)")
-        table.add_column("ticket")
-        table.add_column("ticket state in payload")
-        for item in received:
-            body = item["body"]
-            table.add_row(str(item["id"]), item["at"], f"#{body.get('number')} {body.get('title')!r}",
-                          str(body.get("state")))
-        console.print(table)
-        if len(received) < 2:
-            raise DemoFailed(f"expected 2 webhook deliveries, received {len(received)}")
 
-        stats = admin.get("stats").json()["apis"].get("groove-helpdesk", {})
-        console.print(f"Sandbox journal: {stats.get('requests', 0)} Groove requests, "
-                      f"{stats.get('rate_limited', 0)} rate-limited; see {url}/_sandbox/requests")
+def _rejects(db: Store, connection: Connection) -> None:
+    table = Table(title="3. rejects (engagesync rejects groove-helpdesk)")
+    for column in ("action", "field", "reason"):
+        table.add_column(column)
+    for item in db.rejects(connection.name):
+        table.add_row(item.action, item.field or "", item.reason or "")
+    console.print(table)

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..client.actions import ActionSpec, Request, dig
-from ..client.errors import ApiError, AuthError, OutcomeUnknown, RateLimitedError, RejectedError, TransportError
+from ..client.errors import ApiError, AuthError, OutcomeUnknown, TransportError
 from ..client.http import ApiClient
 from .mapping import Mapping, MappingError
 from .store import Store
@@ -164,15 +164,15 @@ class Pusher:
                                      result)
                     return
                 continue
-            except (RejectedError, RateLimitedError) as exc:
+            except AuthError:
+                raise  # the whole run is refused, not this record
+            except ApiError as exc:  # 4xx (422, 404...) or a 5xx/429 that outlasted the retries
                 self._capture(key, exc.status, exc.body)
                 self._reject_api(key, record, raw, line, exc, exc.reason, result)
                 if test:
                     result.requests.append({"line": line, "key": key, "status": exc.status, "body": exc.body})
                 return
-            except AuthError:
-                raise
-            except (ApiError, TransportError) as exc:
+            except TransportError as exc:
                 self._reject_api(key, record, raw, line, None, str(exc), result)
                 return
             body = _body(response)
