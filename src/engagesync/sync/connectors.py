@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from typing import Any
 
@@ -14,10 +15,15 @@ from .connections import Connection
 
 
 def client_for(connection: Connection, on_wait: WaitListener | None = None, **kwargs: Any) -> ApiClient:
+    """A client for ``connection``. Tuning, lowest precedence first: the connector's defaults, the
+    connection's settings (``window_seconds``, ``timeout``), then ``ENGAGESYNC_WINDOW_SECONDS`` and
+    ``ENGAGESYNC_TIMEOUT`` from the environment."""
     module = registry.connector(connection.api)
     settings = dict(connection.settings)
-    if "window_seconds" in settings:
-        kwargs.setdefault("window_seconds", float(settings["window_seconds"]))
+    for key, env in (("window_seconds", "ENGAGESYNC_WINDOW_SECONDS"), ("timeout", "ENGAGESYNC_TIMEOUT")):
+        value = os.environ.get(env) or settings.get(key)
+        if value is not None:
+            kwargs.setdefault(key, float(value))
     client: ApiClient = module.make_client(connection.base_url, on_wait=on_wait, **connection.secrets, **kwargs)
     return client
 
