@@ -7,7 +7,7 @@ import argparse
 from rich.console import Console
 from rich.table import Table
 
-from . import sandbox_bench
+from . import connector_bench, sandbox_bench
 
 
 def main() -> None:
@@ -20,7 +20,9 @@ def main() -> None:
     for column in ("measurement", "result", "detail", "ratio / goal"):
         table.add_column(column)
     for name, run in (("sandbox page throughput", lambda: sandbox_bench.page_throughput(args.seconds)),
-                      ("bulk seed", lambda: sandbox_bench.bulk_seed(args.tickets))):
+                      ("bulk seed", lambda: sandbox_bench.bulk_seed(args.tickets)),
+                      ("pull throughput", lambda: connector_bench.pull_throughput()),
+                      ("rate-limited client", lambda: connector_bench.rate_limited())):
         console.print(f"running {name}…")
         for row in run():
             table.add_row(*row)
