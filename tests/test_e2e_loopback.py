@@ -56,13 +56,16 @@ def home(tmp_path: Path, live_sandbox: Sandbox) -> Path:
 
 def test_pull_killed_at_random_points_resumes_to_an_exact_copy(tmp_path: Path, home: Path,
                                                                live_sandbox: Sandbox) -> None:
-    live_sandbox.reset(seed=0, counts={"groove-helpdesk.tickets": 250, "groove-helpdesk.customers": 120})
+    live_sandbox.reset(seed=0, counts={"groove-helpdesk.tickets": 400, "groove-helpdesk.customers": 150})
     live_sandbox.ctx.set_rate_limit("groove-helpdesk", None)
+    started = time.monotonic()  # one uninterrupted pull elsewhere tells how long a pull takes here
+    assert _finish(_cli(home, "pull", "groove-helpdesk", "--store", str(tmp_path / "timing.duckdb"))) == 0
+    duration = time.monotonic() - started
     store = str(tmp_path / "pull.duckdb")
     rng = random.Random(11)
     kills = 0
     for _ in range(4):
-        if _kill_after(_cli(home, "pull", "groove-helpdesk", "--store", store), rng.uniform(1.0, 3.0)):
+        if _kill_after(_cli(home, "pull", "groove-helpdesk", "--store", store), rng.uniform(0.35, 0.9) * duration):
             kills += 1
     assert _finish(_cli(home, "pull", "groove-helpdesk", "--store", store)) == 0
     assert kills >= 1, "no pull was interrupted; the test proved nothing"
@@ -96,19 +99,19 @@ def test_push_killed_mid_way_and_rerun_creates_each_ticket_exactly_once(tmp_path
                                                                          live_sandbox: Sandbox) -> None:
     live_sandbox.ctx.set_rate_limit("groove-helpdesk", None)
     source = tmp_path / "tickets.csv"
-    _tickets_csv(source, 150)
+    _tickets_csv(source, 300)
     mailbox = live_sandbox.ctx.store.scalar("SELECT email FROM gh_mailboxes WHERE is_primary = 1")
     args = ("push", "groove-helpdesk", "create_ticket", "--input", str(source), "--map", "from=email",
             "--map", "body=message", "--map", f"mailbox='{mailbox}'", "--store", str(tmp_path / "push.duckdb"))
     rng = random.Random(5)
     kills = 0
     for _ in range(3):
-        if _kill_after(_cli(home, *args), rng.uniform(0.8, 2.0)):
+        if _kill_after(_cli(home, *args), rng.uniform(1.0, 2.0)):
             kills += 1
     assert _finish(_cli(home, *args)) == 0
     assert kills >= 1, "no push was interrupted; the test proved nothing"
     emails = _emails(live_sandbox)
-    assert len(emails) == len(set(emails)) == 150
+    assert len(emails) == len(set(emails)) == 300
 
 
 def test_push_under_5xx_and_timeouts_loses_nothing_and_duplicates_nothing(tmp_path: Path, home: Path,
