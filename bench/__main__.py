@@ -15,7 +15,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=5.0, help="duration of each throughput run")
     parser.add_argument("--tickets", type=int, default=100_000, help="tickets for the bulk-seed run")
     args = parser.parse_args()
-    console = Console()
+    console = Console(width=140)
     table = Table(title="engagesync benchmarks (one run, side by side)")
     for column in ("measurement", "result", "detail", "ratio / goal"):
         table.add_column(column)
