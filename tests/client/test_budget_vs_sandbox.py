@@ -15,10 +15,15 @@ from engagesync.ratemodel import optimal_schedule
 from engagesync.sandbox.app import Sandbox
 from engagesync.sandbox.ratelimit import RateLimit
 
+#: A fixed starting instant keeps the run reproducible: the budget learns the server's clock from
+#: whole-second Date headers, and on a frozen clock how fast it learns depends on the phase it starts at.
+START = 1_800_000_000.37
+
 
 def _client(sandbox: Sandbox, window: float) -> tuple[ApiClient, RateBudget]:
     clock = sandbox.ctx.clock
     clock.freeze()
+    clock.set(START)
     budget = RateBudget(window_seconds=window, clock=clock.now, sleep=lambda s: clock.advance(s))
     creds = sandbox.credentials()["groove-helpdesk"]
     client = ApiClient(creds["base_url"], auth=BearerToken(creds["token"]), budget=budget,

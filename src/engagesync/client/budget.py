@@ -163,7 +163,7 @@ class RateBudget:
         judged = self.sync.earliest(sent)
         start = self._index * self.window_seconds
         ours = sliding_estimate(self._previous, self._current, max(0.0, judged - start), self.window_seconds)
-        theirs_at_least = self.limit - remaining - 1  # remaining = ceil(limit - estimate)
+        theirs_at_least = self.limit - remaining  # remaining = ceil(limit - estimate) => estimate >= this
         if theirs_at_least > ours + 1e-9:
             self._current += math.ceil(theirs_at_least - ours)
 

@@ -199,8 +199,13 @@ def _to_boolean(value: Any) -> bool:
     raise ValueError("expected true/false")
 
 
+_ISO_UTC = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ")
+
+
 def _to_timestamp(value: Any) -> str:
     """ISO text (``Z`` or offsets allowed), ``datetime``/``date`` or epoch seconds -> naive UTC ISO text."""
+    if isinstance(value, str) and len(value) == 20 and _ISO_UTC.fullmatch(value):
+        return f"{value[:10]} {value[11:19]}"  # the common case (whole-second UTC), without datetime parsing
     if isinstance(value, datetime):
         moment = value
     elif isinstance(value, date):
@@ -241,6 +246,16 @@ class _TablePlan:
     pk_index: tuple[int, ...]
     structure: str
     insert_sql: str
+
+    @property
+    def fields(self) -> list[tuple[str, str, str, Callable[[Any], Any]]]:
+        """(row key, column, type, coercer) per column, in order."""
+        return [(f"c{i}", c, t, f) for i, (c, t, f) in enumerate(zip(self.columns, self.types, self.coercers,
+                                                                       strict=True))]
+
+    @property
+    def pk_names(self) -> list[str]:
+        return [f"c{i}" for i in self.pk_index]
 
 
 # -- rows returned to callers --------------------------------------------------------------------
@@ -406,11 +421,12 @@ class Store:
     def _rows(self, spec: StreamSpec, plan: _TablePlan, records: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
         """Coerce records into upsert rows, deduplicated by primary key (the last occurrence wins)."""
         rows: dict[tuple[Any, ...], dict[str, Any]] = {}
+        fields, pk_names = plan.fields, plan.pk_names
         for record in records:
             if not isinstance(record, dict):
                 raise StoreError(f"stream {spec.name!r}: a record must be an object, got {type(record).__name__}")
             row: dict[str, Any] = {}
-            for i, (column, type_, coerce) in enumerate(zip(plan.columns, plan.types, plan.coercers, strict=True)):
+            for name, column, type_, coerce in fields:
                 value = record.get(column)
                 if value is not None:
                     try:
@@ -418,8 +434,8 @@ class Store:
                     except (ValueError, TypeError, OverflowError) as exc:
                         raise CoercionError(spec.name, _key_text(spec, record), column, value, type_,
                                             str(exc)) from exc
-                row[f"c{i}"] = value
-            key = tuple(row[f"c{i}"] for i in plan.pk_index)
+                row[name] = value
+            key = tuple(row[name] for name in pk_names)
             if any(part is None for part in key):
                 raise StoreError(f"stream {spec.name!r}: record has no primary key "
                                  f"{'/'.join(spec.primary_key)}: {_dumps(record)[:200]}")
