@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+from ....client.paginate import PaginationLoop, follow_next_page, page_of
 from .actions import (
     actions,
     reconcile_article,
@@ -19,7 +20,6 @@ from .actions import (
     reconcile_webhook,
 )
 from .client import WINDOW_SECONDS, GrooveHelpdesk, check, make_client
-from .paging import PaginationLoop, follow_next_page, page_of
 from .streams import streams
 
 __all__ = [

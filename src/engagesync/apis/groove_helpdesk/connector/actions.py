@@ -24,10 +24,10 @@ from typing import Any
 
 from ....client.actions import ActionSpec, FieldSpec, Normalizer, Problem
 from ....client.http import ApiClient
+from ....client.paginate import follow_next_page
 from ..contract import TICKET_STATES, WEBHOOK_EVENTS
 from . import rules
 from .client import GrooveHelpdesk
-from .paging import follow_next_page
 
 Record = dict[str, Any]
 

@@ -9,7 +9,7 @@ from urllib.parse import quote
 from ....client.auth import BearerToken
 from ....client.budget import RateBudget
 from ....client.http import ApiClient, default_error_parser
-from .paging import follow_next_page
+from ....client.paginate import follow_next_page
 
 #: Groove's limit is undocumented; the sandbox emulates 100 requests per 60 s window.
 WINDOW_SECONDS = 60.0

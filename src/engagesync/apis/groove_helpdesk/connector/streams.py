@@ -19,8 +19,8 @@ from typing import Any
 
 from ....client.errors import NotFoundError
 from ....client.http import ApiClient
+from ....client.paginate import DEFAULT_PER_PAGE, follow_next_page, page_of
 from ....client.streams import Page, Stream, StreamSpec
-from .paging import DEFAULT_PER_PAGE, follow_next_page, page_of
 
 V, B, BOOL, TS, J = "VARCHAR", "BIGINT", "BOOLEAN", "TIMESTAMP", "JSON"
 

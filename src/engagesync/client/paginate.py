@@ -1,9 +1,9 @@
 """A page/per_page paginator that follows an absolute "next page" URL.
 
-API-neutral on purpose (it belongs in ``client/`` once a second API needs it): nothing here knows
-Groove except the defaults' names. Groove's ``meta.pagination.next_page`` drops ``per_page``, so it
-is put back on every followed page; a next URL on another origin than the client's base URL is
-never followed as is (that would send the credential elsewhere): its query is replayed on ``path``.
+Part of the client engine: it knows no API. The defaults match Groove's ``meta.pagination.next_page``,
+which drops ``per_page``, so it is put back on every followed page. A next URL on another origin than
+the client's base URL is never followed as is (that would send the credential elsewhere): its query
+is replayed on ``path``.
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
-from ....client.errors import EngageSyncError
-from ....client.http import ApiClient
+from .errors import EngageSyncError
+from .http import ApiClient
 
 DEFAULT_PER_PAGE = 50
 NEXT_PAGE_PATH: tuple[str, ...] = ("meta", "pagination", "next_page")
