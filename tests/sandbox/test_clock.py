@@ -3,34 +3,17 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 
 import httpx
 import pytest
 
 from engagesync.sandbox.app import Sandbox
 
-from .echo_api import admin_client, echo_client, echo_sandbox
+from .echo_api import echo_client
 
 #: 2030-01-01T00:00:00Z, a multiple of 10 and 60: rate windows start exactly here.
 T2030 = 1_893_456_000
 DATE_2030 = "Tue, 01 Jan 2030 00:00:00 GMT"
-
-
-@pytest.fixture
-def sb() -> Iterator[Sandbox]:
-    with echo_sandbox() as sandbox:
-        yield sandbox
-
-
-@pytest.fixture
-def adm(sb: Sandbox) -> httpx.Client:
-    return admin_client(sb)
-
-
-@pytest.fixture
-def echo(sb: Sandbox) -> httpx.Client:
-    return echo_client(sb)
 
 
 def freeze_at(adm: httpx.Client, epoch: float) -> None:

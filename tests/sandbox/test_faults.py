@@ -11,26 +11,10 @@ import pytest
 
 from engagesync.sandbox.app import Sandbox
 
-from .echo_api import admin_client, echo_client, echo_sandbox
+from .echo_api import echo_client
 
 #: A connection cut mid-response reads as a protocol error or, if the reset wins the race, a read error.
 DROPPED = (httpx.RemoteProtocolError, httpx.ReadError)
-
-
-@pytest.fixture
-def sb() -> Iterator[Sandbox]:
-    with echo_sandbox() as sandbox:
-        yield sandbox
-
-
-@pytest.fixture
-def adm(sb: Sandbox) -> httpx.Client:
-    return admin_client(sb)
-
-
-@pytest.fixture
-def echo(sb: Sandbox) -> httpx.Client:
-    return echo_client(sb)
 
 
 @pytest.fixture(params=["in-process", "loopback"])

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,22 +16,6 @@ from engagesync.sandbox.inprocess import SyncASGITransport
 from .echo_api import admin_client, echo_client, echo_sandbox
 
 T2030 = 1_893_456_000
-
-
-@pytest.fixture
-def sb() -> Iterator[Sandbox]:
-    with echo_sandbox() as sandbox:
-        yield sandbox
-
-
-@pytest.fixture
-def adm(sb: Sandbox) -> httpx.Client:
-    return admin_client(sb)
-
-
-@pytest.fixture
-def echo(sb: Sandbox) -> httpx.Client:
-    return echo_client(sb)
 
 
 def names(client: httpx.Client) -> list[str]:

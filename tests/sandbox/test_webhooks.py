@@ -77,22 +77,11 @@ def receiver() -> Iterator[Receiver]:
 
 
 @pytest.fixture
-def sb() -> Iterator[Sandbox]:
-    with echo_sandbox() as sandbox:
-        yield sandbox
-
-
-@pytest.fixture
 def adm(sb: Sandbox) -> httpx.Client:
     client = admin_client(sb)
     assert client.post("clock/freeze").status_code == 200
     assert client.post("clock/set", json={"epoch": T2030}).status_code == 200
     return client
-
-
-@pytest.fixture
-def echo(sb: Sandbox) -> httpx.Client:
-    return echo_client(sb)
 
 
 def set_hook(echo: httpx.Client, url: str) -> None:

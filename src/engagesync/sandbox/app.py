@@ -10,7 +10,7 @@ import asyncio
 import contextlib
 import socket
 import threading
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import httpx
@@ -201,9 +201,3 @@ class _Unclosable(httpx.BaseTransport):
 
     def close(self) -> None:
         pass
-
-
-@contextlib.asynccontextmanager
-async def running(sandbox: Sandbox) -> AsyncIterator[httpx.AsyncClient]:
-    async with sandbox.async_client() as client:
-        yield client

@@ -82,16 +82,6 @@ class SlidingWindowLimiter:
                                               rule.limit)) + 1
         return Decision(allowed, rule.limit, remaining, reset)
 
-    def peek(self, key: str, rule: RateLimit, now: float) -> tuple[int, int]:
-        """(previous, current) counts for ``key`` as of ``now``, without counting a request."""
-        index = window_index(now, rule.window_seconds)
-        with self._lock:
-            counter = self._counters.get(key)
-            if counter is None:
-                return 0, 0
-            self._roll(counter, index)
-            return counter.previous, counter.current
-
     @staticmethod
     def _roll(counter: _Counter, index: int) -> None:
         if counter.window_index == index:

@@ -71,11 +71,6 @@ class Outbox:
         return int(cur.lastrowid or 0)
 
     # -- delivering ------------------------------------------------------------------------------
-    def pending_due(self) -> int:
-        return int(self.ctx.store.scalar(
-            "SELECT COUNT(*) FROM webhook_deliveries WHERE status = 'pending' AND next_attempt_at <= ?",
-            (self.ctx.clock.now(),)) or 0)
-
     def kick(self) -> None:
         """Deliver what is due in the background, so no API response waits for a receiver."""
         task = asyncio.get_running_loop().create_task(self.run_due())

@@ -265,3 +265,24 @@ def unwrap(body: dict[str, Any], envelope: str) -> dict[str, Any]:
     if isinstance(inner, dict) and all(k == envelope for k in body):
         return inner
     return body
+
+
+def name_field(problems: Problems, body: dict[str, Any], key: str = "name", *, required: bool,
+               max_len: int = 255) -> str | None:
+    """A trimmed, non-blank name (groups, widgets); ``None`` when absent or after recording why not."""
+    if key not in body:
+        if required:
+            problems.add(key, "can't be blank")
+        return None
+    value = body[key]
+    if value is not None and not isinstance(value, str):
+        problems.add(key, "must be a string")
+        return None
+    name = (value or "").strip()
+    if not name:
+        problems.add(key, "can't be blank")
+        return None
+    if len(name) > max_len:
+        problems.add(key, f"is too long (maximum is {max_len} characters)")
+        return None
+    return name

@@ -75,25 +75,6 @@ def _one(request: Request, api: GrooveHelpdeskApi, tenant: int, group_id: str) -
 
 
 # -- input -----------------------------------------------------------------------------------------
-def _name(problems: Problems, body: dict[str, Any], required: bool) -> str | None:
-    if "name" not in body:
-        if required:
-            problems.add("name", "can't be blank")
-        return None
-    value = body["name"]
-    if value is not None and not isinstance(value, str):
-        problems.add("name", "must be a string")
-        return None
-    name = (value or "").strip()
-    if not name:
-        problems.add("name", "can't be blank")
-        return None
-    if len(name) > NAME_MAX:
-        problems.add("name", f"is too long (maximum is {NAME_MAX} characters)")
-        return None
-    return name
-
-
 def _description(problems: Problems, body: dict[str, Any]) -> tuple[bool, str | None]:
     if "description" not in body:
         return False, None
@@ -195,7 +176,7 @@ async def create_group(request: Request) -> Response:
     store = api.ctx.store
     with store.tx():
         problems = Problems()
-        name = _name(problems, body, required=True)
+        name = common.name_field(problems, body, required=True, max_len=NAME_MAX)
         _, description = _description(problems, body)
         members = _members(api, tenant, problems, body)
         if name is not None and _name_taken(api, tenant, name):
@@ -219,7 +200,7 @@ async def update_group(request: Request) -> Response:
     with store.tx():
         _load(api, tenant, group_id)
         problems = Problems()
-        name = _name(problems, body, required=False)
+        name = common.name_field(problems, body, required=False, max_len=NAME_MAX)
         has_description, description = _description(problems, body)
         members = _members(api, tenant, problems, body)
         if name is not None and _name_taken(api, tenant, name, except_id=group_id):

@@ -622,14 +622,9 @@ def _category_articles(api: GrooveHelpdeskApi, tenant: int, category_ids: list[s
     return out
 
 
-def render_category(api: GrooveHelpdeskApi, row: sqlite3.Row, article_ids: list[str]) -> dict[str, Any]:
+def _content_fields(api: GrooveHelpdeskApi, row: sqlite3.Row) -> dict[str, Any]:
+    """The page/SEO fields categories and articles share."""
     return {
-        "id": row["id"],
-        "articles_count": len(article_ids),
-        "article_ids": article_ids,
-        "author_id": row["author_id"],
-        "cover_image_url": row["cover_image_url"],
-        "created_at": api.iso(row["created_at"]),
         "description": row["description"],
         "featured": bool(row["featured"]),
         "knowledge_base_id": row["kb_id"],
@@ -641,6 +636,18 @@ def render_category(api: GrooveHelpdeskApi, row: sqlite3.Row, article_ids: list[
         "page_title": row["page_title"],
         "position": row["position"],
         "published_at": api.iso(row["published_at"]),
+    }
+
+
+def render_category(api: GrooveHelpdeskApi, row: sqlite3.Row, article_ids: list[str]) -> dict[str, Any]:
+    return {
+        "id": row["id"],
+        "articles_count": len(article_ids),
+        "article_ids": article_ids,
+        "author_id": row["author_id"],
+        "cover_image_url": row["cover_image_url"],
+        "created_at": api.iso(row["created_at"]),
+        **_content_fields(api, row),
         "slug": row["slug"],
         "state": row["state"],
         "title": row["title"],
@@ -825,17 +832,7 @@ def render_article(api: GrooveHelpdeskApi, row: sqlite3.Row) -> dict[str, Any]:
         "category_id": row["category_id"],
         "created_at": api.iso(row["created_at"]),
         "deleted_at": api.iso(row["deleted_at"]),
-        "description": row["description"],
-        "featured": bool(row["featured"]),
-        "knowledge_base_id": row["kb_id"],
-        "meta_description": row["meta_description"],
-        "meta_robots": row["meta_robots"],
-        "og_description": row["og_description"],
-        "og_image_url": row["og_image_url"],
-        "og_title": row["og_title"],
-        "page_title": row["page_title"],
-        "position": row["position"],
-        "published_at": api.iso(row["published_at"]),
+        **_content_fields(api, row),
         "ratings": {},
         "related_ids": json.loads(row["related_ids"]),
         "slug": row["slug"],

@@ -140,30 +140,21 @@ def _ref(value: Any) -> str:
     return str(value).strip() if value is not None else ""
 
 
-def find_agent(api: GrooveHelpdeskApi, tenant_id: int, ref: Any) -> sqlite3.Row | None:
-    """An agent by email (any case) or by id."""
+def _find(api: GrooveHelpdeskApi, table: str, tenant_id: int, ref: Any) -> sqlite3.Row | None:
+    """A person by email (any case; emails are stored lower-cased) or by id."""
     key = _ref(ref)
     if not key:
         return None
-    store = api.ctx.store
-    if "@" in key:
-        return store.one(
-            "SELECT * FROM gh_agents WHERE tenant_id = ? AND email = ?", (tenant_id, key.lower())
-        )
-    return store.one("SELECT * FROM gh_agents WHERE tenant_id = ? AND id = ?", (tenant_id, key))
+    column, value = ("email", key.lower()) if "@" in key else ("id", key)
+    return api.ctx.store.one(f"SELECT * FROM {table} WHERE tenant_id = ? AND {column} = ?", (tenant_id, value))
+
+
+def find_agent(api: GrooveHelpdeskApi, tenant_id: int, ref: Any) -> sqlite3.Row | None:
+    return _find(api, "gh_agents", tenant_id, ref)
 
 
 def find_customer(api: GrooveHelpdeskApi, tenant_id: int, ref: Any) -> sqlite3.Row | None:
-    """A customer by email (any case) or by id."""
-    key = _ref(ref)
-    if not key:
-        return None
-    store = api.ctx.store
-    if "@" in key:
-        return store.one(
-            "SELECT * FROM gh_customers WHERE tenant_id = ? AND email = ?", (tenant_id, key.lower())
-        )
-    return store.one("SELECT * FROM gh_customers WHERE tenant_id = ? AND id = ?", (tenant_id, key))
+    return _find(api, "gh_customers", tenant_id, ref)
 
 
 def owner_agent(api: GrooveHelpdeskApi, tenant_id: int) -> sqlite3.Row | None:

@@ -291,25 +291,6 @@ def _write(api: GrooveHelpdeskApi, row: sqlite3.Row, *, name: str | None = None,
          row["tenant_id"], row["id"]))
 
 
-def _name(problems: Problems, body: dict[str, Any], required: bool) -> str | None:
-    if "name" not in body:
-        if required:
-            problems.add("name", "can't be blank")
-        return None
-    value = body["name"]
-    if value is not None and not isinstance(value, str):
-        problems.add("name", "must be a string")
-        return None
-    name = (value or "").strip()
-    if not name:
-        problems.add("name", "can't be blank")
-    elif len(name) > NAME_MAX:
-        problems.add("name", f"is too long (maximum is {NAME_MAX} characters)")
-    else:
-        return name
-    return None
-
-
 def _enabled(problems: Problems, body: dict[str, Any]) -> bool | None:
     if "enabled" not in body:
         return None
@@ -332,7 +313,7 @@ async def create_widget(request: Request) -> Response:
     store = api.ctx.store
     with store.tx():
         problems = Problems()
-        name = _name(problems, body, required=True)
+        name = common.name_field(problems, body, required=True, max_len=NAME_MAX)
         enabled = _enabled(problems, body)
         problems.raise_if_any()
         widget_id = api.new_id(tenant, "widget")
@@ -362,7 +343,7 @@ async def update_widget(request: Request) -> Response:
     with api.ctx.store.tx():
         row = _load(api, tenant, widget_id)
         problems = Problems()
-        name = _name(problems, body, required=False)
+        name = common.name_field(problems, body, required=False, max_len=NAME_MAX)
         enabled = _enabled(problems, body)
         problems.raise_if_any()
         _write(api, row, name=name, enabled=enabled)
