@@ -164,3 +164,36 @@ def test_a_rerun_does_not_file_the_same_local_reject_twice(sandbox: Sandbox, sto
     for _ in range(2):
         Pusher(_client(sandbox), CONN, connector.actions()["create_ticket"], store, mapping=MAP).run(rows)
     assert store.reject_count(CONN, "create_ticket") == 1
+
+
+@pytest.mark.parametrize(("batch_size", "concurrency"), [(1, 1), (7, 1), (7, 4)])
+def test_batches_and_concurrency_push_each_record_once_with_ledger_and_responses(
+        sandbox: Sandbox, store: Store, batch_size: int, concurrency: int) -> None:
+    action = connector.actions()["create_ticket"]
+    rows = _rows(sandbox, 30, prefix=f"b{batch_size}x{concurrency}-")
+    rows[10][1]["email"] = "broken"
+    pusher = Pusher(_client(sandbox), CONN, action, store, mapping=MAP, batch_size=batch_size, concurrency=concurrency)
+    result = pusher.run(rows)
+    assert (result.read, result.done, result.rejected_locally) == (30, 29, 1)
+    assert len(_tickets_of(sandbox, f"b{batch_size}x{concurrency}-")) == 29
+    assert store.ledger_counts(CONN, action.name) == {"done": 29}
+    assert sum(1 for _ in store.responses(CONN, action.name)) == 29
+    (reject,) = store.rejects(CONN, action.name)
+    assert (reject.field, reject.record["line"]) == ("from", 12)
+    again = Pusher(_client(sandbox), CONN, action, store, mapping=MAP, batch_size=batch_size,
+                   concurrency=concurrency).run(rows)
+    assert (again.sent, again.skipped) == (0, 29)
+    assert len(_tickets_of(sandbox, f"b{batch_size}x{concurrency}-")) == 29
+
+
+def test_the_same_record_twice_in_one_batch_is_pushed_once(sandbox: Sandbox, store: Store) -> None:
+    rows = _rows(sandbox, 3, prefix="twice")
+    rows.append((9, dict(rows[0][1])))
+    result = Pusher(_client(sandbox), CONN, connector.actions()["create_ticket"], store, mapping=MAP).run(rows)
+    assert (result.done, result.skipped) == (3, 1)
+    assert len(_tickets_of(sandbox, "twice")) == 3
+
+
+def test_bad_batch_settings_are_refused(sandbox: Sandbox, store: Store) -> None:
+    with pytest.raises(ValueError, match="batch size"):
+        Pusher(_client(sandbox), CONN, connector.actions()["create_ticket"], store, batch_size=0)

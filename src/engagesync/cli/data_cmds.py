@@ -207,7 +207,10 @@ def push(
         "--map", help="TO=FROM: a column, 'constant', template {col}, or lower(col)... (repeatable).")] = None,
     key: Annotated[str | None, typer.Option(help="Column identifying a record across runs "
                                                  "(default: hash of the mapped payload).")] = None,
-    batch_size: Annotated[int, typer.Option(help="Records per progress/commit batch.")] = 100,
+    batch_size: Annotated[int, typer.Option(min=1, help="Records per batch: their ledger marks, responses and "
+                                                        "rejects are written in one transaction each.")] = 100,
+    concurrency: Annotated[int, typer.Option(min=1, max=32, help="Requests in flight at once (all under the "
+                                                                 "rate budget; >1 may reorder creates).")] = 1,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the exact requests; send nothing.")] = False,
     test: Annotated[bool, typer.Option("--test", help="Send the first record once, no retries; "
                                                       "show the response.")] = False,
@@ -215,7 +218,6 @@ def push(
     as_json: JsonOpt = False,
 ) -> None:
     """Push records into an API through an action; re-runs create nothing twice."""
-    del batch_size  # REST actions send one record per request; reserved for batched (GraphQL) actions
     connection = _connection(name)
     found = connectors.actions_for(connection)
     if action not in found:
@@ -225,7 +227,8 @@ def push(
         mapping = Mapping.parse(map_ or [], passthrough=[f.name for f in spec.fields])
         rows = open_input(input_)
         with Store(store) as db, connectors.client_for(connection) as client:
-            pusher = Pusher(client, connection.name, spec, db, mapping=mapping, key_field=key)
+            pusher = Pusher(client, connection.name, spec, db, mapping=mapping, key_field=key,
+                            batch_size=batch_size, concurrency=concurrency)
             result = pusher.run(rows, dry_run=dry_run, test=test)
             open_rejects = db.reject_count(connection.name, spec.name)
     except (InputError, MappingError, ValueError) as exc:

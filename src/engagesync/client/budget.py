@@ -57,9 +57,25 @@ class ClockSync:
         return local + (self.low + self.high) / 2
 
 
+@dataclass(eq=False)
+class Ticket:
+    """One request as the budget counts it; ``acquire`` hands it out, ``release``/``forget`` take it back."""
+
+    sent: float  # local time
+    received: float | None = None  # local time; None while in flight
+    window: int | None = None  # a fixed window (counts learnt from Remaining, or sent before any sync)
+
+
 @dataclass
 class RateBudget:
-    """One budget per credential, shared by every stream and thread using it."""
+    """One budget per credential, shared by every stream and thread using it.
+
+    It keeps the requests of the last two windows. Each one was judged by the server somewhere in
+    [sent, received] (server time, from the clock estimate); near a window boundary that interval may
+    span two windows, and the request is then weighed as if it had landed in whichever one makes the
+    server's estimate higher. A request counted in the wrong window would otherwise let the server's
+    estimate exceed ours by up to one, which the integer ``Remaining`` header cannot reveal.
+    """
 
     window_seconds: float = 60.0
     limit: int | None = None
@@ -71,26 +87,23 @@ class RateBudget:
     sync: ClockSync = field(default_factory=ClockSync)
     waits: int = 0
     waited_seconds: float = 0.0
-    _index: int = 0
-    _current: int = 0
-    _previous: int = 0
-    _in_flight: int = 0
+    _tickets: list[Ticket] = field(default_factory=list)
     _blocked_until: float = 0.0  # local time; from Retry-After or a 429
     _lock: threading.Condition = field(default_factory=lambda: threading.Condition(threading.Lock()))
 
     # -- the send side ---------------------------------------------------------------------------
-    def acquire(self) -> None:
+    def acquire(self) -> Ticket:
         """Block until the server will accept one more request, then count it as sent."""
         with self._lock:
             while True:
                 wait = self._wait_needed()
                 if wait <= 0:
-                    # Count it in the window of its likeliest arrival; a misattribution near a boundary
-                    # is caught up by ``_reconcile`` from the server's Remaining header.
-                    self._roll(self.sync.midpoint(self.clock()))
-                    self._current += 1
-                    self._in_flight += 1
-                    return
+                    local = self.clock()
+                    ticket = Ticket(local)
+                    if not self.sync.known:  # no server time yet: count it where our clock says
+                        ticket.window = window_index(local, self.window_seconds)
+                    self._tickets.append(ticket)
+                    return ticket
                 self.waits += 1
                 self.waited_seconds += wait
                 if self.on_wait is not None:
@@ -101,37 +114,56 @@ class RateBudget:
                 finally:
                     self._lock.acquire()
 
+    def _span(self, ticket: Ticket, local: float) -> tuple[int, int]:
+        """The windows the server may have judged ``ticket`` in (first, last)."""
+        if ticket.window is not None:
+            return ticket.window, ticket.window
+        window = self.window_seconds
+        first = window_index(ticket.sent + self.sync.low, window)
+        end = ticket.received if ticket.received is not None else local
+        high = self.sync.high if math.isfinite(self.sync.high) else self.sync.low + 1.0
+        return first, max(first, window_index(end + high, window))
+
+    def _counts(self, index: int, local: float, before: Ticket | None = None) -> tuple[int, int]:
+        """(previous, current) as the server may count them in window ``index``, at the most."""
+        previous = current = 0
+        for ticket in self._tickets:
+            if ticket is before:
+                break
+            first, last = self._span(ticket, local)
+            if first <= index <= last:
+                current += 1
+            elif last == index - 1:
+                previous += 1
+        return previous, current
+
+    def _prune(self, index: int, local: float) -> None:
+        self._tickets = [t for t in self._tickets if t.received is None or self._span(t, local)[1] >= index - 1]
+
     def _wait_needed(self) -> float:
         local = self.clock()
         if local < self._blocked_until:
             return self._blocked_until - local
         if self.limit is None:
             return 0.0  # nothing known yet: the first response will tell us the limit
-        now = self.sync.earliest(local)
-        self._roll(now)
+        now = self.sync.earliest(local)  # the estimate only falls with time: judge at the earliest
         window = self.window_seconds
-        start = self._index * window
-        # ``now`` may precede the window the latest send was counted in: weigh as of its start.
-        estimate = sliding_estimate(self._previous, self._current, max(0.0, now - start), window)
-        if estimate < self.limit:
+        index = window_index(now, window)
+        self._prune(index, local)
+        previous, current = self._counts(index, local)
+        start = index * window
+        if sliding_estimate(previous, current, now - start, window) < self.limit:
             return 0.0
-        ready = reset_time(self._previous, self._current, start, window, self.limit)
+        ready = reset_time(previous, current, start, window, self.limit)
         return max(ready - now, 0.0) + self.slack
 
-    def _roll(self, server_now: float) -> None:
-        """Move to the window containing ``server_now``; never backwards (estimates may straddle)."""
-        index = window_index(server_now, self.window_seconds)
-        if index <= self._index:
-            return
-        self._previous = self._current if index == self._index + 1 else 0
-        self._current = 0
-        self._index = index
-
     # -- the response side -----------------------------------------------------------------------
-    def release(self, headers: Mapping[str, str], sent: float, received: float, status: int) -> None:
+    def release(self, headers: Mapping[str, str], sent: float, received: float, status: int,
+                ticket: Ticket | None = None) -> None:
         """Learn from a response: server clock, limit, the server's own count, and 429s."""
         with self._lock:
-            self._in_flight = max(0, self._in_flight - 1)
+            if ticket is not None:
+                ticket.received = received
             date = headers.get("date")
             if date:
                 with contextlib.suppress(TypeError, ValueError):
@@ -141,31 +173,34 @@ class RateBudget:
                 self.limit = limit
             remaining = _int(headers.get("x-ratelimit-remaining"))
             if remaining is not None and self.limit is not None:
-                self._reconcile(remaining, sent)
+                self._reconcile(remaining, sent, ticket)
             if status == 429:
                 self._on_refusal(headers)
             self._lock.notify_all()
 
-    def forget(self) -> None:
+    def forget(self, ticket: Ticket | None = None) -> None:
         """A request that never reached the server (connection refused) does not count."""
         with self._lock:
-            self._in_flight = max(0, self._in_flight - 1)
-            self._current = max(0, self._current - 1)
+            if ticket is not None and ticket in self._tickets:
+                self._tickets.remove(ticket)
             self._lock.notify_all()
 
-    def _reconcile(self, remaining: int, sent: float) -> None:
+    def _reconcile(self, remaining: int, sent: float, ticket: Ticket | None) -> None:
         """If the server counts more than we do (another client on the same credential), catch up.
 
-        Our estimate is taken at the earliest instant the server can have judged the request, where
-        it is highest, so only a real excess (someone else's calls) triggers a correction.
+        Our estimate is the highest the server can have had when it judged this request (at the
+        earliest instant, counting every request sent before it), so only a real excess (someone
+        else's calls) triggers a correction.
         """
         assert self.limit is not None
         judged = self.sync.earliest(sent)
-        start = self._index * self.window_seconds
-        ours = sliding_estimate(self._previous, self._current, max(0.0, judged - start), self.window_seconds)
+        window = self.window_seconds
+        index = window_index(judged, window)
+        previous, current = self._counts(index, sent, before=ticket)
+        ours = sliding_estimate(previous, current + (1 if ticket is not None else 0), judged - index * window, window)
         theirs_at_least = self.limit - remaining  # remaining = ceil(limit - estimate) => estimate >= this
         if theirs_at_least > ours + 1e-9:
-            self._current += math.ceil(theirs_at_least - ours)
+            self._tickets.extend(Ticket(sent, sent, index) for _ in range(math.ceil(theirs_at_least - ours)))
 
     def _on_refusal(self, headers: Mapping[str, str]) -> None:
         local = self.clock()
@@ -182,8 +217,11 @@ class RateBudget:
 
     def snapshot(self) -> dict[str, float | int | None]:
         with self._lock:
-            return {"limit": self.limit, "window_seconds": self.window_seconds, "current": self._current,
-                    "previous": self._previous, "waits": self.waits, "waited_seconds": round(self.waited_seconds, 3)}
+            local = self.clock()
+            index = window_index(self.sync.earliest(local), self.window_seconds)
+            previous, current = self._counts(index, local)
+            return {"limit": self.limit, "window_seconds": self.window_seconds, "current": current,
+                    "previous": previous, "waits": self.waits, "waited_seconds": round(self.waited_seconds, 3)}
 
 
 def _int(value: str | None) -> int | None:

@@ -115,19 +115,19 @@ class ApiClient:
         attempt = 0
         while True:
             attempt += 1
-            self.budget.acquire()
+            ticket = self.budget.acquire()
             sent = self.budget.clock()
             try:
                 response = self.http.request(method, url, params=params, json=json)
             except httpx.ConnectError as exc:
-                self.budget.forget()
+                self.budget.forget(ticket)
                 if attempt < attempts:
                     self._backoff(attempt, method, url, "connection refused")
                     continue
                 raise TransportError(f"cannot connect ({redact_text(str(exc), self._secrets())})", method,
                                      self.safe_url(self._full(url)), maybe_sent=False) from exc
             except httpx.TransportError as exc:  # timeouts, dropped connections
-                self.budget.release({}, sent, self.budget.clock(), 0)
+                self.budget.release({}, sent, self.budget.clock(), 0, ticket)
                 kind = type(exc).__name__
                 if safe_to_repeat and attempt < attempts:
                     self._backoff(attempt, method, url, kind)
@@ -135,7 +135,7 @@ class ApiClient:
                 cls = TransportError if safe_to_repeat else OutcomeUnknown
                 raise cls(f"{kind}: the request may have reached the server", method,
                           self.safe_url(self._full(url)), maybe_sent=True) from exc
-            self.budget.release(response.headers, sent, self.budget.clock(), response.status_code)
+            self.budget.release(response.headers, sent, self.budget.clock(), response.status_code, ticket)
             self.stats["requests"] += 1
             status = response.status_code
             if status == 429:

@@ -11,10 +11,12 @@ trail the next run can reconcile.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import time
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,7 +24,7 @@ from ..client.actions import ActionSpec, Request, dig
 from ..client.errors import ApiError, AuthError, OutcomeUnknown, TransportError
 from ..client.http import ApiClient
 from .mapping import Mapping, MappingError
-from .store import Store
+from .store import LedgerEntry, LedgerWrite, RejectWrite, ResponseWrite, Store
 
 #: How many times a create whose outcome stays unknown (and cannot be found) is sent again.
 MAX_UNKNOWN_RESENDS = 3
@@ -73,10 +75,37 @@ def _field_of(reason: str, record: dict[str, Any], action: ActionSpec) -> str | 
     return head if head in names else None
 
 
+@dataclass
+class _Item:
+    """A record that passed local validation, on its way to the API."""
+
+    line: int
+    raw: dict[str, Any]
+    record: dict[str, Any]
+    key: str
+    request: Request
+
+
+#: Records per batch: their ledger rows, responses and rejects are written in one transaction each.
+BATCH_SIZE = 100
+
+
 class Pusher:
+    """Pushes records through one action.
+
+    Records go in batches: one transaction marks a batch's records ``sent`` in the ledger, the
+    requests go out (``concurrency`` at a time, all under the shared rate budget), and one more
+    transaction records the outcomes. A crash between the two leaves ``sent`` rows that the next run
+    reconciles before sending again, exactly as a crash between one record's two writes would.
+    """
+
     def __init__(self, client: ApiClient, connection: str, action: ActionSpec, store: Store,
                  mapping: Mapping | None = None, key_field: str | None = None, progress: Progress | None = None,
-                 capture: bool = True) -> None:
+                 capture: bool = True, batch_size: int = BATCH_SIZE, concurrency: int = 1) -> None:
+        if batch_size < 1:
+            raise ValueError(f"batch size must be at least 1, not {batch_size}")
+        if concurrency < 1:
+            raise ValueError(f"concurrency must be at least 1, not {concurrency}")
         self.client = client
         self.connection = connection
         self.action = action
@@ -85,7 +114,13 @@ class Pusher:
         self.key_field = key_field
         self.progress = progress
         self.capture = capture
+        self.batch_size = batch_size
+        self.concurrency = concurrency
         self.started = client.budget.sync.midpoint(time.time())
+        # writes waiting for the next transaction (see _flush)
+        self._ledger: list[LedgerWrite] = []
+        self._rejects: list[RejectWrite] = []
+        self._responses: list[ResponseWrite] = []
 
     # -- entry points ----------------------------------------------------------------------------
     def run(self, rows: Iterable[tuple[int, dict[str, Any]]], dry_run: bool = False, test: bool = False,
@@ -95,97 +130,189 @@ class Pusher:
         run_id = None if dry_run else self.store.run_start(self.connection, "push", self.action.name)
         status = "failed"
         try:
-            for line, raw in rows:
-                if limit is not None and result.read >= limit:
-                    break
-                result.read += 1
-                self._one(line, raw, result, dry_run=dry_run, test=test)
-                if test and (result.sent or result.rejected):
-                    break
-                if self.progress:
-                    self.progress("record", {"read": result.read, "done": result.done,
-                                             "rejected": result.rejected})
+            if dry_run or test:
+                self._previews(rows, result, dry_run=dry_run, test=test, limit=limit)
+            else:
+                for batch in _batches(rows, self.batch_size, limit):
+                    self._batch(batch, result)
+                    self._report(result)
+            self._flush()
             status = "ok"
         finally:
+            if status != "ok":
+                with contextlib.suppress(Exception):  # keep what is known; never hide the real error
+                    self._flush()
             result.elapsed = time.perf_counter() - began
             if run_id is not None:
                 self.store.run_finish(run_id, status, result.to_dict())
         return result
 
+    def _report(self, result: PushResult) -> None:
+        if self.progress:
+            self.progress("record", {"read": result.read, "done": result.done, "rejected": result.rejected})
+
+    def _previews(self, rows: Iterable[tuple[int, dict[str, Any]]], result: PushResult, *, dry_run: bool,
+                  test: bool, limit: int | None) -> None:
+        """``--dry-run`` (every request, nothing sent) and ``--test`` (the first valid record, once)."""
+        for line, raw in rows:
+            if limit is not None and result.read >= limit:
+                break
+            result.read += 1
+            item = self._prepare(line, raw, result, dry_run=dry_run)
+            if item is None:
+                if test and result.rejected:
+                    break
+                continue
+            if dry_run:
+                preview = item.request.describe(self.client.safe_url(self.client.base_url))
+                result.requests.append({"line": line, "key": item.key, **preview})
+                self._report(result)
+                continue
+            entry = self.store.ledger_get(self.connection, self.action.name, item.key)
+            if self._settled(entry, item, result):
+                continue  # already pushed: test the next record instead
+            self._send(item, result, test=True)
+            break
+
     # -- one record ------------------------------------------------------------------------------
-    def _one(self, line: int, raw: dict[str, Any], result: PushResult, *, dry_run: bool, test: bool) -> None:
+    def _prepare(self, line: int, raw: dict[str, Any], result: PushResult, *, dry_run: bool = False) -> _Item | None:
+        """Map, coerce and validate; a row that fails becomes a local reject (never sent)."""
         action = self.action
         try:
             record = action.prepare(self.mapping.apply(raw))
             key = record_key(record, self.key_field, raw)
         except MappingError as exc:
             self._reject_local(None, raw, line, [(exc.field, exc.reason)], result, dry_run)
-            return
+            return None
         problems = action.validate(record)
         if problems:
             self._reject_local(key, raw, line, problems, result, dry_run)
-            return
-        request = action.build(record)
-        if dry_run:
-            preview = request.describe(self.client.safe_url(self.client.base_url))
-            result.requests.append({"line": line, "key": key, **preview})
-            return
-        entry = self.store.ledger_get(self.connection, action.name, key)
-        if entry is not None and entry.status in ("done", "rejected"):
-            result.skipped += 1  # rejected rows wait for `rejects retry`, done ones are done
-            return
-        if entry is not None and entry.status in ("sent", "unknown") and action.creates and self._reconcile(
-                key, record, result):
-            return
-        self._send(key, record, raw, request, line, result, test)
+            return None
+        return _Item(line, raw, record, key, action.build(record))
 
-    def _send(self, key: str, record: dict[str, Any], raw: dict[str, Any], request: Request, line: int,
-              result: PushResult, test: bool) -> None:
-        action = self.action
-        for attempt in range(1, MAX_UNKNOWN_RESENDS + 2):
-            self.store.ledger_put(self.connection, action.name, key, "sent", request=request.describe(""),
-                                  attempt=True)
-            result.sent += 1
-            try:
-                response = self.client.request(request.method, request.path, json=request.json,
-                                               idempotent=not action.creates, retry=not test)
-            except OutcomeUnknown:
-                self.store.ledger_put(self.connection, action.name, key, "unknown")
-                if test:
-                    result.unknown += 1
-                    result.requests.append({"line": line, "key": key, "outcome": "unknown"})
-                    return
-                if action.creates and self._reconcile(key, record, result):
-                    return
-                if attempt > MAX_UNKNOWN_RESENDS:
-                    result.unknown += 1
-                    self._reject_api(key, record, raw, line, None,
-                                     f"outcome unknown after {attempt} attempts (timeouts); not found on lookup",
-                                     result)
-                    return
+    def _settled(self, entry: LedgerEntry | None, item: _Item, result: PushResult) -> bool:
+        """Whether the ledger says this record needs no send: done, rejected, or found by reconciling."""
+        if entry is None:
+            return False
+        if entry.status in ("done", "rejected"):
+            result.skipped += 1  # rejected rows wait for `rejects retry`, done ones are done
+            return True
+        return entry.status in ("sent", "unknown") and self.action.creates and self._reconcile(
+            item.key, item.record, result)
+
+    # -- a batch -----------------------------------------------------------------------------------
+    def _batch(self, rows: list[tuple[int, dict[str, Any]]], result: PushResult) -> None:
+        items: list[_Item] = []
+        seen: set[str] = set()
+        for line, raw in rows:
+            result.read += 1
+            item = self._prepare(line, raw, result)
+            if item is None:
                 continue
-            except AuthError:
-                raise  # the whole run is refused, not this record
-            except ApiError as exc:  # 4xx (422, 404...) or a 5xx/429 that outlasted the retries
-                self._capture(key, exc.status, exc.body)
-                self._reject_api(key, record, raw, line, exc, exc.reason, result)
-                if test:
-                    result.requests.append({"line": line, "key": key, "status": exc.status, "body": exc.body})
-                return
-            except TransportError as exc:
-                self._reject_api(key, record, raw, line, None, str(exc), result)
-                return
-            body = _body(response)
-            remote_id = dig(body, action.id_path) if action.id_path else None
-            self.store.ledger_put(self.connection, action.name, key, "done",
-                                  remote_id=None if remote_id is None else str(remote_id),
-                                  response={"status": response.status_code, "body": body})
-            self._capture(key, response.status_code, body)
-            result.done += 1
-            if test:
-                result.requests.append({"line": line, "key": key, "status": response.status_code,
-                                        "location": response.headers.get("location"), "body": body})
+            if item.key in seen:  # the same record twice in one batch: the first one pushes it
+                result.skipped += 1
+                continue
+            seen.add(item.key)
+            items.append(item)
+        entries = self.store.ledger_get_many(self.connection, self.action.name, [i.key for i in items])
+        todo = [item for item in items if not self._settled(entries.get(item.key), item, result)]
+        for item in todo:
+            self._mark_sent(item, result)
+        self._flush()  # local rejects and the whole batch's "sent" marks, before anything goes out
+        if not todo:
             return
+        outcomes = self._send_all(todo)
+        unknown: list[_Item] = []
+        refused: AuthError | None = None
+        for item, outcome in zip(todo, outcomes, strict=True):
+            if isinstance(outcome, OutcomeUnknown):
+                self._ledger.append(LedgerWrite(item.key, "unknown"))
+                unknown.append(item)
+            elif isinstance(outcome, AuthError):
+                refused = outcome
+            else:
+                self._settle(item, outcome, result)
+        self._flush()
+        if refused is not None:
+            raise refused  # the whole run is refused, not one record
+        for item in unknown:  # rare: look each one up, then send again if it never arrived
+            if not (self.action.creates and self._reconcile(item.key, item.record, result)):
+                self._send(item, result, test=False, first_attempt=2)
+
+    def _send_all(self, items: list[_Item]) -> list[Any]:
+        """Each item's response or the exception its request ended with, in the items' order."""
+        if self.concurrency == 1 or len(items) == 1:
+            return [self._request(item, retry=True) for item in items]
+        with ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="push") as pool:
+            return list(pool.map(lambda item: self._request(item, retry=True), items))
+
+    def _request(self, item: _Item, *, retry: bool) -> Any:
+        request = item.request
+        try:
+            return self.client.request(request.method, request.path, json=request.json,
+                                       idempotent=not self.action.creates, retry=retry)
+        except (OutcomeUnknown, AuthError, ApiError, TransportError) as exc:
+            return exc
+
+    def _mark_sent(self, item: _Item, result: PushResult) -> None:
+        self._ledger.append(LedgerWrite(item.key, "sent", request=item.request.describe(""), attempt=True))
+        result.sent += 1
+
+    def _flush(self) -> None:
+        """Write the buffered ledger changes, rejects and responses in one transaction."""
+        if self._ledger or self._rejects or self._responses:
+            self.store.write_batch(self.connection, self.action.name, ledger=self._ledger, rejects=self._rejects,
+                                   responses=self._responses)
+            self._ledger, self._rejects, self._responses = [], [], []
+
+    def _settle(self, item: _Item, outcome: Any, result: PushResult, test: bool = False) -> None:
+        """Record a final outcome: the response (done), or the vendor's refusal (reject)."""
+        line, key = item.line, item.key
+        if isinstance(outcome, ApiError):  # 4xx (422, 404...) or a 5xx/429 that outlasted the retries
+            self._capture(key, outcome.status, outcome.body)
+            self._reject_api(key, item.record, item.raw, line, outcome, outcome.reason, result)
+            if test:
+                result.requests.append({"line": line, "key": key, "status": outcome.status, "body": outcome.body})
+            return
+        if isinstance(outcome, TransportError):
+            self._reject_api(key, item.record, item.raw, line, None, str(outcome), result)
+            return
+        body = _body(outcome)
+        remote_id = dig(body, self.action.id_path) if self.action.id_path else None
+        self._ledger.append(LedgerWrite(key, "done", remote_id=None if remote_id is None else str(remote_id),
+                                        response={"status": outcome.status_code, "body": body}))
+        self._capture(key, outcome.status_code, body)
+        result.done += 1
+        if test:
+            result.requests.append({"line": line, "key": key, "status": outcome.status_code,
+                                    "location": outcome.headers.get("location"), "body": body})
+
+    def _send(self, item: _Item, result: PushResult, *, test: bool, first_attempt: int = 1) -> None:
+        """Send one record until its outcome is known (a timeout is looked up before sending again)."""
+        for attempt in range(first_attempt, MAX_UNKNOWN_RESENDS + 2):
+            self._mark_sent(item, result)
+            self._flush()
+            outcome = self._request(item, retry=not test)
+            if isinstance(outcome, AuthError):
+                raise outcome
+            if not isinstance(outcome, OutcomeUnknown):
+                self._settle(item, outcome, result, test=test)
+                self._flush()
+                return
+            self.store.ledger_put(self.connection, self.action.name, item.key, "unknown")
+            if test:
+                result.unknown += 1
+                result.requests.append({"line": item.line, "key": item.key, "outcome": "unknown"})
+                return
+            if self.action.creates and self._reconcile(item.key, item.record, result):
+                return
+            if attempt > MAX_UNKNOWN_RESENDS:
+                break
+        result.unknown += 1
+        self._reject_api(item.key, item.record, item.raw, item.line, None,
+                         f"outcome unknown after {MAX_UNKNOWN_RESENDS + 1} attempts (timeouts); not found on lookup",
+                         result)
+        self._flush()
 
     def _reconcile(self, key: str, record: dict[str, Any], result: PushResult) -> bool:
         """Look up whether an earlier send took effect; mark it done if so."""
@@ -214,21 +341,35 @@ class Pusher:
         if self.store.has_open_reject(self.connection, self.action.name, key):
             return  # filed by an earlier run; still open
         for field_name, reason in problems:
-            self.store.reject(self.connection, self.action.name, key, {"line": line, "record": raw}, field_name,
-                              f"line {line}: {field_name} {reason}")
+            self._rejects.append(RejectWrite(key, {"line": line, "record": raw}, field_name,
+                                             f"line {line}: {field_name} {reason}"))
 
     def _reject_api(self, key: str, record: dict[str, Any], raw: dict[str, Any], line: int, exc: ApiError | None,
                     reason: str, result: PushResult) -> None:
         result.rejected_by_api += 1
-        self.store.ledger_put(self.connection, self.action.name, key, "rejected")
+        self._ledger.append(LedgerWrite(key, "rejected"))
         messages = exc.messages if exc is not None and exc.messages else [reason]
         for message in messages:
-            self.store.reject(self.connection, self.action.name, key, {"line": line, "record": raw},
-                              _field_of(message, record, self.action), f"line {line}: {message}")
+            about = _field_of(message, record, self.action)
+            self._rejects.append(RejectWrite(key, {"line": line, "record": raw}, about, f"line {line}: {message}"))
 
     def _capture(self, key: str, status: int, body: Any) -> None:
         if self.capture:
-            self.store.capture_response(self.connection, self.action.name, key, status, body)
+            self._responses.append(ResponseWrite(key, status, body))
+
+
+def _batches(rows: Iterable[tuple[int, dict[str, Any]]], size: int,
+             limit: int | None) -> Iterator[list[tuple[int, dict[str, Any]]]]:
+    batch: list[tuple[int, dict[str, Any]]] = []
+    for taken, row in enumerate(rows):
+        if limit is not None and taken >= limit:
+            break
+        batch.append(row)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
 
 
 def _body(response: Any) -> Any:

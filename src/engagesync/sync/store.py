@@ -273,6 +273,33 @@ class LedgerEntry:
 
 
 @dataclass(frozen=True)
+class LedgerWrite:
+    """One ledger change; ``None`` fields keep the entry's previous value, ``attempt`` counts a send."""
+
+    key: str
+    status: str
+    remote_id: str | None = None
+    request: Any = None
+    response: Any = None
+    attempt: bool = False
+
+
+@dataclass(frozen=True)
+class RejectWrite:
+    key: str | None
+    record: Any
+    field: str | None
+    reason: str
+
+
+@dataclass(frozen=True)
+class ResponseWrite:
+    key: str | None
+    status_code: int | None
+    body: Any
+
+
+@dataclass(frozen=True)
 class Reject:
     id: int
     connection: str
@@ -539,24 +566,51 @@ class Store:
                             "WHERE connection = ? AND action = ? AND key = ?", [connection, action, key])
         return _ledger_entry(rows[0]) if rows else None
 
+    def ledger_get_many(self, connection: str, action: str, keys: Sequence[str]) -> dict[str, LedgerEntry]:
+        """The ledger entries of ``keys`` that exist, in one query."""
+        if not keys:
+            return {}
+        rows = self.execute(f"SELECT {_LEDGER_COLS} FROM {ENGINE_SCHEMA}.ledger WHERE connection = ? AND action = ? "
+                            "AND key IN (SELECT unnest(?::VARCHAR[]))", [connection, action, list(keys)])
+        return {entry.key: entry for entry in map(_ledger_entry, rows)}
+
     def ledger_put(self, connection: str, action: str, key: str, status: str, *, remote_id: str | int | None = None,
                    request: Any = None, response: Any = None, attempt: bool = False) -> LedgerEntry:
-        """Insert or update a ledger entry; ``None`` fields keep their previous value.
+        """Insert or update one ledger entry and return it (``attempt=True`` counts one more send)."""
+        self.write_batch(connection, action, ledger=[LedgerWrite(
+            key, status, None if remote_id is None else str(remote_id), request, response, attempt)])
+        entry = self.ledger_get(connection, action, key)
+        assert entry is not None
+        return entry
 
-        ``attempt=True`` counts one more send attempt (call it with status ``sent`` just before sending).
-        """
-        if status not in LEDGER_STATUSES:
-            raise StoreError(f"ledger status must be one of {sorted(LEDGER_STATUSES)}, not {status!r}")
-        params = [connection, action, key, status, None if remote_id is None else str(remote_id),
-                  None if request is None else _dumps(request), None if response is None else _dumps(response),
-                  1 if attempt else 0, utcnow()]
-        rows = self.execute(
-            f"INSERT INTO {ENGINE_SCHEMA}.ledger AS l VALUES (?, ?, ?, ?, ?, ?::JSON, ?::JSON, ?, ?) "
-            "ON CONFLICT (connection, action, key) DO UPDATE SET status = excluded.status, "
-            "remote_id = coalesce(excluded.remote_id, l.remote_id), request = coalesce(excluded.request, l.request), "
-            "response = coalesce(excluded.response, l.response), attempts = l.attempts + excluded.attempts, "
-            f"updated_at = excluded.updated_at RETURNING {_LEDGER_COLS}", params)
-        return _ledger_entry(rows[0])
+    def write_batch(self, connection: str, action: str, *, ledger: Sequence[LedgerWrite] = (),
+                    rejects: Sequence[RejectWrite] = (), responses: Sequence[ResponseWrite] = ()) -> list[int]:
+        """Ledger changes, rejects and captured responses of one push batch: one transaction, one
+        statement per table (a statement per record costs ~100x more). Returns the new reject ids."""
+        for write in ledger:
+            if write.status not in LEDGER_STATUSES:
+                raise StoreError(f"ledger status must be one of {sorted(LEDGER_STATUSES)}, not {write.status!r}")
+        merged: dict[str, dict[str, Any]] = {}
+        for write in ledger:  # one row per key: an upsert may not touch a row twice in one statement
+            row = merged.setdefault(write.key, {"key": write.key, "attempts": 0})
+            row["status"] = write.status
+            for name in ("remote_id", "request", "response"):
+                if getattr(write, name) is not None:
+                    row[name] = getattr(write, name)
+            row["attempts"] += 1 if write.attempt else 0
+        now = utcnow()
+        ids: list[int] = []
+        with self.transaction() as con:
+            if merged:
+                con.execute(_LEDGER_UPSERT, [connection, action, now, _dumps(list(merged.values()))])
+            if rejects:
+                ids = [int(r[0]) for r in con.execute(_REJECTS_INSERT, [connection, action, now, _dumps(
+                    [{"key": r.key, "record": r.record, "field": r.field, "reason": r.reason} for r in rejects]
+                )]).fetchall()]
+            if responses:
+                con.execute(_RESPONSES_INSERT, [connection, action, now, _dumps(
+                    [{"key": r.key, "status_code": r.status_code, "body": r.body} for r in responses])])
+        return ids
 
     def ledger_entries(self, connection: str, action: str | None = None,
                        status: str | None = None) -> Iterator[LedgerEntry]:
@@ -575,10 +629,7 @@ class Store:
     def reject(self, connection: str, action: str, key: str | None, record: Any, field: str | None,
                reason: str) -> int:
         """Record a rejected record (with the offending field when known and the vendor's reason)."""
-        rows = self.execute(f"INSERT INTO {ENGINE_SCHEMA}.rejects (connection, action, key, record, field, reason, "
-                            "status, created_at) VALUES (?, ?, ?, ?::JSON, ?, ?, 'open', ?) RETURNING id",
-                            [connection, action, key, _dumps(record), field, reason, utcnow()])
-        return int(rows[0][0])
+        return self.write_batch(connection, action, rejects=[RejectWrite(key, record, field, reason)])[0]
 
     def rejects(self, connection: str, action: str | None = None, status: str | None = "open") -> Iterator[Reject]:
         """Stream rejects, oldest first (``status=None``: all)."""
@@ -606,11 +657,8 @@ class Store:
 
     # -- responses ---------------------------------------------------------------------------------
     def capture_response(self, connection: str, action: str, key: str | None, status_code: int | None,
-                         body: Any) -> int:
-        rows = self.execute(f'INSERT INTO {ENGINE_SCHEMA}.responses (connection, action, key, status_code, body, "at") '
-                            "VALUES (?, ?, ?, ?, ?::JSON, ?) RETURNING id",
-                            [connection, action, key, status_code, None if body is None else _dumps(body), utcnow()])
-        return int(rows[0][0])
+                         body: Any) -> None:
+        self.write_batch(connection, action, responses=[ResponseWrite(key, status_code, body)])
 
     def responses(self, connection: str, action: str | None = None) -> Iterator[Response]:
         where, params = _filters(connection=connection, action=action)
@@ -622,6 +670,23 @@ class Store:
 
 
 _LEDGER_COLS = "connection, action, key, status, remote_id, request, response, attempts, updated_at"
+_LEDGER_UPSERT = (
+    f"INSERT INTO {ENGINE_SCHEMA}.ledger AS l SELECT ?, ?, u.key, u.status, u.remote_id, u.request, u.response, "
+    "u.attempts, ?::TIMESTAMP FROM (SELECT unnest(from_json(?, '[{\"key\": \"VARCHAR\", \"status\": \"VARCHAR\", "
+    "\"remote_id\": \"VARCHAR\", \"request\": \"JSON\", \"response\": \"JSON\", \"attempts\": \"INTEGER\"}]') "
+    ") AS u) ON CONFLICT (connection, action, key) DO UPDATE SET status = excluded.status, "
+    "remote_id = coalesce(excluded.remote_id, l.remote_id), request = coalesce(excluded.request, l.request), "
+    "response = coalesce(excluded.response, l.response), attempts = l.attempts + excluded.attempts, "
+    "updated_at = excluded.updated_at")
+_REJECTS_INSERT = (
+    f"INSERT INTO {ENGINE_SCHEMA}.rejects (connection, action, created_at, key, record, field, reason, status) "
+    "SELECT ?, ?, ?::TIMESTAMP, u.key, u.record, u.field, u.reason, 'open' FROM (SELECT unnest(from_json(?, "
+    "'[{\"key\": \"VARCHAR\", \"record\": \"JSON\", \"field\": \"VARCHAR\", \"reason\": \"VARCHAR\"}]')) AS u) "
+    "RETURNING id")
+_RESPONSES_INSERT = (
+    f"INSERT INTO {ENGINE_SCHEMA}.responses (connection, action, \"at\", key, status_code, body) "
+    "SELECT ?, ?, ?::TIMESTAMP, u.key, u.status_code, u.body FROM (SELECT unnest(from_json(?, "
+    "'[{\"key\": \"VARCHAR\", \"status_code\": \"INTEGER\", \"body\": \"JSON\"}]')) AS u)")
 
 
 def _ledger_entry(row: tuple[Any, ...]) -> LedgerEntry:
