@@ -20,6 +20,7 @@ import json
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl
 
 from graphql import (
     ExecutionResult,
@@ -86,10 +87,11 @@ class GraphQLService:
         return PlainTextResponse(self.sdl, media_type="application/graphql")
 
     @staticmethod
-    def operation_name(body: bytes) -> str | None:
-        """The name of the operation a request runs (for the journal and fault rules), if it has one."""
+    def operation_name(body: bytes, query_string: str = "") -> str | None:
+        """The operation a request runs (for the journal and fault rules): its ``operationName``, else the
+        name in the document, else the first root field (``addPersonToFlow``) of an anonymous one."""
         try:
-            data = json.loads(body) if body.strip() else {}
+            data = json.loads(body) if body.strip() else dict(parse_qsl(query_string))
         except ValueError:
             return None
         if isinstance(data, dict) and isinstance(data.get("operationName"), str):

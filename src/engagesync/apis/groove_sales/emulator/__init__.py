@@ -36,6 +36,7 @@ class GrooveSalesApi(EmulatedApi):
     default_rate_limit = RateLimit(contract.RATE_LIMIT, contract.RATE_WINDOW)
     ddl = schema.DDL
     tables: ClassVar[tuple[str, ...]] = schema.TABLES
+    inspects_body = True  # fault rules and the journal name GraphQL operations
 
     def __init__(self, ctx: Any) -> None:
         super().__init__(ctx)
@@ -70,6 +71,9 @@ class GrooveSalesApi(EmulatedApi):
             return JSONResponse({"errors": [{"message": "Internal server error"}]}, status_code=500)
 
         return {HTTPException: http_error, Exception: crash}
+
+    def operation_name(self, subpath: str, body: bytes, query_string: str) -> str | None:
+        return self.graphql.operation_name(body, query_string) if subpath == contract.GRAPHQL_PATH else None
 
     # -- auth ------------------------------------------------------------------------------------
     def is_public(self, request: Request) -> bool:
