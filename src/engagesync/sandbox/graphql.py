@@ -156,6 +156,8 @@ def _format(result: ExecutionResult) -> dict[str, Any]:
     body: dict[str, Any] = {}
     if result.errors:
         body["errors"] = [_safe(e) for e in result.errors]
+        if result.data is None and all(e.path is None for e in result.errors):
+            return body  # a request error (e.g. bad variables): execution never started, so no "data"
     body["data"] = result.data
     return body
 
