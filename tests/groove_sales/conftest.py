@@ -21,8 +21,8 @@ def query_of(location: str) -> dict[str, str]:
 
 def authorize(client: httpx.Client, creds: dict[str, Any], **params: str) -> httpx.Response:
     """GET the authorize URL as the document's step 1 does (auto-approve answers 302)."""
-    query = {"client_id": creds["client_id"], "redirect_uri": creds["redirect_uri"], "scope": "first-scope second-scope",
-             "state": "st-123", **params}
+    query = {"client_id": creds["client_id"], "redirect_uri": creds["redirect_uri"],
+             "scope": "first-scope second-scope", "state": "st-123", **params}
     return client.get(f"{PREFIX}/oauth/authorize", params=query)
 
 
@@ -86,9 +86,6 @@ def token(http: httpx.Client, creds: dict[str, Any]) -> str:
 @pytest.fixture(params=["in-process", "loopback"])
 def any_http(request: pytest.FixtureRequest, sandbox: Sandbox) -> Iterator[httpx.Client]:
     """An httpx client at the sandbox's root, in-process (ASGI) and over real loopback HTTP (uvicorn)."""
-    if request.param == "in-process":
-        client = sandbox.client()
-    else:
-        client = httpx.Client(base_url=sandbox.serve())
+    client = sandbox.client() if request.param == "in-process" else httpx.Client(base_url=sandbox.serve())
     with client:
         yield client
