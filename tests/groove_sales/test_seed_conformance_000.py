@@ -162,6 +162,8 @@ def test_codes_expire_after_ten_minutes(http: httpx.Client, admin: httpx.Client,
 def test_every_response_carries_the_rate_limit_headers() -> None:
     """'For every request made, these response headers will be returned' (100 per minute per token)."""
     with Sandbox() as sb, sb.client() as http:  # the default limit, as shipped
+        sb.ctx.clock.freeze()  # at the start of a minute: no window boundary between the calls
+        sb.ctx.clock.set(1_800_000_000 - 1_800_000_000 % 60 + 60)
         creds = sb.credentials()["groove-sales"]
         token = token_pair(http, creds)["access_token"]
         response = gql(http, token, "{ flows { id } }")
