@@ -14,6 +14,7 @@ if TYPE_CHECKING:
 #: api id -> "module:ClassName" of its emulator
 EMULATORS: dict[str, str] = {
     "groove-helpdesk": "engagesync.apis.groove_helpdesk.emulator:GrooveHelpdeskApi",
+    "groove-sales": "engagesync.apis.groove_sales.emulator:GrooveSalesApi",
 }
 
 

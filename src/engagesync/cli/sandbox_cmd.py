@@ -39,6 +39,10 @@ def serve(
                                                           "groove-helpdesk.tickets=1000 (repeatable).")] = None,
     no_rate_limits: Annotated[bool, typer.Option("--no-rate-limits",
                                                  help="Start with every rate limit off.")] = False,
+    oauth_consent: Annotated[bool | None, typer.Option(
+        "--oauth-consent/--no-oauth-consent",
+        help="OAuth authorize URLs show an Approve/Deny page for a person in a browser (default: auto-approve, "
+             "kept from the --db state).")] = None,
 ) -> None:
     """Serve all emulated APIs on one port (Ctrl-C to stop).
 
@@ -60,6 +64,10 @@ def serve(
     if no_rate_limits:
         for api_id in sandbox.ctx.apis:
             sandbox.ctx.set_rate_limit(api_id, None)
+    if oauth_consent is not None:
+        from ..sandbox.oauth import servers
+        for oauth in servers(sandbox.ctx):
+            oauth.consent = oauth_consent
     url = f"http://{host}:{port}"
     sandbox.ctx.outbox.self_origins.add(url)
     table = Table(title=f"engagesync sandbox on {url}", show_header=True)

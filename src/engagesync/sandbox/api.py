@@ -67,6 +67,14 @@ class EmulatedApi(ABC):
         """Extra admin routes, mounted at ``/_sandbox/<id>`` (e.g. UI-only actions)."""
         return []
 
+    #: True for APIs whose operation is named in the body (GraphQL): the gate then reads the body
+    #: once, asks ``operation_name`` and replays it, so the journal and fault rules see the operation.
+    inspects_body: ClassVar[bool] = False
+
+    def operation_name(self, subpath: str, body: bytes, query_string: str) -> str | None:
+        """The operation a request runs (e.g. a GraphQL operation name), if the API can tell."""
+        return None
+
     def is_public(self, request: Request) -> bool:
         """Paths that need no credential (public widget view, OAuth endpoints, schema docs)."""
         return False

@@ -81,7 +81,12 @@ class ApiGate:
                     message = {**message, "headers": headers}
             await send(message)
 
-        fault = ctx.faults.pick(api.id, method, subpath)
+        operation = None
+        if api.inspects_body:
+            body = await _read_body(receive)
+            receive = _replay(body, receive)
+            operation = entry.operation = api.operation_name(subpath, body, scope.get("query_string", b"").decode())
+        fault = ctx.faults.pick(api.id, method, subpath, operation)
         if fault is not None:
             entry.fault = fault.effect
         if fault is not None and not fault.after and await self._apply_before(fault, send_tracked):
@@ -155,6 +160,31 @@ class ApiGate:
         body, content_type = self.api.error_body(fault.status) if fault.body == "vendor" else (b"", "")
         headers = {"content-type": content_type} if body and content_type else {}
         await Response(body, status_code=fault.status, headers=headers)({"type": "http"}, _no_receive, send)
+
+
+async def _read_body(receive: Receive) -> bytes:
+    chunks: list[bytes] = []
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            break
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body"):
+            break
+    return b"".join(chunks)
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    """A ``receive`` that hands the already-read body to the handler, then defers to the real one."""
+    sent = False
+
+    async def replay() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+    return replay
 
 
 async def _no_receive() -> Message:
