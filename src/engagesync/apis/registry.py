@@ -14,12 +14,14 @@ if TYPE_CHECKING:
 #: api id -> "module:ClassName" of its emulator
 EMULATORS: dict[str, str] = {
     "groove-helpdesk": "engagesync.apis.groove_helpdesk.emulator:GrooveHelpdeskApi",
+    "growthgenius": "engagesync.apis.growthgenius.emulator:GrowthGeniusApi",
 }
 
 
 #: api id -> module of its connector (client methods, streams, actions)
 CONNECTORS: dict[str, str] = {
     "groove-helpdesk": "engagesync.apis.groove_helpdesk.connector",
+    "growthgenius": "engagesync.apis.growthgenius.connector",
 }
 
 
