@@ -137,6 +137,14 @@ class Pusher:
         if entry is not None and entry.status in ("sent", "unknown") and action.creates and self._reconcile(
                 key, record, result):
             return
+        if action.resolve is not None:  # an upsert: look the target up now (a dry run shows the create)
+            try:
+                request = action.resolve(self.client, record)
+            except AuthError:
+                raise
+            except ApiError as exc:
+                self._reject_api(key, record, raw, line, exc, exc.reason, result)
+                return
         self._send(key, record, raw, request, line, result, test)
 
     def _send(self, key: str, record: dict[str, Any], raw: dict[str, Any], request: Request, line: int,
@@ -155,7 +163,7 @@ class Pusher:
                     result.unknown += 1
                     result.requests.append({"line": line, "key": key, "outcome": "unknown"})
                     return
-                if action.creates and self._reconcile(key, record, result):
+                if action.creates and self._reconcile(key, record, result, since=self.started):
                     return
                 if attempt > MAX_UNKNOWN_RESENDS:
                     result.unknown += 1
@@ -187,11 +195,15 @@ class Pusher:
                                         "location": response.headers.get("location"), "body": body})
             return
 
-    def _reconcile(self, key: str, record: dict[str, Any], result: PushResult) -> bool:
-        """Look up whether an earlier send took effect; mark it done if so."""
+    def _reconcile(self, key: str, record: dict[str, Any], result: PushResult, since: float | None = None) -> bool:
+        """Look up whether an earlier send took effect; mark it done if so.
+
+        ``since`` (server time) is given when the send was made by this run, so a lookup can tell the
+        resource it just created from an identical older one (APIs that never deduplicate need that).
+        """
         if self.action.reconcile is None:
             return False
-        found = self.action.reconcile(self.client, record, since=None)
+        found = self.action.reconcile(self.client, record, since=since)
         if found is None:
             return False
         remote_id = dig(found, self.action.id_path) if self.action.id_path else None
