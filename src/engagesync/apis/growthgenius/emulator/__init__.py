@@ -140,7 +140,11 @@ class GrowthGeniusApi(EmulatedApi):
 
     # -- shared services -------------------------------------------------------------------------
     def reserve(self, tenant_id: int, kind: str, count: int, start: int = 1) -> int:
-        """Reserve ``count`` consecutive integer ids of ``kind``; returns the first."""
+        """Reserve ``count`` consecutive integer ids of ``kind``; returns the first.
+
+        Contact and message ids are global (``tenant_id`` 0), as a real service's are: an id names one
+        record across every team, so another team's key meets a 404, never someone else's contact.
+        """
         store = self.ctx.store
         with store.tx():
             row = store.one("SELECT value FROM gg_sequences WHERE tenant_id = ? AND kind = ?", (tenant_id, kind))

@@ -111,7 +111,7 @@ async def create_contact(request: Request) -> Response:
     store = api.ctx.store
     now = api.now_ms()
     with store.tx():
-        new_id = api.reserve(tid, "contact", 1, start=1_102_755)
+        new_id = api.reserve(0, "contact", 1, start=1_102_755)
         store.execute("INSERT INTO gg_contacts (tenant_id, id, email, search, data, created_at, updated_at)"
                       " VALUES (?, ?, ?, ?, ?, ?, ?)",
                       (tid, new_id, _email_key(data), search_text(data), json.dumps(data), now, now))

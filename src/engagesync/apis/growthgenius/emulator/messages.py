@@ -80,7 +80,7 @@ async def create_message(request: Request) -> Response:
         now = api.now_ms()
         data.setdefault("sent_at", None)
         contact_id, sent_at, blob = _columns(data)
-        new_id = api.reserve(tid, "message", 1, start=393_642)
+        new_id = api.reserve(0, "message", 1, start=393_642)
         store.execute("INSERT INTO gg_messages (tenant_id, id, contact_id, sent_at, data, created_at, updated_at)"
                       " VALUES (?, ?, ?, ?, ?, ?, ?)", (tid, new_id, contact_id, sent_at, blob, now, now))
         row = find_message(api, tid, new_id)

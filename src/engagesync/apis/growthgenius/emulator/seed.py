@@ -80,7 +80,7 @@ def _contacts(api: GrowthGeniusApi, tenant: Tenant, rng: random.Random, n: int, 
     if n == 0:
         return []
     rnd = rng.random
-    first_id = api.reserve(tenant.id, "contact", n, start=1_102_755)
+    first_id = api.reserve(0, "contact", n, start=1_102_755)
     stamps = sorted(rng.sample(range(SEED_EPOCH_MS - YEAR_MS, SEED_EPOCH_MS), n))
     rows, out = [], []
     for i in range(n):
@@ -118,7 +118,7 @@ def _messages(api: GrowthGeniusApi, tenant: Tenant, rng: random.Random, n: int, 
         return
     rnd = rng.random
     team = api.team_id(tenant.id)
-    first_id = api.reserve(tenant.id, "message", n, start=393_642)
+    first_id = api.reserve(0, "message", n, start=393_642)
     rows = []
     for i in range(n):
         contact_id, since = contacts[int(rnd() * len(contacts))]
