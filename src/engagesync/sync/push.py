@@ -145,6 +145,9 @@ class Pusher:
             except ApiError as exc:
                 self._reject_api(key, record, raw, line, exc, exc.reason, result)
                 return
+            except TransportError as exc:
+                self._reject_api(key, record, raw, line, None, f"looking the record up failed: {exc}", result)
+                return
         self._send(key, record, raw, request, line, result, test)
 
     def _send(self, key: str, record: dict[str, Any], raw: dict[str, Any], request: Request, line: int,

@@ -6,7 +6,8 @@ show: ``{"contact": {...}}``). GrowthGenius never deduplicates a create, so crea
 ``reconcile`` used by the push ledger when an outcome is unknown:
 
 - contact: Search Contacts by the email; a contact with exactly that email whose every sent field
-  has the sent value, created at or after ``since`` when given; the latest such wins.
+  has the sent value, created at or after ``since`` (less 30 s of clock slack) when given; the latest
+  such wins. Without ``since`` (a crashed earlier run), an identical older contact is taken as ours.
 - message: the messages updated since ``since`` (``from``/``to`` windows; all of them when ``since``
   is unknown) with the same contact, type, copy and subject; the latest wins.
 
@@ -89,11 +90,16 @@ def holds(resource: Record, record: Record, fields: dict[str, str]) -> bool:
     return all(_same(value, resource.get(name), fields[name]) for name, value in record.items() if name in fields)
 
 
+#: How far before ``since`` a match may have been created: ``since`` comes from our clock when the push
+#: starts before any server ``Date`` was seen, and a clock ahead of the server must not hide our own create.
+SINCE_SLACK_SECONDS = 30.0
+
+
 def _created_since(resource: Record, since: float | None) -> bool:
     if since is None:
         return True
     created = parse_time(resource.get("created_at"))
-    return created is not None and created >= (since - 1.0) * 1000  # the push's start is known within a second
+    return created is not None and created >= (since - SINCE_SLACK_SECONDS) * 1000
 
 
 # -- reconcilers and resolvers ---------------------------------------------------------------------

@@ -48,9 +48,12 @@ def check(client: ApiClient) -> dict[str, Any]:
 
 
 def server_now_ms(client: ApiClient) -> int:
-    """The server's time (a lower bound, from its ``Date`` headers), asking once if nothing is known yet."""
-    if not client.budget.sync.known:
-        client.get("users")
+    """A lower bound of the server's time now, from a fresh ``Date`` header (one cheap request).
+
+    Always asked, never assumed: a local clock ahead of the server's would put a pass's upper bound
+    in the server's future and lose the records written between its true "now" and that bound.
+    """
+    client.get("users")
     return int(client.budget.sync.earliest(time.time()) * 1000)
 
 
