@@ -98,7 +98,7 @@ class TimeWindows:
                 end = start + (end - start + 1) // 2 - 1  # split: keep the first half, ask again
             span = end - start + 1
             nxt = end + 1
-            width = min(span * 4, max(1, span * self.limit // (2 * len(records)))) if records else span * 4
+            width = min(span * 4, max(1, span * self.limit * 3 // (4 * len(records)))) if records else span * 4
             width = max(1, min(width, high - low + 1))
             after: dict[str, Any] = ({"pass": [low, high], "next": nxt, "width": width} if nxt <= high
                                      else {"since": high + 1, "width": width})
