@@ -7,7 +7,7 @@ import argparse
 from rich.console import Console
 from rich.table import Table
 
-from . import connector_bench, sandbox_bench
+from . import connector_bench, growthgenius_bench, sandbox_bench
 
 
 def main() -> None:
@@ -22,7 +22,8 @@ def main() -> None:
     for name, run in (("sandbox page throughput", lambda: sandbox_bench.page_throughput(args.seconds)),
                       ("bulk seed", lambda: sandbox_bench.bulk_seed(args.tickets)),
                       ("pull throughput", lambda: connector_bench.pull_throughput()),
-                      ("rate-limited client", lambda: connector_bench.rate_limited())):
+                      ("rate-limited client", lambda: connector_bench.rate_limited()),
+                      ("growthgenius pull", lambda: growthgenius_bench.pull_throughput())):
         console.print(f"running {name}…")
         for row in run():
             table.add_row(*row)

@@ -14,6 +14,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
@@ -45,6 +46,18 @@ def _kill_after(proc: subprocess.Popen[bytes], seconds: float) -> bool:
         proc.send_signal(signal.SIGKILL)
         proc.wait()
         return True
+
+
+def _kill_when(proc: subprocess.Popen[bytes], reached: Callable[[], bool], timeout: float = 60) -> bool:
+    """SIGKILL the process as soon as ``reached()`` holds (polled), unless it finished first."""
+    deadline = time.monotonic() + timeout
+    while proc.poll() is None and time.monotonic() < deadline:
+        if reached():
+            proc.send_signal(signal.SIGKILL)
+            proc.wait()
+            return True
+        time.sleep(0.005)
+    return False
 
 
 @pytest.fixture
@@ -105,8 +118,9 @@ def test_push_killed_mid_way_and_rerun_creates_each_ticket_exactly_once(tmp_path
             "--map", "body=message", "--map", f"mailbox='{mailbox}'", "--store", str(tmp_path / "push.duckdb"))
     rng = random.Random(5)
     kills = 0
-    for _ in range(3):
-        if _kill_after(_cli(home, *args), rng.uniform(1.0, 2.0)):
+    for _ in range(3):  # each run is killed once the sandbox holds a further random share of the tickets
+        target = min(300, len(_emails(live_sandbox)) + rng.randint(20, 80))
+        if _kill_when(_cli(home, *args), lambda n=target: len(_emails(live_sandbox)) >= n):
             kills += 1
     assert _finish(_cli(home, *args)) == 0
     assert kills >= 1, "no push was interrupted; the test proved nothing"

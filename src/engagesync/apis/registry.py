@@ -15,12 +15,14 @@ if TYPE_CHECKING:
 EMULATORS: dict[str, str] = {
     "groove-helpdesk": "engagesync.apis.groove_helpdesk.emulator:GrooveHelpdeskApi",
     "groove-sales": "engagesync.apis.groove_sales.emulator:GrooveSalesApi",
+    "growthgenius": "engagesync.apis.growthgenius.emulator:GrowthGeniusApi",
 }
 
 
 #: api id -> module of its connector (client methods, streams, actions)
 CONNECTORS: dict[str, str] = {
     "groove-helpdesk": "engagesync.apis.groove_helpdesk.connector",
+    "growthgenius": "engagesync.apis.growthgenius.connector",
 }
 
 

@@ -41,6 +41,8 @@ def connect(
                                               envvar="ENGAGESYNC_TOKEN")] = None,
     sandbox: Annotated[str | None, typer.Option(help="URL of a running sandbox: connect every API it serves, "
                                                      "each named by its API id.")] = None,
+    setting: Annotated[list[str] | None, typer.Option(help="KEY=VALUE connection setting, repeatable "
+                                                           "(e.g. user_id=42 for GrowthGenius).")] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Save a named connection (or one per API from a running sandbox)."""
@@ -63,7 +65,11 @@ def connect(
     else:
         if not (api and base_url and token):
             fail("give --api, --base-url and --token (or --sandbox URL to connect to a running sandbox)")
-        made.append(Connection(name or api, api, base_url.rstrip("/"), {"token": token}))
+        pairs = [item.partition("=") for item in setting or []]
+        if any(not key.strip() or not sep for key, sep, _ in pairs):
+            fail("--setting takes KEY=VALUE, e.g. --setting user_id=42")
+        made.append(Connection(name or api, api, base_url.rstrip("/"), {"token": token},
+                               {key.strip(): value.strip() for key, _, value in pairs}))
     for connection in made:
         store.put(connection)
     if as_json:

@@ -3,7 +3,8 @@
 It starts the sandbox on a loopback port, connects to it, pulls every Groove helpdesk stream into a
 DuckDB file, pushes the example CSVs under ``examples/`` through several templates (one file has
 deliberately bad rows that end as rejects), runs the push again to show nothing is created twice,
-and prints what happened, including the webhooks the sandbox delivered for the new tickets.
+and prints what happened, including the webhooks the sandbox delivered for the new tickets. Then the
+same for GrowthGenius: its streams pulled through ``updated_at`` windows, ``contacts.csv`` pushed twice.
 """
 
 from __future__ import annotations
@@ -60,11 +61,12 @@ def demo(
         delivered = httpx.get(sink).json()["received"]
         console.print(f"Webhooks: the sandbox delivered [bold]{len(delivered)}[/bold] ticket_started events "
                       f"(raw ticket JSON) for the new tickets to {sink}")
+        gg_created = _growthgenius(sandbox, url, store, examples)
     created = results[0].done
     console.print(f"\n[green bold]Demo finished[/green bold] in {time.perf_counter() - started:.1f}s: "
                   f"{created} tickets created once (the re-run created none), rejects kept with their reasons, "
                   f"everything pulled into {store}. Open it with: duckdb {store}")
-    if created == 0 or len(delivered) < created:
+    if created == 0 or len(delivered) < created or gg_created == 0:
         raise typer.Exit(1)
 
 
@@ -115,3 +117,39 @@ def _rejects(db: Store, connection: Connection) -> None:
     for item in db.rejects(connection.name):
         table.add_row(item.action, item.field or "", item.reason or "")
     console.print(table)
+
+
+# -- GrowthGenius ---------------------------------------------------------------------------------------
+def _growthgenius(sandbox: Any, url: str, store: str, examples: Path) -> int:
+    """Pull GrowthGenius (time-window streams) and push ``contacts.csv`` twice; returns contacts created."""
+    sandbox.ctx.set_rate_limit("growthgenius", None)
+    creds = sandbox.credentials(base_url=url)["growthgenius"]
+    connection = Connection("growthgenius", "growthgenius", creds["base_url"], {"api_key": creds["api_key"]},
+                            {"user_id": creds["user_id"]})
+    console.rule("[bold]GrowthGenius[/bold]: key + user_id, updated_at windows, no dedupe upstream")
+    with Store(store) as db, connectors.client_for(connection) as client:
+        result = pull(client, connection.name, connectors.streams_for(connection), None, db)
+        table = Table(title=f"4. pull users, contacts and messages into DuckDB ({result.elapsed:.2f}s)")
+        for column in ("stream", "records", "windows", "requests", "table"):
+            table.add_column(column)
+        for s in result.streams.values():
+            table.add_row(s.name, f"{s.records:,}", str(s.pages), str(s.requests), f"growthgenius.{s.name}")
+        console.print(table)
+        spec = connectors.actions_for(connection)["create_contact"]
+        table = Table(title="5. push examples/contacts.csv (create_contact; GrowthGenius would duplicate, the ledger "
+                            "does not)")
+        for column in ("run", "read", "created", "already pushed", "rejected"):
+            table.add_column(column)
+        runs = []
+        for run in ("first", "again"):
+            pushed = Pusher(client, connection.name, spec, db).run(open_input(str(examples / "contacts.csv")))
+            runs.append(pushed)
+            table.add_row(run, str(pushed.read), str(pushed.done), str(pushed.skipped), str(pushed.rejected))
+        console.print(table)
+        table = Table(title="6. rejects (engagesync rejects growthgenius)")
+        for column in ("action", "field", "reason"):
+            table.add_column(column)
+        for item in db.rejects(connection.name):
+            table.add_row(item.action, item.field or "", item.reason or "")
+        console.print(table)
+    return runs[0].done if runs[1].done == 0 else 0

@@ -43,6 +43,9 @@ Normalizer = Callable[[dict[str, Any]], dict[str, Any]]
 #: ``reconcile(client, record, since=epoch_or_None)`` -> the created resource (as the create response
 #: would wrap it) or ``None``; ``since`` is when the push began, in the server's time.
 Reconciler = Callable[..., Any]
+#: ``resolve(client, record) -> Request``: for upserts, look the record's target up on the server and
+#: return the request to send (an update of the match, or the create).
+Resolver = Callable[..., "Request"]
 
 
 @dataclass(frozen=True)
@@ -64,6 +67,10 @@ class ActionSpec:
     reconcile: Reconciler | None = None
     #: Where the created resource's id lives in the response (dotted path), for the ledger.
     id_path: str | None = None
+    #: Send the body wrapped as ``{envelope: {...}}`` (Rails-style APIs document it so).
+    envelope: str | None = None
+    #: For upserts: chooses, with a lookup, between updating a match and creating (``build`` shows the create).
+    resolve: Resolver | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -97,8 +104,12 @@ class ActionSpec:
 
     def build(self, record: dict[str, Any]) -> Request:
         path_values = {name: _path_segment(record[name]) for name in self.path_fields}
-        body = {k: v for k, v in record.items() if k not in path_values}
-        return Request(self.method, self.path.format(**path_values), body if self.method != "GET" else None)
+        body: dict[str, Any] | None = {k: v for k, v in record.items() if k not in path_values}
+        if self.method == "GET" or (self.method == "DELETE" and not body):
+            body = None
+        elif self.envelope:
+            body = {self.envelope: body}
+        return Request(self.method, self.path.format(**path_values), body)
 
 
 def _coerce(spec: FieldSpec, value: Any) -> Any:

@@ -16,7 +16,8 @@ from .connections import Connection
 
 def client_for(connection: Connection, on_wait: WaitListener | None = None, **kwargs: Any) -> ApiClient:
     """A client for ``connection``. Tuning, lowest precedence first: the connector's defaults, the
-    connection's settings (``window_seconds``, ``timeout``), then ``ENGAGESYNC_WINDOW_SECONDS`` and
+    connection's settings (``window_seconds``, ``timeout`` and those the connector names in
+    ``CONNECTION_SETTINGS``), then ``ENGAGESYNC_WINDOW_SECONDS`` and
     ``ENGAGESYNC_TIMEOUT`` from the environment."""
     module = registry.connector(connection.api)
     settings = dict(connection.settings)
@@ -24,6 +25,9 @@ def client_for(connection: Connection, on_wait: WaitListener | None = None, **kw
         value = os.environ.get(env) or settings.get(key)
         if value is not None:
             kwargs.setdefault(key, float(value))
+    for key in getattr(module, "CONNECTION_SETTINGS", ()):  # e.g. GrowthGenius's user_id
+        if settings.get(key) is not None:
+            kwargs.setdefault(key, settings[key])
     client: ApiClient = module.make_client(connection.base_url, on_wait=on_wait, **connection.secrets, **kwargs)
     return client
 
@@ -47,4 +51,6 @@ def from_sandbox(api: str, creds: dict[str, Any]) -> tuple[str, dict[str, str], 
     """(base_url, secrets, settings) for an API from a sandbox's ``/_sandbox/credentials`` entry."""
     if api == "groove-helpdesk":
         return creds["base_url"], {"token": creds["token"]}, {}
+    if api == "growthgenius":
+        return creds["base_url"], {"api_key": creds["api_key"]}, {"user_id": creds["user_id"]}
     raise KeyError(f"engagesync has no connector for {api!r} yet")

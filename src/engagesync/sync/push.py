@@ -171,7 +171,9 @@ class Pusher:
             entry = self.store.ledger_get(self.connection, self.action.name, item.key)
             if self._settled(entry, item, result):
                 continue  # already pushed: test the next record instead
-            self._send(item, result, test=True)
+            if self._resolve(item, result):
+                self._send(item, result, test=True)
+            self._flush()
             break
 
     # -- one record ------------------------------------------------------------------------------
@@ -200,6 +202,23 @@ class Pusher:
         return entry.status in ("sent", "unknown") and self.action.creates and self._reconcile(
             item.key, item.record, result)
 
+    def _resolve(self, item: _Item, result: PushResult) -> bool:
+        """An upsert looks its target up now (a dry run shows the create); False if that failed."""
+        if self.action.resolve is None:
+            return True
+        try:
+            item.request = self.action.resolve(self.client, item.record)
+        except AuthError:
+            raise
+        except ApiError as exc:
+            self._reject_api(item.key, item.record, item.raw, item.line, exc, exc.reason, result)
+            return False
+        except TransportError as exc:
+            self._reject_api(item.key, item.record, item.raw, item.line, None, f"looking the record up failed: {exc}",
+                             result)
+            return False
+        return True
+
     # -- a batch -----------------------------------------------------------------------------------
     def _batch(self, rows: list[tuple[int, dict[str, Any]]], result: PushResult) -> None:
         items: list[_Item] = []
@@ -215,7 +234,8 @@ class Pusher:
             seen.add(item.key)
             items.append(item)
         entries = self.store.ledger_get_many(self.connection, self.action.name, [i.key for i in items])
-        todo = [item for item in items if not self._settled(entries.get(item.key), item, result)]
+        todo = [item for item in items if not self._settled(entries.get(item.key), item, result)
+                and self._resolve(item, result)]
         for item in todo:
             self._mark_sent(item, result)
         self._flush()  # local rejects and the whole batch's "sent" marks, before anything goes out
@@ -236,7 +256,7 @@ class Pusher:
         if refused is not None:
             raise refused  # the whole run is refused, not one record
         for item in unknown:  # rare: look each one up, then send again if it never arrived
-            if not (self.action.creates and self._reconcile(item.key, item.record, result)):
+            if not (self.action.creates and self._reconcile(item.key, item.record, result, since=self.started)):
                 self._send(item, result, test=False, first_attempt=2)
 
     def _send_all(self, items: list[_Item]) -> list[Any]:
@@ -304,7 +324,7 @@ class Pusher:
                 result.unknown += 1
                 result.requests.append({"line": item.line, "key": item.key, "outcome": "unknown"})
                 return
-            if self.action.creates and self._reconcile(item.key, item.record, result):
+            if self.action.creates and self._reconcile(item.key, item.record, result, since=self.started):
                 return
             if attempt > MAX_UNKNOWN_RESENDS:
                 break
@@ -314,11 +334,15 @@ class Pusher:
                          result)
         self._flush()
 
-    def _reconcile(self, key: str, record: dict[str, Any], result: PushResult) -> bool:
-        """Look up whether an earlier send took effect; mark it done if so."""
+    def _reconcile(self, key: str, record: dict[str, Any], result: PushResult, since: float | None = None) -> bool:
+        """Look up whether an earlier send took effect; mark it done if so.
+
+        ``since`` (server time) is given when the send was made by this run, so a lookup can tell the
+        resource it just created from an identical older one (APIs that never deduplicate need that).
+        """
         if self.action.reconcile is None:
             return False
-        found = self.action.reconcile(self.client, record, since=None)
+        found = self.action.reconcile(self.client, record, since=since)
         if found is None:
             return False
         remote_id = dig(found, self.action.id_path) if self.action.id_path else None
