@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Iterator
 from datetime import datetime
@@ -10,6 +11,8 @@ from typing import Any
 
 import duckdb
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from engagesync.client.streams import StreamSpec
 from engagesync.sync.store import CoercionError, Store, StoreError, sanitize, table_for
@@ -291,3 +294,35 @@ def test_concurrent_commits_from_threads(store: Store) -> None:
     for t in threads:
         t.join()
     assert store.count(CONN, "tickets") == 400
+
+
+_value = st.one_of(st.none(), st.integers(-(2**63), 2**63 - 1), st.text(max_size=8), st.booleans(),
+                   st.floats(allow_nan=False, allow_infinity=False, width=32),
+                   st.sampled_from(["2024-03-01T10:00:00Z", "2024-03-01T10:00:00+02:00", "1700000000"]),
+                   st.lists(st.integers(0, 3), max_size=3))
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(pages=st.lists(st.lists(st.fixed_dictionaries(
+    {"number": st.integers(1, 6)}, optional={c: _value for c in SPEC.columns if c != "number"}), max_size=6),
+    min_size=1, max_size=3))
+def test_the_bulk_path_stores_exactly_what_the_coercing_path_stores(tmp_path_factory: pytest.TempPathFactory,
+                                                                    pages: list[list[dict[str, Any]]]) -> None:
+    """Pages whose values already fit take DuckDB's extract-and-cast path; the result (or the refusal)
+    must be the same as coercing every value in Python."""
+    folder = tmp_path_factory.mktemp("paths")
+    outcomes = []
+    for fast in (True, False):
+        with Store(str(folder / f"{fast}.duckdb")) as s:
+            s.ensure_table(CONN, SPEC)
+            if not fast:
+                s._plans[(CONN, SPEC.name)] = dataclasses.replace(s._plans[(CONN, SPEC.name)], fast_sql=None)
+            errors = []
+            for page in pages:
+                try:
+                    s.commit_page(CONN, SPEC, page, None)
+                except StoreError as exc:
+                    errors.append(type(exc).__name__)
+            outcomes.append((errors, s.execute(f"SELECT * EXCLUDE (_synced_at) FROM {table_for(CONN, 'tickets')} "
+                                               "ORDER BY number")))
+    assert outcomes[0] == outcomes[1]

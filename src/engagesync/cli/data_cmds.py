@@ -248,6 +248,8 @@ def push(
     else:
         for item in result.requests:
             out.print_json(json.dumps(item, default=str))
+        if result.previews_omitted:
+            out.print(f"… {result.previews_omitted:,} more request(s) not shown")
         table = Table(title=f"push {name} {action}{' (dry run)' if dry_run else ''}{' (test)' if test else ''}")
         for column in ("read", "done", "skipped (already pushed)", "reconciled", "rejected", "elapsed"):
             table.add_column(column)

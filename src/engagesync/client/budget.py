@@ -176,6 +176,8 @@ class RateBudget:
                 self._reconcile(remaining, sent, ticket)
             if status == 429:
                 self._on_refusal(headers)
+            if self.limit is None and ticket is not None and ticket in self._tickets:
+                self._tickets.remove(ticket)  # no limit to count against: keep nothing (memory stays flat)
             self._lock.notify_all()
 
     def forget(self, ticket: Ticket | None = None) -> None:

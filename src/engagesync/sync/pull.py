@@ -128,7 +128,7 @@ def start_state(stream: Stream, stored: dict[str, Any] | None) -> tuple[dict[str
 COMMIT_RECORDS = 2000
 COMMIT_SECONDS = 1.0
 #: Pages fetched ahead while the previous ones are committed (bounded: memory stays flat).
-PREFETCH_PAGES = 4
+PREFETCH_PAGES = 64
 
 
 def pull(client: ApiClient, connection: str, streams: Mapping[str, Stream], names: list[str] | None,

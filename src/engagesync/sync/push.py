@@ -26,6 +26,8 @@ from ..client.http import ApiClient
 from .mapping import Mapping, MappingError
 from .store import LedgerEntry, LedgerWrite, RejectWrite, ResponseWrite, Store
 
+#: Dry-run previews kept in a result (the rest are counted).
+PREVIEW_LIMIT = 1000
 #: How many times a create whose outcome stays unknown (and cannot be found) is sent again.
 MAX_UNKNOWN_RESENDS = 3
 
@@ -44,7 +46,15 @@ class PushResult:
     rejected_by_api: int = 0
     unknown: int = 0
     requests: list[dict[str, Any]] = field(default_factory=list)  # dry-run previews / test response
+    #: previews beyond ``PREVIEW_LIMIT`` are counted, not kept (a dry run of a huge file stays flat)
+    previews_omitted: int = 0
     elapsed: float = 0.0
+
+    def preview(self, entry: dict[str, Any]) -> None:
+        if len(self.requests) < PREVIEW_LIMIT:
+            self.requests.append(entry)
+        else:
+            self.previews_omitted += 1
 
     @property
     def rejected(self) -> int:
@@ -54,7 +64,8 @@ class PushResult:
         return {"action": self.action, "read": self.read, "sent": self.sent, "done": self.done,
                 "skipped": self.skipped, "reconciled": self.reconciled, "rejected": self.rejected,
                 "rejected_locally": self.rejected_locally, "rejected_by_api": self.rejected_by_api,
-                "unknown": self.unknown, "elapsed_seconds": round(self.elapsed, 3)}
+                "unknown": self.unknown, "previews_omitted": self.previews_omitted,
+                "elapsed_seconds": round(self.elapsed, 3)}
 
 
 def record_key(record: dict[str, Any], key_field: str | None, raw: dict[str, Any]) -> str:
@@ -165,7 +176,7 @@ class Pusher:
                 continue
             if dry_run:
                 preview = item.request.describe(self.client.safe_url(self.client.base_url))
-                result.requests.append({"line": line, "key": item.key, **preview})
+                result.preview({"line": line, "key": item.key, **preview})
                 self._report(result)
                 continue
             entry = self.store.ledger_get(self.connection, self.action.name, item.key)
@@ -292,7 +303,7 @@ class Pusher:
             self._capture(key, outcome.status, outcome.body)
             self._reject_api(key, item.record, item.raw, line, outcome, outcome.reason, result)
             if test:
-                result.requests.append({"line": line, "key": key, "status": outcome.status, "body": outcome.body})
+                result.preview({"line": line, "key": key, "status": outcome.status, "body": outcome.body})
             return
         if isinstance(outcome, TransportError):
             self._reject_api(key, item.record, item.raw, line, None, str(outcome), result)
@@ -304,7 +315,7 @@ class Pusher:
         self._capture(key, outcome.status_code, body)
         result.done += 1
         if test:
-            result.requests.append({"line": line, "key": key, "status": outcome.status_code,
+            result.preview({"line": line, "key": key, "status": outcome.status_code,
                                     "location": outcome.headers.get("location"), "body": body})
 
     def _send(self, item: _Item, result: PushResult, *, test: bool, first_attempt: int = 1) -> None:
@@ -322,7 +333,7 @@ class Pusher:
             self.store.ledger_put(self.connection, self.action.name, item.key, "unknown")
             if test:
                 result.unknown += 1
-                result.requests.append({"line": item.line, "key": item.key, "outcome": "unknown"})
+                result.preview({"line": item.line, "key": item.key, "outcome": "unknown"})
                 return
             if self.action.creates and self._reconcile(item.key, item.record, result, since=self.started):
                 return
@@ -358,7 +369,7 @@ class Pusher:
                       result: PushResult, dry_run: bool) -> None:
         result.rejected_locally += 1
         if dry_run:
-            result.requests.append({"line": line, "rejected": [f"{f} {r}" for f, r in problems]})
+            result.preview({"line": line, "rejected": [f"{f} {r}" for f, r in problems]})
             return
         if key is None:  # the mapping itself failed: key the reject by line and content
             key = "line:" + hashlib.sha256(json.dumps(raw, sort_keys=True, default=str).encode()).hexdigest()[:24]

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import re
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -229,6 +230,26 @@ def _to_json(value: Any) -> Any:
     return value  # serialised with the page; JSON columns keep the value's JSON form
 
 
+_PLAIN_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+#: Values that need no coercion, by column type: for these DuckDB's cast of the JSON text gives
+#: exactly what the coercer would (a timestamp only in its whole-second UTC form).
+_FAST_CHECK: dict[str, Callable[[Any], bool]] = {
+    "VARCHAR": lambda v: type(v) is str or (type(v) is int and _INT64_MIN <= v <= _INT64_MAX),
+    "BIGINT": lambda v: type(v) is int and _INT64_MIN <= v <= _INT64_MAX,
+    "DOUBLE": lambda v: (type(v) is float and math.isfinite(v)) or (type(v) is int and abs(v) < 2**53),
+    "BOOLEAN": lambda v: type(v) is bool,
+    "TIMESTAMP": lambda v: type(v) is str and len(v) == 20 and _ISO_UTC.fullmatch(v) is not None,
+    "JSON": lambda v: True,
+}
+_FAST_EXTRACT: dict[str, str] = {
+    "VARCHAR": "json_extract_string(r, {path})",
+    "BIGINT": "CAST(json_extract_string(r, {path}) AS BIGINT)",
+    "DOUBLE": "CAST(json_extract_string(r, {path}) AS DOUBLE)",
+    "BOOLEAN": "CAST(json_extract_string(r, {path}) AS BOOLEAN)",
+    "TIMESTAMP": "CAST(json_extract_string(r, {path}) AS TIMESTAMP)",
+    "JSON": "CASE WHEN json_type(r, {path}) = 'NULL' THEN NULL ELSE json_extract(r, {path}) END",
+}
+
 COERCERS: dict[str, Callable[[Any], Any]] = {
     "VARCHAR": _to_varchar, "BIGINT": _to_bigint, "DOUBLE": _to_double, "BOOLEAN": _to_boolean,
     "TIMESTAMP": _to_timestamp, "JSON": _to_json,
@@ -246,6 +267,10 @@ class _TablePlan:
     pk_index: tuple[int, ...]
     structure: str
     insert_sql: str
+    #: The bulk path for pages whose values already have their column's JSON type (the usual case):
+    #: only the raw records are serialised, and DuckDB extracts and casts the columns itself.
+    fast_sql: str | None = None
+    fast_checks: tuple[Callable[[Any], bool], ...] = ()
 
     @property
     def fields(self) -> list[tuple[str, str, str, Callable[[Any], Any]]]:
@@ -342,7 +367,9 @@ class Store:
     def __init__(self, path: str = "engagesync.duckdb") -> None:
         self.path = path
         self._lock = threading.RLock()
-        self._con = duckdb.connect(path)
+        # DuckDB would cache up to 80% of RAM as the file grows; a fixed ceiling keeps a long pull flat.
+        self._con = duckdb.connect(path, config={"memory_limit": os.environ.get("ENGAGESYNC_DUCKDB_MEMORY", "512MB"),
+                                                 "threads": int(os.environ.get("ENGAGESYNC_DUCKDB_THREADS", "1"))})
         self._plans: dict[tuple[str, str], _TablePlan] = {}
         with self._lock:
             self._con.execute(_ENGINE_DDL)
@@ -438,10 +465,17 @@ class Store:
                             if c not in spec.primary_key)
         insert_sql = (f"INSERT INTO {table} ({target}) SELECT {select} FROM "
                       f"(SELECT unnest(from_json_strict(?, ?)) AS u) ON CONFLICT ({pk}) DO UPDATE SET {updates}")
+        fast_sql = None
+        if all(_PLAIN_NAME.fullmatch(c) for c in columns):
+            extracts = ", ".join(_FAST_EXTRACT[t].format(path=f"'$.\"{c}\"'")
+                                 for c, t in zip(columns, types, strict=True))
+            fast_sql = (f"INSERT INTO {table} ({target}) SELECT {extracts}, r, ?::TIMESTAMP FROM "
+                        f"(SELECT unnest(from_json(?, '[\"JSON\"]')) AS r) ON CONFLICT ({pk}) DO UPDATE SET {updates}")
         plan = _TablePlan(table=table, columns=columns, types=types,
                           coercers=tuple(COERCERS[t] for t in types),
                           pk_index=tuple(columns.index(k) for k in spec.primary_key),
-                          structure=structure, insert_sql=insert_sql)
+                          structure=structure, insert_sql=insert_sql, fast_sql=fast_sql,
+                          fast_checks=tuple(_FAST_CHECK[t] for t in types))
         self._plans[key] = plan
         return plan
 
@@ -478,6 +512,9 @@ class Store:
         ``CoercionError`` and the store is left untouched.
         """
         plan = self._plan(connection, spec)
+        fast = self._fast_rows(spec, plan, records)
+        if fast is not None:
+            return self._commit_fast(connection, spec, plan, fast, state)
         rows = self._rows(spec, plan, records)
         payloads: list[str] = []
         for start in range(0, len(rows), _CHUNK_ROWS):
@@ -488,12 +525,50 @@ class Store:
         now = utcnow()
         with self.transaction() as con:
             for payload in payloads:
-                self._upsert(con, plan, payload, now)
+                self._upsert(con, plan.insert_sql, [now, payload, plan.structure])
             self._write_state(con, connection, spec.name, state, now)
         return len(rows)
 
-    def _upsert(self, con: duckdb.DuckDBPyConnection, plan: _TablePlan, payload: str, now: datetime) -> None:
-        con.execute(plan.insert_sql, [now, payload, plan.structure])
+    def _fast_rows(self, spec: StreamSpec, plan: _TablePlan,
+                   records: Sequence[dict[str, Any]]) -> list[dict[str, Any]] | None:
+        """The records deduplicated by primary key if every value already fits its column, else None
+        (the page then takes the coercing path, which converts what it can and names what it cannot)."""
+        if plan.fast_sql is None:
+            return None
+        checks = list(zip(plan.columns, plan.fast_checks, strict=True))
+        pk_columns = [plan.columns[i] for i in plan.pk_index]
+        unique: dict[tuple[Any, ...], dict[str, Any]] = {}
+        for record in records:
+            if not isinstance(record, dict):
+                return None
+            for column, check in checks:
+                value = record.get(column)
+                if value is not None and not check(value):
+                    return None
+            key = tuple(record.get(c) for c in pk_columns)
+            if None in key:
+                return None
+            unique[key] = record
+        return list(unique.values())
+
+    def _commit_fast(self, connection: str, spec: StreamSpec, plan: _TablePlan, records: list[dict[str, Any]],
+                     state: dict[str, Any] | None) -> int:
+        assert plan.fast_sql is not None
+        payloads: list[str] = []
+        for start in range(0, len(records), _CHUNK_ROWS):
+            try:
+                payloads.append(_dumps(records[start:start + _CHUNK_ROWS]))
+            except ValueError as exc:  # NaN/Infinity somewhere in a raw record
+                raise StoreError(f"stream {spec.name!r}: a record cannot be stored as JSON: {exc}") from exc
+        now = utcnow()
+        with self.transaction() as con:
+            for payload in payloads:
+                self._upsert(con, plan.fast_sql, [now, payload])
+            self._write_state(con, connection, spec.name, state, now)
+        return len(records)
+
+    def _upsert(self, con: duckdb.DuckDBPyConnection, sql: str, params: list[Any]) -> None:
+        con.execute(sql, params)
 
     def _write_state(self, con: duckdb.DuckDBPyConnection, connection: str, stream: str,
                      state: dict[str, Any] | None, now: datetime) -> None:

@@ -1,0 +1,72 @@
+"""Peak memory of a pull and of a push at two sizes, each in a fresh process: flat means the larger
+run peaks no higher than the smaller one (plus noise), whatever the count."""
+
+from __future__ import annotations
+
+import csv
+import json
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import httpx
+
+from .harness import sandbox_server
+
+Row = tuple[str, str, str, str]
+
+
+def _child(*args: str) -> dict[str, float]:
+    out = subprocess.run([sys.executable, "-m", "bench.memchild", *args], check=True, capture_output=True, text=True)
+    return dict(json.loads(out.stdout.strip().splitlines()[-1]))
+
+
+def _csv(path: Path, rows: int, mailbox: str, prefix: str) -> None:
+    with path.open("w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["email", "message", "subject", "inbox"])
+        for i in range(rows):
+            writer.writerow([f"{prefix}{i}@mem.example", f"Question {i} about my order", f"Order {i}", mailbox])
+
+
+def pull_memory(small: int, large: int) -> list[Row]:
+    rows: list[Row] = []
+    runs = []
+    for count in (small, large):
+        with sandbox_server("--no-rate-limits", "--count", f"groove-helpdesk.tickets={count}") as url, \
+                tempfile.TemporaryDirectory() as tmp:
+            creds = httpx.get(f"{url}/_sandbox/credentials").json()["groove-helpdesk"]
+            runs.append(_child("pull", creds["base_url"], creds["token"], str(Path(tmp) / "m.duckdb")))
+    for run in runs:
+        rows.append((f"pull tickets, {int(run['records']):,} records (own process)",
+                     f"{run['peak_rss_mb']:.0f} MB peak", f"{run['seconds']:.1f} s", ""))
+    growth = runs[1]["peak_rss_mb"] / runs[0]["peak_rss_mb"]
+    rows[-1] = (*rows[-1][:3], f"{growth:.2f}x the {small:,}-record peak for {large / small:.0f}x the records")
+    return rows
+
+
+def push_memory(small: int, large: int, dry_run_rows: int) -> list[Row]:
+    rows: list[Row] = []
+    with sandbox_server("--no-rate-limits") as url, tempfile.TemporaryDirectory() as tmp:
+        creds = httpx.get(f"{url}/_sandbox/credentials").json()["groove-helpdesk"]
+        mailbox = httpx.get(f"{creds['base_url']}/mailboxes",
+                            headers={"Authorization": f"Bearer {creds['token']}"}).json()["mailboxes"][0]["email"]
+        runs = []
+        for count in (small, large):
+            source = Path(tmp) / f"push{count}.csv"
+            _csv(source, count, mailbox, f"m{count}-")
+            runs.append(_child("push", creds["base_url"], creds["token"], str(Path(tmp) / f"p{count}.duckdb"),
+                               str(source)))
+        source = Path(tmp) / "dry.csv"
+        _csv(source, dry_run_rows, mailbox, "dry")
+        dry = _child("push", creds["base_url"], creds["token"], str(Path(tmp) / "dry.duckdb"), str(source), "--dry-run")
+    for run in runs:
+        rows.append((f"push create_ticket, {int(run['records']):,} CSV rows sent (own process)",
+                     f"{run['peak_rss_mb']:.0f} MB peak", f"{run['seconds']:.1f} s", ""))
+    growth = runs[1]["peak_rss_mb"] / runs[0]["peak_rss_mb"]
+    rows[-1] = (*rows[-1][:3], f"{growth:.2f}x the {small:,}-row peak for {large / small:.0f}x the rows")
+    rows.append((f"push --dry-run, {int(dry['records']):,} CSV rows read, mapped, validated, built",
+                 f"{dry['peak_rss_mb']:.0f} MB peak", f"{dry['seconds']:.1f} s",
+                 f"{dry['peak_rss_mb'] / runs[0]['peak_rss_mb']:.2f}x the {small:,}-row peak"))
+    return rows
