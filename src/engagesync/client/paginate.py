@@ -1,4 +1,4 @@
-"""A page/per_page paginator that follows an absolute "next page" URL.
+"""Paginators: page/per_page following an absolute "next page" URL, and opaque cursors.
 
 Part of the client engine: it knows no API. The defaults match Groove's ``meta.pagination.next_page``,
 which drops ``per_page``, so it is put back on every followed page. A next URL on another origin than
@@ -8,7 +8,8 @@ is replayed on ``path``.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
@@ -102,3 +103,35 @@ def follow_next_page(client: ApiClient, path: str, params: dict[str, Any] | None
             url = urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
         else:
             url = path  # a relative or foreign next URL: replay its query on the path we were given
+
+
+#: ``fetch(cursor)`` -> the page's items and the cursor of the next page (``None``: the last page).
+CursorFetch = Callable[[str | None], tuple[list[dict[str, Any]], str | None]]
+#: Cursors remembered to detect a server that points back (bounded, so memory stays flat).
+_RECENT_CURSORS = 1024
+
+
+def follow_cursor(fetch: CursorFetch, start: str | None = None) -> Iterator[tuple[list[dict[str, Any]], str | None]]:
+    """Yield ``(items, next_cursor)`` per page for opaque-cursor lists, from ``start`` (None: the first page).
+
+    Serves Relay connections (``after: endCursor`` while ``hasNextPage``) and ``before`` cursors
+    (Volt's base64 ``pageInfo.nextPage``) alike: the caller's ``fetch`` maps a cursor to its API's
+    arguments and reads the next one back. Stops after a page with no next cursor or no items; a
+    cursor the server already handed out raises ``PaginationLoop``. Resume by passing the last
+    ``next_cursor`` committed with its page as ``start``.
+    """
+    recent: deque[str] = deque(maxlen=_RECENT_CURSORS)
+    seen: set[str] = set()
+    cursor = start
+    while True:
+        items, next_cursor = fetch(cursor)
+        yield items, next_cursor
+        if next_cursor is None or not items:
+            return
+        if next_cursor == cursor or next_cursor in seen:
+            raise PaginationLoop(f"the server's next cursor {next_cursor[:40]!r} repeats one already read; stopping")
+        if len(recent) == recent.maxlen:
+            seen.discard(recent[0])
+        recent.append(next_cursor)
+        seen.add(next_cursor)
+        cursor = next_cursor
