@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -11,6 +13,7 @@ import typer
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from ..client.budget import WaitListener
 from ..client.errors import AuthError, EngageSyncError
 from ..sync import connectors
 from ..sync.connections import Connection, ConnectionError_, ConnectionStore
@@ -126,6 +129,19 @@ def streams(name: Annotated[str, typer.Argument(help="Connection name.")], as_js
     out.print(table)
 
 
+@contextmanager
+def _progress(quiet: bool) -> Iterator[tuple[Progress, WaitListener]]:
+    """A live progress display on stderr (off for ``--json``) and a listener showing rate-limit waits."""
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(bar_width=None),
+                  TextColumn("{task.fields[detail]}"), TimeElapsedColumn(), console=err, disable=quiet) as progress:
+        wait = progress.add_task("rate limit", total=None, detail="", visible=False)
+
+        def on_wait(seconds: float, why: str) -> None:
+            progress.update(wait, visible=True, detail=f"waiting {seconds:.2f}s for the {why} window")
+
+        yield progress, on_wait
+
+
 def pull_cmd(
     name: Annotated[str, typer.Argument(help="Connection name.")],
     stream: Annotated[list[str] | None, typer.Argument(help="Streams to pull (default: all).")] = None,
@@ -138,14 +154,8 @@ def pull_cmd(
     unknown = [s for s in stream or [] if s not in available]
     if unknown:
         fail(f"unknown stream(s) {', '.join(unknown)}; available: {', '.join(available)}")
-    with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(bar_width=None),
-                  TextColumn("{task.fields[detail]}"), TimeElapsedColumn(), console=err,
-                  disable=as_json) as progress:
+    with _progress(as_json) as (progress, on_wait):
         tasks: dict[str, Any] = {}
-        wait = progress.add_task("rate limit", total=None, detail="", visible=False)
-
-        def on_wait(seconds: float, why: str) -> None:
-            progress.update(wait, visible=True, detail=f"waiting {seconds:.2f}s for the {why} window")
 
         def on_page(stream_name: str, records: int, pages: int) -> None:
             if stream_name not in tasks:
@@ -232,8 +242,15 @@ def push(
     try:
         mapping = Mapping.parse(map_ or [], passthrough=[f.name for f in spec.fields])
         rows = open_input(input_)
-        with Store(store) as db, connectors.client_for(connection) as client:
-            pusher = Pusher(client, connection.name, spec, db, mapping=mapping, key_field=key,
+        with _progress(as_json or dry_run or test) as (progress, on_wait), Store(store) as db, \
+                connectors.client_for(connection, on_wait=on_wait) as client:
+            task = progress.add_task(f"push {action}", total=None, detail="")
+
+            def on_record(_: str, counts: dict[str, Any]) -> None:
+                progress.update(task, detail=f"{counts['read']:,} read, {counts['done']:,} done, "
+                                             f"{counts['rejected']:,} rejected")
+
+            pusher = Pusher(client, connection.name, spec, db, mapping=mapping, key_field=key, progress=on_record,
                             batch_size=batch_size, concurrency=concurrency)
             result = pusher.run(rows, dry_run=dry_run, test=test)
             open_rejects = db.reject_count(connection.name, spec.name)
