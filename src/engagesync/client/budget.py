@@ -2,9 +2,11 @@
 
 Peers wait for a 429 and back off (dlt, Singer) or read ``Remaining`` and stop at zero (Airbyte's
 ``HTTPAPIBudget``). Against Groove's algorithm both are wasteful: calls made while limited still
-count, and a window that is "full" empties gradually. This budget keeps the same per-window counts
-the server keeps (``engagesync.ratemodel``), in the server's time, and sends each request at the
-first instant the server will accept it.
+count, and a window that is "full" empties gradually. This budget rebuilds the server's per-window
+counts (``engagesync.ratemodel``) from the requests it sent, in the server's time, and sends each
+request at the first instant the server will accept it. A request sent within a round trip of a
+window boundary may have been counted on either side; it is weighed on whichever side the server's
+estimate is higher, so no uncertainty ever turns into a 429.
 
 Server time is learned from the ``Date`` header (whole seconds): a response stamped ``D`` that was
 sent at local ``s`` and received at local ``r`` bounds the offset to ``[D - r, D + 1 - s)``. The
