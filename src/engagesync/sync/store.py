@@ -512,10 +512,13 @@ class Store:
         ``CoercionError`` and the store is left untouched.
         """
         plan = self._plan(connection, spec)
-        fast = self._fast_rows(spec, plan, records)
-        if fast is not None:
-            return self._commit_fast(connection, spec, plan, fast, state)
-        rows = self._rows(spec, plan, records)
+        rows: list[dict[str, Any]] | None = self._fast_rows(spec, plan, records)
+        if rows is not None:
+            sql, extra = plan.fast_sql, []
+        else:
+            rows = self._rows(spec, plan, records)
+            sql, extra = plan.insert_sql, [plan.structure]
+        assert sql is not None
         payloads: list[str] = []
         for start in range(0, len(rows), _CHUNK_ROWS):
             try:
@@ -525,7 +528,7 @@ class Store:
         now = utcnow()
         with self.transaction() as con:
             for payload in payloads:
-                self._upsert(con, plan.insert_sql, [now, payload, plan.structure])
+                self._upsert(con, sql, [now, payload, *extra])
             self._write_state(con, connection, spec.name, state, now)
         return len(rows)
 
@@ -550,22 +553,6 @@ class Store:
                 return None
             unique[key] = record
         return list(unique.values())
-
-    def _commit_fast(self, connection: str, spec: StreamSpec, plan: _TablePlan, records: list[dict[str, Any]],
-                     state: dict[str, Any] | None) -> int:
-        assert plan.fast_sql is not None
-        payloads: list[str] = []
-        for start in range(0, len(records), _CHUNK_ROWS):
-            try:
-                payloads.append(_dumps(records[start:start + _CHUNK_ROWS]))
-            except ValueError as exc:  # NaN/Infinity somewhere in a raw record
-                raise StoreError(f"stream {spec.name!r}: a record cannot be stored as JSON: {exc}") from exc
-        now = utcnow()
-        with self.transaction() as con:
-            for payload in payloads:
-                self._upsert(con, plan.fast_sql, [now, payload])
-            self._write_state(con, connection, spec.name, state, now)
-        return len(records)
 
     def _upsert(self, con: duckdb.DuckDBPyConnection, sql: str, params: list[Any]) -> None:
         con.execute(sql, params)
