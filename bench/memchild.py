@@ -1,6 +1,6 @@
 """One measured run in a process of its own, so its peak RSS is its own: ``python -m bench.memchild``.
 
-pull URL TOKEN STORE  -> pulls the tickets stream into STORE
+pull URL TOKEN STORE STREAM -> pulls one stream into STORE
 push URL TOKEN STORE CSV [--dry-run] -> pushes CSV through create_ticket
 Prints one JSON line: records, seconds, peak_rss_mb.
 """
@@ -25,7 +25,7 @@ def main(argv: list[str]) -> None:
     started = time.perf_counter()
     with Store(store_path) as store, connector.make_client(base_url, token) as client:
         if mode == "pull":
-            records = pull(client, "groove-helpdesk", connector.streams(), ["tickets"], store).records
+            records = pull(client, "groove-helpdesk", connector.streams(), [argv[4]], store).records
         else:
             mapping = Mapping.parse(["from=email", "body=message", "to=inbox"], passthrough=["subject"])
             pusher = Pusher(client, "groove-helpdesk", connector.actions()["create_ticket"], store, mapping=mapping)
