@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import httpx
@@ -13,7 +13,7 @@ from ..apis import registry
 from ..client.actions import ActionSpec
 from ..client.budget import WaitListener
 from ..client.http import ApiClient
-from ..client.oauth import OAuthApp, authorize_without_browser
+from ..client.oauth import OAuthApp, authorize_interactively, authorize_without_browser
 from ..client.streams import Stream
 from .connections import Connection, ConnectionStore
 
@@ -93,3 +93,26 @@ def from_sandbox(api: str, creds: dict[str, Any], transport: httpx.BaseTransport
     if api == "growthgenius":
         return creds["base_url"], {"api_key": creds["api_key"]}, {"user_id": creds["user_id"]}
     raise KeyError(f"engagesync has no connector for {api!r} yet")
+
+
+def connect_oauth(api: str, client_id: str, client_secret: str, *, say: Callable[[str], None],
+                  graphql_url: str | None = None, authorize_url: str | None = None, token_url: str | None = None,
+                  redirect_uri: str | None = None, scope: str = "", open_browser: Callable[[str], object] | None = None,
+                  paste: Callable[[str], str] | None = None, timeout: float = 300.0,
+                  ) -> tuple[str, dict[str, str], dict[str, Any]]:
+    """(base_url, secrets, settings) of an OAuth API after a person authorized engagesync in a browser
+    (a loopback listener catches the redirect; with ``paste``, the redirect URL is pasted back)."""
+    module = registry.connector(api)
+    if not hasattr(module, "oauth_endpoints"):
+        raise KeyError(f"{api} does not authenticate with OAuth; use --token")
+    base_url = (graphql_url or module.DEFAULT_BASE_URL).rstrip("/")
+    endpoints = module.oauth_endpoints(base_url)
+    app = OAuthApp(token_url or endpoints["token_url"], client_id, client_secret,
+                   authorize_url=authorize_url or endpoints["authorize_url"],
+                   redirect_uri=redirect_uri or "http://127.0.0.1:0/callback", scope=scope)
+    tokens, used = authorize_interactively(app, say=say, open_browser=open_browser, paste=paste, timeout=timeout)
+    settings = {"client_id": client_id, "token_url": app.token_url, "authorize_url": app.authorize_url,
+                "redirect_uri": used}
+    if scope:
+        settings["scope"] = scope
+    return base_url, {"client_secret": client_secret, **tokens.as_secrets()}, settings

@@ -10,6 +10,7 @@ from __future__ import annotations
 from .actions import actions, mutation, reconcile, send_batch
 from .client import (
     CONNECTION_SETTINGS,
+    DEFAULT_BASE_URL,
     PERSISTS_TOKENS,
     STREAM_SETTINGS,
     WINDOW_SECONDS,
@@ -17,12 +18,14 @@ from .client import (
     check,
     gql,
     make_client,
+    oauth_endpoints,
     token_url_for,
 )
 from .streams import parse_salesforce_ids, streams
 
 __all__ = [
     "CONNECTION_SETTINGS",
+    "DEFAULT_BASE_URL",
     "PERSISTS_TOKENS",
     "STREAM_SETTINGS",
     "WINDOW_SECONDS",
@@ -32,6 +35,7 @@ __all__ = [
     "gql",
     "make_client",
     "mutation",
+    "oauth_endpoints",
     "parse_salesforce_ids",
     "reconcile",
     "send_batch",

@@ -25,6 +25,9 @@ STREAM_SETTINGS = ("salesforce_ids",)
 #: ``make_client`` takes ``on_rotate``: the connection store persists refreshed tokens through it.
 PERSISTS_TOKENS = True
 
+#: The real API's GraphQL URL (``engagesync connect`` default).
+DEFAULT_BASE_URL = REAL_GRAPHQL_URL
+
 _GQL: weakref.WeakKeyDictionary[ApiClient, GraphQLClient] = weakref.WeakKeyDictionary()
 
 
@@ -38,6 +41,13 @@ def auth_base_for(graphql_url: str) -> str:
 
 def token_url_for(graphql_url: str) -> str:
     return auth_base_for(graphql_url) + TOKEN_PATH
+
+
+def oauth_endpoints(graphql_url: str) -> dict[str, str]:
+    """The authorize and token URLs that go with a GraphQL URL (``engagesync connect`` defaults)."""
+    from ..contract import AUTHORIZE_PATH
+    base = auth_base_for(graphql_url)
+    return {"authorize_url": base + AUTHORIZE_PATH, "token_url": base + TOKEN_PATH}
 
 
 def make_client(base_url: str, access_token: str | None = None, refresh_token: str | None = None,
