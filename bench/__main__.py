@@ -7,7 +7,7 @@ import argparse
 from rich.console import Console
 from rich.table import Table
 
-from . import connector_bench, growthgenius_bench, sandbox_bench
+from . import connector_bench, groove_sales_bench, growthgenius_bench, sandbox_bench
 
 
 def main() -> None:
@@ -23,7 +23,8 @@ def main() -> None:
                       ("bulk seed", lambda: sandbox_bench.bulk_seed(args.tickets)),
                       ("pull throughput", lambda: connector_bench.pull_throughput()),
                       ("rate-limited client", lambda: connector_bench.rate_limited()),
-                      ("growthgenius pull", lambda: growthgenius_bench.pull_throughput())):
+                      ("growthgenius pull", lambda: growthgenius_bench.pull_throughput()),
+                      ("groove-sales alias push", lambda: groove_sales_bench.alias_push())):
         console.print(f"running {name}…")
         for row in run():
             table.add_row(*row)
