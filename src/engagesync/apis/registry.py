@@ -22,6 +22,7 @@ EMULATORS: dict[str, str] = {
 #: api id -> module of its connector (client methods, streams, actions)
 CONNECTORS: dict[str, str] = {
     "groove-helpdesk": "engagesync.apis.groove_helpdesk.connector",
+    "groove-sales": "engagesync.apis.groove_sales.connector",
     "growthgenius": "engagesync.apis.growthgenius.connector",
 }
 

@@ -23,6 +23,7 @@ from ..sync.push import Pusher, retry_rejects
 from ..sync.readers import InputError, open_input
 from ..sync.store import Store
 from .common import AUTH, FAILED, OK, PARTIAL, USAGE, emit_json, err, fail, out
+from .oauth_connect import oauth_connection
 
 StoreOpt = Annotated[str, typer.Option("--store", help="DuckDB file the data and the engine's state live in.")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts instead of tables.")]
@@ -46,12 +47,32 @@ def connect(
                                                      "each named by its API id.")] = None,
     setting: Annotated[list[str] | None, typer.Option(help="KEY=VALUE connection setting, repeatable "
                                                            "(e.g. user_id=42 for GrowthGenius).")] = None,
+    client_id: Annotated[str | None, typer.Option(help="OAuth app client id (groove-sales): runs the "
+                                                       "authorization code flow.")] = None,
+    client_secret: Annotated[str | None, typer.Option(help="OAuth app client secret (stored 0600).",
+                                                      envvar="ENGAGESYNC_CLIENT_SECRET")] = None,
+    authorize_url: Annotated[str | None, typer.Option(help="OAuth authorize URL (default: the API's).")] = None,
+    token_url: Annotated[str | None, typer.Option(help="OAuth token URL (default: the API's).")] = None,
+    graphql_url: Annotated[str | None, typer.Option(help="GraphQL endpoint (same as --base-url).")] = None,
+    redirect_port: Annotated[int, typer.Option(help="Port of the local redirect listener (0: any free port).")]
+    = 0,
+    redirect_uri: Annotated[str | None, typer.Option(help="Redirect URI registered for the app (loopback), "
+                                                          "if not http://127.0.0.1:PORT/callback.")] = None,
+    no_browser: Annotated[bool, typer.Option("--no-browser", help="Headless: print the URL and paste back the "
+                                                                  "URL the browser was redirected to.")] = False,
+    scope: Annotated[str, typer.Option(help="OAuth scopes, space-separated.")] = "",
     as_json: JsonOpt = False,
 ) -> None:
-    """Save a named connection (or one per API from a running sandbox)."""
+    """Save a named connection (or one per API from a running sandbox, or one authorized with OAuth)."""
     store = ConnectionStore()
     made: list[Connection] = []
-    if sandbox:
+    if client_id or client_secret:  # OAuth 2.0 authorization code flow (see oauth_connect.py)
+        oauth_api = api or "groove-sales"
+        made.append(oauth_connection(name or oauth_api, oauth_api, client_id, client_secret,
+                                     graphql_url=graphql_url or base_url, authorize_url=authorize_url,
+                                     token_url=token_url, redirect_uri=redirect_uri, redirect_port=redirect_port,
+                                     no_browser=no_browser, scope=scope))
+    elif sandbox:
         try:
             creds = httpx.get(f"{sandbox.rstrip('/')}/_sandbox/credentials", timeout=10).json()
         except (httpx.HTTPError, ValueError) as exc:

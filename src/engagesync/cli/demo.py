@@ -5,6 +5,8 @@ DuckDB file, pushes the example CSVs under ``examples/`` through several templat
 deliberately bad rows that end as rejects), runs the push again to show nothing is created twice,
 and prints what happened, including the webhooks the sandbox delivered for the new tickets. Then the
 same for GrowthGenius: its streams pulled through ``updated_at`` windows, ``contacts.csv`` pushed twice.
+Last Groove sales: connected through the OAuth authorization-code flow, flows/steps/labels/people
+pulled over GraphQL, ``flow_members.csv`` (Salesforce ids) added to a flow with aliased mutations.
 """
 
 from __future__ import annotations
@@ -62,11 +64,12 @@ def demo(
         console.print(f"Webhooks: the sandbox delivered [bold]{len(delivered)}[/bold] ticket_started events "
                       f"(raw ticket JSON) for the new tickets to {sink}")
         gg_created = _growthgenius(sandbox, url, store, examples)
+        gs_added = _groove_sales(sandbox, url, store, examples)
     created = results[0].done
     console.print(f"\n[green bold]Demo finished[/green bold] in {time.perf_counter() - started:.1f}s: "
                   f"{created} tickets created once (the re-run created none), rejects kept with their reasons, "
                   f"everything pulled into {store}. Open it with: duckdb {store}")
-    if created == 0 or len(delivered) < created or gg_created == 0:
+    if created == 0 or len(delivered) < created or gg_created == 0 or gs_added == 0:
         raise typer.Exit(1)
 
 
@@ -153,3 +156,44 @@ def _growthgenius(sandbox: Any, url: str, store: str, examples: Path) -> int:
             table.add_row(item.action, item.field or "", item.reason or "")
         console.print(table)
     return runs[0].done if runs[1].done == 0 else 0
+
+
+# -- Groove sales ---------------------------------------------------------------------------------------
+def _groove_sales(sandbox: Any, url: str, store: str, examples: Path) -> int:
+    """OAuth connect, pull over GraphQL, push ``flow_members.csv`` into a flow twice; returns people added."""
+    creds = sandbox.credentials(base_url=url)["groove-sales"]
+    base_url, secrets, settings = connectors.from_sandbox("groove-sales", creds)  # the real code flow
+    settings["salesforce_ids"] = "@" + str(examples / "flow_members.csv")
+    connection = Connection("groove-sales", "groove-sales", base_url, secrets, settings)
+    console.rule("[bold]Groove sales[/bold]: OAuth 2.0 code flow, GraphQL + Relay, aliased mutations")
+    flow = creds["samples"]["flow_ids"][1]
+    with Store(store) as db, connectors.client_for(connection) as client:
+        result = pull(client, connection.name, connectors.streams_for(connection), None, db)
+        table = Table(title=f"7. pull flows, steps, label instances and people into DuckDB ({result.elapsed:.2f}s)")
+        for column in ("stream", "records", "pages", "requests", "table"):
+            table.add_column(column)
+        for s in result.streams.values():
+            table.add_row(s.name, f"{s.records:,}", str(s.pages), str(s.requests), f"groove_sales.{s.name}")
+        console.print(table)
+        spec = connectors.actions_for(connection)["add_person_to_flow"]
+        mapping = Mapping.parse(["salesforceId=salesforce_id", f"flowId='{flow}'"])
+        table = Table(title=f"8. push examples/flow_members.csv into flow {flow} (add_person_to_flow, 4 aliased "
+                            "mutations per request)")
+        for column in ("run", "read", "added", "already pushed", "rejected", "API requests"):
+            table.add_column(column)
+        runs = []
+        for run in ("first", "again"):
+            before = client.stats["requests"]
+            pushed = Pusher(client, connection.name, spec, db, mapping=mapping, batch_size=4).run(
+                open_input(str(examples / "flow_members.csv")))
+            runs.append(pushed)
+            table.add_row(run, str(pushed.read), str(pushed.done), str(pushed.skipped), str(pushed.rejected),
+                          str(client.stats["requests"] - before))
+        console.print(table)
+        table = Table(title="9. rejects (engagesync rejects groove-sales)")
+        for column in ("action", "reason"):
+            table.add_column(column)
+        for item in db.rejects(connection.name):
+            table.add_row(item.action, item.reason or "")
+        console.print(table)
+    return runs[0].done if runs[1].done == 0 and runs[0].rejected >= 1 else 0

@@ -46,6 +46,18 @@ Reconciler = Callable[..., Any]
 #: ``resolve(client, record) -> Request``: for upserts, look the record's target up on the server and
 #: return the request to send (an update of the match, or the create).
 Resolver = Callable[..., "Request"]
+#: ``send_batch(client, records, retry=bool) -> outcomes``: several records in ONE request (e.g. GraphQL
+#: aliases). One outcome per record, in order: ``Sent`` (accepted), an ``ApiError`` (refused: a reject),
+#: ``OutcomeUnknown`` (reconcile before resending) or another ``TransportError``.
+BatchSender = Callable[..., "list[Any]"]
+
+
+@dataclass(frozen=True)
+class Sent:
+    """One record's success inside a batched request: its part of the response."""
+
+    body: Any
+    status: int = 200
 
 
 @dataclass(frozen=True)
@@ -71,6 +83,10 @@ class ActionSpec:
     envelope: str | None = None
     #: For upserts: chooses, with a lookup, between updating a match and creating (``build`` shows the create).
     resolve: Resolver | None = None
+    #: Sends a whole batch of records in one request instead of one request per record (``Pusher``).
+    send_batch: BatchSender | None = None
+    #: Builds the request of one record when it is not REST-shaped (a GraphQL operation): previews, ledger.
+    request_builder: Callable[[dict[str, Any]], Request] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -103,6 +119,8 @@ class ActionSpec:
         return problems
 
     def build(self, record: dict[str, Any]) -> Request:
+        if self.request_builder is not None:
+            return self.request_builder(record)
         path_values = {name: _path_segment(record[name]) for name in self.path_fields}
         body: dict[str, Any] | None = {k: v for k, v in record.items() if k not in path_values}
         if self.method == "GET" or (self.method == "DELETE" and not body):

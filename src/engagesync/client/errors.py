@@ -96,3 +96,46 @@ def error_for_status(status: int) -> type[ApiError]:
     if status >= 500:
         return ServerError
     return RejectedError
+
+
+class GraphQLError(EngageSyncError):
+    """One entry of a GraphQL response's ``errors``: the vendor's message, where, and its code.
+
+    Built only from the response's ``message``, ``path`` and ``extensions.code``, after redaction, so
+    it never carries a credential.
+    """
+
+    def __init__(self, message: str, path: tuple[str | int, ...] = (), code: str | None = None,
+                 locations: tuple[tuple[int, int], ...] = ()) -> None:
+        self.message = message
+        self.path = path
+        self.code = code
+        self.locations = locations
+        where = f" at {'.'.join(str(p) for p in path)}" if path else ""
+        super().__init__(f"{message}{where}{f' ({code})' if code else ''}")
+
+    @property
+    def reason(self) -> str:
+        return self.message
+
+
+class GraphQLRequestError(EngageSyncError):
+    """A GraphQL request that produced no data at all: every error the server reported."""
+
+    def __init__(self, errors: list[GraphQLError], operation: str | None = None) -> None:
+        self.errors = errors
+        self.operation = operation
+        detail = "; ".join(str(e) for e in errors) or "(no message)"
+        super().__init__(f"GraphQL {operation or 'request'} failed: {detail}")
+
+    @property
+    def reason(self) -> str:
+        return "; ".join(e.message for e in self.errors) or "GraphQL request failed"
+
+
+class InvalidQuery(EngageSyncError):
+    """An operation the schema refuses, caught locally before any request is sent."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__("invalid GraphQL operation (not sent): " + "; ".join(problems))

@@ -20,7 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..client.actions import ActionSpec, Request, dig
+from ..client.actions import ActionSpec, Request, Sent, dig
 from ..client.errors import ApiError, AuthError, OutcomeUnknown, TransportError
 from ..client.http import ApiClient
 from .mapping import Mapping, MappingError
@@ -272,12 +272,32 @@ class Pusher:
 
     def _send_all(self, items: list[_Item]) -> list[Any]:
         """Each item's response or the exception its request ended with, in the items' order."""
+        if self.action.send_batch is not None:  # the whole batch in one request (split over workers)
+            size = -(-len(items) // self.concurrency)
+            chunks = [items[i:i + size] for i in range(0, len(items), size)]
+            if len(chunks) == 1:
+                return self._send_batch(items, retry=True)
+            with ThreadPoolExecutor(max_workers=len(chunks), thread_name_prefix="push") as pool:
+                return [o for chunk in pool.map(lambda c: self._send_batch(c, retry=True), chunks) for o in chunk]
         if self.concurrency == 1 or len(items) == 1:
             return [self._request(item, retry=True) for item in items]
         with ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="push") as pool:
             return list(pool.map(lambda item: self._request(item, retry=True), items))
 
+    def _send_batch(self, items: list[_Item], *, retry: bool) -> list[Any]:
+        """The action's batch sender: one outcome per item (a failure of the whole request, for each)."""
+        assert self.action.send_batch is not None
+        try:
+            outcomes = list(self.action.send_batch(self.client, [i.record for i in items], retry=retry))
+        except (ApiError, TransportError) as exc:
+            return [exc] * len(items)
+        if len(outcomes) != len(items):
+            raise RuntimeError(f"{self.action.name}: send_batch answered {len(outcomes)} outcomes for {len(items)}")
+        return outcomes
+
     def _request(self, item: _Item, *, retry: bool) -> Any:
+        if self.action.send_batch is not None:
+            return self._send_batch([item], retry=retry)[0]
         request = item.request
         try:
             return self.client.request(request.method, request.path, json=request.json,
@@ -308,15 +328,17 @@ class Pusher:
         if isinstance(outcome, TransportError):
             self._reject_api(key, item.record, item.raw, line, None, str(outcome), result)
             return
-        body = _body(outcome)
+        if isinstance(outcome, Sent):  # one record's part of a batched request
+            body, status, location = outcome.body, outcome.status, None
+        else:
+            body, status, location = _body(outcome), outcome.status_code, outcome.headers.get("location")
         remote_id = dig(body, self.action.id_path) if self.action.id_path else None
         self._ledger.append(LedgerWrite(key, "done", remote_id=None if remote_id is None else str(remote_id),
-                                        response={"status": outcome.status_code, "body": body}))
-        self._capture(key, outcome.status_code, body)
+                                        response={"status": status, "body": body}))
+        self._capture(key, status, body)
         result.done += 1
         if test:
-            result.preview({"line": line, "key": key, "status": outcome.status_code,
-                                    "location": outcome.headers.get("location"), "body": body})
+            result.preview({"line": line, "key": key, "status": status, "location": location, "body": body})
 
     def _send(self, item: _Item, result: PushResult, *, test: bool, first_attempt: int = 1) -> None:
         """Send one record until its outcome is known (a timeout is looked up before sending again)."""
