@@ -73,7 +73,8 @@ class ApiGate:
 
         async def send_tracked(message: Message) -> None:
             if message["type"] == "http.response.start":
-                status_box[0] = message["status"]
+                # the journal shows the status before the client can read the response (and ask for it)
+                status_box[0] = entry.status = message["status"]
                 if extra_headers:
                     names = {h.lower().encode() for h in extra_headers}
                     headers = [(k, v) for k, v in message.get("headers", []) if k.lower() not in names]
