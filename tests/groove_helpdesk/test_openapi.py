@@ -32,19 +32,18 @@ from schemathesis.specs.openapi.checks import (
     response_schema_conformance,
     status_code_conformance,
 )
-from starlette.routing import Route
 from starlette.types import Message, Receive, Scope, Send
 
 from engagesync.apis.groove_helpdesk import PREFIX
 from engagesync.apis.groove_helpdesk.openapi import SPEC
 from engagesync.sandbox.app import Sandbox
 from engagesync.sandbox.inprocess import SyncASGITransport
+from engagesync.sandbox.openapi import operations, served_operations, template
 from engagesync.sandbox.pytest_plugin import make_sandbox
 from engagesync.sandbox.ratelimit import RateLimit
 
 API_ID = "groove-helpdesk"
 DOCUMENT_PATH = f"{PREFIX}/openapi.json"
-METHODS = ("get", "put", "post", "patch", "delete")
 #: Path parameter values that address a sibling route rather than a resource.
 ROUTE_LITERALS = {"kb_id": {"themes"}, "category_id": {"search"}, "article_id": {"search"}}
 
@@ -236,25 +235,6 @@ def groove_schema(served: Sandbox, known: dict[str, list[Any]]) -> schemathesis.
 
 
 # -- 1. the document ---------------------------------------------------------------------------------
-def normalize(path: str) -> str:
-    """``/tickets/{number:int}`` and ``/tickets/{number}`` -> ``/tickets/{}``."""
-    return re.sub(r"\{[^}]*\}", "{}", path)
-
-
-def emulator_routes(sb: Sandbox) -> set[tuple[str, str]]:
-    """(METHOD, path) for every route of GrooveHelpdeskApi; HEAD is Starlette's automatic twin of GET."""
-    out: set[tuple[str, str]] = set()
-    for route in sb.ctx.apis[API_ID].routes():
-        assert isinstance(route, Route), f"unexpected route type {route!r}"
-        out |= {(method, normalize(route.path)) for method in route.methods or () if method != "HEAD"}
-    return out
-
-
-def operations(document: dict[str, Any]) -> list[tuple[str, str]]:
-    """(METHOD, path) of every documented operation, in document order."""
-    return [(m.upper(), path) for path, item in document["paths"].items() for m in item if m in METHODS]
-
-
 DOCUMENT: dict[str, Any] = yaml.safe_load(SPEC.read_text())
 
 
@@ -274,8 +254,8 @@ def test_document_is_valid_openapi(groove_schema: schemathesis.BaseSchema) -> No
 
 
 def test_document_lists_every_route_and_no_other(served: Sandbox, served_document: dict[str, Any]) -> None:
-    routes = emulator_routes(served)
-    documented = {(method, normalize(path)) for method, path in operations(served_document)}
+    routes = served_operations(served.ctx.apis[API_ID].routes())
+    documented = {(method, template(path)) for method, path in operations(served_document)}
     assert routes - documented == set(), "routes without documentation"
     assert documented - routes == set(), "documented operations the emulator does not have"
 
@@ -414,14 +394,14 @@ def client(served: Sandbox, token: str) -> Iterator[httpx.Client]:
 def documented_statuses(method: str, path: str) -> set[str]:
     """The statuses documented for the operation whose template matches a concrete path."""
     segments = path.split("/")
-    for m, template in FUZZED:
-        parts = template.split("/")
+    for m, pattern in FUZZED:
+        parts = pattern.split("/")
         if (
             m == method
             and len(parts) == len(segments)
             and all(p == s or (p.startswith("{") and s) for p, s in zip(parts, segments, strict=True))
         ):
-            return set(DOCUMENT["paths"][template][method.lower()]["responses"])
+            return set(DOCUMENT["paths"][pattern][method.lower()]["responses"])
     raise AssertionError(f"no documented operation for {method} {path}")
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import calendar
 import math
 import re
+import sys
 import time
 from datetime import UTC, datetime
 from typing import Any
@@ -55,11 +56,33 @@ PARTIAL_RESULTS_LIMIT = 10000
 #: Most records one ``from``/``to`` list answers with (oldest first; the rest is silently left out).
 WINDOW_LIMIT = 200
 
+#: Ids and integer fields are stored as SQLite/Rails ``bigint``: a larger number is out of range.
+INT_MIN, INT_MAX = -(2**63), 2**63 - 1
+_FLOAT_MAX = int(sys.float_info.max)
+_WHOLE = re.compile(r"^\s*-?[0-9]+\s*$")
+
 _EMAIL = re.compile(r"^[^@\s<>(),;:\"\[\]]+@[^@\s<>(),;:\"\[\]]+\.[^@\s<>(),;:\"\[\]]+$")
 
 
 def is_email(value: Any) -> bool:
     return isinstance(value, str) and bool(_EMAIL.match(value.strip()))
+
+
+def whole_number(value: Any) -> int | None:
+    """An int, or a string of ASCII digits (optional ``-``, surrounding spaces), within ``bigint``; else ``None``.
+
+    ``str.isdigit`` is not enough: it takes ``"²"``, which ``int()`` refuses.
+    """
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, str) and _WHOLE.match(value):
+        value = int(value)
+    return value if isinstance(value, int) and INT_MIN <= value <= INT_MAX else None
+
+
+def record_id(text: str) -> int | None:
+    """An id as a path or ``user_id`` carries it: ASCII digits (surrounding spaces allowed) within ``bigint``."""
+    return whole_number(text) if text.strip().isascii() and text.strip().isdigit() else None
 
 
 # -- time: milliseconds, rendered in the team's zone (US Eastern, as every documented example) --------
@@ -90,7 +113,9 @@ def render_time(ms: int | None) -> str | None:
     seconds, millis = divmod(local_ms, 1000)
     sign = "-" if offset < 0 else "+"
     hours, minutes = divmod(abs(offset) // 60, 60)
-    return f"{time.strftime('%Y-%m-%dT%H:%M:%S', time.gmtime(seconds))}.{millis:03d}{sign}{hours:02d}:{minutes:02d}"
+    local = time.gmtime(seconds)  # strftime's %Y does not pad years below 1000; the format wants four digits
+    return (f"{local.tm_year:04d}-{time.strftime('%m-%dT%H:%M:%S', local)}.{millis:03d}"
+            f"{sign}{hours:02d}:{minutes:02d}")
 
 
 def parse_time(value: Any) -> float | None:
@@ -105,13 +130,16 @@ def parse_time(value: Any) -> float | None:
         text = text[:-1] + "+00:00"
     try:
         moment = datetime.fromisoformat(text)
-    except ValueError:
+        if moment.tzinfo is None:
+            naive = moment.replace(tzinfo=UTC).timestamp()
+            return (naive - eastern_offset(naive + 5 * 3600)) * 1000
+        return moment.timestamp() * 1000
+    except (ValueError, OverflowError):  # not ISO-8601, or (with its offset) outside years 1..9999 UTC
         return None
-    if moment.tzinfo is None:
-        naive = moment.replace(tzinfo=UTC).timestamp()
-        epoch = naive - eastern_offset(naive + 5 * 3600)
-        return epoch * 1000
-    return moment.timestamp() * 1000
+
+
+#: The instants ``render_time`` can write with a four-digit year: 0001-01-01T00:00-05:00 to 9999-12-31T23:59:59.999Z.
+RENDERABLE_MS = (-62_135_578_800_000, 253_402_300_799_999)
 
 
 # -- validation shared by emulator and connector ---------------------------------------------------
@@ -120,32 +148,69 @@ def _check(kind: str, value: Any) -> str | None:
     if value is None:
         return None
     if kind == "string":
-        if isinstance(value, bool) or not isinstance(value, str | int | float):
-            return f"must be text (got {type(value).__name__})"
+        if not isinstance(value, str) and (isinstance(value, bool) or to_number(value) is None):
+            return f"must be text (got {value!r})"  # a finite number is taken as its text
     elif kind == "email":
         if not is_email(value):
             return f"is not a valid email address (got {value!r})"
     elif kind == "integer":
-        if isinstance(value, bool) or not (isinstance(value, int) or (isinstance(value, str)
-                                                                        and value.strip().lstrip("-").isdigit())):
-            return f"must be a whole number (got {value!r})"
+        if whole_number(value) is None:
+            whole = not isinstance(value, bool) and (isinstance(value, int) or (isinstance(value, str)
+                                                     and bool(_WHOLE.match(value))))
+            return f"is out of range (got {value!r})" if whole else f"must be a whole number (got {value!r})"
     elif kind == "number":
         if isinstance(value, bool) or to_number(value) is None:
             return f"must be a number (got {value!r})"
     elif kind == "datetime":
-        if parse_time(value) is None:
+        moment = parse_time(value)
+        if moment is None:
             return f"must be an ISO-8601 date-time such as 2019-08-09T07:10:41.275-04:00 (got {value!r})"
+        if not RENDERABLE_MS[0] <= moment <= RENDERABLE_MS[1]:
+            return f"must fall in the years 1 to 9999 (got {value!r})"
     elif kind == "account":
         if not isinstance(value, dict):
             return "must be an object like {\"id\": 485499, \"status\": \"cold\"}"
-        problem = _check("integer", value.get("id"))
-        if problem:
-            return f"id {problem}"
+        if value.get("id") is None:
+            return "id can't be blank"
+        for key, part in (("id", "integer"), ("status", "string")):
+            problem = _check(part, value.get(key))
+            if problem:
+                return f"{key} {problem}"
     return None
 
 
+def typed(kind: str, value: Any) -> Any:
+    """A checked value as stored and returned: text fields hold text (Rails casts ``5`` to ``"5"``), integer
+    fields integers, date-times epoch milliseconds."""
+    if value is None:
+        return None
+    if kind == "string":
+        return value if isinstance(value, str) else str(value)
+    if kind == "integer":
+        return whole_number(value)
+    if kind == "number":
+        return to_number(value)
+    if kind == "email":
+        return str(value).strip()
+    if kind == "datetime":
+        return int(parse_time(value) or 0)
+    if kind == "account":
+        return {"id": whole_number(value["id"]), "status": typed("string", value.get("status"))}
+    return value
+
+
+def merged(data: dict[str, Any], sent: dict[str, Any], fields: dict[str, str]) -> dict[str, Any]:
+    """``data`` with every field of ``sent`` that ``fields`` names, typed as stored (unknown keys are ignored)."""
+    return {**data, **{name: typed(kind, sent[name]) for name, kind in fields.items() if name in sent}}
+
+
 def to_number(value: Any) -> float | int | None:
-    if isinstance(value, int | float) and not isinstance(value, bool):
+    """A finite number from a number or its text; ``None`` for anything else (or beyond a float's range)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value if -_FLOAT_MAX <= value <= _FLOAT_MAX else None
+    if isinstance(value, float):
         return value if math.isfinite(value) else None
     if isinstance(value, str):
         try:
@@ -171,9 +236,8 @@ def check_fields(body: dict[str, Any], fields: dict[str, str], required: tuple[s
             problem = _check(kind, body[name])
             if problem:
                 problems.append((name, problem))
-    confidence = body.get("email_confidence")
-    if fields is CONTACT_FIELDS and _check("integer", confidence) is None and confidence is not None \
-            and not 0 <= int(confidence) <= 100:
+    confidence = whole_number(body.get("email_confidence"))
+    if fields is CONTACT_FIELDS and confidence is not None and not 0 <= confidence <= 100:
         problems.append(("email_confidence", f"must be between 0 and 100 (got {confidence})"))
     return problems
 

@@ -10,13 +10,15 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute
 from starlette.types import ASGIApp
 
+from ....sandbox import openapi
 from ....sandbox.api import AuthResult, EmulatedApi, Tenant
 from ....sandbox.ratelimit import RateLimit
 from ... import groove_helpdesk as pkg
-from . import common, groups, inbox, kb, messages, people, schema, seed, tickets, webhooks, widgets
+from ..openapi import SPEC
+from . import groups, inbox, kb, messages, people, schema, seed, tickets, webhooks, widgets
 from .common import GrooveError, error_response
 
 #: Resource modules in dependency order; each exposes DDL, TABLES, routes() and seed(...).
@@ -43,7 +45,7 @@ class GrooveHelpdeskApi(EmulatedApi):
 
     # -- composition -----------------------------------------------------------------------------
     def routes(self) -> list[BaseRoute]:
-        out: list[BaseRoute] = [Route("/openapi.json", openapi_document)]
+        out: list[BaseRoute] = [openapi.route(SPEC)]
         for module in MODULES:
             out.extend(module.routes())
         return out
@@ -75,7 +77,7 @@ class GrooveHelpdeskApi(EmulatedApi):
     # -- auth ------------------------------------------------------------------------------------
     def is_public(self, request: Request) -> bool:
         path = request.url.path[len(request.scope.get("root_path", "")):]
-        return path == "/openapi.json" or path.startswith("/public/")
+        return path == openapi.PATH or path.startswith("/public/")
 
     def authenticate(self, request: Request) -> AuthResult | None:
         token = None
@@ -151,7 +153,3 @@ class GrooveHelpdeskApi(EmulatedApi):
     def iso(self, epoch: float | None) -> str | None:
         return None if epoch is None else self.ctx.clock.iso(epoch)
 
-
-async def openapi_document(request: Request) -> Response:
-    from ..openapi import document
-    return JSONResponse(document(common.api_base(request)))

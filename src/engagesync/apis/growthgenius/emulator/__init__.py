@@ -2,7 +2,8 @@
 
 Auth: ``Authorization: <api key>`` (no "Bearer") names the team (the sandbox tenant); every request
 but ``GET /users`` also carries ``user_id``, which must be a member of that team with integrations
-enabled. Each refusal says exactly which of those failed.
+enabled. Each refusal says exactly which of those failed. ``GET /openapi.json`` (the API's OpenAPI
+document) is public.
 """
 
 from __future__ import annotations
@@ -16,10 +17,12 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp
 
+from ....sandbox import openapi
 from ....sandbox.api import AuthResult, EmulatedApi, Tenant
 from ....sandbox.ratelimit import RateLimit
 from ... import growthgenius as pkg
-from ..contract import WINDOW_LIMIT
+from ..contract import WINDOW_LIMIT, record_id
+from ..openapi import SPEC
 from . import contacts, messages, schema, seed, users
 from .common import GGError, error_response
 
@@ -35,7 +38,7 @@ class GrowthGeniusApi(EmulatedApi):
 
     # -- composition -----------------------------------------------------------------------------
     def routes(self) -> list[BaseRoute]:
-        return [*users.routes(), *contacts.routes(), *messages.routes()]
+        return [openapi.route(SPEC), *users.routes(), *contacts.routes(), *messages.routes()]
 
     def asgi_app(self) -> ASGIApp:
         app = Starlette(routes=self.routes(), exception_handlers=self.exception_handlers())
@@ -74,6 +77,9 @@ class GrowthGeniusApi(EmulatedApi):
         return JSONResponse({"window_limit": int(self.ctx.store.get_meta("growthgenius.window_limit", WINDOW_LIMIT))})
 
     # -- auth ------------------------------------------------------------------------------------
+    def is_public(self, request: Request) -> bool:
+        return _subpath(request) == openapi.PATH
+
     def _refusal(self, request: Request) -> tuple[int, str] | None:
         """Why the request is refused (status, message), or ``None`` when key and user_id are good."""
         header = request.headers.get("authorization", "").strip()
@@ -89,13 +95,14 @@ class GrowthGeniusApi(EmulatedApi):
             if _subpath(request) == "/users":
                 return None  # the User API lists the team without a user_id (seed 003)
             return 401, "Missing user_id: every request must carry the user_id query parameter"
-        if not raw.strip().isdigit():
+        user_id = record_id(raw)
+        if user_id is None:
             return 403, f"user_id must be a user's numeric id (got {raw!r})"
-        row = users.find_user(self, cred.tenant_id, int(raw))
+        row = users.find_user(self, cred.tenant_id, user_id)
         if row is None:
-            return 403, f"user_id {int(raw)} is not a member of this API key's team"
+            return 403, f"user_id {user_id} is not a member of this API key's team"
         if not row["integrations"]:
-            return 403, f"user {int(raw)} has not enabled integrations"
+            return 403, f"user {user_id} has not enabled integrations"
         return None
 
     def authenticate(self, request: Request) -> AuthResult | None:

@@ -1,4 +1,4 @@
-"""Conventions every GrowthGenius resource shares: one error shape, bodies, ids, the window list.
+"""Conventions every GrowthGenius resource shares: one error shape, bodies, ids, get/delete/window list.
 
 GrowthGenius documents no errors (its ``_errors.md`` is Slate boilerplate), so the emulator answers
 every error in one Rails-API shape (docs/fidelity.md): ``{"status": 422, "error": "<sentence>",
@@ -8,14 +8,17 @@ every error in one Rails-API shape (docs/fidelity.md): ``{"status": 422, "error"
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
+import math
+import sqlite3
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, NoReturn
 from urllib.parse import parse_qsl
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 
-from ..contract import WINDOW_LIMIT, Problem, parse_time
+from ..contract import WINDOW_LIMIT, Problem, parse_time, record_id
 
 if TYPE_CHECKING:
     from . import GrowthGeniusApi
@@ -63,8 +66,19 @@ def tenant_id(request: Request) -> int:
 
 def caller_id(request: Request) -> int | None:
     """The ``user_id`` query parameter (already checked against the key's team by the gate)."""
-    raw = request.query_params.get("user_id", "").strip()
-    return int(raw) if raw.isdigit() else None
+    raw = request.query_params.get("user_id")
+    return None if raw is None else record_id(raw)
+
+
+def _finite(text: str) -> float:
+    number = float(text)
+    if not math.isfinite(number):
+        raise ValueError(f"number out of range: {text}")
+    return number
+
+
+def _no_constant(name: str) -> NoReturn:
+    raise ValueError(f"{name} is not JSON")
 
 
 async def body(request: Request) -> dict[str, Any]:
@@ -74,9 +88,9 @@ async def body(request: Request) -> dict[str, Any]:
         return {}
     ctype = request.headers.get("content-type", "")
     if "json" in ctype or raw.lstrip()[:1] in (b"{", b"["):
-        try:
-            data = json.loads(raw)
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        try:  # NaN, Infinity and 1e400 are refused here: no JSON answer could carry them back
+            data = json.loads(raw, parse_float=_finite, parse_constant=_no_constant)
+        except ValueError as exc:  # also UnicodeDecodeError and Python's 4300-digit limit on integers
             raise GGError(400, f"Request body is not valid JSON: {exc}") from exc
         if not isinstance(data, dict):
             raise GGError(400, "Request body must be a JSON object")
@@ -95,9 +109,10 @@ async def body(request: Request) -> dict[str, Any]:
 
 def path_id(request: Request, what: str) -> int:
     raw = str(request.path_params["id"])
-    if not raw.isdigit():
+    number = record_id(raw)
+    if number is None:  # not an id, or beyond any id (bigint): no such record
         raise NotFound(what, raw)
-    return int(raw)
+    return number
 
 
 def window(request: Request, now_ms: int) -> tuple[float, float]:
@@ -124,3 +139,48 @@ def window(request: Request, now_ms: int) -> tuple[float, float]:
 
 def window_limit(api: GrowthGeniusApi) -> int:
     return int(api.ctx.store.get_meta("growthgenius.window_limit", WINDOW_LIMIT))
+
+
+@dataclass(frozen=True)
+class Records:
+    """A stored record kind (contacts, messages): read, delete and window-list work the same for both."""
+
+    table: str  # gg_contacts
+    what: str  # Contact (as errors name it)
+    one: str  # contact (the envelope of one)
+    many: str  # contacts (the envelope of a list)
+    render: Callable[[sqlite3.Row], dict[str, Any]]
+
+    def find(self, api: GrowthGeniusApi, tid: int, record_id: int) -> sqlite3.Row | None:
+        return api.ctx.store.one(f"SELECT * FROM {self.table} WHERE tenant_id = ? AND id = ?", (tid, record_id))
+
+    def existing(self, api: GrowthGeniusApi, tid: int, record_id: int) -> sqlite3.Row:
+        row = self.find(api, tid, record_id)
+        if row is None:
+            raise NotFound(self.what, record_id)
+        return row
+
+    def answer(self, row: sqlite3.Row, status_code: int = 200) -> JSONResponse:
+        return JSONResponse({self.one: self.render(row)}, status_code=status_code)
+
+    async def get(self, request: Request) -> Response:
+        api, tid = api_of(request), tenant_id(request)
+        return self.answer(self.existing(api, tid, path_id(request, self.what)))
+
+    async def delete(self, request: Request) -> Response:
+        """200 with the record as it was; later a 404 (no tombstones: it leaves the windows too)."""
+        api, tid = api_of(request), tenant_id(request)
+        record_id = path_id(request, self.what)
+        with api.ctx.store.tx():
+            row = self.existing(api, tid, record_id)
+            api.ctx.store.execute(f"DELETE FROM {self.table} WHERE tenant_id = ? AND id = ?", (tid, record_id))
+        return self.answer(row)
+
+    async def window_list(self, request: Request) -> Response:
+        """Records with ``from <= updated_at <= to``, oldest first, at most the window limit."""
+        api, tid = api_of(request), tenant_id(request)
+        low, high = window(request, api.now_ms())
+        rows = api.ctx.store.all(
+            f"SELECT * FROM {self.table} WHERE tenant_id = ? AND updated_at >= ? AND updated_at <= ?"
+            " ORDER BY updated_at, id LIMIT ?", (tid, low, high, window_limit(api)))
+        return JSONResponse({self.many: [self.render(r) for r in rows]})

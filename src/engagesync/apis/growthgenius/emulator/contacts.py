@@ -18,13 +18,14 @@ from ..contract import (
     SEARCH_PER_PAGE,
     SORT_FIELDS,
     check_contact,
+    merged,
     render_time,
-    to_number,
     unwrap,
+    whole_number,
 )
 from . import common
-from .common import GGError, Invalid, NotFound
-from .users import find_user
+from .common import GGError, Invalid
+from .users import owner_problems
 
 if TYPE_CHECKING:
     from . import GrowthGeniusApi
@@ -34,40 +35,21 @@ SEARCH_FIELDS = ("first_name", "last_name", "full_name", "name", "email", "title
                  "company_name_informal")
 
 
-def render_contact(row: sqlite3.Row | dict[str, Any]) -> dict[str, Any]:
+def render_contact(row: sqlite3.Row) -> dict[str, Any]:
     data = json.loads(row["data"])
     out = {name: data.get(name) for name in CONTACT_FIELDS}
     out.update(id=row["id"], created_at=render_time(row["created_at"]), updated_at=render_time(row["updated_at"]))
     return dict(sorted(out.items()))
 
 
-def _typed(kind: str, value: Any) -> Any:
-    if value is None:
-        return None
-    if kind == "integer":
-        return int(value)
-    if kind == "number":
-        return to_number(value)
-    if kind == "email":
-        return str(value).strip()
-    if kind == "account":
-        return {"id": int(value["id"]), "status": value.get("status")}
-    return value
-
-
 def apply_fields(api: GrowthGeniusApi, tid: int, data: dict[str, Any], sent: dict[str, Any], creating: bool,
                  caller: int | None) -> dict[str, Any]:
     """Validate ``sent`` and merge it into ``data`` (the stored fields); raises ``Invalid``."""
     problems = check_contact(sent, creating)
-    owner = sent.get("user_id")
-    if owner is not None and not any(p[0] == "user_id" for p in problems) and find_user(api, tid, int(owner)) is None:
-        problems.append(("user_id", f"{owner} is not a member of your team"))
+    problems += owner_problems(api, tid, sent, problems)
     if problems:
         raise Invalid(problems)
-    out = dict(data)
-    for name, kind in CONTACT_FIELDS.items():
-        if name in sent:
-            out[name] = _typed(kind, sent[name])
+    out = merged(data, sent, CONTACT_FIELDS)
     # contact_account and contact_account_id name the same account: keep them in step.
     if "contact_account" in sent and "contact_account_id" not in sent:
         out["contact_account_id"] = out["contact_account"]["id"] if out["contact_account"] else None
@@ -94,8 +76,7 @@ def search_text(data: dict[str, Any]) -> str:
     return " ".join(str(data[k]) for k in SEARCH_FIELDS if data.get(k)).lower()
 
 
-def find_contact(api: GrowthGeniusApi, tid: int, contact_id: int) -> sqlite3.Row | None:
-    return api.ctx.store.one("SELECT * FROM gg_contacts WHERE tenant_id = ? AND id = ?", (tid, contact_id))
+CONTACTS = common.Records("gg_contacts", "Contact", "contact", "contacts", render_contact)
 
 
 def _email_key(data: dict[str, Any]) -> str | None:
@@ -103,7 +84,7 @@ def _email_key(data: dict[str, Any]) -> str | None:
     return email.strip().lower() if isinstance(email, str) and email.strip() else None
 
 
-# -- handlers --------------------------------------------------------------------------------
+# -- handlers (get, delete and the window list are CONTACTS.get, .delete, .window_list) ------------------
 async def create_contact(request: Request) -> Response:
     api, tid = common.api_of(request), common.tenant_id(request)
     sent = unwrap(await common.body(request), "contact")
@@ -115,18 +96,8 @@ async def create_contact(request: Request) -> Response:
         store.execute("INSERT INTO gg_contacts (tenant_id, id, email, search, data, created_at, updated_at)"
                       " VALUES (?, ?, ?, ?, ?, ?, ?)",
                       (tid, new_id, _email_key(data), search_text(data), json.dumps(data), now, now))
-        row = find_contact(api, tid, new_id)
-    assert row is not None
-    return JSONResponse({"contact": render_contact(row)}, status_code=201)
-
-
-async def get_contact(request: Request) -> Response:
-    api, tid = common.api_of(request), common.tenant_id(request)
-    contact_id = common.path_id(request, "Contact")
-    row = find_contact(api, tid, contact_id)
-    if row is None:
-        raise NotFound("Contact", contact_id)
-    return JSONResponse({"contact": render_contact(row)})
+        row = CONTACTS.existing(api, tid, new_id)
+    return CONTACTS.answer(row, 201)
 
 
 async def update_contact(request: Request) -> Response:
@@ -135,39 +106,14 @@ async def update_contact(request: Request) -> Response:
     sent = unwrap(await common.body(request), "contact")
     store = api.ctx.store
     with store.tx():
-        row = find_contact(api, tid, contact_id)
-        if row is None:
-            raise NotFound("Contact", contact_id)
-        old = json.loads(row["data"])
+        old = json.loads(CONTACTS.existing(api, tid, contact_id)["data"])
         data = apply_fields(api, tid, old, sent, False, common.caller_id(request))
         if data != old:  # updated_at moves on every change, and only then (as Rails does)
             store.execute("UPDATE gg_contacts SET email = ?, search = ?, data = ?, updated_at = ?"
                           " WHERE tenant_id = ? AND id = ?",
                           (_email_key(data), search_text(data), json.dumps(data), api.now_ms(), tid, contact_id))
-        row = find_contact(api, tid, contact_id)
-    assert row is not None
-    return JSONResponse({"contact": render_contact(row)})
-
-
-async def delete_contact(request: Request) -> Response:
-    api, tid = common.api_of(request), common.tenant_id(request)
-    contact_id = common.path_id(request, "Contact")
-    store = api.ctx.store
-    with store.tx():
-        row = find_contact(api, tid, contact_id)
-        if row is None:
-            raise NotFound("Contact", contact_id)
-        store.execute("DELETE FROM gg_contacts WHERE tenant_id = ? AND id = ?", (tid, contact_id))
-    return JSONResponse({"contact": render_contact(row)})
-
-
-async def list_contacts(request: Request) -> Response:
-    api, tid = common.api_of(request), common.tenant_id(request)
-    low, high = common.window(request, api.now_ms())
-    rows = api.ctx.store.all(
-        "SELECT * FROM gg_contacts WHERE tenant_id = ? AND updated_at >= ? AND updated_at <= ?"
-        " ORDER BY updated_at, id LIMIT ?", (tid, low, high, common.window_limit(api)))
-    return JSONResponse({"contacts": [render_contact(r) for r in rows]})
+        row = CONTACTS.existing(api, tid, contact_id)
+    return CONTACTS.answer(row)
 
 
 _SORT_SQL = {
@@ -192,9 +138,9 @@ def _flag(value: Any, name: str) -> bool:
 def _int(value: Any, name: str, default: int, low: int, high: int | None = None) -> int:
     if value is None or value == "":
         return default
-    if isinstance(value, bool) or not (isinstance(value, int) or (isinstance(value, str) and value.strip().isdigit())):
+    number = whole_number(value)
+    if number is None:
         raise Invalid([(name, f"must be a whole number (got {value!r})")])
-    number = int(value)
     if number < low:
         raise Invalid([(name, f"must be at least {low} (got {number})")])
     return min(number, high) if high is not None else number
@@ -242,13 +188,13 @@ async def search_contacts(request: Request) -> Response:
 
 def routes() -> list[BaseRoute]:
     return [
-        Route("/contacts", list_contacts, methods=["GET"]),
+        Route("/contacts", CONTACTS.window_list, methods=["GET"]),
         Route("/contacts", create_contact, methods=["POST"]),
         Route("/contacts/search", search_contacts, methods=["POST"]),
-        Route("/contacts/{id}", get_contact, methods=["GET"]),
+        Route("/contacts/{id}", CONTACTS.get, methods=["GET"]),
         Route("/contacts/{id}", update_contact, methods=["PATCH", "PUT"]),
-        Route("/contacts/{id}", delete_contact, methods=["DELETE"]),
+        Route("/contacts/{id}", CONTACTS.delete, methods=["DELETE"]),
     ]
 
 
-__all__ = ["GGError", "render_contact", "routes"]
+__all__ = ["CONTACTS", "GGError", "render_contact", "routes"]

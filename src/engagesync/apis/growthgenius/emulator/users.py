@@ -11,7 +11,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from ..contract import render_time
+from ..contract import Problem, render_time, whole_number
 from . import common
 
 if TYPE_CHECKING:
@@ -36,6 +36,17 @@ def render_user(row: sqlite3.Row) -> dict[str, Any]:
 
 def find_user(api: GrowthGeniusApi, tenant_id: int, user_id: int) -> sqlite3.Row | None:
     return api.ctx.store.one("SELECT * FROM gg_users WHERE tenant_id = ? AND id = ?", (tenant_id, user_id))
+
+
+def owner_problems(api: GrowthGeniusApi, tenant_id: int, sent: dict[str, Any], problems: list[Problem]
+                   ) -> list[Problem]:
+    """A ``user_id`` in a contact or message body must name a member of the team (checked once well-formed)."""
+    owner = sent.get("user_id")
+    if owner is None or any(field == "user_id" for field, _ in problems):
+        return []
+    if find_user(api, tenant_id, whole_number(owner) or 0) is None:
+        return [("user_id", f"{owner} is not a member of your team")]
+    return []
 
 
 async def list_users(request: Request) -> Response:
