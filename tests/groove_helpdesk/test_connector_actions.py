@@ -232,6 +232,28 @@ def test_local_validation_names_the_same_fields_as_the_emulator(api: GrooveHelpd
         assert {field for field, _ in local} == server_fields, (name, row, local, refused.value.messages)
 
 
+def test_setting_checks_give_the_servers_exact_messages(api: GrooveHelpdesk, client: ApiClient) -> None:
+    """Both sides run ``contract.settings``: the local problems read exactly as the emulator's 422."""
+    kb = api.list_knowledge_bases()["knowledge_bases"][0]["id"]
+    widget = api.list_widgets()["widgets"][0]["id"]
+    rows = [
+        ("update_knowledge_base_settings", {"id": kb, "meta_robots": "INDEX,MAYBE"}),
+        ("update_knowledge_base_settings", {"id": kb, "custom_css": "x" * 5001, "logo_url": "ftp://x"}),
+        ("update_knowledge_base_settings", {"id": kb, "ip_addresses": "10.0.0.1, 10.0.0.300"}),
+        ("update_knowledge_base_settings", {"id": kb, "primary_color": "#12345", "ratings_type": "stars"}),
+        ("update_widget_settings", {"id": widget, "icon_text": "x" * 256, "icon": 5}),
+        ("update_widget_settings", {"id": widget, "z_index": "-1", "primary_color_rgb": "300, 0, 0"}),
+        ("update_widget_settings", {"id": widget, "kb": {"enabled": "maybe"}, "primary_color": "teal"}),
+    ]
+    for name, row in rows:
+        spec: ActionSpec = ACTIONS[name]
+        local = [f"{field} {message}" for field, message in spec.validate(spec.prepare(row))]
+        request = spec.build(row)
+        with pytest.raises(RejectedError) as refused:
+            client.request(request.method, request.path, json=request.json, idempotent=True)
+        assert local == refused.value.messages, (name, row)
+
+
 def test_nexla_open_is_accepted_locally_and_by_groove() -> None:
     spec = ACTIONS["update_ticket_state"]
     assert spec.validate(spec.prepare({"number": 1, "state": "open"})) == []

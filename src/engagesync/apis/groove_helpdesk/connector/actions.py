@@ -25,7 +25,10 @@ from typing import Any
 from ....client.actions import ActionSpec, FieldSpec, Normalizer, Problem
 from ....client.http import ApiClient
 from ....client.paginate import follow_next_page
-from ..contract import TICKET_STATES, WEBHOOK_EVENTS
+from ..contract import TICKET_STATES, is_email, parse_sent_at, strict_bool, unwrap
+from ..contract.fields import ARTICLE_STATES, NAME_MAX, TITLE_MAX, is_http_url, is_webhook_url
+from ..contract.settings import BOOL, KNOWLEDGE_BASE, WIDGET, flatten
+from ..contract.webhooks import WEBHOOK_EVENTS, canonical_event
 from . import rules
 from .client import GrooveHelpdesk
 
@@ -51,7 +54,7 @@ def _normalizer(*, flags: Iterable[str] = (), strict_flags: Iterable[str] = (), 
             if isinstance(out.get(name), str | int) and (value := rules.flag(out[name])) is not None:
                 out[name] = value
         for name in strict_flags:
-            if isinstance(out.get(name), str) and (value := rules.strict_bool(out[name])) is not None:
+            if isinstance(out.get(name), str) and (value := strict_bool(out[name])) is not None:
                 out[name] = value
         for name in lists:
             if isinstance(out.get(name), str):
@@ -103,7 +106,7 @@ def reconcile_ticket(client: ApiClient, record: Record, since: float | None = No
     if not isinstance(body, str):
         return None
     subject = record["subject"].strip() if isinstance(record.get("subject"), str) else None
-    sent_at = rules.parse_sent_at(record.get("sent_at")) if not rules.blank(record.get("sent_at")) else None
+    sent_at = parse_sent_at(record.get("sent_at")) if not rules.blank(record.get("sent_at")) else None
     best: Record | None = None
     for email in dict.fromkeys(e for e in (_party_email(record.get("from")), _party_email(record.get("to"))) if e):
         for ticket in api.iter_tickets(customer=email):
@@ -125,7 +128,7 @@ def reconcile_message(client: ApiClient, record: Record, since: float | None = N
     if not isinstance(body, str) or rules.blank(record.get("number")):
         return None
     note = bool(record.get("note", False))
-    sent_at = rules.parse_sent_at(record.get("sent_at")) if not rules.blank(record.get("sent_at")) else None
+    sent_at = parse_sent_at(record.get("sent_at")) if not rules.blank(record.get("sent_at")) else None
     best: Record | None = None
     path = f"tickets/{int(record['number'])}/messages"
     for messages, _ in follow_next_page(client, path, {}, "messages"):
@@ -143,7 +146,7 @@ def reconcile_webhook(client: ApiClient, record: Record, since: float | None = N
     url_field = "url" if "url" in record or "webhook_url" not in record else "webhook_url"
     url = str(record.get(url_field) or "").strip()
     raw = record.get("event_types") if nexla else [record.get("event")]
-    events = [e for e in (rules.canonical_event(i) for i in (raw if isinstance(raw, list) else [])) if e]
+    events = [e for e in (canonical_event(i) for i in (raw if isinstance(raw, list) else [])) if e]
     found = []
     for event in dict.fromkeys(events):
         hook = next((h for h in hooks if h.get("event") == event and h.get("url") == url
@@ -198,7 +201,7 @@ def _ticket_create(record: Record) -> list[Problem]:
     if rules.blank(to):
         if rules.blank(record.get("mailbox")):
             problems.append(("to", "can't be blank (give the mailbox email, or the mailbox parameter)"))
-    elif isinstance(to, str) and not rules.is_email(to):
+    elif isinstance(to, str) and not is_email(to):
         problems.append(("to", f"is not a valid email address (got {to!r})"))
     elif isinstance(to, dict):
         problems += rules.customer_problems(to, "to")
@@ -222,19 +225,19 @@ def _webhook(record: Record) -> list[Problem]:
     url = record.get(url_field)
     if rules.blank(url):
         problems.append((url_field, "can't be blank"))
-    elif not rules.http_url(url):
+    elif not is_webhook_url(url):
         problems.append((url_field, f"must be an http(s) URL (got {url!r})"))
     if "event" not in record and "event_types" in record:
         items = record["event_types"]
         if not isinstance(items, list) or not items:
             problems.append(("event_types", "can't be blank (an array of event names)"))
-        elif any(rules.canonical_event(e) is None for e in items):
-            bad = ", ".join(repr(e) for e in items if rules.canonical_event(e) is None)
+        elif any(canonical_event(e) is None for e in items):
+            bad = ", ".join(repr(e) for e in items if canonical_event(e) is None)
             problems.append(("event_types", f"contains unknown event(s) {bad}; known events: "
                                             f"{', '.join(WEBHOOK_EVENTS)}"))
     elif rules.blank(record.get("event")):
         problems.append(("event", "can't be blank"))
-    elif rules.canonical_event(record["event"]) is None:
+    elif canonical_event(record["event"]) is None:
         problems.append(("event", f"is not a webhook event: {record['event']!r}; known events: "
                                   f"{', '.join(WEBHOOK_EVENTS)}"))
     return problems
@@ -242,7 +245,7 @@ def _webhook(record: Record) -> list[Problem]:
 
 def _group(creating: bool) -> Callable[[Record], list[Problem]]:
     def validate(record: Record) -> list[Problem]:
-        problems = rules.text_problems(record, "name", rules.NAME_MAX, required=creating or "name" in record)
+        problems = rules.text_problems(record, "name", NAME_MAX, required=creating or "name" in record)
         if "description" in record and record["description"] is not None and not isinstance(
                 record["description"], str):
             problems.append(("description", "must be a string"))
@@ -259,36 +262,33 @@ def _kb(creating: bool) -> Callable[[Record], list[Problem]]:
 
 
 def _kb_settings(record: Record) -> list[Problem]:
-    body = rules.unwrap({k: v for k, v in record.items() if k != "id"}, "settings")
-    return rules.settings_problems(body, rules.KB_SETTINGS, strict=True, unknown="is not a knowledge base setting",
-                                   color_hint="#2f80ed") + rules.kb_settings_consistency(body)
+    body = unwrap({k: v for k, v in record.items() if k != "id"}, "settings")
+    return rules.settings_problems(body, KNOWLEDGE_BASE, strict=True) + rules.kb_settings_consistency(body)
 
 
 def _article(creating: bool) -> Callable[[Record], list[Problem]]:
     def validate(record: Record) -> list[Problem]:
-        body = rules.unwrap(record, "article")
-        problems = rules.text_problems(body, "title", rules.TITLE_MAX, required=creating or "title" in body)
+        body = unwrap(record, "article")
+        problems = rules.text_problems(body, "title", TITLE_MAX, required=creating or "title" in body)
         if "body" in body and body["body"] is not None and not isinstance(body["body"], str):
             problems.append(("body", "must be a string"))
         if isinstance(body.get("tags"), list) and not all(isinstance(t, str) for t in body["tags"]):
             problems.append(("tags", "must be an array of tag names"))
         problems += rules.id_list_problems(body.get("related_ids"), "related_ids")
         for key in ("og_image_url",):
-            if body.get(key) not in (None, "") and not rules.http_url(body[key]):
+            if body.get(key) not in (None, "") and not is_http_url(body[key]):
                 problems.append((key, "must be an http(s) URL"))
         return problems
     return validate
 
 
 def _widget_settings(record: Record) -> list[Problem]:
-    body = rules.flatten(rules.unwrap({k: v for k, v in record.items() if k != "id"}, "settings"),
-                         rules.WIDGET_SETTINGS)
-    return rules.settings_problems(body, rules.WIDGET_SETTINGS, strict=True, unknown="is not a known widget setting",
-                                   color_hint="#1e2825")
+    body = flatten(unwrap({k: v for k, v in record.items() if k != "id"}, "settings"), WIDGET.kinds)
+    return rules.settings_problems(body, WIDGET, strict=True)
 
 
 def _widget(record: Record) -> list[Problem]:
-    return rules.text_problems(record, "name", rules.NAME_MAX, required="name" in record)
+    return rules.text_problems(record, "name", NAME_MAX, required="name" in record)
 
 
 def _tags(record: Record) -> list[Problem]:
@@ -387,15 +387,15 @@ def actions() -> dict[str, ActionSpec]:
                    id_path="knowledge_base.id"),
         ActionSpec("update_knowledge_base_settings", "Update Knowledge Base Settings", "PUT", "kb/{id}/settings",
                    (f("id", "Knowledge base id", required=True, path=True),
-                    *(f(k, f"Setting {k}", "any") for k in rules.KB_SETTINGS)),
+                    *(f(k, f"Setting {k}", "any") for k in KNOWLEDGE_BASE.kinds)),
                    "Updates branding, layout, visibility and SEO settings; every other column is a setting.",
                    validate_extra=_kb_settings,
-                   normalize=_normalizer(strict_flags=[k for k, v in rules.KB_SETTINGS.items() if v == rules.BOOL],
+                   normalize=_normalizer(strict_flags=[k for k, v in KNOWLEDGE_BASE.kinds.items() if v == BOOL],
                                          lists=("ip_addresses",))),
         ActionSpec("create_article", "Create Article", "POST", "kb/{kb_id}/articles",
                    (f("kb_id", "Knowledge base id (URL path)", required=True, path=True),
                     f("title", "Article title", required=True), f("body", "Article body (HTML)"),
-                    f("state", "published or draft (default draft)", enum=rules.ARTICLE_STATES),
+                    f("state", "published or draft (default draft)", enum=ARTICLE_STATES),
                     f("category_id", "Category id in this knowledge base"), f("description", "Short description"),
                     f("tags", "Tag names", "array"), f("featured", "Feature the article", "boolean"),
                     f("slug", "URL slug (default: from the title)"), f("related_ids", "Related article ids", "array"),
@@ -407,7 +407,7 @@ def actions() -> dict[str, ActionSpec]:
                    (f("kb_id", "Knowledge base id", required=True, path=True),
                     f("article_id", "Article id (Search Articles)", required=True, path=True),
                     f("title", "Article title"), f("body", "Article body (HTML)"),
-                    f("state", "published or draft", enum=rules.ARTICLE_STATES), f("category_id", "Category id"),
+                    f("state", "published or draft", enum=ARTICLE_STATES), f("category_id", "Category id"),
                     f("description", "Short description"), f("tags", "Tag names", "array"),
                     f("featured", "Feature the article", "boolean"), f("slug", "URL slug"),
                     f("related_ids", "Related article ids", "array")),
@@ -420,11 +420,11 @@ def actions() -> dict[str, ActionSpec]:
                    normalize=_normalizer(strict_flags=("enabled",))),
         ActionSpec("update_widget_settings", "Update Widget Settings", "PUT", "widgets/{id}/settings",
                    (f("id", "Widget id", required=True, path=True),
-                    *(f(k, f"Setting {k}", "any") for k in rules.WIDGET_SETTINGS)),
+                    *(f(k, f"Setting {k}", "any") for k in WIDGET.kinds)),
                    "Updates appearance, behaviour and KB settings; every other column is a setting "
                    "(published=true publishes them).", validate_extra=_widget_settings,
-                   normalize=_normalizer(strict_flags=[k for k, v in rules.WIDGET_SETTINGS.items()
-                                                       if v == rules.BOOL])),
+                   normalize=_normalizer(strict_flags=[k for k, v in WIDGET.kinds.items()
+                                                       if v == BOOL])),
         ActionSpec("add_tags", "Add Tags", "POST", "tickets/{number}/tags",
                    (NUMBER, f("tags", "Tag names to add (a list, or comma-separated)", "array", True)),
                    "Adds labels to a ticket.", validate_extra=_tags, id_path="ticket.number",

@@ -1,83 +1,29 @@
-"""Groove's request rules as the connector checks them locally, mirroring the emulator's.
+"""Groove's request rules as the connector checks them locally, before sending.
 
-Most rules come from ``contract`` (states, emails, booleans, dates). The few that still live only in
-the emulator (webhook event names, widget and knowledge-base setting kinds, message HTML handling)
-are restated here; ``tests/groove_helpdesk/test_connector*.py`` sends the same bad rows to the
-emulator and checks both sides name the same fields, so the two copies cannot drift unnoticed.
+Every rule the emulator also enforces lives in ``contract`` and is imported here, so both sides run
+the same code: states, emails, booleans and dates (``contract``), name/title lengths, article states,
+URLs and knowledge-base addresses (``contract.fields``), the widget and knowledge-base setting tables
+and the check for each kind (``contract.settings``), message HTML handling (``contract.text``) and
+webhook event names and aliases (``contract.webhooks``). What stays here is connector-only: reading
+a whole record into ``(field, message)`` problems without the account's data (id references are not
+looked up), and comparing bodies for reconciliation. ``tests/groove_helpdesk/test_connector*.py``
+still sends the same bad rows to the emulator and checks both sides name the same fields.
 """
 
 from __future__ import annotations
 
-import html
-import ipaddress
-import re
 from datetime import datetime
 from typing import Any
-from urllib.parse import urlsplit
 
-from ..contract import WEBHOOK_EVENTS, is_email, parse_bool, parse_sent_at
+from ..contract import fields, is_email, parse_bool, parse_sent_at, strict_bool
+from ..contract.settings import KNOWLEDGE_BASE, SettingTable, check_settings
+from ..contract.text import SUMMARY_LENGTH, compact, plain_text
 
 Problem = tuple[str, str]
-
-#: Event names integrations use for a documented one (Nexla writes ``ticket.created``).
-EVENT_ALIASES = {"ticket_created": "ticket_started", "ticket_new": "ticket_started"}
-ARTICLE_STATES = ("draft", "published")
-NAME_MAX = 255
-TITLE_MAX = 255
-
-BOOL, TEXT, REF, URL, COLOR, RGB, ZINDEX, IPS, ROBOTS, THEME = (
-    "bool", "text", "ref", "url", "color", "rgb", "zindex", "ips", "robots", "theme")
-WIDGET_SETTINGS: dict[str, str | tuple[str, ...]] = {
-    "branding_disabled": BOOL, "enabled": BOOL, "published": BOOL,
-    "contact.article_suggestions_enabled": BOOL, "contact.attachments_enabled": BOOL,
-    "contact.consent_enabled": BOOL, "contact.consent_optin_enabled": BOOL, "contact.consent_optin_selected": BOOL,
-    "contact.enabled": BOOL, "contact.id": REF, "contact.name_field_enabled": BOOL,
-    "contact.subject_field_enabled": BOOL, "icon": TEXT, "icon_display": ("icon", "text", "both"),
-    "icon_position": ("left", "right"), "icon_style": TEXT, "icon_text": TEXT, "widget_style": TEXT,
-    "z_index": ZINDEX, "kb.enabled": BOOL, "kb.id": REF, "kb.url": URL, "kb.featured_enabled": BOOL,
-    "kb.ratings_enabled": BOOL, "kb.ratings_count_enabled": BOOL, "kb.ratings_negative_action_enabled": BOOL,
-    "kb.ratings_negative_action_kb_enabled": BOOL, "kb.ratings_negative_action_contact_enabled": BOOL,
-    "primary_color": COLOR, "primary_color_rgb": RGB, "logo_image_url": URL,
-}
-KB_SETTINGS: dict[str, str | tuple[str, ...]] = {
-    "enabled": BOOL, "password_enabled": BOOL, "password": TEXT, "ip_addresses_enabled": BOOL, "ip_addresses": IPS,
-    "redirect_legacy": BOOL, "theme_id": THEME, "ratings_enabled": BOOL, "ratings_type": ("emoji", "upvote"),
-    "primary_color": COLOR, "logo_url": URL, "favicon_url": URL, "branding_disabled": BOOL, "custom_css": TEXT,
-    "custom_scripts_enabled": BOOL, "ga_code": TEXT, "ga_anonymized": BOOL, "meta_description": TEXT,
-    "meta_robots": ROBOTS, "page_title": TEXT, "og_title": TEXT, "og_description": TEXT, "og_image_url": URL,
-}
-ROBOTS_TOKENS = ("INDEX", "NOINDEX", "FOLLOW", "NOFOLLOW", "NOARCHIVE", "NOSNIPPET", "NOIMAGEINDEX", "NONE", "ALL")
-SUBDOMAIN = re.compile(r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
-HOSTNAME = re.compile(r"^(?=.{4,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
-LANGUAGE = re.compile(r"^[a-zA-Z]{2,3}(-[a-zA-Z0-9]{2,8})*$")
-_HEX = re.compile(r"^#?([0-9a-fA-F]{3}|[0-9a-fA-F]{6})$")
-_RGB = re.compile(r"^\s*(\d{1,3})\s*,\s*(\d{1,3})\s*,\s*(\d{1,3})\s*$")
-
-# How Groove turns a message body into plain text (HTML if it has one of these tags).
-_HTML_TAG = re.compile(
-    r"<\s*/?\s*(br|p|div|span|a|b|i|u|strong|em|ul|ol|li|table|tr|td|img|h[1-6]|blockquote|pre|"
-    r"code|hr|html|body)\b[^>]*>", re.IGNORECASE)
-_BREAK = re.compile(r"<\s*br\s*/?\s*>|<\s*/\s*(p|div|li|h[1-6]|tr|blockquote|pre)\s*>", re.IGNORECASE)
-_ANY_TAG = re.compile(r"<[^>]+>")
-SUMMARY_LENGTH = 100
 
 
 def blank(value: Any) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
-
-
-def plain_text(text: str) -> str:
-    """The ``plain_text_body`` Groove stores for a body (HTML stripped; plain text kept as is)."""
-    text = text.replace("\r\n", "\n")
-    if not _HTML_TAG.search(text):
-        return text
-    plain = html.unescape(_ANY_TAG.sub("", _BREAK.sub("\n", text)))
-    return re.sub(r"\n{3,}", "\n\n", plain).strip()
-
-
-def compact(text: str) -> str:
-    """Text with every whitespace removed: compares bodies across HTML/plain and line-ending changes."""
-    return "".join(text.split())
 
 
 def same_body(sent: str, stored_plain: str) -> bool:
@@ -102,34 +48,6 @@ def epoch(iso: Any) -> float | None:
         return datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp()
     except ValueError:
         return None
-
-
-def canonical_event(value: Any) -> str | None:
-    if not isinstance(value, str):
-        return None
-    name = value.strip().lower().replace(".", "_").replace("-", "_")
-    name = EVENT_ALIASES.get(name, name)
-    return name if name in WEBHOOK_EVENTS else None
-
-
-def http_url(value: Any) -> bool:
-    if not isinstance(value, str):
-        return False
-    try:
-        parts = urlsplit(value.strip())
-        return (parts.scheme in ("http", "https") and bool(parts.hostname) and parts.port != 0
-                and " " not in value.strip())
-    except ValueError:
-        return False
-
-
-def strict_bool(value: Any) -> bool | None:
-    """Settings accept JSON booleans and "true"/"false" only (stricter than ticket flags)."""
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
-        return value.strip().lower() == "true"
-    return None
 
 
 def flag(value: Any) -> bool | None:
@@ -188,76 +106,9 @@ def text_problems(record: dict[str, Any], field: str, max_len: int, required: bo
     return []
 
 
-def flatten(body: dict[str, Any], known: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    """``{"contact": {"enabled": true}}`` -> ``{"contact.enabled": true}`` (dotted keys pass through)."""
-    out: dict[str, Any] = {}
-    for key, value in body.items():
-        name = f"{prefix}{key}"
-        if isinstance(value, dict) and name not in known:
-            out.update(flatten(value, known, f"{name}."))
-        else:
-            out[name] = value
-    return out
-
-
-def unwrap(body: dict[str, Any], envelope: str) -> dict[str, Any]:
-    inner = body.get(envelope)
-    if isinstance(inner, dict) and all(k == envelope for k in body):
-        return inner
-    return body
-
-
-def setting_problem(kind: str | tuple[str, ...], key: str, value: Any, color_hint: str) -> Problem | None:
-    """Why one widget/KB setting value would be refused, or ``None`` (id references are not looked up)."""
-    if isinstance(kind, tuple):
-        ok = isinstance(value, str) and value.strip().lower() in kind
-        return None if ok else (key, f"must be one of {', '.join(kind)}")
-    if kind == BOOL:
-        return None if strict_bool(value) is not None else (key, "must be true or false")
-    if kind == TEXT:
-        return None if value is None or isinstance(value, str) else (key, "must be a string")
-    if kind == URL:
-        return None if value in (None, "") or http_url(value) else (key, "must be an http(s) URL")
-    if kind == COLOR:
-        ok = isinstance(value, str) and bool(_HEX.match(value.strip()))
-        return None if ok else (key, f"must be a hex color like {color_hint}")
-    if kind == RGB:
-        match = _RGB.match(value) if isinstance(value, str) else None
-        ok = bool(match) and all(int(g) <= 255 for g in match.groups()) if match else False
-        return None if ok else (key, 'must be "r, g, b" with each part 0-255')
-    if kind == ZINDEX:
-        text = str(value).strip() if isinstance(value, str | int) and not isinstance(value, bool) else ""
-        ok = text.isdigit() and int(text) <= 2_147_483_647
-        return None if ok else (key, "must be a whole number between 0 and 2147483647 (sent as a string)")
-    if kind == ROBOTS:
-        tokens = [t.strip().upper() for t in value.split(",") if t.strip()] if isinstance(value, str) else None
-        ok = value in (None, "") or (bool(tokens) and all(t in ROBOTS_TOKENS for t in tokens or []))
-        return None if ok else (key, f"must be comma-separated values from {', '.join(ROBOTS_TOKENS)}")
-    if kind == IPS:
-        items = value.split(",") if isinstance(value, str) else value
-        if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
-            return (key, "must be an array of IP addresses or CIDR ranges")
-        try:
-            for item in items:
-                if item.strip():
-                    ipaddress.ip_network(item.strip(), strict=False)
-        except ValueError as exc:
-            return (key, f"contain an invalid address: {exc}")
-    return None
-
-
-def settings_problems(body: dict[str, Any], kinds: dict[str, str | tuple[str, ...]], *, strict: bool,
-                      unknown: str, color_hint: str) -> list[Problem]:
-    problems: list[Problem] = []
-    for key, value in body.items():
-        if key not in kinds:
-            if strict:
-                problems.append((key, unknown))
-            continue
-        problem = setting_problem(kinds[key], key, value, color_hint)
-        if problem:
-            problems.append(problem)
-    return problems
+def settings_problems(body: dict[str, Any], table: SettingTable, *, strict: bool) -> list[Problem]:
+    """Why the setting values in ``body`` would be refused (references are the server's to check)."""
+    return check_settings(table, body, strict=strict)[1]
 
 
 def kb_settings_consistency(body: dict[str, Any]) -> list[Problem]:
@@ -275,21 +126,19 @@ def kb_field_problems(record: dict[str, Any], creating: bool) -> list[Problem]:
     if "settings" in record and not isinstance(record["settings"], dict):
         problems.append(("settings", "must be an object of knowledge base settings"))
     key = "title" if "title" in record or "name" not in record else "name"
-    problems += text_problems(record, key, TITLE_MAX, required=creating or key in record)
+    problems += text_problems(record, key, fields.TITLE_MAX, required=creating or key in record)
     subdomain = record.get("subdomain")
     if subdomain is not None and not isinstance(subdomain, str):
         problems.append(("subdomain", "must be a string"))
-    elif isinstance(subdomain, str) and subdomain.strip() and not SUBDOMAIN.match(subdomain.strip().lower()):
-        problems.append(("subdomain", "must be 3-63 lowercase letters, digits or hyphens, not starting or "
-                                      "ending with a hyphen"))
+    elif isinstance(subdomain, str) and subdomain.strip() and not fields.SUBDOMAIN.match(subdomain.strip().lower()):
+        problems.append(("subdomain", fields.SUBDOMAIN_MESSAGE))
     domain = record.get("custom_domain")
-    if isinstance(domain, str) and domain.strip() and not HOSTNAME.match(domain.strip().lower()):
-        problems.append(("custom_domain", "must be a host name like help.example.com"))
+    if isinstance(domain, str) and domain.strip() and not fields.HOSTNAME.match(domain.strip().lower()):
+        problems.append(("custom_domain", fields.HOSTNAME_MESSAGE))
     language = record.get("language")
-    if "language" in record and not (isinstance(language, str) and LANGUAGE.match(language.strip())):
-        problems.append(("language", "must be an RFC 5646 language code like en or pt-BR"))
-    top = {k: v for k, v in record.items() if k in KB_SETTINGS}
+    if "language" in record and not (isinstance(language, str) and fields.LANGUAGE.match(language.strip())):
+        problems.append(("language", fields.LANGUAGE_MESSAGE))
+    top = {k: v for k, v in record.items() if k in KNOWLEDGE_BASE.kinds}
     nested = record.get("settings") if isinstance(record.get("settings"), dict) else {}
-    problems += settings_problems({**top, **(nested or {})}, KB_SETTINGS, strict="settings" in record,
-                                  unknown="is not a knowledge base setting", color_hint="#2f80ed")
+    problems += settings_problems({**top, **(nested or {})}, KNOWLEDGE_BASE, strict="settings" in record)
     return problems

@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Awaitable, Callable, Iterable
 from typing import TYPE_CHECKING, Any, Final
-from urllib.parse import parse_qsl, quote, urlencode, urlsplit
+from urllib.parse import parse_qsl, quote, urlencode
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from ..contract import DEFAULT_PER_PAGE, MAX_PER_PAGE
+from ..contract.fields import NAME_MAX
 
 if TYPE_CHECKING:
+    import sqlite3
+
     from . import GrooveHelpdeskApi
 
 Handler = Callable[[Request], Awaitable[Response]]
@@ -196,7 +198,15 @@ def api_of(request: Request) -> GrooveHelpdeskApi:
     return api
 
 
-# -- value readers for settings-style resources (widgets, knowledge bases) ----------------------
+def one_or_404(api: GrooveHelpdeskApi, what: str, sql: str, *args: Any) -> sqlite3.Row:
+    """The one row ``sql`` finds, or 404 "<what> not found"."""
+    row = api.ctx.store.one(sql, args)
+    if row is None:
+        raise NotFound(what)
+    return row
+
+
+# -- value readers for settings-style resources (widgets, knowledge bases; the checks: contract) ---
 class _Missing:
     def __repr__(self) -> str:
         return "MISSING"
@@ -204,47 +214,6 @@ class _Missing:
 
 #: "Not in the request" (as opposed to an explicit null).
 MISSING: Final = _Missing()
-
-_HEX = re.compile(r"^#?([0-9a-fA-F]{3}|[0-9a-fA-F]{6})$")
-
-
-def strict_bool(value: Any) -> bool | None:
-    """A JSON boolean or the strings "true"/"false" (form bodies); ``None`` for anything else.
-
-    Stricter than ``contract.parse_bool`` on purpose: settings are configuration, and a stray ``1`` or
-    ``"yes"`` is more likely a mapped wrong column than an intended switch.
-    """
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
-        return value.strip().lower() == "true"
-    return None
-
-
-def is_http_url(value: str) -> bool:
-    try:
-        parts = urlsplit(value.strip())
-    except ValueError:  # e.g. "http://[" (an unclosed IPv6 literal)
-        return False
-    return parts.scheme in ("http", "https") and bool(parts.netloc) and " " not in value.strip()
-
-
-def parse_color(value: Any) -> str | None:
-    """``#rgb``/``#rrggbb`` (the ``#`` optional) normalised to lowercase ``#rrggbb``; ``None`` if invalid."""
-    if not isinstance(value, str):
-        return None
-    match = _HEX.match(value.strip())
-    if not match:
-        return None
-    digits = match.group(1).lower()
-    if len(digits) == 3:
-        digits = "".join(c * 2 for c in digits)
-    return f"#{digits}"
-
-
-def color_rgb(color: str) -> str:
-    """``"#1e2825"`` -> ``"30, 40, 37"``, the form the docs show for ``primary_color_rgb``."""
-    return ", ".join(str(int(color[i:i + 2], 16)) for i in (1, 3, 5))
 
 
 def optional_id(value: Any) -> str | _Missing | None:
@@ -259,16 +228,8 @@ def optional_id(value: Any) -> str | _Missing | None:
     return str(value).strip()
 
 
-def unwrap(body: dict[str, Any], envelope: str) -> dict[str, Any]:
-    """Accept ``{"settings": {...}}`` as well as the bare object: mapping tools produce both."""
-    inner = body.get(envelope)
-    if isinstance(inner, dict) and all(k == envelope for k in body):
-        return inner
-    return body
-
-
 def name_field(problems: Problems, body: dict[str, Any], key: str = "name", *, required: bool,
-               max_len: int = 255) -> str | None:
+               max_len: int = NAME_MAX) -> str | None:
     """A trimmed, non-blank name (groups, widgets); ``None`` when absent or after recording why not."""
     if key not in body:
         if required:

@@ -13,8 +13,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from ..contract.fields import NAME_MAX
 from . import common
-from .common import NotFound, Problems
+from .common import Problems
 from .seed import SEED_EPOCH
 
 if TYPE_CHECKING:
@@ -26,7 +27,6 @@ if TYPE_CHECKING:
 DDL = ""
 TABLES: tuple[str, ...] = ()
 
-NAME_MAX = 255
 
 SEED_NAMES = ("Support", "Billing", "Sales", "Customer Success", "Technical", "Escalations", "Onboarding",
               "VIP", "Partners", "Returns")
@@ -63,10 +63,7 @@ def render(request: Request, row: sqlite3.Row, agent_ids: list[str], *,
 
 
 def _load(api: GrooveHelpdeskApi, tenant: int, group_id: str) -> sqlite3.Row:
-    row = api.ctx.store.one("SELECT * FROM gh_groups WHERE tenant_id = ? AND id = ?", (tenant, group_id))
-    if row is None:
-        raise NotFound("Group")
-    return row
+    return common.one_or_404(api, "Group", "SELECT * FROM gh_groups WHERE tenant_id = ? AND id = ?", tenant, group_id)
 
 
 def _one(request: Request, api: GrooveHelpdeskApi, tenant: int, group_id: str) -> dict[str, Any]:

@@ -12,19 +12,41 @@ read time rather than stored, so they can never disagree with the articles thems
 from __future__ import annotations
 
 import html
-import ipaddress
 import json
 import random
 import re
 import unicodedata
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from ..contract import unwrap
+from ..contract.fields import (
+    ARTICLE_STATES,
+    HOSTNAME,
+    HOSTNAME_MESSAGE,
+    LANGUAGE,
+    LANGUAGE_MESSAGE,
+    SUBDOMAIN,
+    SUBDOMAIN_MESSAGE,
+    TITLE_MAX,
+)
+from ..contract.settings import (
+    DEFAULT_ROBOTS,
+    KB_TEXT_MAX,
+    KNOWLEDGE_BASE,
+    Checked,
+    check_bool,
+    check_robots,
+    check_settings,
+    check_text,
+    check_url,
+)
 from . import common, people, widgets
-from .common import MISSING, Invalid, NotFound, Problems, is_http_url, optional_id, parse_color, strict_bool, unwrap
+from .common import MISSING, Invalid, Problems, optional_id
 from .seed import SEED_EPOCH
 
 if TYPE_CHECKING:
@@ -67,20 +89,13 @@ CREATE INDEX IF NOT EXISTS gh_kb_articles_category ON gh_kb_articles (tenant_id,
 """
 TABLES: tuple[str, ...] = ("gh_knowledge_bases", "gh_kb_categories", "gh_kb_articles")
 
-TITLE_MAX = 255
-TEXT_MAX = 5000
 TAG_MAX = 100
-STATES = ("draft", "published")
-DEFAULT_ROBOTS = "INDEX,FOLLOW"
-ROBOTS_TOKENS = ("INDEX", "NOINDEX", "FOLLOW", "NOFOLLOW", "NOARCHIVE", "NOSNIPPET", "NOIMAGEINDEX",
-                 "ALL", "NONE")
 KB_HOST = "groove.help"
 KB_BY_ID = "SELECT * FROM gh_knowledge_bases WHERE tenant_id = ? AND id = ?"
-SEO_TEXT = ("meta_description", "og_description", "og_title", "page_title")
+#: The page/SEO fields categories and articles share, in the order they are rendered.
+SEO_FIELDS = ("meta_description", "meta_robots", "og_description", "og_image_url", "og_title", "page_title")
+SEO_TEXT = tuple(k for k in SEO_FIELDS if k not in ("meta_robots", "og_image_url"))
 
-_SUBDOMAIN = re.compile(r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
-_HOSTNAME = re.compile(r"^(?=.{4,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
-_LANGUAGE = re.compile(r"^[a-zA-Z]{2,3}(-[a-zA-Z0-9]{2,8})*$")
 _TAG = re.compile(r"<[^>]*>")
 
 #: Built-in themes: identical for every account, like Groove's (names and ids are the emulator's own).
@@ -98,20 +113,19 @@ THEME_IDS = tuple(t["id"] for t in THEMES)
 
 
 # -- field readers (each records a problem and returns MISSING instead of raising) ----------------
-def _text(problems: Problems, body: dict[str, Any], key: str, *, max_len: int = TEXT_MAX,
-          nullable: bool = True) -> Any:
+def _read(problems: Problems, body: dict[str, Any], key: str, check: Callable[[Any], Checked]) -> Any:
+    """``check`` on ``body[key]``: its value, or MISSING when absent or refused (the reason recorded)."""
     if key not in body:
         return MISSING
-    value = body[key]
-    if value is None and nullable:
-        return None
-    if not isinstance(value, str):
-        problems.add(key, "must be a string")
-        return MISSING
-    if len(value) > max_len:
-        problems.add(key, f"is too long (maximum is {max_len} characters)")
+    value, why = check(body[key])
+    if why is not None:
+        problems.add(key, why)
         return MISSING
     return value
+
+
+def _text(problems: Problems, body: dict[str, Any], key: str, *, max_len: int = KB_TEXT_MAX) -> Any:
+    return _read(problems, body, key, lambda value: check_text(value, max_len=max_len))
 
 
 def _title(problems: Problems, body: dict[str, Any], key: str, required: bool) -> Any:
@@ -127,55 +141,24 @@ def _title(problems: Problems, body: dict[str, Any], key: str, required: bool) -
 
 
 def _flag(problems: Problems, body: dict[str, Any], key: str) -> Any:
-    if key not in body:
-        return MISSING
-    flag = strict_bool(body[key])
-    if flag is None:
-        problems.add(key, "must be true or false")
-        return MISSING
-    return flag
+    return _read(problems, body, key, check_bool)
 
 
 def _url(problems: Problems, body: dict[str, Any], key: str) -> Any:
-    if key not in body:
-        return MISSING
-    value = body[key]
-    if value is None or value == "":
-        return None
-    if isinstance(value, str) and is_http_url(value):
-        return value.strip()
-    problems.add(key, "must be an http(s) URL")
-    return MISSING
-
-
-def _robots_value(value: Any) -> str | None:
-    if not isinstance(value, str):
-        return None
-    tokens = [t.strip().upper() for t in value.split(",") if t.strip()]
-    if not tokens or any(t not in ROBOTS_TOKENS for t in tokens):
-        return None
-    return ",".join(tokens)
+    return _read(problems, body, key, check_url)
 
 
 def _robots(problems: Problems, body: dict[str, Any], key: str = "meta_robots") -> Any:
-    if key not in body:
-        return MISSING
-    if body[key] is None or body[key] == "":
-        return DEFAULT_ROBOTS
-    value = _robots_value(body[key])
-    if value is None:
-        problems.add(key, f"must be comma-separated values from {', '.join(ROBOTS_TOKENS)}")
-        return MISSING
-    return value
+    return _read(problems, body, key, check_robots)
 
 
 def _state(problems: Problems, body: dict[str, Any]) -> Any:
     if "state" not in body:
         return MISSING
     value = body["state"]
-    if isinstance(value, str) and value.strip().lower() in STATES:
+    if isinstance(value, str) and value.strip().lower() in ARTICLE_STATES:
         return value.strip().lower()
-    problems.add("state", f"must be one of {', '.join(STATES)} (got {value!r})")
+    problems.add("state", f"must be one of {', '.join(ARTICLE_STATES)} (got {value!r})")
     return MISSING
 
 
@@ -321,36 +304,6 @@ def _update(api: GrooveHelpdeskApi, table: str, tenant: int, row_id: str, values
 
 
 # -- knowledge bases -------------------------------------------------------------------------------
-BOOL, TEXT, URL, COLOR, IPS, THEME, ROBOTS = "bool", "text", "url", "color", "ips", "theme", "robots"
-
-#: Display settings (branding, layout, visibility, SEO); names follow Groove v2's KnowledgeBase
-#: where it has them.
-KB_SETTING_KINDS: dict[str, str | tuple[str, ...]] = {
-    "enabled": BOOL,
-    "password_enabled": BOOL,
-    "password": TEXT,
-    "ip_addresses_enabled": BOOL,
-    "ip_addresses": IPS,
-    "redirect_legacy": BOOL,
-    "theme_id": THEME,
-    "ratings_enabled": BOOL,
-    "ratings_type": ("emoji", "upvote"),
-    "primary_color": COLOR,
-    "logo_url": URL,
-    "favicon_url": URL,
-    "branding_disabled": BOOL,
-    "custom_css": TEXT,
-    "custom_scripts_enabled": BOOL,
-    "ga_code": TEXT,
-    "ga_anonymized": BOOL,
-    "meta_description": TEXT,
-    "meta_robots": ROBOTS,
-    "page_title": TEXT,
-    "og_title": TEXT,
-    "og_description": TEXT,
-    "og_image_url": URL,
-}
-
 KB_DEFAULT_SETTINGS: dict[str, Any] = {
     "enabled": True, "password_enabled": False, "password": None, "ip_addresses_enabled": False,
     "ip_addresses": [], "redirect_legacy": False, "theme_id": THEME_IDS[0], "ratings_enabled": True,
@@ -361,43 +314,11 @@ KB_DEFAULT_SETTINGS: dict[str, Any] = {
 }
 
 
-def _check_kb_setting(problems: Problems, key: str, value: Any) -> Any:
-    kind = KB_SETTING_KINDS[key]
-    if isinstance(kind, tuple):
-        if isinstance(value, str) and value.strip().lower() in kind:
-            return value.strip().lower()
-        problems.add(key, f"must be one of {', '.join(kind)}")
-    elif kind == BOOL:
-        flag = strict_bool(value)
-        if flag is not None:
-            return flag
-        problems.add(key, "must be true or false")
-    elif kind == TEXT:
-        return _text(problems, {key: value}, key)
-    elif kind == URL:
-        return _url(problems, {key: value}, key)
-    elif kind == ROBOTS:
-        return _robots(problems, {key: value}, key)
-    elif kind == COLOR:
-        color = parse_color(value)
-        if color is not None:
-            return color
-        problems.add(key, "must be a hex color like #2f80ed")
-    elif kind == THEME:
-        ref = optional_id(value)
-        if ref in THEME_IDS:
-            return ref
-        problems.add(key, f"must be one of the theme ids from GET /kb/themes ({', '.join(THEME_IDS)})")
-    elif kind == IPS:
-        items = value.split(",") if isinstance(value, str) else value
-        if isinstance(items, list) and all(isinstance(i, str) for i in items):
-            try:
-                return [str(ipaddress.ip_network(i.strip(), strict=False)) for i in items if i.strip()]
-            except ValueError as exc:
-                problems.add(key, f"contain an invalid address: {exc}")
-                return MISSING
-        problems.add(key, "must be an array of IP addresses or CIDR ranges")
-    return MISSING
+def _theme(_kind: str, _key: str, value: Any) -> Checked:
+    ref = optional_id(value)
+    if ref in THEME_IDS:
+        return ref, None
+    return None, f"must be one of the theme ids from GET /kb/themes ({', '.join(THEME_IDS)})"
 
 
 def validate_kb_settings(current: dict[str, Any], body: dict[str, Any], *,
@@ -405,15 +326,7 @@ def validate_kb_settings(current: dict[str, Any], body: dict[str, Any], *,
     """Normalised setting changes. ``strict`` (the settings endpoint) refuses unknown keys by name;
     the knowledge-base endpoints pass only the keys that are settings, so nothing is reported twice."""
     problems = Problems()
-    changes: dict[str, Any] = {}
-    for key, value in body.items():
-        if key not in KB_SETTING_KINDS:
-            if strict:
-                problems.add(key, "is not a knowledge base setting")
-            continue
-        checked = _check_kb_setting(problems, key, value)
-        if checked is not MISSING:
-            changes[key] = checked
+    changes, problems.items = check_settings(KNOWLEDGE_BASE, body, strict=strict, reference=_theme)
     merged = {**current, **changes}
     if merged["password_enabled"] and not merged.get("password"):
         problems.add("password", "can't be blank when password_enabled is true")
@@ -468,17 +381,14 @@ def render_kb(request: Request, api: GrooveHelpdeskApi, row: sqlite3.Row) -> dic
 
 
 def _load_kb(api: GrooveHelpdeskApi, tenant: int, kb_id: str) -> sqlite3.Row:
-    row = api.ctx.store.one(KB_BY_ID, (tenant, kb_id))
-    if row is None:
-        raise NotFound("Knowledge base")
-    return row
+    return common.one_or_404(api, "Knowledge base", KB_BY_ID, tenant, kb_id)
 
 
 def _kb_body(body: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     """(knowledge-base fields, settings) from one payload: settings may sit at the top or under "settings"."""
     body = unwrap(body, "knowledge_base")
     nested = body.get("settings")
-    settings = {k: v for k, v in body.items() if k in KB_SETTING_KINDS}
+    settings = {k: v for k, v in body.items() if k in KNOWLEDGE_BASE.kinds}
     if isinstance(nested, dict):
         settings.update(nested)
     return body, settings
@@ -501,9 +411,8 @@ def _kb_fields(api: GrooveHelpdeskApi, tenant: int, problems: Problems, body: di
         out["title"] = title
     subdomain = _text(problems, body, "subdomain", max_len=63)
     value = subdomain.strip().lower() if isinstance(subdomain, str) else ""
-    if value and not _SUBDOMAIN.match(value):
-        problems.add("subdomain", "must be 3-63 lowercase letters, digits or hyphens, not starting or "
-                                  "ending with a hyphen")
+    if value and not SUBDOMAIN.match(value):
+        problems.add("subdomain", SUBDOMAIN_MESSAGE)
     elif value and _subdomain_taken(api, tenant, value, kb_id):
         problems.add("subdomain", "has already been taken")
     elif value:
@@ -512,15 +421,15 @@ def _kb_fields(api: GrooveHelpdeskApi, tenant: int, problems: Problems, body: di
     if domain is None or domain == "":
         out["custom_domain"] = None
     elif isinstance(domain, str):
-        if _HOSTNAME.match(domain.strip().lower()):
+        if HOSTNAME.match(domain.strip().lower()):
             out["custom_domain"] = domain.strip().lower()
         else:
-            problems.add("custom_domain", "must be a host name like help.example.com")
+            problems.add("custom_domain", HOSTNAME_MESSAGE)
     language = _text(problems, body, "language", max_len=35)
-    if isinstance(language, str) and _LANGUAGE.match(language.strip()):
+    if isinstance(language, str) and LANGUAGE.match(language.strip()):
         out["language"] = language.strip()
     elif language is not MISSING:
-        problems.add("language", "must be an RFC 5646 language code like en or pt-BR")
+        problems.add("language", LANGUAGE_MESSAGE)
     return out
 
 
@@ -628,12 +537,7 @@ def _content_fields(api: GrooveHelpdeskApi, row: sqlite3.Row) -> dict[str, Any]:
         "description": row["description"],
         "featured": bool(row["featured"]),
         "knowledge_base_id": row["kb_id"],
-        "meta_description": row["meta_description"],
-        "meta_robots": row["meta_robots"],
-        "og_description": row["og_description"],
-        "og_image_url": row["og_image_url"],
-        "og_title": row["og_title"],
-        "page_title": row["page_title"],
+        **{key: row[key] for key in SEO_FIELDS},
         "position": row["position"],
         "published_at": api.iso(row["published_at"]),
     }
@@ -661,11 +565,8 @@ def _render_categories(api: GrooveHelpdeskApi, tenant: int, rows: list[sqlite3.R
 
 
 def _load_category(api: GrooveHelpdeskApi, tenant: int, kb_id: str, category_id: str) -> sqlite3.Row:
-    row = api.ctx.store.one("SELECT * FROM gh_kb_categories WHERE tenant_id = ? AND kb_id = ? AND id = ?",
-                            (tenant, kb_id, category_id))
-    if row is None:
-        raise NotFound("Category")
-    return row
+    return common.one_or_404(api, "Category", "SELECT * FROM gh_kb_categories WHERE tenant_id = ? AND kb_id = ? "
+                             "AND id = ?", tenant, kb_id, category_id)
 
 
 def _one_category(api: GrooveHelpdeskApi, tenant: int, kb_id: str, category_id: str) -> dict[str, Any]:
@@ -716,18 +617,24 @@ async def search_categories(request: Request) -> Response:
     return await _category_query(request, keyword_required=True)
 
 
+def _keyword_and_state(request: Request, keyword_required: bool) -> tuple[str, Any]:
+    """A category/article list or search's ``keyword`` and ``state`` filters (state MISSING if not given)."""
+    keyword = (request.query_params.get("keyword") or "").strip()
+    problems = Problems()
+    if keyword_required and not keyword:
+        problems.add("keyword", "can't be blank (use * for all)")
+    state = _state(problems, dict(request.query_params))
+    problems.raise_if_any()
+    return keyword, state
+
+
 async def _category_query(request: Request, *, keyword_required: bool) -> Response:
     api, tenant = common.api_of(request), common.tenant_id(request)
     kb_id = request.path_params["kb_id"]
     _load_kb(api, tenant, kb_id)
     page, per_page = common.page_window(request)
     query = request.query_params
-    keyword = (query.get("keyword") or "").strip()
-    problems = Problems()
-    if keyword_required and not keyword:
-        problems.add("keyword", "can't be blank (use * for all)")
-    state = _state(problems, dict(query))
-    problems.raise_if_any()
+    keyword, state = _keyword_and_state(request, keyword_required)
     sql, args = "SELECT * FROM gh_kb_categories WHERE tenant_id = ? AND kb_id = ?", [tenant, kb_id]
     if state is not MISSING:
         sql, args = sql + " AND state = ?", [*args, state]
@@ -844,11 +751,8 @@ def render_article(api: GrooveHelpdeskApi, row: sqlite3.Row) -> dict[str, Any]:
 
 
 def _load_article(api: GrooveHelpdeskApi, tenant: int, kb_id: str, article_id: str) -> sqlite3.Row:
-    row = api.ctx.store.one("SELECT * FROM gh_kb_articles WHERE tenant_id = ? AND kb_id = ? AND id = ? "
-                            "AND deleted_at IS NULL", (tenant, kb_id, article_id))
-    if row is None:
-        raise NotFound("Article")
-    return row
+    return common.one_or_404(api, "Article", "SELECT * FROM gh_kb_articles WHERE tenant_id = ? AND kb_id = ? "
+                             "AND id = ? AND deleted_at IS NULL", tenant, kb_id, article_id)
 
 
 def _article_input(api: GrooveHelpdeskApi, tenant: int, problems: Problems, kb_id: str, body: dict[str, Any],
@@ -891,12 +795,7 @@ async def _article_query(request: Request, *, keyword_required: bool) -> Respons
     _load_kb(api, tenant, kb_id)
     page, per_page = common.page_window(request)
     query = request.query_params
-    keyword = (query.get("keyword") or "").strip()
-    problems = Problems()
-    if keyword_required and not keyword:
-        problems.add("keyword", "can't be blank (use * for all)")
-    state = _state(problems, dict(query))
-    problems.raise_if_any()
+    keyword, state = _keyword_and_state(request, keyword_required)
     sql = "SELECT * FROM gh_kb_articles WHERE tenant_id = ? AND kb_id = ? AND deleted_at IS NULL"
     args: list[Any] = [tenant, kb_id]
     for column, value in (("state", state), ("category_id", query.get("category_id", MISSING)),

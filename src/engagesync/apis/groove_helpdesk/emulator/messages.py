@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import html
 import random
-import re
 import sqlite3
 from typing import TYPE_CHECKING, Any
 
@@ -17,6 +16,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from ....sandbox.clock import iso8601
+from ..contract.text import is_html, plain_text, summarize
 from . import common, people, tickets
 from .common import Invalid, NotFound, Problems
 
@@ -27,30 +27,12 @@ if TYPE_CHECKING:
 DDL = ""
 TABLES: tuple[str, ...] = ()
 
-SUMMARY_LENGTH = 100
-
-_HTML_TAG = re.compile(
-    r"<\s*/?\s*(br|p|div|span|a|b|i|u|strong|em|ul|ol|li|table|tr|td|img|h[1-6]|blockquote|pre|"
-    r"code|hr|html|body)\b[^>]*>",
-    re.IGNORECASE,
-)
-_BREAK = re.compile(r"<\s*br\s*/?\s*>|<\s*/\s*(p|div|li|h[1-6]|tr|blockquote|pre)\s*>", re.IGNORECASE)
-_ANY_TAG = re.compile(r"<[^>]+>")
-
-
 def to_html(text: str) -> tuple[str, str]:
     """(body, plain_text_body) for what a client sent, whether it was HTML or plain text."""
     text = text.replace("\r\n", "\n")
-    if _HTML_TAG.search(text):
-        plain = html.unescape(_ANY_TAG.sub("", _BREAK.sub("\n", text)))
-        plain = re.sub(r"\n{3,}", "\n\n", plain).strip()
-        return text, plain
+    if is_html(text):
+        return text, plain_text(text)
     return html.escape(text, quote=False).replace("\n", "<br />"), text
-
-
-def summarize(plain: str) -> str:
-    """The ticket summary: the first 100 characters of the first message, whitespace collapsed."""
-    return " ".join(plain.split())[:SUMMARY_LENGTH].rstrip()
 
 
 MESSAGE_SELECT = """

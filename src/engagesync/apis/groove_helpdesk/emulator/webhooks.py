@@ -11,14 +11,14 @@ from __future__ import annotations
 import random
 import sqlite3
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from ....sandbox.clock import iso8601
-from ..contract import WEBHOOK_EVENTS
+from ..contract.fields import is_webhook_url
+from ..contract.webhooks import WEBHOOK_EVENTS, canonical_event, event_key
 from . import common, people
 from .common import NotFound, Problems
 
@@ -29,8 +29,6 @@ if TYPE_CHECKING:
 DDL = ""
 TABLES: tuple[str, ...] = ()
 
-#: Names integrations use for a documented event.
-ALIASES = {"ticket_created": "ticket_started", "ticket_new": "ticket_started"}
 #: Names that are not Groove events, with the closest documented ones.
 HINTS = {
     "ticket_state_changed": "ticket_opened, ticket_closed",
@@ -40,29 +38,9 @@ HINTS = {
 }
 
 
-def canonical_event(value: Any) -> str | None:
-    """``ticket_started``, ``ticket.started``, ``Ticket-Started`` and ``ticket.created`` name one event."""
-    if not isinstance(value, str):
-        return None
-    name = value.strip().lower().replace(".", "_").replace("-", "_")
-    name = ALIASES.get(name, name)
-    return name if name in WEBHOOK_EVENTS else None
-
-
 def _unknown(value: Any) -> str:
-    name = str(value).strip().lower().replace(".", "_").replace("-", "_")
-    hint = HINTS.get(name)
+    hint = HINTS.get(event_key(str(value)))
     return f"{value!r} (did you mean {hint}?)" if hint else repr(value)
-
-
-def valid_url(value: Any) -> bool:
-    if not isinstance(value, str):
-        return False
-    try:
-        parts = urlsplit(value.strip())
-        return parts.scheme in ("http", "https") and bool(parts.hostname) and parts.port != 0
-    except ValueError:  # e.g. "http://[" (an unterminated IPv6 host) or a port out of range
-        return False
 
 
 def render_webhook(base: str, row: sqlite3.Row) -> dict[str, Any]:
@@ -105,7 +83,7 @@ async def create_webhook(request: Request) -> Response:
     url = p.get(url_field)
     if url is None or (isinstance(url, str) and not url.strip()):
         problems.add(url_field, "can't be blank")
-    elif not valid_url(url):
+    elif not is_webhook_url(url):
         problems.add(url_field, f"must be an http(s) URL (got {url!r})")
     nexla_shape = "event" not in p and "event_types" in p
     events: list[str] = []

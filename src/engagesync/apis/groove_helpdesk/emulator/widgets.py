@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import json
 import random
-import re
 import uuid as uuidlib
 from typing import TYPE_CHECKING, Any
 
@@ -19,8 +18,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from ..contract import strict_bool, unwrap
+from ..contract.fields import NAME_MAX
+from ..contract.settings import KB, MAILBOX, WIDGET, Checked, check_settings, color_rgb, flatten
 from . import common, people
-from .common import MISSING, NotFound, Problems, color_rgb, is_http_url, optional_id, parse_color, strict_bool, unwrap
+from .common import MISSING, Problems, optional_id
 from .seed import SEED_EPOCH
 
 if TYPE_CHECKING:
@@ -40,52 +42,6 @@ CREATE TABLE IF NOT EXISTS gh_widgets (
 CREATE UNIQUE INDEX IF NOT EXISTS gh_widgets_uuid ON gh_widgets (uuid);
 """
 TABLES: tuple[str, ...] = ("gh_widgets",)
-
-NAME_MAX = 255
-TEXT_MAX = 255
-
-
-_RGB = re.compile(r"^\s*(\d{1,3})\s*,\s*(\d{1,3})\s*,\s*(\d{1,3})\s*$")
-
-
-# -- settings model --------------------------------------------------------------------------------
-BOOL, TEXT, MAILBOX, KB, URL = "bool", "text", "mailbox", "kb", "url"
-COLOR, RGB, ZINDEX = "color", "rgb", "zindex"
-
-#: Every documented widget setting and how its value is checked.
-SETTING_KINDS: dict[str, str | tuple[str, ...]] = {
-    "branding_disabled": BOOL,
-    "enabled": BOOL,
-    "published": BOOL,
-    "contact.article_suggestions_enabled": BOOL,
-    "contact.attachments_enabled": BOOL,
-    "contact.consent_enabled": BOOL,
-    "contact.consent_optin_enabled": BOOL,
-    "contact.consent_optin_selected": BOOL,
-    "contact.enabled": BOOL,
-    "contact.id": MAILBOX,
-    "contact.name_field_enabled": BOOL,
-    "contact.subject_field_enabled": BOOL,
-    "icon": TEXT,
-    "icon_display": ("icon", "text", "both"),
-    "icon_position": ("left", "right"),
-    "icon_style": TEXT,
-    "icon_text": TEXT,
-    "widget_style": TEXT,
-    "z_index": ZINDEX,
-    "kb.enabled": BOOL,
-    "kb.id": KB,
-    "kb.url": URL,
-    "kb.featured_enabled": BOOL,
-    "kb.ratings_enabled": BOOL,
-    "kb.ratings_count_enabled": BOOL,
-    "kb.ratings_negative_action_enabled": BOOL,
-    "kb.ratings_negative_action_kb_enabled": BOOL,
-    "kb.ratings_negative_action_contact_enabled": BOOL,
-    "primary_color": COLOR,
-    "primary_color_rgb": RGB,
-    "logo_image_url": URL,
-}
 
 #: A new widget's settings: the keys and values of the documented GET-settings example.
 DEFAULT_SETTINGS: dict[str, Any] = {
@@ -109,81 +65,25 @@ DEFAULT_SETTINGS: dict[str, Any] = {
 }
 
 
-def _flatten(body: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    """``{"contact": {"enabled": true}}`` -> ``{"contact.enabled": true}``; dotted keys pass through."""
-    out: dict[str, Any] = {}
-    for key, value in body.items():
-        name = f"{prefix}{key}"
-        if isinstance(value, dict) and name not in SETTING_KINDS:
-            out.update(_flatten(value, f"{name}."))
-        else:
-            out[name] = value
-    return out
-
-
-def _check_setting(api: GrooveHelpdeskApi, tenant: int, problems: Problems, key: str, value: Any) -> Any:
-    """The normalised value, or MISSING after recording why it was refused."""
-    kind = SETTING_KINDS[key]
-    if isinstance(kind, tuple):
-        if isinstance(value, str) and value.strip().lower() in kind:
-            return value.strip().lower()
-        problems.add(key, f"must be one of {', '.join(kind)}")
-    elif kind == BOOL:
-        flag = strict_bool(value)
-        if flag is not None:
-            return flag
-        problems.add(key, "must be true or false")
-    elif kind == TEXT:
-        if isinstance(value, str) and len(value) <= TEXT_MAX:
-            return value
-        problems.add(key, "must be a string" if not isinstance(value, str)
-                     else f"is too long (maximum is {TEXT_MAX} characters)")
-    elif kind in (MAILBOX, KB):
-        ref = optional_id(value)
-        if ref is None:
-            return None
-        table, what = (("gh_mailboxes", "mailboxes") if kind == MAILBOX
-                       else ("gh_knowledge_bases", "knowledge bases"))
-        if isinstance(ref, str) and api.ctx.store.one(
-                f"SELECT 1 FROM {table} WHERE tenant_id = ? AND id = ?", (tenant, ref)):
-            return ref
-        problems.add(key, f"must be the id of one of your {what} (got {value!r})")
-    elif kind == URL:
-        if value is None or value == "":
-            return value
-        if isinstance(value, str) and is_http_url(value):
-            return value.strip()
-        problems.add(key, "must be an http(s) URL")
-    elif kind == COLOR:
-        color = parse_color(value)
-        if color is not None:
-            return color
-        problems.add(key, "must be a hex color like #1e2825")
-    elif kind == RGB:
-        match = _RGB.match(value) if isinstance(value, str) else None
-        if match and all(int(g) <= 255 for g in match.groups()):
-            return ", ".join(str(int(g)) for g in match.groups())
-        problems.add(key, 'must be "r, g, b" with each part 0-255')
-    elif kind == ZINDEX:
-        text = str(value).strip() if isinstance(value, str | int) and not isinstance(value, bool) else ""
-        if text.isdigit() and int(text) <= 2_147_483_647:
-            return str(int(text))
-        problems.add(key, "must be a whole number between 0 and 2147483647 (sent as a string)")
-    return MISSING
+def _reference(api: GrooveHelpdeskApi, tenant: int, kind: str, value: Any) -> Checked:
+    """``contact.id`` / ``kb.id``: null clears it; anything else must be one of the account's."""
+    ref = optional_id(value)
+    if ref is None:
+        return None, None
+    table, what = {MAILBOX: ("gh_mailboxes", "mailboxes"), KB: ("gh_knowledge_bases", "knowledge bases")}[kind]
+    if isinstance(ref, str) and api.ctx.store.one(
+            f"SELECT 1 FROM {table} WHERE tenant_id = ? AND id = ?", (tenant, ref)):
+        return ref, None
+    return None, f"must be the id of one of your {what} (got {value!r})"
 
 
 def validate_settings(api: GrooveHelpdeskApi, tenant: int, current: dict[str, Any],
                       body: dict[str, Any]) -> dict[str, Any]:
     """Normalised changes for a widget's settings, or 422 naming every bad or unknown key."""
     problems = Problems()
-    changes: dict[str, Any] = {}
-    for key, value in _flatten(unwrap(body, "settings")).items():
-        if key not in SETTING_KINDS:
-            problems.add(key, "is not a known widget setting")
-            continue
-        checked = _check_setting(api, tenant, problems, key, value)
-        if checked is not MISSING:
-            changes[key] = checked
+    changes, problems.items = check_settings(
+        WIDGET, flatten(unwrap(body, "settings"), WIDGET.kinds), strict=True,
+        reference=lambda kind, _key, value: _reference(api, tenant, kind, value))
     if "primary_color" in changes:
         derived = color_rgb(changes["primary_color"])
         if changes.get("primary_color_rgb", derived) != derived:
@@ -243,10 +143,8 @@ def render(request: Request, api: GrooveHelpdeskApi, row: sqlite3.Row) -> dict[s
 
 
 def _load(api: GrooveHelpdeskApi, tenant: int, widget_id: str) -> sqlite3.Row:
-    row = api.ctx.store.one("SELECT * FROM gh_widgets WHERE tenant_id = ? AND id = ?", (tenant, widget_id))
-    if row is None:
-        raise NotFound("Widget")
-    return row
+    return common.one_or_404(api, "Widget", "SELECT * FROM gh_widgets WHERE tenant_id = ? AND id = ?",
+                             tenant, widget_id)
 
 
 def _tenant(api: GrooveHelpdeskApi, tenant_id: int) -> Tenant:
@@ -376,11 +274,8 @@ async def update_settings(request: Request) -> Response:
 async def public_widget(request: Request) -> Response:
     """No credential, so no tenant in scope: the uuid alone identifies the widget across tenants."""
     api = common.api_of(request)
-    store = api.ctx.store
     uuid = request.path_params["widget_uuid"].strip().lower()
-    row = store.one("SELECT * FROM gh_widgets WHERE uuid = ?", (uuid,))
-    if row is None:
-        raise NotFound("Widget")
+    row = common.one_or_404(api, "Widget", "SELECT * FROM gh_widgets WHERE uuid = ?", uuid)
     owner = _tenant(api, row["tenant_id"])
     return JSONResponse({"widget": {
         "id": row["id"],
