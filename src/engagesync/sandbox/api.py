@@ -39,6 +39,12 @@ class AuthResult:
     credential: str | None = None
 
 
+def sequences_ddl(table: str) -> str:
+    """DDL of an API's counters table (``EmulatedApi.reserve``)."""
+    return (f"CREATE TABLE IF NOT EXISTS {table} (tenant_id INTEGER NOT NULL, kind TEXT NOT NULL, "
+            "value INTEGER NOT NULL, PRIMARY KEY (tenant_id, kind));\n")
+
+
 class EmulatedApi(ABC):
     id: ClassVar[str]
     prefix: ClassVar[str]
@@ -48,9 +54,25 @@ class EmulatedApi(ABC):
     ddl: ClassVar[str] = ""
     #: Tables cleared when a tenant is reset.
     tables: ClassVar[tuple[str, ...]] = ()
+    #: The API's counters table (see ``reserve``; create it with ``sequences_ddl``), if it numbers things.
+    sequences_table: ClassVar[str] = ""
 
     def __init__(self, ctx: SandboxContext) -> None:
         self.ctx = ctx
+
+    def reserve(self, tenant_id: int, kind: str, count: int, start: int = 1) -> int:
+        """Reserve ``count`` consecutive values of a per-tenant sequence (one, or a bulk seed's worth);
+        return the first. Sequences live in the store, so numbering survives a ``--db`` restart."""
+        table, store = self.sequences_table, self.ctx.store
+        if not table:
+            raise NotImplementedError(f"{type(self).__name__} declares no sequences_table")
+        with store.tx():
+            row = store.one(f"SELECT value FROM {table} WHERE tenant_id = ? AND kind = ?", (tenant_id, kind))
+            first = start if row is None else int(row["value"]) + 1
+            store.execute(f"INSERT INTO {table} (tenant_id, kind, value) VALUES (?, ?, ?) "
+                          "ON CONFLICT(tenant_id, kind) DO UPDATE SET value = excluded.value",
+                          (tenant_id, kind, first + count - 1))
+        return first
 
     @abstractmethod
     def routes(self) -> list[BaseRoute]:

@@ -14,7 +14,7 @@ from starlette.routing import BaseRoute
 from starlette.types import ASGIApp
 
 from ....sandbox import openapi
-from ....sandbox.api import AuthResult, EmulatedApi, Tenant
+from ....sandbox.api import AuthResult, EmulatedApi, Tenant, sequences_ddl
 from ....sandbox.ratelimit import RateLimit
 from ... import groove_helpdesk as pkg
 from ..openapi import SPEC
@@ -27,11 +27,6 @@ MODULES: tuple[ModuleType, ...] = (people, inbox, groups, tickets, messages, web
 ID_SEQUENCE = "id"
 ID_START = 4_000_000_001
 
-SEQUENCES_DDL = """
-CREATE TABLE IF NOT EXISTS gh_sequences (
-    tenant_id INTEGER NOT NULL, kind TEXT NOT NULL, value INTEGER NOT NULL, PRIMARY KEY (tenant_id, kind)
-);
-"""
 
 
 class GrooveHelpdeskApi(EmulatedApi):
@@ -40,7 +35,8 @@ class GrooveHelpdeskApi(EmulatedApi):
     title = "Groove helpdesk REST API v1"
     #: Undocumented upstream; emulated as 100 requests/minute per token (docs/fidelity.md).
     default_rate_limit = RateLimit(100, 60.0)
-    ddl = SEQUENCES_DDL + schema.DDL + "".join(m.DDL for m in MODULES)
+    sequences_table = "gh_sequences"
+    ddl = sequences_ddl("gh_sequences") + schema.DDL + "".join(m.DDL for m in MODULES)
     tables: ClassVar[tuple[str, ...]] = ("gh_sequences", *schema.TABLES, *(t for m in MODULES for t in m.TABLES))
 
     # -- composition -----------------------------------------------------------------------------
@@ -135,14 +131,7 @@ class GrooveHelpdeskApi(EmulatedApi):
         """
         if kind.startswith("id:"):
             kind, start = ID_SEQUENCE, ID_START
-        store = self.ctx.store
-        with store.tx():
-            row = store.one("SELECT value FROM gh_sequences WHERE tenant_id = ? AND kind = ?", (tenant_id, kind))
-            first = start if row is None else int(row["value"]) + 1
-            store.execute("INSERT INTO gh_sequences (tenant_id, kind, value) VALUES (?, ?, ?) "
-                          "ON CONFLICT(tenant_id, kind) DO UPDATE SET value = excluded.value",
-                          (tenant_id, kind, first + count - 1))
-        return first
+        return super().reserve(tenant_id, kind, count, start)
 
     def emit(self, tenant_id: int, event: str, payload: dict[str, Any]) -> None:
         webhooks.emit(self, tenant_id, event, payload)

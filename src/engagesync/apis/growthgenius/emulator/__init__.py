@@ -18,7 +18,7 @@ from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp
 
 from ....sandbox import openapi
-from ....sandbox.api import AuthResult, EmulatedApi, Tenant
+from ....sandbox.api import AuthResult, EmulatedApi, Tenant, sequences_ddl
 from ....sandbox.ratelimit import RateLimit
 from ... import growthgenius as pkg
 from ..contract import WINDOW_LIMIT, record_id
@@ -33,7 +33,10 @@ class GrowthGeniusApi(EmulatedApi):
     title = "GrowthGenius integrations API v1"
     #: Undocumented upstream; emulated as 100 requests/minute per API key (docs/fidelity.md).
     default_rate_limit = RateLimit(100, 60.0)
-    ddl = schema.DDL
+    #: Contact and message ids are global (``tenant_id`` 0), as a real service's are: an id names one
+    #: record across every team, so another team's key meets a 404, never someone else's contact.
+    sequences_table = "gg_sequences"
+    ddl = sequences_ddl("gg_sequences") + schema.DDL
     tables: ClassVar[tuple[str, ...]] = schema.TABLES
 
     # -- composition -----------------------------------------------------------------------------
@@ -146,21 +149,6 @@ class GrowthGeniusApi(EmulatedApi):
                 "samples": seed.samples(self, tenant)}
 
     # -- shared services -------------------------------------------------------------------------
-    def reserve(self, tenant_id: int, kind: str, count: int, start: int = 1) -> int:
-        """Reserve ``count`` consecutive integer ids of ``kind``; returns the first.
-
-        Contact and message ids are global (``tenant_id`` 0), as a real service's are: an id names one
-        record across every team, so another team's key meets a 404, never someone else's contact.
-        """
-        store = self.ctx.store
-        with store.tx():
-            row = store.one("SELECT value FROM gg_sequences WHERE tenant_id = ? AND kind = ?", (tenant_id, kind))
-            first = start if row is None else int(row["value"]) + 1
-            store.execute("INSERT INTO gg_sequences (tenant_id, kind, value) VALUES (?, ?, ?) "
-                          "ON CONFLICT(tenant_id, kind) DO UPDATE SET value = excluded.value",
-                          (tenant_id, kind, first + count - 1))
-        return first
-
     def now_ms(self) -> int:
         return int(self.ctx.clock.now() * 1000)
 

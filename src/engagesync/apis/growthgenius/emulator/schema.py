@@ -6,9 +6,6 @@ and sort on.
 """
 
 DDL = """
-CREATE TABLE IF NOT EXISTS gg_sequences (
-    tenant_id INTEGER NOT NULL, kind TEXT NOT NULL, value INTEGER NOT NULL, PRIMARY KEY (tenant_id, kind)
-);
 CREATE TABLE IF NOT EXISTS gg_users (
     tenant_id INTEGER NOT NULL, id INTEGER NOT NULL, team_id INTEGER NOT NULL, email TEXT NOT NULL,
     email_bcc TEXT, first_name TEXT, last_name TEXT, reporting_email TEXT, roles TEXT NOT NULL DEFAULT '[]',
