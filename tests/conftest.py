@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -47,3 +48,10 @@ def groove_any(request: pytest.FixtureRequest, sandbox: Sandbox) -> Iterator[htt
         client.base_url = httpx.URL(f"{base}{GROOVE}/")
         client.headers["Authorization"] = f"Bearer {token}"
         yield client
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An empty ``ENGAGESYNC_HOME`` (connections file) for a CLI test."""
+    monkeypatch.setenv("ENGAGESYNC_HOME", str(tmp_path / "home"))
+    return tmp_path

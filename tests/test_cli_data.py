@@ -7,25 +7,12 @@ import os
 import stat
 from pathlib import Path
 
-import pytest
-from typer.testing import CliRunner
-
-from engagesync.cli.main import app
 from engagesync.sandbox.app import Sandbox
-
-runner = CliRunner()
-EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
-
-
-@pytest.fixture
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("ENGAGESYNC_HOME", str(tmp_path / "home"))
-    return tmp_path
+from tests.cli_helpers import EXAMPLES, run_cli
 
 
 def _run(*args: str) -> tuple[int, str]:
-    result = runner.invoke(app, list(args))
-    return result.exit_code, result.stdout
+    return run_cli(*args, stdout_only=True)
 
 
 def test_connect_from_sandbox_stores_secrets_0600_and_never_prints_them(home: Path, live_sandbox: Sandbox) -> None:
@@ -87,6 +74,5 @@ def test_dry_run_and_unknown_action_and_bad_input(home: Path, live_sandbox: Sand
     code, _ = _run("push", "groove-helpdesk", "nope", "--input", str(EXAMPLES / "ticket_states.csv"))
     assert code == 2
     missing = home / "missing.csv"
-    result = runner.invoke(app, ["push", "groove-helpdesk", "update_ticket_state", "--input", str(missing),
-                                 "--store", store])
-    assert result.exit_code == 2 and "missing.csv" in result.output
+    code, output = run_cli("push", "groove-helpdesk", "update_ticket_state", "--input", str(missing), "--store", store)
+    assert code == 2 and "missing.csv" in output

@@ -11,25 +11,13 @@ import time
 from pathlib import Path
 
 import duckdb
-import pytest
-from typer.testing import CliRunner
 
-from engagesync.cli.main import app
 from engagesync.sandbox.app import Sandbox
-
-runner = CliRunner()
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
-
-
-@pytest.fixture
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("ENGAGESYNC_HOME", str(tmp_path / "home"))
-    return tmp_path
+from tests.cli_helpers import EXAMPLES, run_cli
 
 
 def _run(*args: str) -> tuple[int, str]:
-    result = runner.invoke(app, list(args))
-    return result.exit_code, result.output
+    return run_cli(*args)
 
 
 def test_connect_from_the_sandbox_then_pull_and_push_contacts(home: Path, live_sandbox: Sandbox) -> None:
