@@ -67,7 +67,8 @@ def demo(
         gs_added = _groove_sales(sandbox, url, store, examples)
     created = results[0].done
     console.print(f"\n[green bold]Demo finished[/green bold] in {time.perf_counter() - started:.1f}s: "
-                  f"{created} tickets created once (the re-run created none), rejects kept with their reasons, "
+                  f"{created} Groove tickets, {gg_created} GrowthGenius contacts and {gs_added} Groove sales flow "
+                  f"members pushed once each (the re-runs pushed nothing), rejects kept with their reasons, "
                   f"everything pulled into {store}. Open it with: duckdb {store}")
     if created == 0 or len(delivered) < created or gg_created == 0 or gs_added == 0:
         raise typer.Exit(1)
