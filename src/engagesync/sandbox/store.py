@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
+from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -42,6 +43,10 @@ CREATE TABLE IF NOT EXISTS sandbox_sink (
 """
 
 
+#: Listing reads remembered by ``Store.counted`` / ``Store.page`` (least recently used dropped first).
+_READS_KEPT = 512
+
+
 class Store:
     """A locked SQLite connection with small helpers; rows come back as ``sqlite3.Row``."""
 
@@ -55,6 +60,7 @@ class Store:
             self.conn.execute("PRAGMA synchronous=NORMAL")
         self.conn.execute("PRAGMA foreign_keys=OFF")
         self._depth = 0
+        self._reads: OrderedDict[tuple[Any, ...], tuple[int, Any]] = OrderedDict()
         self.executescript(ENGINE_DDL)
 
     # -- transactions ----------------------------------------------------------------------------
@@ -105,6 +111,53 @@ class Store:
     def scalar(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> Any:
         row = self.one(sql, params)
         return None if row is None else row[0]
+
+    # -- deep listings -----------------------------------------------------------------------------
+    # A paginating client reads page 1, 2, 3...; with LIMIT/OFFSET each page re-reads every row before
+    # it, so pulling a million rows costs minutes of SQLite time. Both helpers below return exactly
+    # what the plain query would, but remember what they learnt until the next write (SQLite's
+    # ``total_changes`` on the one connection tells): the COUNT(*) of a listing, and the sort key of
+    # the last row served, so the next page continues after it through the index.
+
+    def counted(self, sql: str, params: Sequence[Any] = ()) -> int:
+        """``int(scalar(sql))`` for a COUNT query, computed once per version of the data."""
+        with self.lock:
+            key, version = ("count", sql, tuple(params)), self.conn.total_changes
+            hit = self._reads.get(key)
+            if hit is not None and hit[0] == version:
+                return int(hit[1])
+            value = int(self.conn.execute(sql, params).fetchone()[0])
+            self._remember(key, version, value)
+            return value
+
+    def page(self, sql: str, params: Sequence[Any], keys: Sequence[tuple[str, str]], limit: int,
+             offset: int) -> list[sqlite3.Row]:
+        """``sql`` + ``LIMIT limit OFFSET offset``, where ``sql`` orders by ``keys`` (unique, ascending)
+        and holds ``{after}`` at the end of its WHERE clause, after every ``?`` of ``params``.
+
+        ``keys`` are (SQL expression, column name in the rows) pairs, e.g. ``("t.number", "number")``.
+        """
+        with self.lock:
+            version = self.conn.total_changes
+            hit = self._reads.get(("page", sql, tuple(params), offset))
+            if hit is not None and hit[0] == version:
+                exprs = ", ".join(expr for expr, _ in keys)
+                marks = ", ".join("?" for _ in keys)
+                rows = self.conn.execute(sql.format(after=f"AND ({exprs}) > ({marks})") + " LIMIT ?",
+                                         (*params, *hit[1], limit)).fetchall()
+            else:
+                rows = self.conn.execute(sql.format(after="") + " LIMIT ? OFFSET ?",
+                                         (*params, limit, offset)).fetchall()
+            if rows:
+                last = tuple(rows[-1][name] for _, name in keys)
+                self._remember(("page", sql, tuple(params), offset + len(rows)), version, last)
+            return rows
+
+    def _remember(self, key: tuple[Any, ...], version: int, value: Any) -> None:
+        self._reads[key] = (version, value)
+        self._reads.move_to_end(key)
+        while len(self._reads) > _READS_KEPT:
+            self._reads.popitem(last=False)
 
     # -- engine metadata -------------------------------------------------------------------------
     def get_meta(self, key: str, default: Any = None) -> Any:

@@ -143,16 +143,10 @@ async def ticket_messages(request: Request) -> Response:
     tickets.raw_ticket(api, tid, number)
     page, per_page = common.page_window(request)
     store = api.ctx.store
-    total = int(
-        store.scalar(
-            "SELECT COUNT(*) FROM gh_messages WHERE tenant_id = ? AND ticket_number = ?", (tid, number)
-        )
-    )
-    rows = store.all(
-        MESSAGE_SELECT + " WHERE m.tenant_id = ? AND m.ticket_number = ? "
-        "ORDER BY m.created_at, m.id LIMIT ? OFFSET ?",
-        (tid, number, per_page, common.offset(page, per_page)),
-    )
+    total = store.counted("SELECT COUNT(*) FROM gh_messages WHERE tenant_id = ? AND ticket_number = ?", (tid, number))
+    rows = store.page(MESSAGE_SELECT + " WHERE m.tenant_id = ? AND m.ticket_number = ? {after} "
+                      "ORDER BY m.created_at, m.id", (tid, number), [("m.created_at", "created_at"), ("m.id", "id")],
+                      per_page, common.offset(page, per_page))
     base = common.api_base(request)
     return JSONResponse(
         {

@@ -282,11 +282,9 @@ async def list_customers(request: Request) -> Response:
     api, tid = common.api_of(request), common.tenant_id(request)
     page, per_page = common.page_window(request)
     store = api.ctx.store
-    total = int(store.scalar("SELECT COUNT(*) FROM gh_customers WHERE tenant_id = ?", (tid,)))
-    rows = store.all(
-        "SELECT * FROM gh_customers WHERE tenant_id = ? ORDER BY id LIMIT ? OFFSET ?",
-        (tid, per_page, common.offset(page, per_page)),
-    )
+    total = store.counted("SELECT COUNT(*) FROM gh_customers WHERE tenant_id = ?", (tid,))
+    rows = store.page("SELECT * FROM gh_customers WHERE tenant_id = ? {after} ORDER BY id", (tid,), [("id", "id")],
+                      per_page, common.offset(page, per_page))
     base = common.api_base(request)
     return JSONResponse(
         {

@@ -364,19 +364,20 @@ async def list_tickets(request: Request) -> Response:
             args.extend(more)
     store = api.ctx.store
     sql_where = " AND ".join(where)
-    total = 0 if nothing else int(store.scalar(f"SELECT COUNT(*) FROM gh_tickets t WHERE {sql_where}", args))
+    total = 0 if nothing else store.counted(f"SELECT COUNT(*) FROM gh_tickets t WHERE {sql_where}", args)
     # Pick the page's numbers from an index first, then join only those rows. Unfiltered, the planner
     # would walk the primary key and read every row to check ``deleted``; the live index needs none.
     hint = "INDEXED BY gh_tickets_live" if len(where) == 2 else ""
-    page_numbers = (
-        f"SELECT t.number FROM gh_tickets t {hint} WHERE {sql_where} ORDER BY t.number LIMIT ? OFFSET ?"
-    )
+    numbers = [] if nothing else [r["number"] for r in store.page(
+        f"SELECT t.number FROM gh_tickets t {hint} WHERE {sql_where} {{after}} ORDER BY t.number", args,
+        [("t.number", "number")], per_page, common.offset(page, per_page))]
     rows = (
         []
-        if nothing
+        if not numbers
         else store.all(
-            f"{TICKET_SELECT} WHERE t.tenant_id = ? AND t.number IN ({page_numbers}) ORDER BY t.number",
-            (tid, *args, per_page, common.offset(page, per_page)),
+            f"{TICKET_SELECT} WHERE t.tenant_id = ? AND t.number IN ({', '.join('?' * len(numbers))}) "
+            "ORDER BY t.number",
+            (tid, *numbers),
         )
     )
     base = common.api_base(request)
