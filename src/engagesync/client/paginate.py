@@ -17,6 +17,8 @@ from .errors import EngageSyncError
 from .http import ApiClient
 
 DEFAULT_PER_PAGE = 50
+#: Pages / cursors remembered to detect a server that points back (bounded, so memory stays flat).
+_RECENT_CURSORS = 1024
 NEXT_PAGE_PATH: tuple[str, ...] = ("meta", "pagination", "next_page")
 
 
@@ -82,11 +84,15 @@ def follow_next_page(client: ApiClient, path: str, params: dict[str, Any] | None
     per_page = query.setdefault(per_page_param, DEFAULT_PER_PAGE)
     base_origin = _origin(client.base_url)
     url = path
+    recent: deque[tuple[str, tuple[tuple[str, str], ...]]] = deque(maxlen=_RECENT_CURSORS)
     seen: set[tuple[str, tuple[tuple[str, str], ...]]] = set()
     while True:
         key = _canonical(client.safe_url(url if "://" in url else f"{client.base_url}/{url.lstrip('/')}"), query)
         if key in seen:
             raise PaginationLoop(f"the server's next page repeats a page already read ({key[0]}); stopping")
+        if len(recent) == recent.maxlen:
+            seen.discard(recent[0])
+        recent.append(key)
         seen.add(key)
         body = client.request("GET", url, params=query).json()
         raw_items = body.get(items_key) if isinstance(body, dict) else None
@@ -107,8 +113,6 @@ def follow_next_page(client: ApiClient, path: str, params: dict[str, Any] | None
 
 #: ``fetch(cursor)`` -> the page's items and the cursor of the next page (``None``: the last page).
 CursorFetch = Callable[[str | None], tuple[list[dict[str, Any]], str | None]]
-#: Cursors remembered to detect a server that points back (bounded, so memory stays flat).
-_RECENT_CURSORS = 1024
 
 
 def follow_cursor(fetch: CursorFetch, start: str | None = None) -> Iterator[tuple[list[dict[str, Any]], str | None]]:
