@@ -298,7 +298,9 @@ def test_concurrent_commits_from_threads(store: Store) -> None:
 
 _value = st.one_of(st.none(), st.integers(-(2**63), 2**63 - 1), st.text(max_size=8), st.booleans(),
                    st.floats(allow_nan=False, allow_infinity=False, width=32),
-                   st.sampled_from(["2024-03-01T10:00:00Z", "2024-03-01T10:00:00+02:00", "1700000000"]),
+                   st.sampled_from(["2024-03-01T10:00:00Z", "2024-03-01T10:00:00+02:00", "1700000000",
+                                    "2025-01-02T00:00:17.176-05:00", "2024-03-01T10:00:00.123456+05:30",
+                                    "2024-02-29T23:59:59.5Z", "0999-12-31T23:00:00-01:00", "2024-03-01 10:00:00Z"]),
                    st.lists(st.integers(0, 3), max_size=3))
 
 

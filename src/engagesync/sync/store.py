@@ -231,6 +231,9 @@ def _to_json(value: Any) -> Any:
 
 
 _PLAIN_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+#: ISO 8601 instants with an explicit zone (``Z`` or ``±HH:MM``), seconds, optional fraction: the forms
+#: DuckDB's TIMESTAMPTZ cast reads exactly as ``_to_timestamp`` does.
+_ISO_INSTANT = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,6})?(Z|[+-]\d\d:\d\d)")
 #: Values that need no coercion, by column type: for these DuckDB's cast of the JSON text gives
 #: exactly what the coercer would (a timestamp only in its whole-second UTC form).
 _FAST_CHECK: dict[str, Callable[[Any], bool]] = {
@@ -238,7 +241,7 @@ _FAST_CHECK: dict[str, Callable[[Any], bool]] = {
     "BIGINT": lambda v: type(v) is int and _INT64_MIN <= v <= _INT64_MAX,
     "DOUBLE": lambda v: (type(v) is float and math.isfinite(v)) or (type(v) is int and abs(v) < 2**53),
     "BOOLEAN": lambda v: type(v) is bool,
-    "TIMESTAMP": lambda v: type(v) is str and len(v) == 20 and _ISO_UTC.fullmatch(v) is not None,
+    "TIMESTAMP": lambda v: type(v) is str and _ISO_INSTANT.fullmatch(v) is not None,
     "JSON": lambda v: True,
 }
 _FAST_EXTRACT: dict[str, str] = {
@@ -246,7 +249,8 @@ _FAST_EXTRACT: dict[str, str] = {
     "BIGINT": "CAST(json_extract_string(r, {path}) AS BIGINT)",
     "DOUBLE": "CAST(json_extract_string(r, {path}) AS DOUBLE)",
     "BOOLEAN": "CAST(json_extract_string(r, {path}) AS BOOLEAN)",
-    "TIMESTAMP": "CAST(json_extract_string(r, {path}) AS TIMESTAMP)",
+    # the instant in UTC, whatever the session's time zone (epoch microseconds carry no zone)
+    "TIMESTAMP": "make_timestamp(epoch_us(CAST(json_extract_string(r, {path}) AS TIMESTAMPTZ)))",
     "JSON": "CASE WHEN json_type(r, {path}) = 'NULL' THEN NULL ELSE json_extract(r, {path}) END",
 }
 
