@@ -230,6 +230,8 @@ def _to_json(value: Any) -> Any:
     return value  # serialised with the page; JSON columns keep the value's JSON form
 
 
+#: The temporary table a page chunk is staged in before it is merged into its stream's table.
+_STAGE = "_engagesync_page"
 _PLAIN_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 #: ISO 8601 instants with an explicit zone (``Z`` or ``±HH:MM``), seconds, optional fraction: the forms
 #: DuckDB's TIMESTAMPTZ cast reads exactly as ``_to_timestamp`` does.
@@ -275,6 +277,8 @@ class _TablePlan:
     #: only the raw records are serialised, and DuckDB extracts and casts the columns itself.
     fast_sql: str | None = None
     fast_checks: tuple[Callable[[Any], bool], ...] = ()
+    #: Statements moving the staged chunk into the table (``?`` = the sync time, on the INSERT).
+    apply: tuple[str, ...] = ()
 
     @property
     def fields(self) -> list[tuple[str, str, str, Callable[[Any], Any]]]:
@@ -453,33 +457,47 @@ class Store:
         pk = ", ".join(quote(k) for k in spec.primary_key)
         with self._lock:
             self._con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
-            self._con.execute(f"CREATE TABLE IF NOT EXISTS {table} ({coldefs}, _raw JSON, _synced_at TIMESTAMP, "
-                              f"PRIMARY KEY ({pk}))")
+            # No PRIMARY KEY constraint: DuckDB keeps a key's index in memory, so it would grow with every
+            # row pulled. Upserts delete the page's keys and insert, inside the page's transaction.
+            self._con.execute(f"CREATE TABLE IF NOT EXISTS {table} ({coldefs}, _raw JSON, _synced_at TIMESTAMP)")
             existing = {row[0] for row in self._con.execute(
                 "SELECT column_name FROM information_schema.columns WHERE table_schema = ? AND table_name = ?",
                 [schema_for(connection), sanitize(spec.name)]).fetchall()}
             for column, type_ in zip(columns, types, strict=True):
                 if column not in existing:  # the connector grew a column: extend, keep the data
                     self._con.execute(f"ALTER TABLE {table} ADD COLUMN {quote(column)} {type_}")
+            keyed = bool(self._con.execute(  # a table made by an earlier version keeps its constraint
+                "SELECT 1 FROM duckdb_constraints() WHERE schema_name = ? AND table_name = ? "
+                "AND constraint_type = 'PRIMARY KEY'", [schema_for(connection), sanitize(spec.name)]).fetchall())
         fields = [f"c{i}" for i in range(len(columns))]
         structure = _dumps([{**dict(zip(fields, types, strict=True)), "raw": "JSON"}])
         target = ", ".join([*(quote(c) for c in columns), "_raw", "_synced_at"])
-        select = ", ".join([*(f"u.{f}" for f in fields), "u.raw", "?::TIMESTAMP"])
-        updates = ", ".join(f"{quote(c)} = excluded.{quote(c)}" for c in [*columns, "_raw", "_synced_at"]
-                            if c not in spec.primary_key)
-        insert_sql = (f"INSERT INTO {table} ({target}) SELECT {select} FROM "
-                      f"(SELECT unnest(from_json_strict(?, ?)) AS u) ON CONFLICT ({pk}) DO UPDATE SET {updates}")
-        fast_sql = None
+        names = ", ".join([*(quote(c) for c in columns), "_raw"])
+        stage_sql = (f"CREATE OR REPLACE TEMP TABLE {_STAGE} AS SELECT "
+                     + ", ".join([*(f"u.{f} AS {quote(c)}" for f, c in zip(fields, columns, strict=True)),
+                                  "u.raw AS _raw"])
+                     + " FROM (SELECT unnest(from_json_strict(?, ?)) AS u)")
+        fast_stage_sql = None
         if all(_PLAIN_NAME.fullmatch(c) for c in columns):
-            extracts = ", ".join(_FAST_EXTRACT[t].format(path=f"'$.\"{c}\"'")
+            extracts = ", ".join(_FAST_EXTRACT[t].format(path=f"'$.\"{c}\"'") + f" AS {quote(c)}"
                                  for c, t in zip(columns, types, strict=True))
-            fast_sql = (f"INSERT INTO {table} ({target}) SELECT {extracts}, r, ?::TIMESTAMP FROM "
-                        f"(SELECT unnest(from_json(?, '[\"JSON\"]')) AS r) ON CONFLICT ({pk}) DO UPDATE SET {updates}")
+            fast_stage_sql = (f"CREATE OR REPLACE TEMP TABLE {_STAGE} AS SELECT {extracts}, r AS _raw "
+                              f"FROM (SELECT unnest(from_json(?, '[\"JSON\"]')) AS r)")
+        apply: tuple[str, ...]
+        if keyed:
+            updates = ", ".join(f"{quote(c)} = excluded.{quote(c)}" for c in [*columns, "_raw", "_synced_at"]
+                                if c not in spec.primary_key)
+            apply = (f"INSERT INTO {table} ({target}) SELECT {names}, ?::TIMESTAMP FROM {_STAGE} "
+                     f"ON CONFLICT ({pk}) DO UPDATE SET {updates}",)
+        else:
+            same = " AND ".join(f"s.{quote(k)} = t.{quote(k)}" for k in spec.primary_key)
+            apply = (f"DELETE FROM {table} t WHERE EXISTS (SELECT 1 FROM {_STAGE} s WHERE {same})",
+                     f"INSERT INTO {table} ({target}) SELECT {names}, ?::TIMESTAMP FROM {_STAGE}")
         plan = _TablePlan(table=table, columns=columns, types=types,
                           coercers=tuple(COERCERS[t] for t in types),
                           pk_index=tuple(columns.index(k) for k in spec.primary_key),
-                          structure=structure, insert_sql=insert_sql, fast_sql=fast_sql,
-                          fast_checks=tuple(_FAST_CHECK[t] for t in types))
+                          structure=structure, insert_sql=stage_sql, fast_sql=fast_stage_sql,
+                          fast_checks=tuple(_FAST_CHECK[t] for t in types), apply=apply)
         self._plans[key] = plan
         return plan
 
@@ -532,7 +550,9 @@ class Store:
         now = utcnow()
         with self.transaction() as con:
             for payload in payloads:
-                self._upsert(con, sql, [now, payload, *extra])
+                self._upsert(con, sql, [payload, *extra])
+                for statement in plan.apply:
+                    con.execute(statement, [now] if "?" in statement else [])
             self._write_state(con, connection, spec.name, state, now)
         return len(rows)
 
