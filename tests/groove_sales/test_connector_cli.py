@@ -34,10 +34,15 @@ def test_connect_from_the_sandbox_then_pull_and_push_flow_members(home: Path, li
     made = {c["name"]: c for c in json.loads(output)["connections"]}["groove-sales"]
     assert made["secrets"] == {k: "***" for k in ("access_token", "client_secret", "refresh_token",
                                                   "token_expires_at")}
-    assert creds["client_secret"] not in output
     assert stat.S_IMODE(os.stat(ConnectionStore().path).st_mode) == 0o600
+    stored = ConnectionStore().get("groove-sales").secrets
+    secrets = [stored[k] for k in ("access_token", "client_secret", "refresh_token")]
+    assert creds["client_secret"] in secrets and not [s for s in secrets if s in output]
     code, output = _run("check", "groove-sales", "--json")
     assert code == 0 and json.loads(output)["flows"] == 8, output
+    code, listing = _run("connections", "--json")
+    assert code == 0 and json.loads(listing)["connections"]
+    assert not [s for s in secrets if s in listing + output], "a secret was printed"
     store = str(home / "gs.duckdb")
     code, output = _run("pull", "groove-sales", "--store", store, "--json")
     assert code == 0, output
@@ -54,8 +59,9 @@ def test_connect_from_the_sandbox_then_pull_and_push_flow_members(home: Path, li
     assert (summary["done"], summary["rejected"]) == (8, 1)
     assert members(live_sandbox, flow) == before + 8
     code, output = _run("rejects", "groove-sales", "--store", store, "--json")
-    assert [r["reason"] for r in json.loads(output)["rejects"]] == [
-        "line 7: No person with Salesforce id 0035e00000NoSuchAA (findPersonBySalesforceId returned null)"]
+    assert [(r["field"], r["reason"]) for r in json.loads(output)["rejects"]] == [
+        ("salesforceId", "line 7: No person with Salesforce id 0035e00000NoSuchAA (findPersonBySalesforceId "
+                         "returned null)")]
     code, output = _run(*push)
     assert json.loads(output)["done"] == 0 and members(live_sandbox, flow) == before + 8
 

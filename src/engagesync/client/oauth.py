@@ -36,7 +36,15 @@ import httpx
 
 from .auth import Credential
 from .budget import ClockSync
-from .errors import ApiError, AuthError, EngageSyncError, TransportError, error_for_status, redact_url
+from .errors import (
+    ApiError,
+    AuthError,
+    EngageSyncError,
+    TransportError,
+    error_for_status,
+    redact_text,
+    redact_url,
+)
 
 #: Refresh this many seconds before the access token's expiry (server time).
 DEFAULT_MARGIN = 300.0
@@ -139,7 +147,7 @@ def request_token(http: httpx.Client, app: OAuthApp, grant: dict[str, str], sync
         error = payload.get("error") if isinstance(payload, dict) else None
         described = payload.get("error_description") if isinstance(payload, dict) else None
         message = f"{error}: {described}" if error and described else str(error or described or response.text[:200])
-        message = message.replace(app.client_secret, "[redacted]") if app.client_secret else message
+        message = redact_text(message, hidden)  # a server may echo what it got (the secret, the grant)
         cls = AuthError if error in REFUSED or response.status_code == 401 else error_for_status(
             max(response.status_code, 400))
         raise cls(response.status_code, [message or f"HTTP {response.status_code}"], "POST", safe_url, None)
