@@ -16,7 +16,7 @@ import pytest
 
 from engagesync.client.auth import Credential
 from engagesync.client.errors import AuthError
-from engagesync.client.http import ApiClient
+from engagesync.client.http import ApiClient, RetryPolicy
 from engagesync.client.oauth import (
     AuthorizationFailed,
     OAuthApp,
@@ -137,6 +137,37 @@ def test_a_token_about_to_expire_is_refreshed_before_it_is_sent(sandbox: Sandbox
         assert flows(client) == 8
     assert holder.refreshes == ["expiring"]
     assert not [e for e in sandbox.ctx.journal.entries(api="groove-sales", limit=100) if e.status == 401]
+
+
+class AgeOnFirstCall(Keep):
+    """Moves the sandbox's clock past the token's lifetime while the first API request is in flight
+    (it is answered 503 by a fault rule, dated after the jump): the retry must go out refreshed."""
+
+    def __init__(self, inner: httpx.BaseTransport, sandbox: Sandbox) -> None:
+        super().__init__(inner)
+        self.sandbox, self.aged = sandbox, False
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/graphql") and not self.aged:
+            self.aged = True
+            self.sandbox.ctx.clock.advance(7300)
+        return self.inner.handle_request(request)
+
+
+def test_a_retry_after_a_5xx_goes_out_with_a_refreshed_token(sandbox: Sandbox, app: OAuthApp,
+                                                             creds: dict[str, Any],
+                                                             transport: httpx.BaseTransport) -> None:
+    holder = OAuthHolder(app, tokens_for(app, transport), transport=transport)
+    sandbox.ctx.faults.replace([{"match": {"api": "groove-sales"}, "effect": {"status": 503}, "times": 1}], seed=1)
+    aging = AgeOnFirstCall(transport, sandbox)
+    with ApiClient(creds["graphql_url"], auth=holder, transport=aging,
+                   retry=RetryPolicy(attempts=3, base_delay=0.001, max_delay=0.01)) as client:
+        answer = client.request("POST", client.base_url, json=FLOWS, idempotent=True)  # a query: retried
+        assert len(answer.json()["data"]["flows"]) == 8
+    statuses = [e.status for e in sandbox.ctx.journal.entries(api="groove-sales", limit=100)
+                if e.path.endswith("/graphql")]
+    assert statuses == [503, 200]  # no 401: the refresh happened inside the retry loop, before the resend
+    assert holder.refreshes == ["expiring"]
 
 
 def test_a_refused_refresh_is_an_auth_error_after_one_attempt_naming_no_secret(

@@ -114,3 +114,22 @@ def test_connect_no_browser_takes_the_pasted_redirect_url(home: Path, live_sandb
     assert json.loads(out)["connections"][0]["api"] == "groove-sales"
     code, output = _run("check", "gs", "--json")
     assert code == 0, output
+
+
+def test_a_rotated_refresh_token_survives_a_process_restart(home: Path, live_sandbox: Sandbox) -> None:
+    """Two separate `engagesync check` processes, each after the access token expired: the first
+    refreshes (the server revokes the old refresh token at once) and must have written the new pair to
+    disk, or the second has nothing that works."""
+    code, output = _run("connect", "--sandbox", str(live_sandbox.url), "--json")
+    assert code == 0, output
+    first = ConnectionStore().get("groove-sales").secrets["refresh_token"]
+    seen = [first]
+    for _ in range(2):
+        live_sandbox.ctx.clock.advance(7300)  # past the 2 h lifetime of the saved access token
+        done = subprocess.run([sys.executable, "-m", "engagesync.cli.main", "check", "groove-sales", "--json"],
+                              capture_output=True, text=True, timeout=60, env=dict(os.environ))
+        assert done.returncode == 0, done.stderr
+        assert json.loads(done.stdout)["flows"] == 8
+        saved = ConnectionStore().get("groove-sales").secrets["refresh_token"]
+        assert saved not in seen  # rotated, and persisted by the process that rotated it
+        seen.append(saved)
