@@ -207,6 +207,26 @@ def test_a_rotated_refresh_token_survives_a_restart(sandbox: Sandbox, tmp_path: 
     assert store.get("gs").secrets["refresh_token"] not in (first, saved["refresh_token"])
 
 
+def test_clients_made_from_one_credential_share_one_holder(sandbox: Sandbox, creds: dict[str, Any],
+                                                           transport: httpx.BaseTransport) -> None:
+    """A second client made from the connection as it was read before the first one rotated the
+    refresh token (e.g. a second command step, or a copy of the settings) must not refresh with the
+    spent token: it gets the same holder, with the current tokens."""
+    url, secrets, settings = connectors.from_sandbox("groove-sales", creds, transport=transport)
+    stale = dict(secrets)
+    rotated: list[dict[str, str]] = []
+    with connectors.client_for(Connection("gs", "groove-sales", url, dict(secrets), settings),
+                               transport=transport, on_rotate=rotated.append) as first:
+        sandbox.ctx.clock.advance(7300)
+        assert flows(first) == 8 and len(rotated) == 1  # refreshed: the stale refresh token is spent
+        with connectors.client_for(Connection("gs", "groove-sales", url, stale, settings),
+                                   transport=transport) as second:
+            sandbox.ctx.clock.advance(7300)
+            assert flows(second) == 8 and flows(first) == 8  # without sharing: invalid_grant
+            assert second.auth is first.auth
+    assert len(rotated) == 2  # the first client's listener heard the rotation the second one caused
+
+
 def test_the_loopback_listener_catches_the_redirect(live_sandbox: Sandbox) -> None:
     creds = live_sandbox.credentials(base_url=str(live_sandbox.url))["groove-sales"]
     app = OAuthApp(creds["token_url"], creds["client_id"], creds["client_secret"],
