@@ -16,7 +16,7 @@ import pytest
 
 from engagesync.client.auth import Credential
 from engagesync.client.errors import AuthError
-from engagesync.client.http import ApiClient
+from engagesync.client.http import ApiClient, RetryPolicy
 from engagesync.client.oauth import (
     AuthorizationFailed,
     OAuthApp,
@@ -139,6 +139,37 @@ def test_a_token_about_to_expire_is_refreshed_before_it_is_sent(sandbox: Sandbox
     assert not [e for e in sandbox.ctx.journal.entries(api="groove-sales", limit=100) if e.status == 401]
 
 
+class AgeOnFirstCall(Keep):
+    """Moves the sandbox's clock past the token's lifetime while the first API request is in flight
+    (it is answered 503 by a fault rule, dated after the jump): the retry must go out refreshed."""
+
+    def __init__(self, inner: httpx.BaseTransport, sandbox: Sandbox) -> None:
+        super().__init__(inner)
+        self.sandbox, self.aged = sandbox, False
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/graphql") and not self.aged:
+            self.aged = True
+            self.sandbox.ctx.clock.advance(7300)
+        return self.inner.handle_request(request)
+
+
+def test_a_retry_after_a_5xx_goes_out_with_a_refreshed_token(sandbox: Sandbox, app: OAuthApp,
+                                                             creds: dict[str, Any],
+                                                             transport: httpx.BaseTransport) -> None:
+    holder = OAuthHolder(app, tokens_for(app, transport), transport=transport)
+    sandbox.ctx.faults.replace([{"match": {"api": "groove-sales"}, "effect": {"status": 503}, "times": 1}], seed=1)
+    aging = AgeOnFirstCall(transport, sandbox)
+    with ApiClient(creds["graphql_url"], auth=holder, transport=aging,
+                   retry=RetryPolicy(attempts=3, base_delay=0.001, max_delay=0.01)) as client:
+        answer = client.request("POST", client.base_url, json=FLOWS, idempotent=True)  # a query: retried
+        assert len(answer.json()["data"]["flows"]) == 8
+    statuses = [e.status for e in sandbox.ctx.journal.entries(api="groove-sales", limit=100)
+                if e.path.endswith("/graphql")]
+    assert statuses == [503, 200]  # no 401: the refresh happened inside the retry loop, before the resend
+    assert holder.refreshes == ["expiring"]
+
+
 def test_a_refused_refresh_is_an_auth_error_after_one_attempt_naming_no_secret(
         sandbox: Sandbox, app: OAuthApp, creds: dict[str, Any], transport: httpx.BaseTransport) -> None:
     holder = OAuthHolder(app, TokenSet("not-a-token", "not-a-refresh-token-either"), transport=transport)
@@ -174,6 +205,26 @@ def test_a_rotated_refresh_token_survives_a_restart(sandbox: Sandbox, tmp_path: 
     with connectors.client_for(store.get("gs"), store=store, transport=transport) as client:
         assert connectors.check(store.get("gs"), client)["flows"] == 8
     assert store.get("gs").secrets["refresh_token"] not in (first, saved["refresh_token"])
+
+
+def test_clients_made_from_one_credential_share_one_holder(sandbox: Sandbox, creds: dict[str, Any],
+                                                           transport: httpx.BaseTransport) -> None:
+    """A second client made from the connection as it was read before the first one rotated the
+    refresh token (e.g. a second command step, or a copy of the settings) must not refresh with the
+    spent token: it gets the same holder, with the current tokens."""
+    url, secrets, settings = connectors.from_sandbox("groove-sales", creds, transport=transport)
+    stale = dict(secrets)
+    rotated: list[dict[str, str]] = []
+    with connectors.client_for(Connection("gs", "groove-sales", url, dict(secrets), settings),
+                               transport=transport, on_rotate=rotated.append) as first:
+        sandbox.ctx.clock.advance(7300)
+        assert flows(first) == 8 and len(rotated) == 1  # refreshed: the stale refresh token is spent
+        with connectors.client_for(Connection("gs", "groove-sales", url, stale, settings),
+                                   transport=transport) as second:
+            sandbox.ctx.clock.advance(7300)
+            assert flows(second) == 8 and flows(first) == 8  # without sharing: invalid_grant
+            assert second.auth is first.auth
+    assert len(rotated) == 2  # the first client's listener heard the rotation the second one caused
 
 
 def test_the_loopback_listener_catches_the_redirect(live_sandbox: Sandbox) -> None:

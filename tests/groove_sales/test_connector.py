@@ -138,8 +138,10 @@ def test_a_batched_push_sends_one_request_per_batch_and_rejects_per_alias(
     assert (result.read, result.done, result.rejected_by_api) == (21, 19, 2)
     assert mutations(sandbox) == 5  # ceil(21 / 5)
     assert len(members(sandbox)) == before + 19
-    assert sorted(r.reason for r in store.rejects(CONN)) == [
-        "line 5: Couldn't find Flow with 'id'=1", "line 9: Couldn't find Person with 'id'=123"]
+    # each reject names the record's line, the field the API refused and the API's reason
+    assert sorted((r.field, r.reason) for r in store.rejects(CONN)) == [
+        ("flowId", "line 5: Couldn't find Flow with 'id'=1"),
+        ("personId", "line 9: Couldn't find Person with 'id'=123")]
     again = Pusher(client, CONN, action, store, batch_size=5).run(iter(rows))
     assert (again.done, again.skipped, mutations(sandbox)) == (0, 21, 5)  # nothing sent, nothing created
 
@@ -162,10 +164,11 @@ def test_salesforce_ids_are_resolved_in_one_lookup_and_already_in_flow_counts_as
     result = Pusher(client, CONN, connector.actions()["add_person_to_flow"], store, batch_size=10).run(iter(rows))
     assert (result.done, result.rejected_by_api, result.rejected_locally) == (4, 1, 1)
     assert client.stats["requests"] - requests == 2  # one aliased lookup + one aliased mutation
-    reasons = sorted(r.reason for r in store.rejects(CONN))
-    assert reasons == ["line 5: No person with Salesforce id 003000000000000AAA (findPersonBySalesforceId "
-                       "returned null)", "line 6: salesforceId must be a 15- or 18-character Salesforce id "
-                       "(got 'not-an-id')"]
+    reasons = sorted((r.field, r.reason) for r in store.rejects(CONN))
+    assert reasons == [("salesforceId", "line 5: No person with Salesforce id 003000000000000AAA "
+                        "(findPersonBySalesforceId returned null)"),
+                       ("salesforceId", "line 6: salesforceId must be a 15- or 18-character Salesforce id "
+                        "(got 'not-an-id')")]
     assert {(int(p), int(inside["flowId"])) for p in free} <= set(members(sandbox))
 
 

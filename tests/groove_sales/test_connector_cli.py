@@ -34,10 +34,15 @@ def test_connect_from_the_sandbox_then_pull_and_push_flow_members(home: Path, li
     made = {c["name"]: c for c in json.loads(output)["connections"]}["groove-sales"]
     assert made["secrets"] == {k: "***" for k in ("access_token", "client_secret", "refresh_token",
                                                   "token_expires_at")}
-    assert creds["client_secret"] not in output
     assert stat.S_IMODE(os.stat(ConnectionStore().path).st_mode) == 0o600
+    stored = ConnectionStore().get("groove-sales").secrets
+    secrets = [stored[k] for k in ("access_token", "client_secret", "refresh_token")]
+    assert creds["client_secret"] in secrets and not [s for s in secrets if s in output]
     code, output = _run("check", "groove-sales", "--json")
     assert code == 0 and json.loads(output)["flows"] == 8, output
+    code, listing = _run("connections", "--json")
+    assert code == 0 and json.loads(listing)["connections"]
+    assert not [s for s in secrets if s in listing + output], "a secret was printed"
     store = str(home / "gs.duckdb")
     code, output = _run("pull", "groove-sales", "--store", store, "--json")
     assert code == 0, output
@@ -54,8 +59,9 @@ def test_connect_from_the_sandbox_then_pull_and_push_flow_members(home: Path, li
     assert (summary["done"], summary["rejected"]) == (8, 1)
     assert members(live_sandbox, flow) == before + 8
     code, output = _run("rejects", "groove-sales", "--store", store, "--json")
-    assert [r["reason"] for r in json.loads(output)["rejects"]] == [
-        "line 7: No person with Salesforce id 0035e00000NoSuchAA (findPersonBySalesforceId returned null)"]
+    assert [(r["field"], r["reason"]) for r in json.loads(output)["rejects"]] == [
+        ("salesforceId", "line 7: No person with Salesforce id 0035e00000NoSuchAA (findPersonBySalesforceId "
+                         "returned null)")]
     code, output = _run(*push)
     assert json.loads(output)["done"] == 0 and members(live_sandbox, flow) == before + 8
 
@@ -108,3 +114,22 @@ def test_connect_no_browser_takes_the_pasted_redirect_url(home: Path, live_sandb
     assert json.loads(out)["connections"][0]["api"] == "groove-sales"
     code, output = _run("check", "gs", "--json")
     assert code == 0, output
+
+
+def test_a_rotated_refresh_token_survives_a_process_restart(home: Path, live_sandbox: Sandbox) -> None:
+    """Two separate `engagesync check` processes, each after the access token expired: the first
+    refreshes (the server revokes the old refresh token at once) and must have written the new pair to
+    disk, or the second has nothing that works."""
+    code, output = _run("connect", "--sandbox", str(live_sandbox.url), "--json")
+    assert code == 0, output
+    first = ConnectionStore().get("groove-sales").secrets["refresh_token"]
+    seen = [first]
+    for _ in range(2):
+        live_sandbox.ctx.clock.advance(7300)  # past the 2 h lifetime of the saved access token
+        done = subprocess.run([sys.executable, "-m", "engagesync.cli.main", "check", "groove-sales", "--json"],
+                              capture_output=True, text=True, timeout=60, env=dict(os.environ))
+        assert done.returncode == 0, done.stderr
+        assert json.loads(done.stdout)["flows"] == 8
+        saved = ConnectionStore().get("groove-sales").secrets["refresh_token"]
+        assert saved not in seen  # rotated, and persisted by the process that rotated it
+        seen.append(saved)

@@ -143,3 +143,17 @@ def test_fault_rules_match_a_graphql_operation(http: httpx.Client, admin: httpx.
     assert again["errors"][0]["extensions"]["code"] == "ALREADY_IN_FLOW"  # the first one did happen
     journal = admin.get("requests", params={"api": "groove-sales"}).json()["requests"]
     assert [e["operation"] for e in journal if e["operation"]][-2:] == ["addPersonToFlow", "addPersonToFlow"]
+
+
+def test_a_repeated_document_answers_the_same_as_a_fresh_one(http: httpx.Client, token: str,
+                                                            creds: dict[str, Any]) -> None:
+    """The server caches parsed and validated documents by text (a push repeats one aliased mutation):
+    the same text must still run with each request's own variables, and a bad one fail every time."""
+    query = "query F($id: ID!) { flow(id: $id) { id } }"
+    first, second = creds["samples"]["flow_ids"][:2]
+    assert gql(http, token, query, {"id": first}).json() == {"data": {"flow": {"id": first}}}
+    assert gql(http, token, query, {"id": second}).json() == {"data": {"flow": {"id": second}}}
+    bad = [gql(http, token, "{ flows { id secret } }").json() for _ in range(2)]
+    assert bad[0] == bad[1] and "data" not in bad[1]
+    broken = [gql(http, token, "{ flows { id ").json() for _ in range(2)]
+    assert broken[0] == broken[1] and broken[1]["errors"][0]["message"].startswith("Syntax Error")

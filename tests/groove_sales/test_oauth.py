@@ -195,6 +195,39 @@ def test_tenants_are_isolated(sandbox: Sandbox, http: httpx.Client, admin: httpx
     assert refresh(http, other, pair["refresh_token"]).json()["error"] == "invalid_grant"
 
 
+def test_tenant_b_credentials_get_nothing_from_tenant_a(sandbox: Sandbox, http: httpx.Client, admin: httpx.Client,
+                                                       creds: dict[str, Any]) -> None:
+    """Both directions, every credential kind: a client of one tenant with the other's code or refresh
+    token is an RFC 6749 ``invalid_grant`` (and does not burn the grant for its owner), and a token of
+    tenant B reaches none of tenant A's flows or people, even by id."""
+    b = admin.post("tenants", json={"name": "b", "seed": 9, "counts": {"groove-sales.flows": 2}}).json()["groove-sales"]
+    for owner, stranger in ((creds, b), (b, creds)):
+        code = code_for(http, owner)
+        foreign = exchange(http, stranger, code, redirect_uri=owner["redirect_uri"])
+        assert foreign.status_code == 400 and foreign.json()["error"] == "invalid_grant", foreign.text
+        assert foreign.headers["cache-control"] == "no-store"
+        pair = exchange(http, owner, code).json()  # the owner's code still works, once
+        foreign = refresh(http, stranger, pair["refresh_token"], path="/oauth/token/refresh")
+        assert foreign.status_code == 400 and foreign.json()["error"] == "invalid_grant"
+        revoked = http.post(f"{PREFIX}/oauth/revoke", data={"token": pair["access_token"],
+                                                            "client_id": stranger["client_id"],
+                                                            "client_secret": stranger["client_secret"]})
+        assert revoked.status_code == 200  # RFC 7009: no error, and nothing revoked
+        assert gql(http, pair["access_token"], QUERY).status_code == 200
+        assert refresh(http, owner, pair["refresh_token"]).status_code == 200
+    a_flow = creds["samples"]["flow_ids"][-1]  # 70003: tenant B has only 70001 and 70002
+    a_person = creds["samples"]["person_ids"][0]
+    b_token = token_pair(http, b)["access_token"]
+    assert gql(http, b_token, "query F($id: ID!) { flow(id: $id) { id name } }", {"id": a_flow}).json() == {
+        "data": {"flow": None}}
+    assert {f["id"] for f in gql(http, b_token, QUERY).json()["data"]["flows"]} == {"70001", "70002"}
+    before = sandbox.ctx.store.scalar("SELECT count(*) FROM gs_person_flows WHERE tenant_id = 1")
+    added = gql(http, b_token, "mutation A($i: AddPersonToFlowInput!) { addPersonToFlow(input: $i) "
+                               "{ personFlow { createdAt } } }", {"i": {"flowId": a_flow, "personId": a_person}})
+    assert added.json()["errors"][0]["message"] == f"Couldn't find Flow with 'id'={a_flow}"
+    assert sandbox.ctx.store.scalar("SELECT count(*) FROM gs_person_flows WHERE tenant_id = 1") == before
+
+
 def test_clients_codes_and_tokens_survive_a_restart(tmp_path: Path) -> None:
     db = str(tmp_path / "state.db")
     with Sandbox(db=db) as sb, sb.client() as http:

@@ -80,3 +80,22 @@ def test_oauth_endpoints_are_not_rate_limited(limited: tuple[Sandbox, httpx.Clie
     sb, http, _ = limited
     tokens = {_token(sb, http) for _ in range(120)}
     assert len(tokens) == 120
+
+
+def test_reset_is_when_the_sliding_average_dips_below_the_limit(
+        limited: tuple[Sandbox, httpx.Client, httpx.Client]) -> None:
+    """'the reset value is calculated to be the moment in time when the sliding average dips below the
+    limit': 100 served + 1 refused at the start of a minute weigh 101 x (60 - e) / 60 in the next one,
+    below 100 once e > 0.59 s, so the first whole second it is guaranteed is start + 61; a call then is
+    served."""
+    sb, http, admin = limited
+    token = _token(sb, http)
+    for _ in range(100):
+        gql(http, token, QUERY)
+    refused = gql(http, token, QUERY)
+    assert refused.status_code == 429
+    reset = int(refused.headers["x-ratelimit-reset"])
+    assert reset == WINDOW_START + 61
+    admin.post("clock/set", json={"epoch": reset})
+    served = gql(http, token, QUERY)
+    assert served.status_code == 200 and served.headers["x-ratelimit-remaining"] == "0"

@@ -192,9 +192,9 @@ def _groove_sales(sandbox: Any, url: str, store: str, examples: Path) -> int:
                           str(client.stats["requests"] - before))
         console.print(table)
         table = Table(title="9. rejects (engagesync rejects groove-sales)")
-        for column in ("action", "reason"):
+        for column in ("action", "field", "reason"):
             table.add_column(column)
         for item in db.rejects(connection.name):
-            table.add_row(item.action, item.reason or "")
+            table.add_row(item.action, item.field or "", item.reason or "")
         console.print(table)
     return runs[0].done if runs[1].done == 0 and runs[0].rejected >= 1 else 0

@@ -37,9 +37,12 @@ class EngageSyncError(Exception):
 class ApiError(EngageSyncError):
     """The API answered with an error status."""
 
-    def __init__(self, status: int, messages: list[str], method: str, url: str, body: Any = None) -> None:
+    def __init__(self, status: int, messages: list[str], method: str, url: str, body: Any = None,
+                 fields: list[str | None] | None = None) -> None:
         self.status = status
         self.messages = messages
+        #: The field each message is about, when the connector knows it (same order as ``messages``).
+        self.fields = fields or []
         self.method = method
         self.url = url
         self.body = body

@@ -26,6 +26,7 @@ import math
 import secrets as _secrets
 import threading
 import time
+import weakref
 from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
@@ -36,7 +37,15 @@ import httpx
 
 from .auth import Credential
 from .budget import ClockSync
-from .errors import ApiError, AuthError, EngageSyncError, TransportError, error_for_status, redact_url
+from .errors import (
+    ApiError,
+    AuthError,
+    EngageSyncError,
+    TransportError,
+    error_for_status,
+    redact_text,
+    redact_url,
+)
 
 #: Refresh this many seconds before the access token's expiry (server time).
 DEFAULT_MARGIN = 300.0
@@ -139,7 +148,7 @@ def request_token(http: httpx.Client, app: OAuthApp, grant: dict[str, str], sync
         error = payload.get("error") if isinstance(payload, dict) else None
         described = payload.get("error_description") if isinstance(payload, dict) else None
         message = f"{error}: {described}" if error and described else str(error or described or response.text[:200])
-        message = message.replace(app.client_secret, "[redacted]") if app.client_secret else message
+        message = redact_text(message, hidden)  # a server may echo what it got (the secret, the grant)
         cls = AuthError if error in REFUSED or response.status_code == 401 else error_for_status(
             max(response.status_code, 400))
         raise cls(response.status_code, [message or f"HTTP {response.status_code}"], "POST", safe_url, None)
@@ -155,7 +164,7 @@ class OAuthHolder(Credential):
                  clock: Callable[[], float] = time.time, timeout: float = 30.0) -> None:
         self.app = app
         self._tokens = tokens
-        self._on_rotate = on_rotate
+        self._listeners: list[RotateListener] = [on_rotate] if on_rotate is not None else []
         self.margin = margin
         self._clock = clock
         self._http = httpx.Client(transport=transport, timeout=timeout, headers={"User-Agent": "engagesync"})
@@ -174,6 +183,17 @@ class OAuthHolder(Credential):
     def secrets(self) -> list[str]:
         with self._lock:
             return [s for s in (self.app.client_secret, *self._held) if s]
+
+    def add_listener(self, on_rotate: RotateListener) -> None:
+        """Also hand every refreshed pair to ``on_rotate`` (another client sharing this holder)."""
+        with self._lock:
+            if on_rotate not in self._listeners:
+                self._listeners.append(on_rotate)
+
+    def held(self) -> list[str]:
+        """Every access and refresh token this holder has held (not the client secret)."""
+        with self._lock:
+            return list(self._held)
 
     def server_now(self) -> float:
         """The latest the server's clock can read now (expiry is judged pessimistically)."""
@@ -227,11 +247,35 @@ class OAuthHolder(Credential):
         self._held.extend(t for t in (tokens.access_token, tokens.refresh_token) if t and t not in self._held)
         self._tokens = tokens
         self.refreshes.append(why)
-        if self._on_rotate is not None:  # persisted before first use: the old refresh token is already dead
-            self._on_rotate(tokens.as_secrets())
+        for listener in self._listeners:  # persisted before first use: the old refresh token is already dead
+            listener(tokens.as_secrets())
 
     def close(self) -> None:
         self._http.close()
+
+
+_HOLDERS: weakref.WeakSet[OAuthHolder] = weakref.WeakSet()
+_HOLDERS_LOCK = threading.Lock()
+
+
+def shared_holder(app: OAuthApp, tokens: TokenSet, **kwargs: Any) -> OAuthHolder:
+    """The live holder of this credential if the process has one, else a new one (one per credential).
+
+    A holder is the same credential when it belongs to the same app and has held ``tokens``'s refresh
+    token (or access token): a second client made from a connection read before a rotation must not
+    refresh with the refresh token the first one already spent (the server refuses it).
+    """
+    mine = tokens.refresh_token or tokens.access_token
+    with _HOLDERS_LOCK:
+        for holder in list(_HOLDERS):
+            if (holder.app.token_url, holder.app.client_id) == (app.token_url, app.client_id) \
+                    and mine in holder.held():
+                if kwargs.get("on_rotate") is not None:
+                    holder.add_listener(kwargs["on_rotate"])
+                return holder
+        holder = OAuthHolder(app, tokens, **kwargs)
+        _HOLDERS.add(holder)
+        return holder
 
 
 # -- the authorization-code flow ---------------------------------------------------------------------
@@ -402,4 +446,4 @@ def authorize_without_browser(app: OAuthApp, http: httpx.Client, redirect_uri: s
 
 __all__ = ["ApiError", "AuthorizationFailed", "LoopbackReceiver", "OAuthApp", "OAuthHolder", "TokenSet",
            "authorization_url", "authorize_interactively", "authorize_without_browser", "code_from_pasted",
-           "exchange_code", "new_state", "request_token"]
+           "exchange_code", "new_state", "request_token", "shared_holder"]

@@ -17,12 +17,15 @@ from __future__ import annotations
 
 import base64
 import json
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
 
 from graphql import (
+    DocumentNode,
     ExecutionResult,
     GraphQLError,
     GraphQLObjectType,
@@ -41,6 +44,8 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
 Resolver = Callable[..., Any]
+#: Parsed and validated operations kept per service (by query text).
+DOCUMENT_CACHE_SIZE = 256
 
 
 class ResolverError(GraphQLError):
@@ -60,6 +65,8 @@ class GraphQLService:
         self.sdl = sdl.read_text() if isinstance(sdl, Path) else sdl
         self.schema: GraphQLSchema = build_schema(self.sdl)
         self.context = context or (lambda request: {"request": request})
+        self._documents: OrderedDict[str, tuple[DocumentNode | None, list[dict[str, Any]]]] = OrderedDict()
+        self._lock = threading.Lock()
         for type_name, hooks in (scalars or {}).items():
             scalar = self.schema.type_map[type_name]
             if not isinstance(scalar, GraphQLScalarType):
@@ -122,18 +129,35 @@ class GraphQLService:
             return _errors(exc.status, exc.message)
         return JSONResponse(body)
 
+    def _checked(self, query: str) -> tuple[DocumentNode | None, list[dict[str, Any]]]:
+        """The parsed document and its validation errors, cached by query text: a push sends the same
+        aliased mutation again and again, and parsing + validating it cost more than executing it."""
+        with self._lock:
+            cached = self._documents.get(query)
+            if cached is not None:
+                self._documents.move_to_end(query)
+                return cached
+        document: DocumentNode | None
+        try:
+            document = parse(query)
+            problems: list[dict[str, Any]] = [dict(e.formatted) for e in validate(self.schema, document)]
+        except GraphQLError as exc:
+            document, problems = None, [dict(exc.formatted)]
+        found = (None if problems else document, problems)
+        with self._lock:
+            self._documents[query] = found
+            while len(self._documents) > DOCUMENT_CACHE_SIZE:
+                self._documents.popitem(last=False)
+        return found
+
     def run(self, query: str | None, variables: dict[str, Any] | None, operation_name: str | None,
             context: Any, read_only: bool = False) -> dict[str, Any]:
         """Parse, validate and execute one operation; the response body as a dict."""
         if not query:
             return {"errors": [{"message": "No query string was present"}]}
-        try:
-            document = parse(query)
-        except GraphQLError as exc:
-            return {"errors": [exc.formatted]}
-        problems = validate(self.schema, document)
-        if problems:
-            return {"errors": [e.formatted for e in problems]}
+        document, problems = self._checked(query)
+        if problems or document is None:
+            return {"errors": [dict(p) for p in problems]}
         if read_only:
             op = get_operation_ast(document, operation_name)
             if isinstance(op, OperationDefinitionNode) and op.operation != OperationType.QUERY:

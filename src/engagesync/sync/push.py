@@ -406,8 +406,10 @@ class Pusher:
         result.rejected_by_api += 1
         self._ledger.append(LedgerWrite(key, "rejected"))
         messages = exc.messages if exc is not None and exc.messages else [reason]
-        for message in messages:
-            about = _field_of(message, record, self.action)
+        named = exc.fields if exc is not None else []
+        for i, message in enumerate(messages):
+            # the connector's word on the field wins; else guess it from a Rails-style message
+            about = (named[i] if i < len(named) else None) or _field_of(message, record, self.action)
             self._rejects.append(RejectWrite(key, {"line": line, "record": raw}, about, f"line {line}: {message}"))
 
     def _capture(self, key: str, status: int, body: Any) -> None:

@@ -61,11 +61,32 @@ def build_request(record: dict[str, Any]) -> Request:
                                                                            "personId": person}}})
 
 
-def _refused(client: ApiClient, errors: list[GraphQLError]) -> RejectedError:
+def _refused(client: ApiClient, errors: list[GraphQLError], record: dict[str, Any] | None = None) -> RejectedError:
     body = {"errors": [{"message": e.message, "path": list(e.path), "extensions": {"code": e.code}}
                        for e in errors]}
     return RejectedError(200, [e.message for e in errors] or ["refused"], "POST", client.safe_url(client.base_url),
-                         body)
+                         body, fields=[field_of(e, record or {}) for e in errors])
+
+
+def field_of(error: GraphQLError, record: dict[str, Any]) -> str | None:
+    """The record field a Groove error is about, so a reject names it (line, field, reason).
+
+    graphql-ruby names no argument in a resolver's error, so it is read from what the error says:
+    the missing Flow is ``flowId``; the missing Person is ``personId``, or ``salesforceId`` when the
+    record named the person that way; a variable or argument error that quotes an input field names it.
+    """
+    text = error.message
+    by_salesforce = not record.get("personId") and bool(record.get("salesforceId"))
+    if "findPersonBySalesforceId" in text or "Salesforce id" in text:
+        return "salesforceId"
+    if "Couldn't find Flow" in text:
+        return "flowId"
+    if "Couldn't find Person" in text or "already in this Flow" in text:
+        return "salesforceId" if by_salesforce else "personId"
+    for name in ("flowId", "personId", "salesforceId"):
+        if name in text:
+            return "salesforceId" if name == "personId" and by_salesforce else name
+    return None
 
 
 def _already(errors: list[GraphQLError]) -> bool:
@@ -90,7 +111,7 @@ def _resolve_people(client: ApiClient, records: list[dict[str, Any]], outcomes: 
                                     retry=retry)
         except GraphQLRequestError as exc:
             for i, _ in chunk:
-                outcomes[i] = _refused(client, exc.errors)
+                outcomes[i] = _refused(client, exc.errors, records[i])
             continue
         except (ApiError, TransportError) as exc:
             for i, _ in chunk:
@@ -101,10 +122,11 @@ def _resolve_people(client: ApiClient, records: list[dict[str, Any]], outcomes: 
             person = result.data.get(f"p{k}")
             errors = result.errors_for(f"p{k}")
             if errors:
-                outcomes[i] = _refused(client, errors)
+                outcomes[i] = _refused(client, errors, records[i])
             elif not isinstance(person, dict):
                 outcomes[i] = _refused(client, [GraphQLError(
-                    f"No person with Salesforce id {sf} (findPersonBySalesforceId returned null)", (), "NOT_FOUND")])
+                    f"No person with Salesforce id {sf} (findPersonBySalesforceId returned null)", (), "NOT_FOUND")],
+                    records[i])
             else:
                 inputs[i] = {"flowId": str(records[i]["flowId"]), "personId": str(person["id"])}
     return inputs
@@ -122,18 +144,19 @@ def send_batch(client: ApiClient, records: list[dict[str, Any]], retry: bool = T
                                      retry=retry)
     except GraphQLRequestError as exc:
         for i in order:
-            outcomes[i] = _refused(client, exc.errors)
+            outcomes[i] = _refused(client, exc.errors, records[i])
         return outcomes
     except (ApiError, TransportError) as exc:  # OutcomeUnknown included: the Pusher reconciles
         for i in order:
             outcomes[i] = exc
         return outcomes
     for k, i in enumerate(order):
-        outcomes[i] = _outcome(client, result, f"a{k}", inputs[i])
+        outcomes[i] = _outcome(client, result, f"a{k}", inputs[i], records[i])
     return outcomes
 
 
-def _outcome(client: ApiClient, result: GraphQLResult, alias: str, sent: dict[str, str]) -> Any:
+def _outcome(client: ApiClient, result: GraphQLResult, alias: str, sent: dict[str, str],
+             record: dict[str, Any]) -> Any:
     assert result.data is not None
     payload = result.data.get(alias)
     errors = result.errors_for(alias) or ([] if payload is not None else result.unplaced_errors())
@@ -141,9 +164,9 @@ def _outcome(client: ApiClient, result: GraphQLResult, alias: str, sent: dict[st
         return Sent({"alreadyInFlow": True, "message": errors[0].message,
                      "personFlow": {"flow": {"id": sent["flowId"]}, "person": {"id": sent["personId"]}}})
     if errors:
-        return _refused(client, errors)
+        return _refused(client, errors, record)
     if not isinstance(payload, dict):
-        return _refused(client, [GraphQLError(f"addPersonToFlow answered null for {alias}", (alias,))])
+        return _refused(client, [GraphQLError(f"addPersonToFlow answered null for {alias}", (alias,))], record)
     return Sent(payload)
 
 

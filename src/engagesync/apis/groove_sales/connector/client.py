@@ -13,7 +13,7 @@ from typing import Any
 from ....client.budget import RateBudget
 from ....client.graphql import GraphQLClient
 from ....client.http import ApiClient
-from ....client.oauth import DEFAULT_MARGIN, OAuthApp, OAuthHolder, RotateListener, TokenSet
+from ....client.oauth import DEFAULT_MARGIN, OAuthApp, RotateListener, TokenSet, shared_holder
 from ..contract import GRAPHQL_PATH, RATE_WINDOW, REAL_AUTH_BASE, REAL_GRAPHQL_URL, TOKEN_PATH, sdl
 
 #: "100 API requests, per minute, per OAuth token".
@@ -71,8 +71,8 @@ def make_client(base_url: str, access_token: str | None = None, refresh_token: s
     expires = float(token_expires_at) if token_expires_at not in (None, "") else None
     app = OAuthApp(token_url or token_url_for(base_url), client_id or "", client_secret or "",
                    redirect_uri=redirect_uri, scope=scope)
-    holder = OAuthHolder(app, TokenSet(access, refresh_token, expires, scope), transport=kwargs.get("transport"),
-                         on_rotate=on_rotate, margin=margin)
+    holder = shared_holder(app, TokenSet(access, refresh_token, expires, scope), transport=kwargs.get("transport"),
+                           on_rotate=on_rotate, margin=margin)
     window = float(kwargs.pop("window_seconds", WINDOW_SECONDS))
     on_wait = kwargs.pop("on_wait", None)
     budget = kwargs.pop("budget", None) or RateBudget(window_seconds=window, on_wait=on_wait)
