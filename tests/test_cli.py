@@ -27,7 +27,7 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
     result = runner.invoke(app, ["demo", "--tickets", "30", "--store", str(store)])
     assert result.exit_code == 0, result.output
     assert "Demo finished" in result.output
-    assert "4 tickets created once" in result.output
+    assert "4 Groove tickets" in result.output
     assert "line 5: from is not a valid email address" in result.output
     import duckdb
     with duckdb.connect(str(store)) as con:
