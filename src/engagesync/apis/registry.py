@@ -16,6 +16,7 @@ EMULATORS: dict[str, str] = {
     "groove-helpdesk": "engagesync.apis.groove_helpdesk.emulator:GrooveHelpdeskApi",
     "groove-sales": "engagesync.apis.groove_sales.emulator:GrooveSalesApi",
     "growthgenius": "engagesync.apis.growthgenius.emulator:GrowthGeniusApi",
+    "volt": "engagesync.apis.volt.emulator:VoltApi",
 }
 
 

@@ -159,6 +159,7 @@ class AdminApi:
         if seconds < 0:
             raise AdminError(400, "seconds must be >= 0: the clock only moves forward")
         self.ctx.clock.advance(seconds)
+        self.ctx.tick()
         await self.ctx.outbox.drain()
         return JSONResponse(self.ctx.clock.to_dict())
 
@@ -175,6 +176,7 @@ class AdminApi:
     async def clock_set(self, request: Request) -> Response:
         body = await _json(request)
         self.ctx.clock.set(float(body["epoch"]))
+        self.ctx.tick()
         await self.ctx.outbox.drain()
         return JSONResponse(self.ctx.clock.to_dict())
 
@@ -225,12 +227,16 @@ class AdminApi:
     async def deliveries(self, request: Request) -> Response:
         q = request.query_params
         tenant_id = self._tenant_filter(request)
+        self.ctx.tick()
+        if self.ctx.outbox.dirty:
+            await self.ctx.outbox.drain()
         await self.ctx.outbox.settle()
         return JSONResponse({"deliveries": self.ctx.outbox.deliveries(
             api=q.get("api"), tenant_id=tenant_id, status=q.get("status"), event=q.get("event"),
             limit=int(q.get("limit", 100)))})
 
     async def flush(self, request: Request) -> Response:
+        self.ctx.tick()
         attempted = await self.ctx.outbox.drain()
         return JSONResponse({"attempted": attempted})
 
@@ -267,8 +273,9 @@ class AdminApi:
                 payload: Any = json.loads(body)
             except ValueError:
                 payload = body.decode("utf-8", "replace")
+            # "raw": the exact bytes received (as text), so a signature over the body can be checked
             items.append({"id": row["id"], "at": self.ctx.clock.iso(row["at"]), "headers": json.loads(row["headers"]),
-                          "body": payload})
+                          "body": payload, "raw": body.decode("utf-8", "replace")})
         return JSONResponse({"name": name, "received": items})
 
     async def requests(self, request: Request) -> Response:

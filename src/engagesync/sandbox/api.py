@@ -125,6 +125,13 @@ class EmulatedApi(ABC):
     def credentials(self, tenant: Tenant, base_url: str) -> dict[str, Any]:
         """What a client needs to call this API as ``tenant`` (with a ``samples`` object)."""
 
+    def tick(self, now: float) -> None:
+        """Do the work that has fallen due on the virtual clock (scheduled sends, status changes).
+
+        The engine calls it when the clock is moved, on a webhook flush and from the server's ticker,
+        so timed behaviour happens without a request to the API itself."""
+        return None
+
     def clear(self, tenant_id: int | None) -> None:
         """Delete the tenant's rows (or everyone's)."""
         for table in self.tables:

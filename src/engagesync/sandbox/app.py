@@ -83,10 +83,11 @@ class SandboxApp:
                 return
 
     async def _tick(self) -> None:
-        """Server mode: retries fall due as the (virtual) clock runs, so poll for them."""
+        """Server mode: retries and scheduled work fall due as the (virtual) clock runs, so poll for them."""
         while True:
             await asyncio.sleep(self.webhook_tick)
             with contextlib.suppress(Exception):
+                self.ctx.tick()
                 await self.ctx.outbox.run_due()
 
 

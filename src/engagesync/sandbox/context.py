@@ -62,6 +62,12 @@ class SandboxContext:
         if self.store.scalar("SELECT COUNT(*) FROM tenants") == 0:
             self.reset(seed=seed)
 
+    def tick(self) -> None:
+        """Let every API do what is due at the clock's current time (see ``EmulatedApi.tick``)."""
+        now = self.clock.now()
+        for api in self.apis.values():
+            api.tick(now)
+
     # -- clock persistence -----------------------------------------------------------------------
     def _persist_clock(self) -> None:
         self.store.set_meta("clock_offset", self.clock.offset)

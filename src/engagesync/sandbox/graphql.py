@@ -10,12 +10,15 @@ An API hands in its SDL (the contract, shared with its connector) and a resolver
 - introspection, and the SDL itself at ``<endpoint>/schema.graphql``.
 
 Resolvers raise ``ResolverError`` for the API's own errors; any other exception is reported as
-"Internal server error" so no internals (or secrets) leak into a response.
+"Internal server error" so no internals (or secrets) leak into a response. Resolvers may be ``async``
+(e.g. one that calls out over HTTP); they are awaited on the server's event loop. An API whose
+server answers request errors (parse, validation, variables) differently passes ``request_errors``.
 """
 
 from __future__ import annotations
 
 import base64
+import inspect
 import json
 import threading
 from collections import OrderedDict
@@ -46,6 +49,9 @@ from starlette.routing import BaseRoute, Route
 Resolver = Callable[..., Any]
 #: Parsed and validated operations kept per service (by query text).
 DOCUMENT_CACHE_SIZE = 256
+#: ``(kind, errors) -> (status, body)`` for errors raised before execution; kind is "parse",
+#: "validation" or "variables".
+RequestErrors = Callable[[str, list[GraphQLError]], tuple[int, dict[str, Any]]]
 
 
 class ResolverError(GraphQLError):
@@ -61,11 +67,13 @@ class GraphQLService:
 
     def __init__(self, sdl: str | Path, resolvers: Mapping[str, Mapping[str, Resolver]],
                  scalars: Mapping[str, Mapping[str, Callable[..., Any]]] | None = None,  # serialize, parse_value
-                 context: Callable[[Request], Any] | None = None) -> None:
+                 context: Callable[[Request], Any] | None = None,
+                 request_errors: RequestErrors | None = None) -> None:
         self.sdl = sdl.read_text() if isinstance(sdl, Path) else sdl
+        self.request_errors = request_errors
         self.schema: GraphQLSchema = build_schema(self.sdl)
         self.context = context or (lambda request: {"request": request})
-        self._documents: OrderedDict[str, tuple[DocumentNode | None, list[dict[str, Any]]]] = OrderedDict()
+        self._documents: OrderedDict[str, tuple[DocumentNode | None, str, list[GraphQLError]]] = OrderedDict()
         self._lock = threading.Lock()
         for type_name, hooks in (scalars or {}).items():
             scalar = self.schema.type_map[type_name]
@@ -120,30 +128,33 @@ class GraphQLService:
     async def endpoint(self, request: Request) -> Response:
         try:
             query, variables, operation_name = await _read(request)
+            outcome = self._execute(query, variables, operation_name, self.context(request),
+                                    read_only=request.method == "GET")
         except _BadRequest as exc:
             return _errors(exc.status, exc.message)
-        try:
-            body = self.run(query, variables, operation_name, self.context(request),
-                            read_only=request.method == "GET")
-        except _BadRequest as exc:
-            return _errors(exc.status, exc.message)
-        return JSONResponse(body)
+        if isinstance(outcome, tuple):
+            return JSONResponse(outcome[1], status_code=outcome[0])
+        result = await outcome if inspect.isawaitable(outcome) else outcome
+        status, body = self._finish(result)
+        return JSONResponse(body, status_code=status)
 
-    def _checked(self, query: str) -> tuple[DocumentNode | None, list[dict[str, Any]]]:
-        """The parsed document and its validation errors, cached by query text: a push sends the same
-        aliased mutation again and again, and parsing + validating it cost more than executing it."""
+    def _checked(self, query: str) -> tuple[DocumentNode | None, str, list[GraphQLError]]:
+        """The parsed document, or the kind of request error ("parse"/"validation") and its errors; cached
+        by query text: a push sends the same aliased mutation again and again, and parsing + validating it
+        cost more than executing it."""
         with self._lock:
             cached = self._documents.get(query)
             if cached is not None:
                 self._documents.move_to_end(query)
                 return cached
-        document: DocumentNode | None
+        found: tuple[DocumentNode | None, str, list[GraphQLError]]
         try:
             document = parse(query)
-            problems: list[dict[str, Any]] = [dict(e.formatted) for e in validate(self.schema, document)]
         except GraphQLError as exc:
-            document, problems = None, [dict(exc.formatted)]
-        found = (None if problems else document, problems)
+            found = (None, "parse", [exc])
+        else:
+            problems = list(validate(self.schema, document))
+            found = (None if problems else document, "validation", problems)
         with self._lock:
             self._documents[query] = found
             while len(self._documents) > DOCUMENT_CACHE_SIZE:
@@ -152,21 +163,39 @@ class GraphQLService:
 
     def run(self, query: str | None, variables: dict[str, Any] | None, operation_name: str | None,
             context: Any, read_only: bool = False) -> dict[str, Any]:
-        """Parse, validate and execute one operation; the response body as a dict."""
+        """Parse, validate and execute one operation (synchronous resolvers only); the response body."""
+        outcome = self._execute(query, variables, operation_name, context, read_only)
+        if isinstance(outcome, tuple):
+            return outcome[1]
+        if not isinstance(outcome, ExecutionResult):
+            raise TypeError("GraphQLService.run needs synchronous resolvers; the endpoint awaits async ones")
+        return self._finish(outcome)[1]
+
+    def _execute(self, query: str | None, variables: dict[str, Any] | None, operation_name: str | None,
+                 context: Any, read_only: bool) -> tuple[int, dict[str, Any]] | Any:
+        """An ``ExecutionResult`` (or an awaitable of one), or ``(status, body)`` for a request error."""
         if not query:
-            return {"errors": [{"message": "No query string was present"}]}
-        document, problems = self._checked(query)
+            return 200, {"errors": [{"message": "No query string was present"}]}
+        document, kind, problems = self._checked(query)
         if problems or document is None:
-            return {"errors": [dict(p) for p in problems]}
+            return self._request_error(kind, problems)
         if read_only:
             op = get_operation_ast(document, operation_name)
             if isinstance(op, OperationDefinitionNode) and op.operation != OperationType.QUERY:
                 raise _BadRequest(405, f"Can only perform a {op.operation.value} over POST")
-        result = execute(self.schema, document, variable_values=variables, operation_name=operation_name,
-                         context_value=context)
-        if not isinstance(result, ExecutionResult):  # an async resolver: not supported by this engine
-            raise TypeError("GraphQLService resolvers must be synchronous")
-        return _format(result)
+        return execute(self.schema, document, variable_values=variables, operation_name=operation_name,
+                       context_value=context)
+
+    def _request_error(self, kind: str, errors: list[GraphQLError]) -> tuple[int, dict[str, Any]]:
+        if self.request_errors is not None:
+            return self.request_errors(kind, errors)
+        return 200, {"errors": [e.formatted for e in errors]}
+
+    def _finish(self, result: ExecutionResult) -> tuple[int, dict[str, Any]]:
+        if (self.request_errors is not None and result.data is None and result.errors
+                and all(e.path is None for e in result.errors)):
+            return self.request_errors("variables", list(result.errors))
+        return 200, _format(result)
 
 
 class _BadRequest(Exception):

@@ -127,7 +127,19 @@ class Outbox:
                 mounts[origin.rstrip("/") + "/"] = httpx.ASGITransport(app=app)
         return httpx.AsyncClient(timeout=self.config.timeout_seconds, mounts=mounts)
 
-    async def _attempt(self, client: httpx.AsyncClient, row: Any) -> None:
+    async def deliver_once(self, delivery_id: int) -> str | None:
+        """Attempt one delivery now, with no retry (e.g. a test request a registration waits on).
+
+        Returns ``None`` when the receiver answered 2xx, else what went wrong; the delivery is then failed."""
+        row = self.ctx.store.one("SELECT * FROM webhook_deliveries WHERE id = ?", (delivery_id,))
+        if row is None:
+            raise KeyError(delivery_id)
+        # not due for the background runs while this attempt is in flight
+        self.ctx.store.execute("UPDATE webhook_deliveries SET next_attempt_at = NULL WHERE id = ?", (delivery_id,))
+        async with self._client() as client:
+            return await self._attempt(client, row, final=True)
+
+    async def _attempt(self, client: httpx.AsyncClient, row: Any, final: bool = False) -> str | None:
         attempt = int(row["attempts"]) + 1
         headers = json.loads(row["headers"])
         headers["X-Sandbox-Delivery"] = str(row["id"])
@@ -150,13 +162,14 @@ class Outbox:
             if error is None:
                 conn.execute("UPDATE webhook_deliveries SET status = 'delivered', attempts = ?, delivered_at = ?,"
                              " next_attempt_at = NULL, last_error = NULL WHERE id = ?", (attempt, now, row["id"]))
-            elif attempt >= self.config.max_attempts:
+            elif final or attempt >= self.config.max_attempts:
                 conn.execute("UPDATE webhook_deliveries SET status = 'failed', attempts = ?, next_attempt_at = NULL,"
                              " last_error = ? WHERE id = ?", (attempt, error, row["id"]))
             else:
                 delay = self.config.backoff[attempt - 1]
                 conn.execute("UPDATE webhook_deliveries SET attempts = ?, next_attempt_at = ?, last_error = ?"
                              " WHERE id = ?", (attempt, now + delay, error, row["id"]))
+        return error
 
     # -- inspecting ------------------------------------------------------------------------------
     def deliveries(self, api: str | None = None, tenant_id: int | None = None, status: str | None = None,
