@@ -14,7 +14,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--seconds", type=float, default=5.0, help="duration of each throughput run")
     parser.add_argument("--tickets", type=int, default=100_000, help="tickets for the bulk-seed run")
-    parser.add_argument("--pull-records", type=int, default=200_000,
+    parser.add_argument("--pull-records", type=int, default=1_000_000,
                         help="records of the larger memory-measured pull (the smaller is a tenth); 1000000 for 1M")
     parser.add_argument("--push-rows", type=int, default=5_000,
                         help="rows of the larger memory-measured push (the smaller is a tenth)")

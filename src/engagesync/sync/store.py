@@ -377,8 +377,8 @@ class Store:
     def __init__(self, path: str = "engagesync.duckdb") -> None:
         self.path = path
         self._lock = threading.RLock()
-        # DuckDB would cache up to 80% of RAM as the file grows; a fixed ceiling keeps a long pull flat.
-        self._con = duckdb.connect(path, config={"memory_limit": os.environ.get("ENGAGESYNC_DUCKDB_MEMORY", "512MB"),
+        # DuckDB caches up to 80% of RAM as the file grows; a fixed ceiling keeps a long pull flat.
+        self._con = duckdb.connect(path, config={"memory_limit": os.environ.get("ENGAGESYNC_DUCKDB_MEMORY", "256MB"),
                                                  "threads": int(os.environ.get("ENGAGESYNC_DUCKDB_THREADS", "1"))})
         self._plans: dict[tuple[str, str], _TablePlan] = {}
         with self._lock:
