@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 from collections.abc import Awaitable, Callable, Iterable
 from typing import TYPE_CHECKING, Any, Final
-from urllib.parse import parse_qsl, quote, urlencode
+from urllib.parse import quote, urlencode
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from ....sandbox.forms import rails_form, rails_pairs
 from ..contract import DEFAULT_PER_PAGE, MAX_PER_PAGE
 from ..contract.fields import NAME_MAX
 
@@ -100,32 +101,12 @@ async def params(request: Request) -> dict[str, Any]:
                 raise GrooveError(400, ["Request body must be a JSON object"])
             out = data
         else:
-            out = _form(raw.decode("utf-8", "replace"))
+            out = rails_form(raw.decode("utf-8", "replace"))
     # Clients such as the Ruby gem send every parameter in the query string, even on POST and PUT,
     # with Rails bracket keys (``from[email]=``, ``tags[]=``).
     query = [(k, v) for k, v in request.query_params.multi_items() if k != "access_token"]
-    for key, value in _form_pairs(query).items():
+    for key, value in rails_pairs(query).items():
         out.setdefault(key, value)
-    return out
-
-
-def _form(text: str) -> dict[str, Any]:
-    return _form_pairs(parse_qsl(text, keep_blank_values=True))
-
-
-def _form_pairs(pairs: Iterable[tuple[str, str]]) -> dict[str, Any]:
-    """Rails-style decoding: ``tags[]=a&tags[]=b`` and ``from[email]=x``."""
-    out: dict[str, Any] = {}
-    for key, value in pairs:
-        if key.endswith("[]"):
-            out.setdefault(key[:-2], []).append(value)
-        elif "[" in key and key.endswith("]"):
-            outer, inner = key[:-1].split("[", 1)
-            nested = out.setdefault(outer, {})
-            if isinstance(nested, dict):
-                nested[inner] = value
-        else:
-            out[key] = value
     return out
 
 

@@ -13,11 +13,11 @@ import sqlite3
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NoReturn
-from urllib.parse import parse_qsl
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from ....sandbox.forms import rails_form
 from ..contract import WINDOW_LIMIT, Problem, parse_time, record_id
 
 if TYPE_CHECKING:
@@ -95,16 +95,7 @@ async def body(request: Request) -> dict[str, Any]:
         if not isinstance(data, dict):
             raise GGError(400, "Request body must be a JSON object")
         return data
-    out: dict[str, Any] = {}
-    for key, value in parse_qsl(raw.decode("utf-8", "replace"), keep_blank_values=True):
-        if "[" in key and key.endswith("]"):
-            outer, inner = key[:-1].split("[", 1)
-            nested = out.setdefault(outer, {})
-            if isinstance(nested, dict):
-                nested[inner] = value
-        else:
-            out[key] = value
-    return out
+    return rails_form(raw.decode("utf-8", "replace"))
 
 
 def path_id(request: Request, what: str) -> int:
