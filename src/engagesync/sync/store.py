@@ -248,6 +248,8 @@ _FAST_CHECK: dict[str, Callable[[Any], bool]] = {
 }
 #: How the bulk path reads each column from the record parsed once by ``json_transform`` (as ``u``):
 #: the JSON type it is read as, and the expression that finishes it.
+#: Per column type, the Python type whose values need no check at all (the common case, kept cheap).
+_PLAIN_TYPE: dict[str, type] = {"VARCHAR": str, "BOOLEAN": bool}
 _FAST_EXTRACT: dict[str, tuple[str, str]] = {
     "VARCHAR": ("VARCHAR", "{field}"),
     "BIGINT": ("BIGINT", "{field}"),
@@ -568,15 +570,20 @@ class Store:
         (the page then takes the coercing path, which converts what it can and names what it cannot)."""
         if plan.fast_sql is None:
             return None
-        checks = list(zip(plan.columns, plan.fast_checks, strict=True))
+        # (column, a type taken as is, the check for anything else); JSON columns take anything
+        checks = [(column, _PLAIN_TYPE.get(type_), check) for column, type_, check
+                  in zip(plan.columns, plan.types, plan.fast_checks, strict=True) if type_ != "JSON"]
         pk_columns = [plan.columns[i] for i in plan.pk_index]
         unique: dict[tuple[Any, ...], dict[str, Any]] = {}
         for record in records:
             if not isinstance(record, dict):
                 return None
-            for column, check in checks:
-                value = record.get(column)
-                if value is not None and not check(value):
+            get = record.get
+            for column, plain, check in checks:
+                value = get(column)
+                if value is None or type(value) is plain:
+                    continue
+                if not check(value):
                     return None
             key = tuple(record.get(c) for c in pk_columns)
             if None in key:
