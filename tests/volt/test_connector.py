@@ -175,7 +175,8 @@ def test_a_push_sends_good_rows_rejects_a_bad_phone_by_field_and_a_rerun_sends_n
     assert sends(sandbox) - before == 3  # the two local rejects never went out
     rejects = sorted((r.field, r.reason) for r in store.rejects(CONN))
     assert [f for f, _ in rejects] == ["body", "from", "to"]
-    assert "line 3" in rejects[2][1] and "E.164" in rejects[2][1]
+    assert rejects[2][1] == "line 3: to must be an E.164 phone number such as +15555550123 (got '555-0100')"
+    assert rejects[0][1] == "line 4: body can't be blank (or attach media)"
     assert "line 5" in rejects[1][1] and "+19998887777" in rejects[1][1]
     bodies = {r["body"] for r in sandbox.ctx.store.all("SELECT body FROM vt_messages WHERE tenant_id = 1")}
     assert {"Your order is ready", "See you soon"} <= bodies

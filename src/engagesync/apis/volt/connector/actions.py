@@ -119,14 +119,14 @@ def upsert_contacts(client: ApiClient, records: list[Record], retry: bool = True
 def _phone(record: Record, name: str) -> list[Problem]:
     value = record.get(name)
     problem = None if value is None else e164_problem(name, value)
-    return [] if problem is None else [(name, problem)]
+    return [] if problem is None else [(name, problem.removeprefix(f"{name} "))]  # rejects read "<field> <reason>"
 
 
 def validate_send(record: Record) -> list[Problem]:
     problems = _phone(record, "to") + _phone(record, "from")
     body, media = record.get("body") or "", record.get("media")
     if isinstance(media, list):
-        problems.extend(("media", p) for p in media_problems(media))
+        problems.extend(("media", p.removeprefix("media ")) for p in media_problems(media))
     if not str(body).strip() and not media:
         problems.append(("body", "can't be blank (or attach media)"))
     if len(str(body)) > MAX_BODY_LENGTH:
