@@ -198,6 +198,19 @@ def test_a_send_whose_response_is_lost_is_reconciled_without_a_duplicate(
     assert store.execute("SELECT remote_id FROM _engagesync.ledger") == [(found[0]["id"],)]
 
 
+def test_a_send_lost_before_it_arrived_is_looked_up_then_sent_once(
+        sandbox: Sandbox, creds: dict[str, Any], client: ApiClient, store: Store) -> None:
+    primary, to = creds["primary_phone"], creds["samples"]["contact_phones"][1]
+    sandbox.ctx.faults.replace([{"match": {"api": CONN, "operation": "createMessage"}, "effect": {"drop": True},
+                                 "times": 1}], seed=1)
+    body = "Dropped on the way, sent again"
+    result = Pusher(client, CONN, connector.actions()["send_message"], store).run(
+        iter([(2, {"to": to, "from": primary, "body": body})]))
+    assert (result.done, result.reconciled, result.rejected) == (1, 0, 0)
+    found = sandbox.ctx.store.all("SELECT id FROM vt_messages WHERE tenant_id = 1 AND body = ?", (body,))
+    assert len(found) == 1
+
+
 def test_upsert_contact_creates_then_updates_and_rejects_by_field(sandbox: Sandbox, creds: dict[str, Any],
                                                                  client: ApiClient, store: Store) -> None:
     primary = creds["primary_phone"]

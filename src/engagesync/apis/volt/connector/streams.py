@@ -11,7 +11,9 @@ Both pagers take Volt's base64 ``before`` cursor (``pageInfo{nextPage, hasNextPa
 pull resumes at the page it stopped at. ``messages`` walks the peers in phone-number order and keeps
 ``{"to", "before"}``: it resumes inside the conversation, and page, it stopped at.
 
-Every stream needs the account's primary number (connection setting ``primary_phone``).
+Every stream needs the account's primary number (connection setting ``primary_phone``). Both lists are
+newest first: a conversation that gets a message while the inbox is being paged moves to its top and
+may be missed by that pull (the next pull reads it), and a message sent during a pull is after it.
 """
 
 from __future__ import annotations
