@@ -175,16 +175,19 @@ def reconcile_send(client: ApiClient, record: Record, since: float | None = None
     variables = _send_variables(record)
     media = variables.get("media") or []
     fetch = conversation_fetch(client, str(variables["from"]), str(variables["to"]))
-    for pages, (messages, _) in enumerate(follow_cursor(fetch), start=1):
-        for message in messages:  # newest first
-            sent_at = _epoch(message.get("sentAt"))
-            if since is not None and sent_at is not None and sent_at < since - 1.0:
-                return None  # older than the push: the send never arrived
-            if (message.get("toNumber") == variables["to"] and message.get("body") == variables["body"]
-                    and list(message.get("media") or []) == media):
-                return dict(message)
-        if pages >= RECONCILE_PAGES:
-            break
+    try:
+        for pages, (messages, _) in enumerate(follow_cursor(fetch), start=1):
+            for message in messages:  # newest first
+                sent_at = _epoch(message.get("sentAt"))
+                if since is not None and sent_at is not None and sent_at < since - 1.0:
+                    return None  # older than the push: the send never arrived
+                if (message.get("toNumber") == variables["to"] and message.get("body") == variables["body"]
+                        and list(message.get("media") or []) == media):
+                    return dict(message)
+            if pages >= RECONCILE_PAGES:
+                break
+    except GraphQLRequestError:  # Volt refuses the conversation (e.g. an unknown ``from``): nothing was sent
+        return None
     return None
 
 
