@@ -25,6 +25,7 @@ CONNECTORS: dict[str, str] = {
     "groove-helpdesk": "engagesync.apis.groove_helpdesk.connector",
     "groove-sales": "engagesync.apis.groove_sales.connector",
     "growthgenius": "engagesync.apis.growthgenius.connector",
+    "volt": "engagesync.apis.volt.connector",
 }
 
 

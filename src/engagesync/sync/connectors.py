@@ -92,6 +92,8 @@ def from_sandbox(api: str, creds: dict[str, Any], transport: httpx.BaseTransport
         return creds["base_url"], {"token": creds["token"]}, {}
     if api == "growthgenius":
         return creds["base_url"], {"api_key": creds["api_key"]}, {"user_id": creds["user_id"]}
+    if api == "volt":
+        return creds["graphql_url"], {"token": creds["token"]}, {"primary_phone": creds["primary_phone"]}
     raise KeyError(f"engagesync has no connector for {api!r} yet")
 
 

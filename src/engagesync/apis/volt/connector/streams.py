@@ -1,0 +1,204 @@
+"""Volt source streams: conversations (the inbox), their contacts, every conversation's messages, webhooks.
+
+The schema lists little: ``inbox(from, before)`` pages the account's conversations (one item per peer,
+newest first, with the peer's contact), ``conversation(to, from, before)`` pages one peer's messages
+(newest first) and ``webhooks`` is a plain list. Contacts and lists can only be fetched one by one
+(by phone number, by name), so ``contacts`` are the contacts of the inbox's conversations: a contact
+that never exchanged a message is not listable.
+
+Both pagers take Volt's base64 ``before`` cursor (``pageInfo{nextPage, hasNextPage}``), followed with
+``follow_cursor``; the cursor is the page state the pull engine commits with each page, so a killed
+pull resumes at the page it stopped at. ``messages`` walks the peers in phone-number order and keeps
+``{"to", "before"}``: it resumes inside the conversation, and page, it stopped at.
+
+Every stream needs the account's primary number (connection setting ``primary_phone``). Both lists are
+newest first: a conversation that gets a message while the inbox is being paged moves to its top and
+may be missed by that pull (the next pull reads it), and a message sent during a pull is after it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from ....client.http import ApiClient
+from ....client.paginate import follow_cursor
+from ....client.streams import Page, Stream, StreamSpec
+from ..contract import UNCONFIRMED
+from .client import gql
+
+V, B, TS, BOOL, J = "VARCHAR", "BIGINT", "TIMESTAMP", "BOOLEAN", "JSON"
+Json = dict[str, Any]
+
+CONTACT_FIELDS = ("id phoneNumber name mappedNumber blocked createdAt lastUpdatedAt "
+                  "customFields { key type value } lists { id name }")
+MESSAGE_FIELDS = ("id legacyId toNumber fromNumber status statusDescription media body sentAt confirmedAt "
+                  "wave { id } contact { id phoneNumber }")
+PAGE_INFO = "pageInfo { totalItems nextPage hasNextPage }"
+
+INBOX_QUERY = (f"query Inbox($from: String!, $before: String) {{ inbox(from: $from, before: $before) {{ "
+               f"items {{ contact {{ {CONTACT_FIELDS} }} lastMessage isUnread lastMessageTime }} {PAGE_INFO} }} }}")
+CONVERSATION_QUERY = (f"query Conversation($to: String!, $from: String!, $before: String) {{ "
+                      f"conversation(to: $to, from: $from, before: $before) {{ messages {{ {MESSAGE_FIELDS} }} "
+                      f"{PAGE_INFO} }} }}")
+WEBHOOKS_QUERY = "query Webhooks { webhooks { id url createdAt lastUpdatedAt } }"
+
+CONVERSATION_COLUMNS = {"phoneNumber": V, "contactId": V, "contactName": V, "lastMessage": V, "isUnread": BOOL,
+                        "lastMessageTime": TS}
+CONTACT_COLUMNS = {"id": V, "phoneNumber": V, "name": V, "mappedNumber": V, "blocked": BOOL, "createdAt": TS,
+                   "lastUpdatedAt": TS, "customFields": J, "lists": J}
+MESSAGE_COLUMNS = {"id": V, "legacyId": V, "peer": V, "toNumber": V, "fromNumber": V, "status": V,
+                   "statusDescription": V, "media": J, "body": V, "sentAt": TS, "confirmedAt": TS, "waveId": V,
+                   "contactId": V}
+WEBHOOK_COLUMNS = {"id": V, "url": V, "createdAt": TS, "lastUpdatedAt": TS}
+
+
+def _need(primary_phone: str | None) -> str:
+    if not primary_phone:
+        raise ValueError("Volt streams need the account's primary number: set the connection's primary_phone "
+                         "(e.g. --setting primary_phone=+15555554321)")
+    return primary_phone
+
+
+def contact_record(contact: Json) -> Json:
+    """A contact as stored: custom fields as ``[{key, type, value}]``, lists as ``[{id, name}]``."""
+    return {"id": str(contact["id"]), "phoneNumber": contact["phoneNumber"], "name": contact["name"],
+            "mappedNumber": contact.get("mappedNumber"), "blocked": contact["blocked"],
+            "createdAt": contact["createdAt"], "lastUpdatedAt": contact["lastUpdatedAt"],
+            "customFields": contact.get("customFields") or [], "lists": contact.get("lists") or []}
+
+
+def conversation_record(item: Json) -> Json | None:
+    contact = item.get("contact")
+    if not isinstance(contact, dict):  # a peer without a contact cannot be named; never seen in practice
+        return None
+    return {"phoneNumber": contact["phoneNumber"], "contactId": str(contact["id"]), "contactName": contact["name"],
+            "lastMessage": item["lastMessage"], "isUnread": item["isUnread"],
+            "lastMessageTime": item["lastMessageTime"]}
+
+
+def message_record(message: Json, peer: str) -> Json:
+    """A message as stored; the zero ``confirmedAt`` of an unconfirmed message becomes null."""
+    wave, contact = message.get("wave"), message.get("contact")
+    return {"id": str(message["id"]), "legacyId": message["legacyId"], "peer": peer,
+            "toNumber": message["toNumber"], "fromNumber": message["fromNumber"], "status": message["status"],
+            "statusDescription": message["statusDescription"], "media": message.get("media") or [],
+            "body": message["body"], "sentAt": message["sentAt"],
+            "confirmedAt": None if message["confirmedAt"] == UNCONFIRMED else message["confirmedAt"],
+            "waveId": str(wave["id"]) if isinstance(wave, dict) else None,
+            "contactId": str(contact["id"]) if isinstance(contact, dict) else None}
+
+
+def _next(page_info: Json | None) -> str | None:
+    info = page_info or {}
+    cursor = info.get("nextPage")
+    return cursor if info.get("hasNextPage") and isinstance(cursor, str) and cursor else None
+
+
+def inbox_fetch(client: ApiClient, primary_phone: str) -> Callable[[str | None], tuple[list[Json], str | None]]:
+    """``fetch(before)`` for ``follow_cursor``: one inbox page's items and the next ``before`` cursor."""
+    runner = gql(client)
+
+    def fetch(before: str | None) -> tuple[list[Json], str | None]:
+        inbox = runner.query(INBOX_QUERY, {"from": primary_phone, "before": before})["inbox"] or {}
+        return list(inbox.get("items") or []), _next(inbox.get("pageInfo"))
+    return fetch
+
+
+def conversation_fetch(client: ApiClient, primary_phone: str, to: str,
+                       ) -> Callable[[str | None], tuple[list[Json], str | None]]:
+    """``fetch(before)`` for ``follow_cursor``: one page of a conversation's messages and the next cursor."""
+    runner = gql(client)
+
+    def fetch(before: str | None) -> tuple[list[Json], str | None]:
+        data = runner.query(CONVERSATION_QUERY, {"to": to, "from": primary_phone, "before": before})
+        conversation = data["conversation"] or {}
+        return list(conversation.get("messages") or []), _next(conversation.get("pageInfo"))
+    return fetch
+
+
+def peers(client: ApiClient, primary_phone: str) -> tuple[list[str], int]:
+    """Every conversation's peer number, sorted, and the requests the inbox walk took."""
+    found: set[str] = set()
+    requests = 0
+    for items, _ in follow_cursor(inbox_fetch(client, primary_phone)):
+        requests += 1
+        found.update(r["phoneNumber"] for r in filter(None, map(conversation_record, items)))
+    return sorted(found), requests
+
+
+@dataclass
+class InboxStream:
+    """The inbox's items (conversations, or their contacts), page by page on the ``before`` cursor."""
+
+    spec: StreamSpec
+    primary_phone: str | None
+    record: Callable[[Json], Json | None]
+
+    def pages(self, client: ApiClient, state: dict[str, Any] | None) -> Iterator[Page]:
+        start = (state or {}).get("before")
+        for items, cursor in follow_cursor(inbox_fetch(client, _need(self.primary_phone)), start):
+            records = [r for r in (self.record(i) for i in items) if r is not None]
+            yield Page(records, {"before": cursor} if cursor else None)
+
+
+def _contact_of(item: Json) -> Json | None:
+    contact = item.get("contact")
+    return contact_record(contact) if isinstance(contact, dict) else None
+
+
+@dataclass
+class MessagesStream:
+    """Every conversation's messages: the inbox's peers in phone-number order, each one's pages."""
+
+    spec: StreamSpec
+    primary_phone: str | None
+
+    def pages(self, client: ApiClient, state: dict[str, Any] | None) -> Iterator[Page]:
+        primary = _need(self.primary_phone)
+        numbers, spent = peers(client, primary)
+        start, before = 0, None
+        if state and state.get("to"):
+            resume = str(state["to"])
+            # the peer we stopped in, or (if it is gone) the next one in order
+            start = next((i for i, n in enumerate(numbers) if n >= resume), len(numbers))
+            before = state.get("before") if start < len(numbers) and numbers[start] == resume else None
+        if start >= len(numbers):
+            yield Page([], None, requests=spent)
+            return
+        for i in range(start, len(numbers)):
+            to = numbers[i]
+            following = {"to": numbers[i + 1], "before": None} if i + 1 < len(numbers) else None
+            for items, cursor in follow_cursor(conversation_fetch(client, primary, to), before if i == start else None):
+                next_state = {"to": to, "before": cursor} if cursor else following
+                yield Page([message_record(m, to) for m in items], next_state, requests=1 + spent)
+                spent = 0
+
+
+@dataclass
+class WebhooksStream:
+    """Every registered webhook: one request (``webhooks`` is a plain list), full refresh."""
+
+    spec: StreamSpec
+
+    def pages(self, client: ApiClient, state: dict[str, Any] | None) -> Iterator[Page]:
+        hooks = gql(client).query(WEBHOOKS_QUERY)["webhooks"] or []
+        yield Page([{**h, "id": str(h["id"])} for h in hooks if isinstance(h, dict)], None)
+
+
+def streams(primary_phone: str | None = None) -> dict[str, Stream]:
+    """Every Volt stream by name (parents before children)."""
+    out: list[Stream] = [
+        InboxStream(StreamSpec("conversations", ("phoneNumber",), CONVERSATION_COLUMNS,
+                               "The inbox: one row per peer with its last message (before-cursor pages)"),
+                    primary_phone, conversation_record),
+        InboxStream(StreamSpec("contacts", ("id",), CONTACT_COLUMNS,
+                               "Contacts of the inbox's conversations (the schema lists no other way)"),
+                    primary_phone, _contact_of),
+        MessagesStream(StreamSpec("messages", ("id",), MESSAGE_COLUMNS,
+                                  "Messages of every conversation (before-cursor pages, per peer)",
+                                  parent="conversations"), primary_phone),
+        WebhooksStream(StreamSpec("webhooks", ("id",), WEBHOOK_COLUMNS, "Registered webhooks, full refresh")),
+    ]
+    return {s.spec.name: s for s in out}
