@@ -338,3 +338,11 @@ def test_a_table_made_with_a_primary_key_by_an_earlier_version_still_upserts(sto
     store.commit_page(CONN, SPEC, [ticket(1), ticket(2)], {"page": 1})
     store.commit_page(CONN, SPEC, [ticket(2, state="closed"), ticket(3)], {"page": 2})
     assert rows(store) == [(1, "ticket 1", "opened"), (2, "ticket 2", "closed"), (3, "ticket 3", "opened")]
+
+
+def test_a_store_file_named_like_a_connection_still_works(tmp_path: Path) -> None:
+    """DuckDB names the catalog after the file: volt.duckdb holding schema "volt" must not be ambiguous."""
+    with Store(str(tmp_path / "volt.duckdb")) as store:
+        store.commit_page("volt", SPEC, [ticket(1), ticket(2)], {"page": 1})
+        store.commit_page("volt", SPEC, [ticket(2, state="closed")], None)
+        assert store.count("volt", "tickets") == 2

@@ -383,6 +383,9 @@ class Store:
         self._con = duckdb.connect(path, config={"memory_limit": os.environ.get("ENGAGESYNC_DUCKDB_MEMORY", "256MB"),
                                                  "threads": int(os.environ.get("ENGAGESYNC_DUCKDB_THREADS", "1"))})
         self._plans: dict[tuple[str, str], _TablePlan] = {}
+        # Stream tables are named catalog.schema.table: DuckDB names the catalog after the file, and a
+        # store called volt.duckdb would otherwise make "volt"."contacts" ambiguous.
+        self._catalog = quote(str(self._con.execute("SELECT current_database()").fetchall()[0][0]))
         with self._lock:
             self._con.execute(_ENGINE_DDL)
 
@@ -433,8 +436,9 @@ class Store:
 
     # -- stream tables -----------------------------------------------------------------------------
     def ensure_table(self, connection: str, spec: StreamSpec) -> str:
-        """Create (or extend with new columns) the stream's table; return its quoted qualified name."""
-        return self._plan(connection, spec).table
+        """Create (or extend with new columns) the stream's table; return its quoted schema.table name."""
+        self._plan(connection, spec)
+        return table_for(connection, spec.name)
 
     def _plan(self, connection: str, spec: StreamSpec) -> _TablePlan:
         key = (connection, spec.name)
@@ -455,8 +459,8 @@ class Store:
         missing = [k for k in spec.primary_key if k not in spec.columns]
         if missing:
             raise StoreError(f"stream {spec.name!r}: primary key column(s) {missing} are not declared columns")
-        schema = quote(schema_for(connection))
-        table = table_for(connection, spec.name)
+        schema = f"{self._catalog}.{quote(schema_for(connection))}"
+        table = f"{self._catalog}.{table_for(connection, spec.name)}"
         coldefs = ", ".join(f"{quote(c)} {t}" for c, t in zip(columns, types, strict=True))
         pk = ", ".join(quote(k) for k in spec.primary_key)
         with self._lock:
@@ -604,7 +608,7 @@ class Store:
         """Rows in a stream's table (0 if it does not exist yet)."""
         if not self.has_table(connection, stream):
             return 0
-        rows = self.execute(f"SELECT count(*) FROM {table_for(connection, stream)}")
+        rows = self.execute(f"SELECT count(*) FROM {self._catalog}.{table_for(connection, stream)}")
         return int(rows[0][0])
 
     def has_table(self, connection: str, stream: str) -> bool:
