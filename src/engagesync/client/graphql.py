@@ -18,6 +18,7 @@ of the endpoint relative to the client's base URL.
 from __future__ import annotations
 
 import threading
+import weakref
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -206,3 +207,14 @@ def relay_pages(gql: GraphQLClient, text: str, variables: dict[str, Any] | None,
             return
         seen.add(end)
         cursor = end
+
+
+_RUNNERS: weakref.WeakKeyDictionary[ApiClient, GraphQLClient] = weakref.WeakKeyDictionary()
+
+
+def runner_for(api: ApiClient, sdl: str) -> GraphQLClient:
+    """The one GraphQL runner of ``api`` (its validated operations are cached for the client's life)."""
+    found = _RUNNERS.get(api)
+    if found is None:
+        found = _RUNNERS[api] = GraphQLClient(api, sdl)
+    return found

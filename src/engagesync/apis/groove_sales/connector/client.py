@@ -7,11 +7,10 @@ for the sandbox) unless the connection names its ``token_url``.
 
 from __future__ import annotations
 
-import weakref
 from typing import Any
 
 from ....client.budget import RateBudget
-from ....client.graphql import GraphQLClient
+from ....client.graphql import GraphQLClient, runner_for
 from ....client.http import ApiClient
 from ....client.oauth import DEFAULT_MARGIN, OAuthApp, RotateListener, TokenSet, shared_holder
 from ..contract import GRAPHQL_PATH, RATE_WINDOW, REAL_AUTH_BASE, REAL_GRAPHQL_URL, TOKEN_PATH, sdl
@@ -28,7 +27,6 @@ PERSISTS_TOKENS = True
 #: The real API's GraphQL URL (``engagesync connect`` default).
 DEFAULT_BASE_URL = REAL_GRAPHQL_URL
 
-_GQL: weakref.WeakKeyDictionary[ApiClient, GraphQLClient] = weakref.WeakKeyDictionary()
 
 
 def auth_base_for(graphql_url: str) -> str:
@@ -81,10 +79,7 @@ def make_client(base_url: str, access_token: str | None = None, refresh_token: s
 
 def gql(client: ApiClient) -> GraphQLClient:
     """The GraphQL runner of ``client`` (one per client: its validated operations are cached)."""
-    found = _GQL.get(client)
-    if found is None:
-        found = _GQL[client] = GraphQLClient(client, sdl())
-    return found
+    return runner_for(client, sdl())
 
 
 def check(client: ApiClient) -> dict[str, Any]:

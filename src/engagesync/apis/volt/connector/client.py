@@ -6,12 +6,11 @@ sandbox's ``<sandbox>/volt/graphql``); every operation is validated against the 
 
 from __future__ import annotations
 
-import weakref
 from typing import Any
 
 from ....client.auth import BearerToken
 from ....client.budget import RateBudget
-from ....client.graphql import GraphQLClient
+from ....client.graphql import GraphQLClient, runner_for
 from ....client.http import ApiClient
 from ..contract import RATE_LIMIT, RATE_WINDOW, REAL_GRAPHQL_URL, sdl
 
@@ -23,7 +22,6 @@ STREAM_SETTINGS = ("primary_phone",)
 #: The real API's GraphQL URL (``engagesync connect`` default).
 DEFAULT_BASE_URL = REAL_GRAPHQL_URL
 
-_GQL: weakref.WeakKeyDictionary[ApiClient, GraphQLClient] = weakref.WeakKeyDictionary()
 
 
 def make_client(base_url: str, token: str | None = None, **kwargs: Any) -> ApiClient:
@@ -45,10 +43,7 @@ def make_client(base_url: str, token: str | None = None, **kwargs: Any) -> ApiCl
 
 def gql(client: ApiClient) -> GraphQLClient:
     """The GraphQL runner of ``client`` (one per client: its validated operations are cached)."""
-    found = _GQL.get(client)
-    if found is None:
-        found = _GQL[client] = GraphQLClient(client, sdl())
-    return found
+    return runner_for(client, sdl())
 
 
 def check(client: ApiClient) -> dict[str, Any]:
