@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-import httpx
 import pytest
 
 from engagesync.apis.groove_sales.contract import sdl
@@ -14,17 +13,10 @@ from engagesync.client.errors import GraphQLRequestError, InvalidQuery
 from engagesync.client.graphql import GraphQLClient, relay_pages
 from engagesync.client.http import ApiClient
 from engagesync.sandbox.app import Sandbox
+from tests.transports import Passthrough
 
 STEPS = ("query Steps($id: ID!, $first: Int, $after: String) { flow(id: $id) { steps(first: $first, after: $after) "
          "{ nodes { id name } pageInfo { hasNextPage endCursor } } } }")
-
-
-class Keep(httpx.BaseTransport):
-    def __init__(self, inner: httpx.BaseTransport) -> None:
-        self.inner = inner
-
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        return self.inner.handle_request(request)
 
 
 @pytest.fixture
@@ -36,7 +28,8 @@ def creds(sandbox: Sandbox) -> dict[str, Any]:
 def gql(sandbox: Sandbox, creds: dict[str, Any]) -> Iterator[GraphQLClient]:
     with sandbox.client() as admin:
         pair = admin.post(creds["mint_token_url"].replace("http://sandbox", ""), json={}).json()
-    api = ApiClient(creds["graphql_url"], auth=BearerToken(pair["access_token"]), transport=Keep(sandbox.transport()))
+    api = ApiClient(creds["graphql_url"], auth=BearerToken(pair["access_token"]),
+                    transport=Passthrough(sandbox.transport()))
     with api:
         yield GraphQLClient(api, sdl())
 

@@ -29,16 +29,9 @@ from engagesync.client.oauth import (
 from engagesync.sandbox.app import Sandbox
 from engagesync.sync import connectors
 from engagesync.sync.connections import Connection, ConnectionStore
+from tests.transports import Passthrough
 
 FLOWS = {"query": "{ flows { id } }"}
-
-
-class Keep(httpx.BaseTransport):
-    def __init__(self, inner: httpx.BaseTransport) -> None:
-        self.inner = inner
-
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        return self.inner.handle_request(request)
 
 
 @pytest.fixture
@@ -54,7 +47,7 @@ def app(creds: dict[str, Any]) -> OAuthApp:
 
 @pytest.fixture
 def transport(sandbox: Sandbox) -> httpx.BaseTransport:
-    return Keep(sandbox.transport())
+    return Passthrough(sandbox.transport())
 
 
 def tokens_for(app: OAuthApp, transport: httpx.BaseTransport) -> TokenSet:
@@ -139,7 +132,7 @@ def test_a_token_about_to_expire_is_refreshed_before_it_is_sent(sandbox: Sandbox
     assert not [e for e in sandbox.ctx.journal.entries(api="groove-sales", limit=100) if e.status == 401]
 
 
-class AgeOnFirstCall(Keep):
+class AgeOnFirstCall(Passthrough):
     """Moves the sandbox's clock past the token's lifetime while the first API request is in flight
     (it is answered 503 by a fault rule, dated after the jump): the retry must go out refreshed."""
 

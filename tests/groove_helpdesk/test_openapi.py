@@ -22,16 +22,9 @@ import httpx
 import pytest
 import schemathesis
 import yaml
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from schemathesis import GenerationMode
-from schemathesis.checks import not_a_server_error
-from schemathesis.specs.openapi.checks import (
-    content_type_conformance,
-    response_headers_conformance,
-    response_schema_conformance,
-    status_code_conformance,
-)
 from starlette.types import Message, Receive, Scope, Send
 
 from engagesync.apis.groove_helpdesk import PREFIX
@@ -41,42 +34,22 @@ from engagesync.sandbox.inprocess import SyncASGITransport
 from engagesync.sandbox.openapi import operations, served_operations, template
 from engagesync.sandbox.pytest_plugin import make_sandbox
 from engagesync.sandbox.ratelimit import RateLimit
+from tests.schemathesis_settings import CHECKS, CONFIG, bounded
 
 API_ID = "groove-helpdesk"
 DOCUMENT_PATH = f"{PREFIX}/openapi.json"
 #: Path parameter values that address a sibling route rather than a resource.
 ROUTE_LITERALS = {"kb_id": {"themes"}, "category_id": {"search"}, "article_id": {"search"}}
 
-#: What every generated case is held to. Left out on purpose: ``negative_data_rejection`` and
+#: Every generated case is held to ``CHECKS`` (tests/schemathesis_settings.py). Left out on purpose:
+#: ``negative_data_rejection`` and
 #: ``positive_data_acceptance``, because the emulator is lenient by design (Rails-style strong
 #: parameters ignore unknown keys, ``per_page`` above 50 is capped rather than refused, ids may be sent
 #: as numbers, states and priorities compare ignoring case) and schema-valid bodies still meet business
 #: rules (unknown agents, taken names, settings that must agree); ``use_after_free`` and
 #: ``ensure_resource_availability`` (stateful, and there is no stateful phase here); ``max_response_time``
 #: (timing is not the contract).
-CHECKS = [
-    not_a_server_error,
-    status_code_conformance,
-    content_type_conformance,
-    response_schema_conformance,
-    response_headers_conformance,
-]
-
-#: Generation settings for the schema; string/format validation of responses stays on (the default).
-CONFIG = schemathesis.Config.from_dict({"generation": {"with-security-parameters": False}})
-
-#: Bounded so the file runs well under a minute on 2 cores: 20 examples per operation (positive and
-#: negative mixed), derandomized (the same cases on every run), no example database, no shrinking
-#: (a failure is reported as found).
-BOUNDED = settings(
-    max_examples=20,
-    deadline=None,
-    derandomize=True,
-    database=None,
-    phases=[Phase.explicit, Phase.generate],
-    suppress_health_check=list(HealthCheck),
-    report_multiple_bugs=True,
-)
+BOUNDED = bounded(20)
 
 
 # -- the app under test ------------------------------------------------------------------------------

@@ -19,19 +19,12 @@ from engagesync.sync.connections import Connection
 from engagesync.sync.pull import pull
 from engagesync.sync.push import Pusher
 from engagesync.sync.store import Store
+from tests.transports import Passthrough
 
 CONN = "groove-sales"
 
 
-class Keep(httpx.BaseTransport):
-    def __init__(self, inner: httpx.BaseTransport) -> None:
-        self.inner = inner
-
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        return self.inner.handle_request(request)
-
-
-class Aging(Keep):
+class Aging(Passthrough):
     """Moves the sandbox's clock 7300 s (past a token's 2 h) before every API page request: each page
     is read with a token that expired since the last one (the retry after a 401 is let through)."""
 
@@ -57,13 +50,13 @@ def creds(sandbox: Sandbox) -> dict[str, Any]:
 
 @pytest.fixture
 def connection(sandbox: Sandbox, creds: dict[str, Any]) -> Connection:
-    url, secrets, settings = connectors.from_sandbox(CONN, creds, transport=Keep(sandbox.transport()))
+    url, secrets, settings = connectors.from_sandbox(CONN, creds, transport=Passthrough(sandbox.transport()))
     return Connection(CONN, CONN, url, secrets, settings)
 
 
 @pytest.fixture
 def client(sandbox: Sandbox, connection: Connection) -> Iterator[ApiClient]:
-    with connectors.client_for(connection, transport=Keep(sandbox.transport()),
+    with connectors.client_for(connection, transport=Passthrough(sandbox.transport()),
                                retry=RetryPolicy(attempts=3, base_delay=0.001, max_delay=0.01)) as c:
         yield c
 
@@ -93,7 +86,7 @@ def free_people(sandbox: Sandbox, flow: int, n: int) -> list[str]:
 def test_a_pull_that_outlives_several_access_tokens_never_fails(sandbox: Sandbox, store: Store) -> None:
     sandbox.reset(counts={"groove-sales.flows": 4, "groove-sales.steps_per_flow": 5})  # (a reset wipes tokens)
     creds = sandbox.credentials()["groove-sales"]
-    url, secrets, settings = connectors.from_sandbox(CONN, creds, transport=Keep(sandbox.transport()))
+    url, secrets, settings = connectors.from_sandbox(CONN, creds, transport=Passthrough(sandbox.transport()))
     client = connectors.client_for(Connection(CONN, CONN, url, secrets, settings), transport=Aging(sandbox))
     result = pull(client, CONN, connector.streams(page_size=2), ["flows", "steps", "label_instances"], store)
     assert result.ok, {n: s.error for n, s in result.streams.items()}

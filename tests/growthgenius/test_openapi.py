@@ -25,16 +25,9 @@ import httpx
 import pytest
 import schemathesis
 import yaml
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from schemathesis import GenerationMode
-from schemathesis.checks import not_a_server_error
-from schemathesis.specs.openapi.checks import (
-    content_type_conformance,
-    response_headers_conformance,
-    response_schema_conformance,
-    status_code_conformance,
-)
 
 from engagesync.apis.growthgenius import API_ID, PREFIX
 from engagesync.apis.growthgenius.openapi import SPEC
@@ -42,37 +35,18 @@ from engagesync.sandbox.app import Sandbox
 from engagesync.sandbox.openapi import operations, served_operations, template
 from engagesync.sandbox.pytest_plugin import make_sandbox
 from engagesync.sandbox.ratelimit import RateLimit
+from tests.schemathesis_settings import CHECKS, CONFIG, bounded
 
 DOCUMENT_PATH = f"{PREFIX}/openapi.json"
 
-#: What every generated case is held to. Left out on purpose: ``negative_data_rejection`` and
+#: Every generated case is held to ``CHECKS`` (tests/schemathesis_settings.py). Left out on purpose:
+#: ``negative_data_rejection`` and
 #: ``positive_data_acceptance``, because the emulator is lenient by design (unknown fields are ignored,
 #: numbers are taken for text and digit strings for integers, ``per_page`` above 100 is capped) and
 #: schema-valid bodies still meet business rules (a contact of the team, the caller's team id);
 #: ``use_after_free`` and ``ensure_resource_availability`` (stateful; there is no stateful phase here);
 #: ``max_response_time`` (timing is not the contract).
-CHECKS = [
-    not_a_server_error,
-    status_code_conformance,
-    content_type_conformance,
-    response_schema_conformance,
-    response_headers_conformance,
-]
-
-#: The key and ``user_id`` are sent by the test, not generated; response format validation stays on.
-CONFIG = schemathesis.Config.from_dict({"generation": {"with-security-parameters": False}})
-
-#: Bounded so the file runs in well under a minute on 2 cores: 25 examples per operation (positive and
-#: negative mixed), derandomized (the same cases on every run), no example database, no shrinking.
-BOUNDED = settings(
-    max_examples=25,
-    deadline=None,
-    derandomize=True,
-    database=None,
-    phases=[Phase.explicit, Phase.generate],
-    suppress_health_check=list(HealthCheck),
-    report_multiple_bugs=True,
-)
+BOUNDED = bounded(25)
 
 
 # -- the app under test ------------------------------------------------------------------------------
