@@ -318,7 +318,7 @@ def test_the_bulk_path_stores_exactly_what_the_coercing_path_stores(tmp_path_fac
         with Store(str(folder / f"{fast}.duckdb")) as s:
             s.ensure_table(CONN, SPEC)
             if not fast:
-                s._plans[(CONN, SPEC.name)] = dataclasses.replace(s._plans[(CONN, SPEC.name)], fast_sql=None)
+                s._plans[(CONN, SPEC.name)] = dataclasses.replace(s._plans[(CONN, SPEC.name)], fast_stage_sql=None)
             errors = []
             for page in pages:
                 try:

@@ -270,16 +270,15 @@ COERCERS: dict[str, Callable[[Any], Any]] = {
 class _TablePlan:
     """Everything needed to upsert one stream's pages, computed once per (connection, stream)."""
 
-    table: str
     columns: tuple[str, ...]
     types: tuple[str, ...]
     coercers: tuple[Callable[[Any], Any], ...]
     pk_index: tuple[int, ...]
     structure: str
-    insert_sql: str
+    stage_sql: str  # coerced rows (a JSON array shaped by ``structure``) -> the staging table
     #: The bulk path for pages whose values already have their column's JSON type (the usual case):
     #: only the raw records are serialised, and DuckDB extracts and casts the columns itself.
-    fast_sql: str | None = None
+    fast_stage_sql: str | None = None
     fast_checks: tuple[Callable[[Any], bool], ...] = ()
     #: Statements moving the staged chunk into the table (``?`` = the sync time, on the INSERT).
     apply: tuple[str, ...] = ()
@@ -505,10 +504,10 @@ class Store:
             same = " AND ".join(f"s.{quote(k)} = t.{quote(k)}" for k in spec.primary_key)
             apply = (f"DELETE FROM {table} t WHERE EXISTS (SELECT 1 FROM {_STAGE} s WHERE {same})",
                      f"INSERT INTO {table} ({target}) SELECT {names}, ?::TIMESTAMP FROM {_STAGE}")
-        plan = _TablePlan(table=table, columns=columns, types=types,
+        plan = _TablePlan(columns=columns, types=types,
                           coercers=tuple(COERCERS[t] for t in types),
                           pk_index=tuple(columns.index(k) for k in spec.primary_key),
-                          structure=structure, insert_sql=stage_sql, fast_sql=fast_stage_sql,
+                          structure=structure, stage_sql=stage_sql, fast_stage_sql=fast_stage_sql,
                           fast_checks=tuple(_FAST_CHECK[t] for t in types), apply=apply)
         self._plans[key] = plan
         return plan
@@ -548,10 +547,10 @@ class Store:
         plan = self._plan(connection, spec)
         rows: list[dict[str, Any]] | None = self._fast_rows(spec, plan, records)
         if rows is not None:
-            sql, extra = plan.fast_sql, []
+            sql, extra = plan.fast_stage_sql, []
         else:
             rows = self._rows(spec, plan, records)
-            sql, extra = plan.insert_sql, [plan.structure]
+            sql, extra = plan.stage_sql, [plan.structure]
         assert sql is not None
         payloads: list[str] = []
         for start in range(0, len(rows), _CHUNK_ROWS):
@@ -572,7 +571,7 @@ class Store:
                    records: Sequence[dict[str, Any]]) -> list[dict[str, Any]] | None:
         """The records deduplicated by primary key if every value already fits its column, else None
         (the page then takes the coercing path, which converts what it can and names what it cannot)."""
-        if plan.fast_sql is None:
+        if plan.fast_stage_sql is None:
             return None
         # (column, a type taken as is, the check for anything else); JSON columns take anything
         checks = [(column, _PLAIN_TYPE.get(type_), check) for column, type_, check
