@@ -22,8 +22,13 @@ Row = tuple[str, str, str, str]
 
 
 def pull_throughput(tickets: int = 20_000) -> list[Row]:
-    with sandbox_server("--no-rate-limits", "--count", f"groove-helpdesk.tickets={tickets}",
-                        "--count", f"groove-helpdesk.customers={tickets // 5}") as url:
+    with sandbox_server(
+        "--no-rate-limits",
+        "--count",
+        f"groove-helpdesk.tickets={tickets}",
+        "--count",
+        f"groove-helpdesk.customers={tickets // 5}",
+    ) as url:
         creds = httpx.get(f"{url}/_sandbox/credentials").json()["groove-helpdesk"]
         headers = {"Authorization": f"Bearer {creds['token']}"}
         # raw loop: the same pages, parsed, nothing stored
@@ -46,10 +51,15 @@ def pull_throughput(tickets: int = 20_000) -> list[Row]:
                 ours = time.perf_counter() - started
             db.close()
     records = result.records
-    return [(f"pull tickets into DuckDB ({records:,} records, loopback)", f"{records / ours:,.0f} rec/s",
-             f"{ours:.2f} s, {result.requests} requests", f"{raw / ours:.2f}x raw (goal >= 0.8x)"),
-            ("raw httpx loop over the same pages (no store)", f"{raw_records / raw:,.0f} rec/s", f"{raw:.2f} s",
-             "1.00x")]
+    return [
+        (
+            f"pull tickets into DuckDB ({records:,} records, loopback)",
+            f"{records / ours:,.0f} rec/s",
+            f"{ours:.2f} s, {result.requests} requests",
+            f"{raw / ours:.2f}x raw (goal >= 0.8x)",
+        ),
+        ("raw httpx loop over the same pages (no store)", f"{raw_records / raw:,.0f} rec/s", f"{raw:.2f} s", "1.00x"),
+    ]
 
 
 def naive_get(client: httpx.Client, url: str, rng: random.Random) -> int:
@@ -77,8 +87,9 @@ def rate_limited(requests: int = 120, limit: int = 20, window: float = 2.0) -> l
             return time.time()
 
         start = fresh_window()
-        with connector.make_client(creds["base_url"], creds["token"],
-                                   budget=RateBudget(window_seconds=window)) as client:
+        with connector.make_client(
+            creds["base_url"], creds["token"], budget=RateBudget(window_seconds=window)
+        ) as client:
             for _ in range(requests):
                 client.get("mailboxes")
             ours = time.time() - start
@@ -93,9 +104,21 @@ def rate_limited(requests: int = 120, limit: int = 20, window: float = 2.0) -> l
                 naive_429 += naive_get(plain, f"{creds['base_url']}/mailboxes", rng)
         naive = time.time() - start
     label = f"{requests} requests under {limit} per {window:g} s"
-    rows.append((f"engagesync budget: {label}", f"{ours:.2f} s", f"{ours_429} x 429",
-                 f"{ours / optimum:.3f}x optimum (goal <= 1.05x, 0 x 429)"))
-    rows.append((f"naive retry-on-429 client: {label}", f"{naive:.2f} s", f"{naive_429} x 429",
-                 f"{naive / optimum:.3f}x optimum"))
+    rows.append(
+        (
+            f"engagesync budget: {label}",
+            f"{ours:.2f} s",
+            f"{ours_429} x 429",
+            f"{ours / optimum:.3f}x optimum (goal <= 1.05x, 0 x 429)",
+        )
+    )
+    rows.append(
+        (
+            f"naive retry-on-429 client: {label}",
+            f"{naive:.2f} s",
+            f"{naive_429} x 429",
+            f"{naive / optimum:.3f}x optimum",
+        )
+    )
     rows.append(("optimum from the server's algorithm", f"{optimum:.2f} s", "0 x 429", "1.000x"))
     return rows

@@ -59,31 +59,49 @@ def alias_push(requests: int = 60, batch: int = 25, limit: int = 20, window: flo
             connection = Connection("groove-sales", "groove-sales", base_url, secrets, settings)
             data = [(i + 2, {"flowId": flow, "personId": str(first_person + offset + i)}) for i in range(records)]
             offset += records
-            with tempfile.TemporaryDirectory() as tmp, Store(str(Path(tmp) / "gs.duckdb")) as db, \
-                    connectors.client_for(connection, window_seconds=window) as client:
+            with (
+                tempfile.TemporaryDirectory() as tmp,
+                Store(str(Path(tmp) / "gs.duckdb")) as db,
+                connectors.client_for(connection, window_seconds=window) as client,
+            ):
                 start = time.time()
                 result = Pusher(client, "groove-sales", action, db, batch_size=per_request).run(iter(data))
                 elapsed = time.time() - start
                 optimum = optimal_schedule(client.stats["requests"], limit, window, start=start)[-1] - start
                 busy = (elapsed - client.budget.waited_seconds) / max(1, client.stats["requests"])
                 paced = paced_optimum(client.stats["requests"], limit, window, busy, start) - start
-                results[label] = (result.done, client.stats["requests"], elapsed, optimum,
-                                  client.stats["rate_limited"], busy, paced)
+                results[label] = (
+                    result.done,
+                    client.stats["requests"],
+                    elapsed,
+                    optimum,
+                    client.stats["rate_limited"],
+                    busy,
+                    paced,
+                )
     spacing = window / limit
     for label, (done, sent, elapsed, optimum, refused, busy, paced) in results.items():
         per_min = done / elapsed * 60
         # Past the first burst the window admits one request per `spacing`; a request cycle (ledger
         # writes + round trip + server time) longer than that makes the push latency-bound, not budget-bound.
-        bound = (f"latency-bound: {busy * 1000:.0f} ms per request cycle > {spacing * 1000:.0f} ms spacing"
-                 if busy > spacing else
-                 f"window-bound: {busy * 1000:.0f} ms per request cycle < {spacing * 1000:.0f} ms spacing")
-        rows.append((f"groove-sales push, {label} ({done:,} records in {sent} requests, {limit}/{window:g}s)",
-                     f"{per_min:,.0f} rec/min", f"{elapsed:.2f} s, {refused} x 429",
-                     f"{elapsed / optimum:.3f}x optimum, {elapsed / paced:.3f}x the optimum at that cycle "
-                     f"({bound}); at 100/min: "
-                     f"{per_min * 100 / (limit * 60 / window):,.0f} rec/min"))
+        bound = (
+            f"latency-bound: {busy * 1000:.0f} ms per request cycle > {spacing * 1000:.0f} ms spacing"
+            if busy > spacing
+            else f"window-bound: {busy * 1000:.0f} ms per request cycle < {spacing * 1000:.0f} ms spacing"
+        )
+        rows.append(
+            (
+                f"groove-sales push, {label} ({done:,} records in {sent} requests, {limit}/{window:g}s)",
+                f"{per_min:,.0f} rec/min",
+                f"{elapsed:.2f} s, {refused} x 429",
+                f"{elapsed / optimum:.3f}x optimum, {elapsed / paced:.3f}x the optimum at that cycle "
+                f"({bound}); at 100/min: "
+                f"{per_min * 100 / (limit * 60 / window):,.0f} rec/min",
+            )
+        )
     aliases, single = results["aliases"], results["one per request"]
     ratio = (aliases[0] / aliases[2]) / (single[0] / single[2])
-    rows.append(("groove-sales aliases vs one mutation per request", f"{ratio:.1f}x", "records per minute",
-                 f"batch {batch}"))
+    rows.append(
+        ("groove-sales aliases vs one mutation per request", f"{ratio:.1f}x", "records per minute", f"batch {batch}")
+    )
     return rows

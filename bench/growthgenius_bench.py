@@ -20,8 +20,9 @@ Row = tuple[str, str, str, str]
 
 
 def pull_throughput(contacts: int = 20_000) -> list[Row]:
-    with sandbox_server("--no-rate-limits", "--count", f"growthgenius.contacts={contacts}",
-                        "--count", "growthgenius.messages=0") as url:
+    with sandbox_server(
+        "--no-rate-limits", "--count", f"growthgenius.contacts={contacts}", "--count", "growthgenius.messages=0"
+    ) as url:
         creds = httpx.get(f"{url}/_sandbox/credentials").json()["growthgenius"]
         # raw loop: oldest-first pages, next "from" = the last record's updated_at (+1 ms); nothing stored
         started = time.perf_counter()
@@ -45,8 +46,17 @@ def pull_throughput(contacts: int = 20_000) -> list[Row]:
                 ours = time.perf_counter() - started
             db.close()
     records = result.records
-    return [(f"GrowthGenius: pull contacts into DuckDB ({records:,} records, windows, loopback)",
-             f"{records / ours:,.0f} rec/s", f"{ours:.2f} s, {result.requests} requests",
-             f"{raw / ours:.2f}x raw"),
-            ("GrowthGenius: raw httpx keyset loop over the same list (no store)", f"{raw_records / raw:,.0f} rec/s",
-             f"{raw:.2f} s, {requests} requests", "1.00x")]
+    return [
+        (
+            f"GrowthGenius: pull contacts into DuckDB ({records:,} records, windows, loopback)",
+            f"{records / ours:,.0f} rec/s",
+            f"{ours:.2f} s, {result.requests} requests",
+            f"{raw / ours:.2f}x raw",
+        ),
+        (
+            "GrowthGenius: raw httpx keyset loop over the same list (no store)",
+            f"{raw_records / raw:,.0f} rec/s",
+            f"{raw:.2f} s, {requests} requests",
+            "1.00x",
+        ),
+    ]

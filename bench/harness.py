@@ -33,10 +33,10 @@ def wait_ready(url: str, timeout: float = 30.0) -> None:
 
 
 @contextmanager
-def process(args: list[str], ready_url: str, env: dict[str, str] | None = None,
-            ready_timeout: float = 30.0) -> Iterator[None]:
-    proc = subprocess.Popen(args, env={**os.environ, **(env or {})}, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE)
+def process(
+    args: list[str], ready_url: str, env: dict[str, str] | None = None, ready_timeout: float = 30.0
+) -> Iterator[None]:
+    proc = subprocess.Popen(args, env={**os.environ, **(env or {})}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         wait_ready(ready_url, ready_timeout)
         yield
@@ -53,8 +53,11 @@ def sandbox_server(*extra: str, ready_timeout: float = 30.0) -> Iterator[str]:
     """A sandbox server process on a free port (``ready_timeout``: allow for a big seed)."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    with process([sys.executable, "-m", "engagesync.cli.main", "sandbox", "serve", "--port", str(port), *extra],
-                 f"{url}/_sandbox/health", ready_timeout=ready_timeout):
+    with process(
+        [sys.executable, "-m", "engagesync.cli.main", "sandbox", "serve", "--port", str(port), *extra],
+        f"{url}/_sandbox/health",
+        ready_timeout=ready_timeout,
+    ):
         yield url
 
 

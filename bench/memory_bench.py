@@ -35,17 +35,33 @@ def pull_memory(small: int, large: int) -> list[Row]:
     runs = []
     for count in (small, large):
         # customers: a million of them seed in under a minute (a million tickets bring three million messages)
-        with sandbox_server("--no-rate-limits", "--count", "groove-helpdesk.tickets=0", "--count",
-                            f"groove-helpdesk.customers={count}", ready_timeout=60 + count / 10_000) as url, \
-                tempfile.TemporaryDirectory() as tmp:
+        with (
+            sandbox_server(
+                "--no-rate-limits",
+                "--count",
+                "groove-helpdesk.tickets=0",
+                "--count",
+                f"groove-helpdesk.customers={count}",
+                ready_timeout=60 + count / 10_000,
+            ) as url,
+            tempfile.TemporaryDirectory() as tmp,
+        ):
             creds = httpx.get(f"{url}/_sandbox/credentials").json()["groove-helpdesk"]
             runs.append(_child("pull", creds["base_url"], creds["token"], str(Path(tmp) / "m.duckdb"), "customers"))
     for run in runs:
-        rows.append((f"pull customers, {int(run['records']):,} records (own process)",
-                     f"{run['peak_rss_mb']:.0f} MB peak", f"{run['seconds']:.1f} s", ""))
+        rows.append(
+            (
+                f"pull customers, {int(run['records']):,} records (own process)",
+                f"{run['peak_rss_mb']:.0f} MB peak",
+                f"{run['seconds']:.1f} s",
+                "",
+            )
+        )
     growth = runs[1]["peak_rss_mb"] / runs[0]["peak_rss_mb"]
-    rows[-1] = (*rows[-1][:3], f"{growth:.2f}x the {small:,}-record peak for {large / small:.0f}x the records "
-                               "(DuckDB cache ceiling 256 MB)")
+    rows[-1] = (
+        *rows[-1][:3],
+        f"{growth:.2f}x the {small:,}-record peak for {large / small:.0f}x the records (DuckDB cache ceiling 256 MB)",
+    )
     return rows
 
 
@@ -53,23 +69,36 @@ def push_memory(small: int, large: int, dry_run_rows: int) -> list[Row]:
     rows: list[Row] = []
     with sandbox_server("--no-rate-limits") as url, tempfile.TemporaryDirectory() as tmp:
         creds = httpx.get(f"{url}/_sandbox/credentials").json()["groove-helpdesk"]
-        mailbox = httpx.get(f"{creds['base_url']}/mailboxes",
-                            headers={"Authorization": f"Bearer {creds['token']}"}).json()["mailboxes"][0]["email"]
+        mailbox = httpx.get(
+            f"{creds['base_url']}/mailboxes", headers={"Authorization": f"Bearer {creds['token']}"}
+        ).json()["mailboxes"][0]["email"]
         runs = []
         for count in (small, large):
             source = Path(tmp) / f"push{count}.csv"
             _csv(source, count, mailbox, f"m{count}-")
-            runs.append(_child("push", creds["base_url"], creds["token"], str(Path(tmp) / f"p{count}.duckdb"),
-                               str(source)))
+            runs.append(
+                _child("push", creds["base_url"], creds["token"], str(Path(tmp) / f"p{count}.duckdb"), str(source))
+            )
         source = Path(tmp) / "dry.csv"
         _csv(source, dry_run_rows, mailbox, "dry")
         dry = _child("push", creds["base_url"], creds["token"], str(Path(tmp) / "dry.duckdb"), str(source), "--dry-run")
     for run in runs:
-        rows.append((f"push create_ticket, {int(run['records']):,} CSV rows sent (own process)",
-                     f"{run['peak_rss_mb']:.0f} MB peak", f"{run['seconds']:.1f} s", ""))
+        rows.append(
+            (
+                f"push create_ticket, {int(run['records']):,} CSV rows sent (own process)",
+                f"{run['peak_rss_mb']:.0f} MB peak",
+                f"{run['seconds']:.1f} s",
+                "",
+            )
+        )
     growth = runs[1]["peak_rss_mb"] / runs[0]["peak_rss_mb"]
     rows[-1] = (*rows[-1][:3], f"{growth:.2f}x the {small:,}-row peak for {large / small:.0f}x the rows")
-    rows.append((f"push --dry-run, {int(dry['records']):,} CSV rows read, mapped, validated, built",
-                 f"{dry['peak_rss_mb']:.0f} MB peak", f"{dry['seconds']:.1f} s",
-                 f"{dry['peak_rss_mb'] / runs[0]['peak_rss_mb']:.2f}x the {small:,}-row peak"))
+    rows.append(
+        (
+            f"push --dry-run, {int(dry['records']):,} CSV rows read, mapped, validated, built",
+            f"{dry['peak_rss_mb']:.0f} MB peak",
+            f"{dry['seconds']:.1f} s",
+            f"{dry['peak_rss_mb'] / runs[0]['peak_rss_mb']:.2f}x the {small:,}-row peak",
+        )
+    )
     return rows

@@ -22,8 +22,18 @@ MAP = Mapping.parse(["from=email", "body=message", "to=inbox"], passthrough=["su
 
 
 def ticket_rows(n: int, mailbox: str, prefix: str) -> list[tuple[int, dict[str, Any]]]:
-    return [(i + 2, {"email": f"{prefix}{i}@bench.example", "message": f"Question {i} about my order",
-                     "subject": f"Order {i}", "inbox": mailbox}) for i in range(n)]
+    return [
+        (
+            i + 2,
+            {
+                "email": f"{prefix}{i}@bench.example",
+                "message": f"Question {i} about my order",
+                "subject": f"Order {i}",
+                "inbox": mailbox,
+            },
+        )
+        for i in range(n)
+    ]
 
 
 def push_throughput(records: int = 2_000) -> list[Row]:
@@ -34,8 +44,9 @@ def push_throughput(records: int = 2_000) -> list[Row]:
         with connector.make_client(creds["base_url"], creds["token"]) as client:
             mailbox = client.get("mailboxes").json()["mailboxes"][0]["email"]
             # raw loop: the same bodies, posted one after another, nothing checked or recorded
-            bodies = [action.build(action.prepare(MAP.apply(raw))).json for _, raw in
-                      ticket_rows(records, mailbox, "raw")]
+            bodies = [
+                action.build(action.prepare(MAP.apply(raw))).json for _, raw in ticket_rows(records, mailbox, "raw")
+            ]
             started = time.perf_counter()
             with httpx.Client(headers={"Authorization": f"Bearer {creds['token']}"}, timeout=30) as plain:
                 for body in bodies:
@@ -49,8 +60,15 @@ def push_throughput(records: int = 2_000) -> list[Row]:
                     result = pusher.run(ticket_rows(records, mailbox, f"ours{concurrency}-"))
                     results[concurrency] = (time.perf_counter() - started, result.done)
     for concurrency, (seconds, done) in results.items():
-        rows_out.append((f"push create_ticket, ledger + responses ({done:,} records, concurrency {concurrency})",
-                         f"{done / seconds:,.0f} rec/s", f"{seconds:.2f} s", f"{raw / seconds:.2f}x raw"))
-    rows_out.append(("raw httpx loop posting the same bodies (no ledger)", f"{records / raw:,.0f} rec/s",
-                     f"{raw:.2f} s", "1.00x"))
+        rows_out.append(
+            (
+                f"push create_ticket, ledger + responses ({done:,} records, concurrency {concurrency})",
+                f"{done / seconds:,.0f} rec/s",
+                f"{seconds:.2f} s",
+                f"{raw / seconds:.2f}x raw",
+            )
+        )
+    rows_out.append(
+        ("raw httpx loop posting the same bodies (no ledger)", f"{records / raw:,.0f} rec/s", f"{raw:.2f} s", "1.00x")
+    )
     return rows_out

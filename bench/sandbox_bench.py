@@ -27,17 +27,43 @@ def page_throughput(seconds: float = 5.0) -> list[Row]:
     port = free_port()
     bare_url = f"http://127.0.0.1:{port}/page"
     try:
-        with process([sys.executable, "-m", "uvicorn", "bench.bare_app:app", "--port", str(port),
-                      "--log-level", "warning", "--no-access-log"], bare_url, env={"BENCH_PAYLOAD": f.name}), \
-                httpx.Client(timeout=30) as client:
+        with (
+            process(
+                [
+                    sys.executable,
+                    "-m",
+                    "uvicorn",
+                    "bench.bare_app:app",
+                    "--port",
+                    str(port),
+                    "--log-level",
+                    "warning",
+                    "--no-access-log",
+                ],
+                bare_url,
+                env={"BENCH_PAYLOAD": f.name},
+            ),
+            httpx.Client(timeout=30) as client,
+        ):
             bare = hammer(client, bare_url, seconds)
     finally:
         Path(f.name).unlink(missing_ok=True)
-    rows.append(("sandbox: GET /tickets?per_page=50 (loopback)",
-                 f"{sandbox.rps:,.0f} req/s", f"p50 {sandbox.p50:.2f} ms / p99 {sandbox.pct(0.99):.2f} ms",
-                 f"{sandbox.rps / bare.rps:.2f}x bare"))
-    rows.append((f"bare Starlette, same {len(payload):,}-byte page",
-                 f"{bare.rps:,.0f} req/s", f"p50 {bare.p50:.2f} ms / p99 {bare.pct(0.99):.2f} ms", "1.00x"))
+    rows.append(
+        (
+            "sandbox: GET /tickets?per_page=50 (loopback)",
+            f"{sandbox.rps:,.0f} req/s",
+            f"p50 {sandbox.p50:.2f} ms / p99 {sandbox.pct(0.99):.2f} ms",
+            f"{sandbox.rps / bare.rps:.2f}x bare",
+        )
+    )
+    rows.append(
+        (
+            f"bare Starlette, same {len(payload):,}-byte page",
+            f"{bare.rps:,.0f} req/s",
+            f"p50 {bare.p50:.2f} ms / p99 {bare.pct(0.99):.2f} ms",
+            "1.00x",
+        )
+    )
     return rows
 
 
@@ -52,5 +78,11 @@ def bulk_seed(tickets: int = 100_000) -> list[Row]:
         n_tickets = store.scalar("SELECT COUNT(*) FROM gh_tickets")
         n_messages = store.scalar("SELECT COUNT(*) FROM gh_messages")
         n_customers = store.scalar("SELECT COUNT(*) FROM gh_customers")
-    return [(f"bulk seed {n_tickets:,} tickets + {n_messages:,} messages + {n_customers:,} customers",
-             f"{elapsed:.2f} s", f"{n_tickets / elapsed:,.0f} tickets/s", "goal: seconds")]
+    return [
+        (
+            f"bulk seed {n_tickets:,} tickets + {n_messages:,} messages + {n_customers:,} customers",
+            f"{elapsed:.2f} s",
+            f"{n_tickets / elapsed:,.0f} tickets/s",
+            "goal: seconds",
+        )
+    ]

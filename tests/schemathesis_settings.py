@@ -27,6 +27,12 @@ CONFIG = schemathesis.Config.from_dict({"generation": {"with-security-parameters
 def bounded(examples: int) -> settings:
     """``examples`` per operation (positive and negative mixed), derandomized (the same cases on every
     run), no example database, no shrinking (a failure is reported as found): well under a minute."""
-    return settings(max_examples=examples, deadline=None, derandomize=True, database=None,
-                    phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck),
-                    report_multiple_bugs=True)
+    return settings(
+        max_examples=examples,
+        deadline=None,
+        derandomize=True,
+        database=None,
+        phases=[Phase.explicit, Phase.generate],
+        suppress_health_check=list(HealthCheck),
+        report_multiple_bugs=True,
+    )

@@ -28,10 +28,13 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "Demo finished" in result.output
     said = " ".join(result.output.split())  # Rich wraps lines at the terminal's width
-    assert ("4 Groove tickets, 4 GrowthGenius contacts and 8 Groove sales flow members pushed once each "
-            "(the re-runs pushed nothing)") in said
+    assert (
+        "4 Groove tickets, 4 GrowthGenius contacts and 8 Groove sales flow members pushed once each "
+        "(the re-runs pushed nothing)"
+    ) in said
     assert "line 5: from is not a valid email address" in result.output
     import duckdb
+
     with duckdb.connect(str(store)) as con:
         assert con.execute("SELECT COUNT(*) FROM groove_helpdesk.tickets").fetchone() == (30,)
 
@@ -64,8 +67,12 @@ def _serve(*args: str) -> Iterator[str]:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    proc = subprocess.Popen([sys.executable, "-m", "engagesync.cli.main", "sandbox", "serve", "--port", str(port),
-                             *args], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=os.environ.copy())
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "engagesync.cli.main", "sandbox", "serve", "--port", str(port), *args],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        env=os.environ.copy(),
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 30
@@ -89,8 +96,11 @@ def test_serve_with_db_keeps_state_across_a_restart(tmp_path: Path) -> None:
         creds = httpx.get(f"{url}/_sandbox/credentials").json()["groove-helpdesk"]
         headers = {"Authorization": f"Bearer {creds['token']}"}
         mailbox = httpx.get(f"{creds['base_url']}/mailboxes", headers=headers).json()["mailboxes"][0]
-        created = httpx.post(f"{creds['base_url']}/tickets", headers=headers, json={
-            "body": "kept across restarts", "from": "keeper@example.com", "to": mailbox["email"]})
+        created = httpx.post(
+            f"{creds['base_url']}/tickets",
+            headers=headers,
+            json={"body": "kept across restarts", "from": "keeper@example.com", "to": mailbox["email"]},
+        )
         assert created.status_code == 201
         number = created.json()["ticket"]["number"]
         httpx.post(f"{url}/_sandbox/clock/advance", json={"seconds": 3600})

@@ -29,8 +29,16 @@ def test_connect_from_sandbox_stores_secrets_0600_and_never_prints_them(home: Pa
 
 
 def test_check_with_a_bad_token_exits_3(home: Path, live_sandbox: Sandbox) -> None:
-    _run("connect", "bad", "--api", "groove-helpdesk", "--base-url", f"{live_sandbox.url}/groove-helpdesk/v1",
-         "--token", "wrong-token")
+    _run(
+        "connect",
+        "bad",
+        "--api",
+        "groove-helpdesk",
+        "--base-url",
+        f"{live_sandbox.url}/groove-helpdesk/v1",
+        "--token",
+        "wrong-token",
+    )
     code, _ = _run("check", "bad")
     assert code == 3
 
@@ -45,9 +53,26 @@ def test_pull_push_rejects_round_trip(home: Path, live_sandbox: Sandbox) -> None
     assert all(s["status"] == "complete" for s in pulled.values())
 
     mailbox = live_sandbox.ctx.store.scalar("SELECT email FROM gh_mailboxes WHERE is_primary = 1")
-    push = ["push", "groove-helpdesk", "create_ticket", "--input", str(EXAMPLES / "tickets.csv"),
-            "--map", "from.email=email", "--map", "from.name=name", "--map", "body=message",
-            "--map", f"mailbox='{mailbox}'", "--map", "tags=split(tags)", "--store", store, "--json"]
+    push = [
+        "push",
+        "groove-helpdesk",
+        "create_ticket",
+        "--input",
+        str(EXAMPLES / "tickets.csv"),
+        "--map",
+        "from.email=email",
+        "--map",
+        "from.name=name",
+        "--map",
+        "body=message",
+        "--map",
+        f"mailbox='{mailbox}'",
+        "--map",
+        "tags=split(tags)",
+        "--store",
+        store,
+        "--json",
+    ]
     code, output = _run(*push)
     summary = json.loads(output)
     assert code == 1 and (summary["done"], summary["rejected"]) == (4, 2)
@@ -63,12 +88,26 @@ def test_pull_push_rejects_round_trip(home: Path, live_sandbox: Sandbox) -> None
 def test_dry_run_and_unknown_action_and_bad_input(home: Path, live_sandbox: Sandbox) -> None:
     _run("connect", "--sandbox", str(live_sandbox.url))
     store = str(home / "data.duckdb")
-    code, output = _run("push", "groove-helpdesk", "update_ticket_state", "--input",
-                        str(EXAMPLES / "ticket_states.csv"), "--dry-run", "--store", store, "--json")
+    code, output = _run(
+        "push",
+        "groove-helpdesk",
+        "update_ticket_state",
+        "--input",
+        str(EXAMPLES / "ticket_states.csv"),
+        "--dry-run",
+        "--store",
+        store,
+        "--json",
+    )
     assert code == 0, output
     requests = json.loads(output)["requests"]
-    assert requests[0] == {"line": 2, "key": requests[0]["key"], "method": "PUT",
-                           "url": f"{live_sandbox.url}/groove-helpdesk/v1/tickets/1/state", "body": {"state": "closed"}}
+    assert requests[0] == {
+        "line": 2,
+        "key": requests[0]["key"],
+        "method": "PUT",
+        "url": f"{live_sandbox.url}/groove-helpdesk/v1/tickets/1/state",
+        "body": {"state": "closed"},
+    }
     assert requests[2]["body"] == {"state": "opened"}  # Nexla's "open" normalised
     assert live_sandbox.ctx.journal.entries(api="groove-helpdesk", method="PUT", limit=0) == []  # nothing sent
     code, _ = _run("push", "groove-helpdesk", "nope", "--input", str(EXAMPLES / "ticket_states.csv"))

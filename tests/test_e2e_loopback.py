@@ -26,8 +26,9 @@ from engagesync.sandbox.ratelimit import RateLimit
 
 def _cli(home: Path, *args: str) -> subprocess.Popen[bytes]:
     env = {**os.environ, "ENGAGESYNC_HOME": str(home)}
-    return subprocess.Popen([sys.executable, "-m", "engagesync.cli.main", *args], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    return subprocess.Popen(
+        [sys.executable, "-m", "engagesync.cli.main", *args], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
 
 
 def _finish(proc: subprocess.Popen[bytes], timeout: float = 120) -> int:
@@ -67,8 +68,9 @@ def home(tmp_path: Path, live_sandbox: Sandbox) -> Path:
     return path
 
 
-def test_pull_killed_at_random_points_resumes_to_an_exact_copy(tmp_path: Path, home: Path,
-                                                               live_sandbox: Sandbox) -> None:
+def test_pull_killed_at_random_points_resumes_to_an_exact_copy(
+    tmp_path: Path, home: Path, live_sandbox: Sandbox
+) -> None:
     live_sandbox.reset(seed=0, counts={"groove-helpdesk.tickets": 400, "groove-helpdesk.customers": 150})
     live_sandbox.ctx.set_rate_limit("groove-helpdesk", None)
     started = time.monotonic()  # one uninterrupted pull elsewhere tells how long a pull takes here
@@ -84,9 +86,11 @@ def test_pull_killed_at_random_points_resumes_to_an_exact_copy(tmp_path: Path, h
     assert kills >= 1, "no pull was interrupted; the test proved nothing"
     source = live_sandbox.ctx.store
     with duckdb.connect(store, read_only=True) as con:
-        for table, sql in (("tickets", "SELECT number FROM gh_tickets WHERE deleted = 0"),
-                           ("messages", "SELECT id FROM gh_messages"),
-                           ("customers", "SELECT id FROM gh_customers")):
+        for table, sql in (
+            ("tickets", "SELECT number FROM gh_tickets WHERE deleted = 0"),
+            ("messages", "SELECT id FROM gh_messages"),
+            ("customers", "SELECT id FROM gh_customers"),
+        ):
             key = "number" if table == "tickets" else "id"
             pulled = [r[0] for r in con.execute(f"SELECT {key} FROM groove_helpdesk.{table}").fetchall()]
             expected = [r[0] for r in source.all(sql)]
@@ -103,19 +107,37 @@ def _tickets_csv(path: Path, n: int) -> None:
 
 
 def _emails(sandbox: Sandbox) -> list[str]:
-    return [r["email"] for r in sandbox.ctx.store.all(
-        "SELECT c.email FROM gh_tickets t JOIN gh_customers c ON c.tenant_id = t.tenant_id AND c.id = t.customer_id "
-        "WHERE c.email LIKE '%@kill.example'")]
+    return [
+        r["email"]
+        for r in sandbox.ctx.store.all(
+            "SELECT c.email FROM gh_tickets t JOIN gh_customers c ON c.tenant_id = t.tenant_id AND c.id = t.customer_id "
+            "WHERE c.email LIKE '%@kill.example'"
+        )
+    ]
 
 
-def test_push_killed_mid_way_and_rerun_creates_each_ticket_exactly_once(tmp_path: Path, home: Path,
-                                                                         live_sandbox: Sandbox) -> None:
+def test_push_killed_mid_way_and_rerun_creates_each_ticket_exactly_once(
+    tmp_path: Path, home: Path, live_sandbox: Sandbox
+) -> None:
     live_sandbox.ctx.set_rate_limit("groove-helpdesk", None)
     source = tmp_path / "tickets.csv"
     _tickets_csv(source, 300)
     mailbox = live_sandbox.ctx.store.scalar("SELECT email FROM gh_mailboxes WHERE is_primary = 1")
-    args = ("push", "groove-helpdesk", "create_ticket", "--input", str(source), "--map", "from=email",
-            "--map", "body=message", "--map", f"mailbox='{mailbox}'", "--store", str(tmp_path / "push.duckdb"))
+    args = (
+        "push",
+        "groove-helpdesk",
+        "create_ticket",
+        "--input",
+        str(source),
+        "--map",
+        "from=email",
+        "--map",
+        "body=message",
+        "--map",
+        f"mailbox='{mailbox}'",
+        "--store",
+        str(tmp_path / "push.duckdb"),
+    )
     rng = random.Random(5)
     kills = 0
     for _ in range(3):  # each run is killed once the sandbox holds a further random share of the tickets
@@ -128,25 +150,52 @@ def test_push_killed_mid_way_and_rerun_creates_each_ticket_exactly_once(tmp_path
     assert len(emails) == len(set(emails)) == 300
 
 
-def test_push_under_5xx_and_timeouts_loses_nothing_and_duplicates_nothing(tmp_path: Path, home: Path,
-                                                                           live_sandbox: Sandbox) -> None:
+def test_push_under_5xx_and_timeouts_loses_nothing_and_duplicates_nothing(
+    tmp_path: Path, home: Path, live_sandbox: Sandbox
+) -> None:
     live_sandbox.ctx.set_rate_limit("groove-helpdesk", None)
-    live_sandbox.ctx.faults.replace([
-        {"match": {"api": "groove-helpdesk", "method": "POST", "path": "/tickets"},
-         "effect": {"timeout": True, "seconds": 2}, "after": True, "probability": 0.15},
-        {"match": {"api": "groove-helpdesk", "method": "POST", "path": "/tickets"},
-         "effect": {"status": 503}, "probability": 0.15},
-        {"match": {"api": "groove-helpdesk", "method": "GET"}, "effect": {"status": 502}, "probability": 0.1},
-    ], seed=9)
+    live_sandbox.ctx.faults.replace(
+        [
+            {
+                "match": {"api": "groove-helpdesk", "method": "POST", "path": "/tickets"},
+                "effect": {"timeout": True, "seconds": 2},
+                "after": True,
+                "probability": 0.15,
+            },
+            {
+                "match": {"api": "groove-helpdesk", "method": "POST", "path": "/tickets"},
+                "effect": {"status": 503},
+                "probability": 0.15,
+            },
+            {"match": {"api": "groove-helpdesk", "method": "GET"}, "effect": {"status": 502}, "probability": 0.1},
+        ],
+        seed=9,
+    )
     source = tmp_path / "tickets.csv"
     _tickets_csv(source, 40)
     mailbox = live_sandbox.ctx.store.scalar("SELECT email FROM gh_mailboxes WHERE is_primary = 1")
     env_timeout = {"ENGAGESYNC_TIMEOUT": "0.5"}
     os.environ.update(env_timeout)
     try:
-        code = _finish(_cli(home, "push", "groove-helpdesk", "create_ticket", "--input", str(source),
-                            "--map", "from=email", "--map", "body=message", "--map", f"mailbox='{mailbox}'",
-                            "--store", str(tmp_path / "push.duckdb")), timeout=300)
+        code = _finish(
+            _cli(
+                home,
+                "push",
+                "groove-helpdesk",
+                "create_ticket",
+                "--input",
+                str(source),
+                "--map",
+                "from=email",
+                "--map",
+                "body=message",
+                "--map",
+                f"mailbox='{mailbox}'",
+                "--store",
+                str(tmp_path / "push.duckdb"),
+            ),
+            timeout=300,
+        )
     finally:
         os.environ.pop("ENGAGESYNC_TIMEOUT")
     emails = _emails(live_sandbox)
@@ -156,15 +205,29 @@ def test_push_under_5xx_and_timeouts_loses_nothing_and_duplicates_nothing(tmp_pa
     assert {e.fault for e in faults} >= {"timeout", "status"}
 
 
-def test_no_429_in_a_steady_state_pull_against_a_limited_sandbox(tmp_path: Path, home: Path,
-                                                                  live_sandbox: Sandbox) -> None:
+def test_no_429_in_a_steady_state_pull_against_a_limited_sandbox(
+    tmp_path: Path, home: Path, live_sandbox: Sandbox
+) -> None:
     live_sandbox.ctx.set_rate_limit("groove-helpdesk", RateLimit(20, 2.0))
     env = {"ENGAGESYNC_WINDOW_SECONDS": "2"}
     os.environ.update(env)
     try:
         started = time.monotonic()
-        assert _finish(_cli(home, "pull", "groove-helpdesk", "customers", "tickets", "messages", "--store",
-                            str(tmp_path / "limited.duckdb"))) == 0
+        assert (
+            _finish(
+                _cli(
+                    home,
+                    "pull",
+                    "groove-helpdesk",
+                    "customers",
+                    "tickets",
+                    "messages",
+                    "--store",
+                    str(tmp_path / "limited.duckdb"),
+                )
+            )
+            == 0
+        )
         elapsed = time.monotonic() - started
     finally:
         os.environ.pop("ENGAGESYNC_WINDOW_SECONDS")

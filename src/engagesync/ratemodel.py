@@ -36,8 +36,9 @@ def reset_time(previous: int, current: int, window_start: float, window: float, 
     return window_start + window + (1 - limit / current) * window
 
 
-def optimal_schedule(count: int, limit: int, window: float, start: float = 0.0,
-                     previous: int = 0, current: int = 0) -> list[float]:
+def optimal_schedule(
+    count: int, limit: int, window: float, start: float = 0.0, previous: int = 0, current: int = 0
+) -> list[float]:
     """The earliest instants at which ``count`` requests can be accepted, one after another.
 
     Sending each request as soon as the estimate is below the limit is optimal: the estimate only

@@ -26,15 +26,21 @@ def _client(sandbox: Sandbox, window: float, phase: float = 0.37) -> tuple[ApiCl
     clock.set(1_800_000_000 + phase)
     budget = RateBudget(window_seconds=window, clock=clock.now, sleep=lambda s: clock.advance(s))
     creds = sandbox.credentials()["groove-helpdesk"]
-    client = ApiClient(creds["base_url"], auth=BearerToken(creds["token"]), budget=budget,
-                       transport=sandbox.transport(), sleep=lambda s: clock.advance(s))
+    client = ApiClient(
+        creds["base_url"],
+        auth=BearerToken(creds["token"]),
+        budget=budget,
+        transport=sandbox.transport(),
+        sleep=lambda s: clock.advance(s),
+    )
     return client, budget
 
 
 @pytest.mark.parametrize("phase", PHASES)
 @pytest.mark.parametrize(("limit", "window", "requests"), [(20, 2.0, 150), (100, 60.0, 450), (3, 10.0, 20)])
-def test_budget_never_trips_the_limit_and_tracks_the_optimum(sandbox: Sandbox, limit: int, window: float,
-                                                              requests: int, phase: float) -> None:
+def test_budget_never_trips_the_limit_and_tracks_the_optimum(
+    sandbox: Sandbox, limit: int, window: float, requests: int, phase: float
+) -> None:
     sandbox.ctx.set_rate_limit("groove-helpdesk", RateLimit(limit, window))
     client, budget = _client(sandbox, window, phase)
     clock = sandbox.ctx.clock

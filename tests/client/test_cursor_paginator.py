@@ -27,7 +27,7 @@ def _server(items: list[dict[str, Any]], size: int) -> Any:
     def fetch(cursor: str | None) -> tuple[list[dict[str, Any]], str | None]:
         calls.append(cursor)
         start = _offset(cursor)
-        page = items[start:start + size]
+        page = items[start : start + size]
         return page, (_cursor(start + size) if start + size < len(items) else None)
 
     fetch.calls = calls  # type: ignore[attr-defined]
@@ -36,7 +36,8 @@ def _server(items: list[dict[str, Any]], size: int) -> Any:
 
 @given(count=st.integers(0, 300), size=st.integers(1, 60), stop_after=st.integers(0, 10))
 def test_every_item_once_in_order_and_a_resume_from_any_committed_cursor_finishes_the_list(
-        count: int, size: int, stop_after: int) -> None:
+    count: int, size: int, stop_after: int
+) -> None:
     items = [{"id": i} for i in range(count)]
     first: list[dict[str, Any]] = []
     committed: str | None = None

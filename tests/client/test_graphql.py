@@ -15,8 +15,10 @@ from engagesync.client.http import ApiClient
 from engagesync.sandbox.app import Sandbox
 from tests.transports import Passthrough
 
-STEPS = ("query Steps($id: ID!, $first: Int, $after: String) { flow(id: $id) { steps(first: $first, after: $after) "
-         "{ nodes { id name } pageInfo { hasNextPage endCursor } } } }")
+STEPS = (
+    "query Steps($id: ID!, $first: Int, $after: String) { flow(id: $id) { steps(first: $first, after: $after) "
+    "{ nodes { id name } pageInfo { hasNextPage endCursor } } } }"
+)
 
 
 @pytest.fixture
@@ -28,8 +30,9 @@ def creds(sandbox: Sandbox) -> dict[str, Any]:
 def gql(sandbox: Sandbox, creds: dict[str, Any]) -> Iterator[GraphQLClient]:
     with sandbox.client() as admin:
         pair = admin.post(creds["mint_token_url"].replace("http://sandbox", ""), json={}).json()
-    api = ApiClient(creds["graphql_url"], auth=BearerToken(pair["access_token"]),
-                    transport=Passthrough(sandbox.transport()))
+    api = ApiClient(
+        creds["graphql_url"], auth=BearerToken(pair["access_token"]), transport=Passthrough(sandbox.transport())
+    )
     with api:
         yield GraphQLClient(api, sdl())
 
@@ -38,14 +41,18 @@ def journal(sandbox: Sandbox) -> list[Any]:
     return [e for e in sandbox.ctx.journal.entries(api="groove-sales", limit=10_000) if e.path.endswith("graphql")]
 
 
-@pytest.mark.parametrize(("query", "problem"), [
-    ("{ flows { id nmae } }", "Cannot query field 'nmae' on type 'Flow'. Did you mean 'name'?"),
-    ("{ flow(id: 1) { steps(first: \"ten\") { nodes { id } } } }", "Int cannot represent non-integer value: \"ten\""),
-    ("{ flows { id }", "Syntax Error"),
-    ("mutation { addPersonToFlow(input: {flowId: 1}) { personFlow { createdAt } } }", "personId"),
-])
-def test_a_bad_operation_is_refused_locally_and_never_sent(sandbox: Sandbox, gql: GraphQLClient, query: str,
-                                                           problem: str) -> None:
+@pytest.mark.parametrize(
+    ("query", "problem"),
+    [
+        ("{ flows { id nmae } }", "Cannot query field 'nmae' on type 'Flow'. Did you mean 'name'?"),
+        ('{ flow(id: 1) { steps(first: "ten") { nodes { id } } } }', 'Int cannot represent non-integer value: "ten"'),
+        ("{ flows { id }", "Syntax Error"),
+        ("mutation { addPersonToFlow(input: {flowId: 1}) { personFlow { createdAt } } }", "personId"),
+    ],
+)
+def test_a_bad_operation_is_refused_locally_and_never_sent(
+    sandbox: Sandbox, gql: GraphQLClient, query: str, problem: str
+) -> None:
     before = len(journal(sandbox))
     with pytest.raises(InvalidQuery) as caught:
         gql.execute(query)
@@ -54,12 +61,15 @@ def test_a_bad_operation_is_refused_locally_and_never_sent(sandbox: Sandbox, gql
     assert gql.api.stats["requests"] == 0
 
 
-def test_partial_data_returns_what_arrived_with_each_error_at_its_alias(sandbox: Sandbox, gql: GraphQLClient,
-                                                                      creds: dict[str, Any]) -> None:
+def test_partial_data_returns_what_arrived_with_each_error_at_its_alias(
+    sandbox: Sandbox, gql: GraphQLClient, creds: dict[str, Any]
+) -> None:
     free = creds["samples"]["queries"]["addPersonToFlow"]["variables"]["input"]
-    query = ("mutation ($a: AddPersonToFlowInput!, $b: AddPersonToFlowInput!) { "
-             "ok: addPersonToFlow(input: $a) { personFlow { person { id } } } "
-             "bad: addPersonToFlow(input: $b) { personFlow { person { id } } } }")
+    query = (
+        "mutation ($a: AddPersonToFlowInput!, $b: AddPersonToFlowInput!) { "
+        "ok: addPersonToFlow(input: $a) { personFlow { person { id } } } "
+        "bad: addPersonToFlow(input: $b) { personFlow { person { id } } } }"
+    )
     result = gql.execute(query, {"a": free, "b": {"flowId": "1", "personId": free["personId"]}})
     assert result.partial
     assert result.data is not None and result.data["ok"]["personFlow"]["person"]["id"] == free["personId"]
@@ -74,8 +84,7 @@ def test_errors_without_data_raise_with_the_servers_message(gql: GraphQLClient) 
         gql.execute("query ($id: ID!) { flow(id: $id) { id } }", {})
 
 
-def test_relay_pages_follow_end_cursors_and_resume_from_any_cursor(gql: GraphQLClient,
-                                                                   creds: dict[str, Any]) -> None:
+def test_relay_pages_follow_end_cursors_and_resume_from_any_cursor(gql: GraphQLClient, creds: dict[str, Any]) -> None:
     flow = creds["samples"]["flow_ids"][0]
     [whole] = list(relay_pages(gql, STEPS, {"id": flow}, ("flow", "steps"), first=100))
     assert not whole.has_next and len(whole.nodes) == 6

@@ -41,8 +41,13 @@ def creds(sandbox: Sandbox) -> dict[str, Any]:
 
 @pytest.fixture
 def app(creds: dict[str, Any]) -> OAuthApp:
-    return OAuthApp(creds["token_url"], creds["client_id"], creds["client_secret"],
-                    authorize_url=creds["authorize_url"], redirect_uri=creds["redirect_uri"])
+    return OAuthApp(
+        creds["token_url"],
+        creds["client_id"],
+        creds["client_secret"],
+        authorize_url=creds["authorize_url"],
+        redirect_uri=creds["redirect_uri"],
+    )
 
 
 @pytest.fixture
@@ -56,8 +61,9 @@ def tokens_for(app: OAuthApp, transport: httpx.BaseTransport) -> TokenSet:
 
 
 def token_calls(sandbox: Sandbox) -> int:
-    return len([e for e in sandbox.ctx.journal.entries(api="groove-sales", limit=10_000)
-                if e.path.endswith("/oauth/token")])
+    return len(
+        [e for e in sandbox.ctx.journal.entries(api="groove-sales", limit=10_000) if e.path.endswith("/oauth/token")]
+    )
 
 
 def api(creds: dict[str, Any], holder: Credential, transport: httpx.BaseTransport) -> ApiClient:
@@ -75,8 +81,9 @@ def holder(app: OAuthApp, transport: httpx.BaseTransport) -> Iterator[OAuthHolde
     h.close()
 
 
-def test_the_code_flow_checks_state_and_gives_a_working_pair(app: OAuthApp, transport: httpx.BaseTransport,
-                                                             creds: dict[str, Any]) -> None:
+def test_the_code_flow_checks_state_and_gives_a_working_pair(
+    app: OAuthApp, transport: httpx.BaseTransport, creds: dict[str, Any]
+) -> None:
     tokens = tokens_for(app, transport)
     assert tokens.refresh_token and tokens.expires_at is not None
     with api(creds, OAuthHolder(app, tokens, transport=transport), transport) as client:
@@ -88,9 +95,9 @@ def test_the_code_flow_checks_state_and_gives_a_working_pair(app: OAuthApp, tran
     assert code_from_pasted("  bare-code ", "s") == "bare-code"
 
 
-def test_an_expired_token_is_refreshed_by_one_401_then_used(sandbox: Sandbox, holder: OAuthHolder,
-                                                            creds: dict[str, Any],
-                                                            transport: httpx.BaseTransport) -> None:
+def test_an_expired_token_is_refreshed_by_one_401_then_used(
+    sandbox: Sandbox, holder: OAuthHolder, creds: dict[str, Any], transport: httpx.BaseTransport
+) -> None:
     with api(creds, holder, transport) as client:
         assert flows(client) == 8
         old = holder.tokens
@@ -102,9 +109,9 @@ def test_an_expired_token_is_refreshed_by_one_401_then_used(sandbox: Sandbox, ho
         assert flows(client) == 8 and holder.refreshes == ["401"]
 
 
-def test_many_threads_hitting_401_together_cause_exactly_one_refresh(sandbox: Sandbox, holder: OAuthHolder,
-                                                                     creds: dict[str, Any],
-                                                                     transport: httpx.BaseTransport) -> None:
+def test_many_threads_hitting_401_together_cause_exactly_one_refresh(
+    sandbox: Sandbox, holder: OAuthHolder, creds: dict[str, Any], transport: httpx.BaseTransport
+) -> None:
     with api(creds, holder, transport) as client:
         flows(client)
         sandbox.ctx.clock.advance(7300)
@@ -119,9 +126,9 @@ def test_many_threads_hitting_401_together_cause_exactly_one_refresh(sandbox: Sa
         assert holder.refreshes == ["401"] and token_calls(sandbox) == before + 1
 
 
-def test_a_token_about_to_expire_is_refreshed_before_it_is_sent(sandbox: Sandbox, app: OAuthApp,
-                                                                creds: dict[str, Any],
-                                                                transport: httpx.BaseTransport) -> None:
+def test_a_token_about_to_expire_is_refreshed_before_it_is_sent(
+    sandbox: Sandbox, app: OAuthApp, creds: dict[str, Any], transport: httpx.BaseTransport
+) -> None:
     tokens = tokens_for(app, transport)
     assert tokens.expires_at is not None
     soon = TokenSet(tokens.access_token, tokens.refresh_token, tokens.expires_at - 7200 + 60)  # 60 s left
@@ -147,24 +154,30 @@ class AgeOnFirstCall(Passthrough):
         return self.inner.handle_request(request)
 
 
-def test_a_retry_after_a_5xx_goes_out_with_a_refreshed_token(sandbox: Sandbox, app: OAuthApp,
-                                                             creds: dict[str, Any],
-                                                             transport: httpx.BaseTransport) -> None:
+def test_a_retry_after_a_5xx_goes_out_with_a_refreshed_token(
+    sandbox: Sandbox, app: OAuthApp, creds: dict[str, Any], transport: httpx.BaseTransport
+) -> None:
     holder = OAuthHolder(app, tokens_for(app, transport), transport=transport)
     sandbox.ctx.faults.replace([{"match": {"api": "groove-sales"}, "effect": {"status": 503}, "times": 1}], seed=1)
     aging = AgeOnFirstCall(transport, sandbox)
-    with ApiClient(creds["graphql_url"], auth=holder, transport=aging,
-                   retry=RetryPolicy(attempts=3, base_delay=0.001, max_delay=0.01)) as client:
+    with ApiClient(
+        creds["graphql_url"],
+        auth=holder,
+        transport=aging,
+        retry=RetryPolicy(attempts=3, base_delay=0.001, max_delay=0.01),
+    ) as client:
         answer = client.request("POST", client.base_url, json=FLOWS, idempotent=True)  # a query: retried
         assert len(answer.json()["data"]["flows"]) == 8
-    statuses = [e.status for e in sandbox.ctx.journal.entries(api="groove-sales", limit=100)
-                if e.path.endswith("/graphql")]
+    statuses = [
+        e.status for e in sandbox.ctx.journal.entries(api="groove-sales", limit=100) if e.path.endswith("/graphql")
+    ]
     assert statuses == [503, 200]  # no 401: the refresh happened inside the retry loop, before the resend
     assert holder.refreshes == ["expiring"]
 
 
 def test_a_refused_refresh_is_an_auth_error_after_one_attempt_naming_no_secret(
-        sandbox: Sandbox, app: OAuthApp, creds: dict[str, Any], transport: httpx.BaseTransport) -> None:
+    sandbox: Sandbox, app: OAuthApp, creds: dict[str, Any], transport: httpx.BaseTransport
+) -> None:
     holder = OAuthHolder(app, TokenSet("not-a-token", "not-a-refresh-token-either"), transport=transport)
     before = token_calls(sandbox)
     with api(creds, holder, transport) as client, pytest.raises(AuthError) as caught:
@@ -176,8 +189,9 @@ def test_a_refused_refresh_is_an_auth_error_after_one_attempt_naming_no_secret(
     assert app.client_secret in holder.secrets() and repr(holder) == "OAuthHolder(***)"
 
 
-def test_a_rotated_refresh_token_survives_a_restart(sandbox: Sandbox, tmp_path: Path, creds: dict[str, Any],
-                                                    transport: httpx.BaseTransport) -> None:
+def test_a_rotated_refresh_token_survives_a_restart(
+    sandbox: Sandbox, tmp_path: Path, creds: dict[str, Any], transport: httpx.BaseTransport
+) -> None:
     store = ConnectionStore(tmp_path / "connections.json")
     url, secrets, settings = connectors.from_sandbox("groove-sales", creds, transport=transport)
     store.put(Connection("gs", "groove-sales", url, secrets, settings))
@@ -189,9 +203,15 @@ def test_a_rotated_refresh_token_survives_a_restart(sandbox: Sandbox, tmp_path: 
     assert saved["refresh_token"] != first and saved["access_token"] != secrets["access_token"]
     assert stat.S_IMODE(os.stat(store.path).st_mode) == 0o600
     with httpx.Client(transport=transport) as http:  # the old refresh token is dead at the server
-        refused = http.post(creds["token_url"], json={"grant_type": "refresh_token", "refresh_token": first,
-                                                      "client_id": creds["client_id"],
-                                                      "client_secret": creds["client_secret"]})
+        refused = http.post(
+            creds["token_url"],
+            json={
+                "grant_type": "refresh_token",
+                "refresh_token": first,
+                "client_id": creds["client_id"],
+                "client_secret": creds["client_secret"],
+            },
+        )
         assert refused.status_code == 400 and refused.json()["error"] == "invalid_grant"
     # "restart": a new client from the file alone, after the saved access token expired too
     sandbox.ctx.clock.advance(7300)
@@ -200,20 +220,23 @@ def test_a_rotated_refresh_token_survives_a_restart(sandbox: Sandbox, tmp_path: 
     assert store.get("gs").secrets["refresh_token"] not in (first, saved["refresh_token"])
 
 
-def test_clients_made_from_one_credential_share_one_holder(sandbox: Sandbox, creds: dict[str, Any],
-                                                           transport: httpx.BaseTransport) -> None:
+def test_clients_made_from_one_credential_share_one_holder(
+    sandbox: Sandbox, creds: dict[str, Any], transport: httpx.BaseTransport
+) -> None:
     """A second client made from the connection as it was read before the first one rotated the
     refresh token (e.g. a second command step, or a copy of the settings) must not refresh with the
     spent token: it gets the same holder, with the current tokens."""
     url, secrets, settings = connectors.from_sandbox("groove-sales", creds, transport=transport)
     stale = dict(secrets)
     rotated: list[dict[str, str]] = []
-    with connectors.client_for(Connection("gs", "groove-sales", url, dict(secrets), settings),
-                               transport=transport, on_rotate=rotated.append) as first:
+    with connectors.client_for(
+        Connection("gs", "groove-sales", url, dict(secrets), settings), transport=transport, on_rotate=rotated.append
+    ) as first:
         sandbox.ctx.clock.advance(7300)
         assert flows(first) == 8 and len(rotated) == 1  # refreshed: the stale refresh token is spent
-        with connectors.client_for(Connection("gs", "groove-sales", url, stale, settings),
-                                   transport=transport) as second:
+        with connectors.client_for(
+            Connection("gs", "groove-sales", url, stale, settings), transport=transport
+        ) as second:
             sandbox.ctx.clock.advance(7300)
             assert flows(second) == 8 and flows(first) == 8  # without sharing: invalid_grant
             assert second.auth is first.auth
@@ -222,9 +245,13 @@ def test_clients_made_from_one_credential_share_one_holder(sandbox: Sandbox, cre
 
 def test_the_loopback_listener_catches_the_redirect(live_sandbox: Sandbox) -> None:
     creds = live_sandbox.credentials(base_url=str(live_sandbox.url))["groove-sales"]
-    app = OAuthApp(creds["token_url"], creds["client_id"], creds["client_secret"],
-                   authorize_url=creds["authorize_url"],
-                   redirect_uri=creds["redirect_uri"].replace(":8765", ":0"))  # a free port, same path
+    app = OAuthApp(
+        creds["token_url"],
+        creds["client_id"],
+        creds["client_secret"],
+        authorize_url=creds["authorize_url"],
+        redirect_uri=creds["redirect_uri"].replace(":8765", ":0"),
+    )  # a free port, same path
     said: list[str] = []
 
     def browser(url: str) -> None:  # a person's browser: follows the sandbox's 302 to our listener
@@ -241,8 +268,13 @@ def test_the_loopback_listener_catches_the_redirect(live_sandbox: Sandbox) -> No
 
 def test_headless_paste_of_the_redirect_url(live_sandbox: Sandbox) -> None:
     creds = live_sandbox.credentials(base_url=str(live_sandbox.url))["groove-sales"]
-    app = OAuthApp(creds["token_url"], creds["client_id"], creds["client_secret"],
-                   authorize_url=creds["authorize_url"], redirect_uri=creds["redirect_uri"])
+    app = OAuthApp(
+        creds["token_url"],
+        creds["client_id"],
+        creds["client_secret"],
+        authorize_url=creds["authorize_url"],
+        redirect_uri=creds["redirect_uri"],
+    )
     said: list[str] = []
 
     def paste(prompt: str) -> str:  # the person opened the URL elsewhere and copies where it landed

@@ -30,20 +30,24 @@ class TruncatingList:
         self.calls += 1
         hits = [r for r in self.records if start <= r["t"] <= end]
         self.rng.shuffle(hits)
-        return hits[:self.limit]
+        return hits[: self.limit]
 
 
 def ties_below(limit: int) -> st.SearchStrategy[list[int]]:
     """Times in [0, 500] where no instant holds ``limit`` records or more (else DenseWindow is right)."""
-    return st.lists(st.integers(0, 500), max_size=300).filter(
-        lambda ts: not ts or max(Counter(ts).values()) < limit)
+    return st.lists(st.integers(0, 500), max_size=300).filter(lambda ts: not ts or max(Counter(ts).values()) < limit)
 
 
 @settings(max_examples=150, deadline=None)
-@given(data=st.data(), limit=st.integers(2, 12), seed=st.integers(0, 10**6),
-       first_width=st.one_of(st.none(), st.integers(1, 600)))
-def test_a_pass_yields_every_record_exactly_once(data: st.DataObject, limit: int, seed: int,
-                                                 first_width: int | None) -> None:
+@given(
+    data=st.data(),
+    limit=st.integers(2, 12),
+    seed=st.integers(0, 10**6),
+    first_width=st.one_of(st.none(), st.integers(1, 600)),
+)
+def test_a_pass_yields_every_record_exactly_once(
+    data: st.DataObject, limit: int, seed: int, first_width: int | None
+) -> None:
     times = data.draw(ties_below(limit))
     api = TruncatingList(times, limit, seed)
     pager = TimeWindows(api.fetch, limit, origin=0, first_width=first_width)
@@ -59,22 +63,26 @@ def test_a_pass_yields_every_record_exactly_once(data: st.DataObject, limit: int
 
 @settings(max_examples=100, deadline=None)
 @given(data=st.data(), limit=st.integers(2, 8), seed=st.integers(0, 10**6), cut=st.integers(0, 1000))
-def test_resuming_from_any_committed_window_yields_exactly_the_rest(data: st.DataObject, limit: int, seed: int,
-                                                                    cut: int) -> None:
+def test_resuming_from_any_committed_window_yields_exactly_the_rest(
+    data: st.DataObject, limit: int, seed: int, cut: int
+) -> None:
     times = data.draw(ties_below(limit))
     api = TruncatingList(times, limit, seed)
     pager = TimeWindows(api.fetch, limit, first_width=7)
     first = list(pager.pages(None, lambda: 500))
     k = cut % len(first)
-    before = [r["id"] for p in first[:k + 1] for r in p.records]
+    before = [r["id"] for p in first[: k + 1] for r in p.records]
     # A killed pull resumes from the last committed state; the clock has moved on meanwhile.
     rest = [r["id"] for p in pager.pages(first[k].state, lambda: 10_000) for r in p.records]
     assert sorted(before + rest) == list(range(len(times)))
 
 
 @settings(max_examples=80, deadline=None)
-@given(old=st.lists(st.integers(0, 300), max_size=80), new=st.lists(st.integers(0, 300), max_size=40),
-       seed=st.integers(0, 1000))
+@given(
+    old=st.lists(st.integers(0, 300), max_size=80),
+    new=st.lists(st.integers(0, 300), max_size=40),
+    seed=st.integers(0, 1000),
+)
 def test_the_next_pass_reads_exactly_what_changed_after_the_last(old: list[int], new: list[int], seed: int) -> None:
     limit = 100
     api = TruncatingList(old, limit, seed)

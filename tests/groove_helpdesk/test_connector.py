@@ -66,7 +66,7 @@ TRUTH = {
     "customers": "SELECT COUNT(*) FROM gh_customers WHERE tenant_id = ?",
     "tickets": "SELECT COUNT(*) FROM gh_tickets WHERE tenant_id = ? AND deleted = 0",
     "messages": "SELECT COUNT(*) FROM gh_messages m JOIN gh_tickets t ON t.tenant_id = m.tenant_id"
-                " AND t.number = m.ticket_number AND t.deleted = 0 WHERE m.tenant_id = ?",
+    " AND t.number = m.ticket_number AND t.deleted = 0 WHERE m.tenant_id = ?",
     "webhooks": "SELECT COUNT(*) FROM gh_webhooks WHERE tenant_id = ?",
     "widgets": "SELECT COUNT(*) FROM gh_widgets WHERE tenant_id = ?",
     "knowledge_bases": "SELECT COUNT(*) FROM gh_knowledge_bases WHERE tenant_id = ?",
@@ -101,8 +101,10 @@ def test_check_passes_and_a_bad_token_is_an_auth_error(sandbox: Sandbox, client:
     result = check(client)
     assert result["ok"] is True and result["mailboxes"] >= 1 and result["primary_mailbox"]
     cred = sandbox.credentials()["groove-helpdesk"]
-    with make_client(cred["base_url"], "wrong-token", transport=Recorder(sandbox.transport())) as bad, \
-            pytest.raises(AuthError) as err:
+    with (
+        make_client(cred["base_url"], "wrong-token", transport=Recorder(sandbox.transport())) as bad,
+        pytest.raises(AuthError) as err,
+    ):
         check(bad)
     assert err.value.status == 401 and "authenticated" in err.value.reason
 
@@ -131,7 +133,11 @@ def test_client_methods_cover_the_surface(client: ApiClient) -> None:
     api.change_mailbox(number, mailboxes[-1]["id"])
     after = api.get_ticket(number)["ticket"]
     assert (after["priority"], after["assigned_group"], after["tags"], after["mailbox_id"]) == (
-        "high", group["name"], ["only"], mailboxes[-1]["id"])
+        "high",
+        group["name"],
+        ["only"],
+        mailboxes[-1]["id"],
+    )
     assert isinstance(api.ticket_count(), dict)
     assert api.get_mailbox(mailboxes[0]["id"])["mailbox"]["id"] == mailboxes[0]["id"]
     assert isinstance(api.list_folders()["folders"], list)
@@ -218,8 +224,10 @@ def _fake(handler: Any) -> ApiClient:
 
 def test_paginator_refuses_a_next_page_that_repeats() -> None:
     def handler(request: httpx.Request) -> httpx.Response:
-        return httpx.Response(200, json={"things": [{"id": 1}], "meta": {"pagination": {
-            "next_page": "https://api.example/v1/things?page=2"}}})
+        return httpx.Response(
+            200,
+            json={"things": [{"id": 1}], "meta": {"pagination": {"next_page": "https://api.example/v1/things?page=2"}}},
+        )
 
     with pytest.raises(PaginationLoop, match="repeats"):
         list(follow_next_page(_fake(handler), "things", {}, "things"))
@@ -243,8 +251,20 @@ def test_paginator_never_follows_a_next_page_to_another_host() -> None:
 # -- streams ---------------------------------------------------------------------------------------
 def test_streams_declare_schemas_and_pull_order() -> None:
     all_streams = streams()
-    assert list(all_streams) == ["mailboxes", "folders", "agents", "groups", "customers", "tickets", "messages",
-                                 "webhooks", "widgets", "knowledge_bases", "kb_categories", "kb_articles"]
+    assert list(all_streams) == [
+        "mailboxes",
+        "folders",
+        "agents",
+        "groups",
+        "customers",
+        "tickets",
+        "messages",
+        "webhooks",
+        "widgets",
+        "knowledge_bases",
+        "kb_categories",
+        "kb_articles",
+    ]
     for name, stream in all_streams.items():
         assert stream.spec.name == name
         assert set(stream.spec.columns.values()) <= COLUMN_TYPES
@@ -278,9 +298,17 @@ def test_messages_carry_their_ticket_number(client: ApiClient) -> None:
 
 @pytest.mark.parametrize("name", ["customers", "tickets", "messages", "kb_categories", "kb_articles"])
 def test_resuming_from_any_page_yields_exactly_the_rest(sandbox: Sandbox, client: ApiClient, name: str) -> None:
-    sandbox.reset(seed=3, counts={"groove-helpdesk.tickets": 11, "groove-helpdesk.messages_per_ticket": 7,
-                                  "groove-helpdesk.customers": 23, "groove-helpdesk.knowledge_bases": 2,
-                                  "groove-helpdesk.categories": 5, "groove-helpdesk.articles": 9})
+    sandbox.reset(
+        seed=3,
+        counts={
+            "groove-helpdesk.tickets": 11,
+            "groove-helpdesk.messages_per_ticket": 7,
+            "groove-helpdesk.customers": 23,
+            "groove-helpdesk.knowledge_bases": 2,
+            "groove-helpdesk.categories": 5,
+            "groove-helpdesk.articles": 9,
+        },
+    )
     cred = sandbox.credentials()["groove-helpdesk"]
     with make_client(cred["base_url"], cred["token"], transport=Recorder(sandbox.transport())) as fresh:
         stream = streams(per_page=3)[name]
@@ -290,7 +318,7 @@ def test_resuming_from_any_page_yields_exactly_the_rest(sandbox: Sandbox, client
         assert len(pages) > 1
         for k, page in enumerate(pages[:-1]):
             rest = keys(stream, pull(stream, fresh, page.state))
-            assert rest == keys(stream, pages[k + 1:]), f"{name}: resume after page {k} ({page.state})"
+            assert rest == keys(stream, pages[k + 1 :]), f"{name}: resume after page {k} ({page.state})"
 
 
 def test_a_resumed_tickets_pull_survives_deleted_tickets(sandbox: Sandbox, client: ApiClient) -> None:
@@ -300,8 +328,9 @@ def test_a_resumed_tickets_pull_survives_deleted_tickets(sandbox: Sandbox, clien
     assert state == {"page": 4, "after_number": 30}
     with sandbox.client() as admin:
         for number in (3, 5, 7, 9, 11):  # the list shifts forward by half a page
-            assert admin.delete(f"http://sandbox/_sandbox/groove-helpdesk/tickets/{number}",
-                                params={"tenant": tenant(sandbox)}).status_code in (204, 200)
+            assert admin.delete(
+                f"http://sandbox/_sandbox/groove-helpdesk/tickets/{number}", params={"tenant": tenant(sandbox)}
+            ).status_code in (204, 200)
     rest = [r["number"] for p in pull(stream, client, state) for r in p.records]
     assert rest == list(range(31, 61))
 

@@ -61,10 +61,25 @@ def dig(body: Any, path: str) -> Any:
 
 def test_every_template_is_declared_with_described_fields() -> None:
     assert set(ACTIONS) == {
-        "create_ticket", "update_ticket_state", "update_ticket_assignee", "update_ticket_assigned_group",
-        "create_message", "create_webhook", "create_group", "update_group", "create_knowledge_base",
-        "update_knowledge_base", "update_knowledge_base_settings", "create_article", "update_article",
-        "update_widget", "update_widget_settings", "add_tags", "replace_tags", "change_mailbox"}
+        "create_ticket",
+        "update_ticket_state",
+        "update_ticket_assignee",
+        "update_ticket_assigned_group",
+        "create_message",
+        "create_webhook",
+        "create_group",
+        "update_group",
+        "create_knowledge_base",
+        "update_knowledge_base",
+        "update_knowledge_base_settings",
+        "create_article",
+        "update_article",
+        "update_widget",
+        "update_widget_settings",
+        "add_tags",
+        "replace_tags",
+        "change_mailbox",
+    }
     for spec in ACTIONS.values():
         assert all(fs.description for fs in spec.fields), spec.name
         declared_path = {fs.name for fs in spec.fields if fs.path}
@@ -82,22 +97,38 @@ def test_builds_the_exact_requests() -> None:
     assert state.build(record) == Request("PUT", "tickets/12/state", {"state": "opened"})
     move = ACTIONS["change_mailbox"]
     assert move.build(move.prepare({"number": 3, "mailbox_id": "4000000009"})) == Request(
-        "POST", "tickets/3/change_mailbox/4000000009", {})
+        "POST", "tickets/3/change_mailbox/4000000009", {}
+    )
     ticket = ACTIONS["create_ticket"]
-    built = ticket.build(ticket.prepare({"body": "b", "from": "c@x.example", "mailbox": "m@x.example", "note": "",
-                                         "tags": "a, b", "starred": "true"}))
-    assert built == Request("POST", "tickets", {"body": "b", "from": "c@x.example", "mailbox": "m@x.example",
-                                                "tags": ["a", "b"], "starred": True})
+    built = ticket.build(
+        ticket.prepare(
+            {
+                "body": "b",
+                "from": "c@x.example",
+                "mailbox": "m@x.example",
+                "note": "",
+                "tags": "a, b",
+                "starred": "true",
+            }
+        )
+    )
+    assert built == Request(
+        "POST",
+        "tickets",
+        {"body": "b", "from": "c@x.example", "mailbox": "m@x.example", "tags": ["a", "b"], "starred": True},
+    )
     assignee = ACTIONS["update_ticket_assignee"]
-    assert assignee.build(assignee.prepare({"number": 1, "agent_id": "4000000002"})).json == {
-        "assignee": "4000000002"}
+    assert assignee.build(assignee.prepare({"number": 1, "agent_id": "4000000002"})).json == {"assignee": "4000000002"}
 
 
 # -- every template with its documented Nexla payload ------------------------------------------------
 def test_ticket_templates(api: GrooveHelpdesk, client: ApiClient) -> None:
     mailbox = api.list_mailboxes()["mailboxes"][0]
-    created = send(client, "create_ticket", {"body": "Form submitted", "from": "lead@form.example",
-                                             "mailbox": mailbox["email"], "subject": "Refund"})
+    created = send(
+        client,
+        "create_ticket",
+        {"body": "Form submitted", "from": "lead@form.example", "mailbox": mailbox["email"], "subject": "Refund"},
+    )
     assert created is not None
     number = dig(created, ACTIONS["create_ticket"].id_path or "")
     assert api.get_ticket(number)["ticket"]["mailbox_id"] == mailbox["id"]
@@ -131,8 +162,11 @@ def test_message_template_reply_and_note(api: GrooveHelpdesk, client: ApiClient)
 def test_webhook_template_both_shapes(api: GrooveHelpdesk, client: ApiClient) -> None:
     groove = send(client, "create_webhook", {"event": "ticket_started", "url": "https://hooks.example/a"})
     assert groove is not None and dig(groove, "webhook.event") == "ticket_started"
-    nexla = send(client, "create_webhook", {"webhook_url": "https://hooks.example/n",
-                                            "event_types": ["ticket.created", "ticket.closed"]})
+    nexla = send(
+        client,
+        "create_webhook",
+        {"webhook_url": "https://hooks.example/n", "event_types": ["ticket.created", "ticket.closed"]},
+    )
     assert nexla is not None and {h["event"] for h in nexla["webhooks"]} == {"ticket_started", "ticket_closed"}
     assert len(api.list_webhooks()["webhooks"]) == 3
 
@@ -154,15 +188,20 @@ def test_knowledge_base_and_article_templates(api: GrooveHelpdesk, client: ApiCl
     kb_id = dig(kb, "knowledge_base.id")
     send(client, "update_knowledge_base", {"id": kb_id, "title": "Partner Center", "language": "fr"})
     assert api.get_knowledge_base(kb_id)["knowledge_base"]["title"] == "Partner Center"
-    settings = send(client, "update_knowledge_base_settings", {"id": kb_id, "primary_color": "#123456",
-                                                               "ratings_enabled": "false"})
+    settings = send(
+        client, "update_knowledge_base_settings", {"id": kb_id, "primary_color": "#123456", "ratings_enabled": "false"}
+    )
     assert settings is not None and settings["settings"]["ratings_enabled"] is False
-    article = send(client, "create_article", {"kb_id": kb_id, "title": "Getting started",
-                                              "body": "<p>Welcome</p>", "state": "published"})
+    article = send(
+        client,
+        "create_article",
+        {"kb_id": kb_id, "title": "Getting started", "body": "<p>Welcome</p>", "state": "published"},
+    )
     assert article is not None
     aid = dig(article, "article.id")
-    send(client, "update_article", {"kb_id": kb_id, "article_id": aid, "title": "Getting started fast",
-                                    "state": "draft"})
+    send(
+        client, "update_article", {"kb_id": kb_id, "article_id": aid, "title": "Getting started fast", "state": "draft"}
+    )
     found = api.search_articles(kb_id, "fast")["articles"]
     assert [(a["id"], a["state"]) for a in found] == [(aid, "draft")]
 
@@ -171,8 +210,11 @@ def test_widget_templates(api: GrooveHelpdesk, client: ApiClient) -> None:
     widget = api.list_widgets()["widgets"][0]
     send(client, "update_widget", {"id": widget["id"], "name": "Support chat", "enabled": "false"})
     assert api.get_widget(widget["id"])["widget"]["name"] == "Support chat"
-    out = send(client, "update_widget_settings", {"id": widget["id"], "icon_position": "left",
-                                                  "kb.enabled": "true", "published": True})
+    out = send(
+        client,
+        "update_widget_settings",
+        {"id": widget["id"], "icon_position": "left", "kb.enabled": "true", "published": True},
+    )
     assert out is not None and out["settings"]["icon_position"] == "left" and out["settings"]["published"] is True
 
 
@@ -262,14 +304,14 @@ def test_nexla_open_is_accepted_locally_and_by_groove() -> None:
 
 
 # -- reconcile -------------------------------------------------------------------------------------
-def test_reconcile_finds_a_created_ticket_and_nothing_for_one_never_created(api: GrooveHelpdesk,
-                                                                            client: ApiClient) -> None:
+def test_reconcile_finds_a_created_ticket_and_nothing_for_one_never_created(
+    api: GrooveHelpdesk, client: ApiClient
+) -> None:
     spec = ACTIONS["create_ticket"]
     assert spec.reconcile is not None
     mailbox = api.list_mailboxes()["mailboxes"][0]["email"]
     long_body = "Order 1234 arrived broken.\n" + "The box was crushed and the glass inside shattered. " * 4
-    record = spec.prepare({"body": long_body, "from": "Buyer@Shop.example", "mailbox": mailbox,
-                           "subject": "Broken"})
+    record = spec.prepare({"body": long_body, "from": "Buyer@Shop.example", "mailbox": mailbox, "subject": "Broken"})
     began = time.time()
     assert spec.reconcile(client, record) is None
     created = send(client, "create_ticket", record)
@@ -282,6 +324,7 @@ def test_reconcile_finds_a_created_ticket_and_nothing_for_one_never_created(api:
     assert spec.reconcile(client, {**record, "body": long_body.replace("glass", "vase")}) is None
     assert spec.reconcile(client, {**record, "body": "Order 1234 arrived broken."}) is None
     from engagesync.apis.groove_helpdesk.connector import reconcile_ticket
+
     assert reconcile_ticket(client, record, since=began - 5) is not None
     assert reconcile_ticket(client, record, since=began + 3600) is None
     html = spec.prepare({"body": "<p>Hello<br>there</p>", "from": "html@shop.example", "mailbox": mailbox})

@@ -12,8 +12,7 @@ GROOVE = "/groove-helpdesk/v1"
 
 
 def _agents(sandbox: Sandbox, tenant: int = 1) -> list[dict[str, Any]]:
-    rows = sandbox.ctx.store.all("SELECT id, email FROM gh_agents WHERE tenant_id = ? ORDER BY rowid",
-                                 (tenant,))
+    rows = sandbox.ctx.store.all("SELECT id, email FROM gh_agents WHERE tenant_id = ? ORDER BY rowid", (tenant,))
     assert len(rows) >= 3
     return [dict(r) for r in rows]
 
@@ -43,8 +42,9 @@ def test_get_answers_with_location_header_and_documented_shape(groove: httpx.Cli
     assert list(response.json()["group"]) == ["id", "name", "description", "links", "agent_ids"]
 
 
-def test_agents_may_be_given_by_email_in_any_case_and_duplicates_collapse(groove: httpx.Client,
-                                                                            sandbox: Sandbox) -> None:
+def test_agents_may_be_given_by_email_in_any_case_and_duplicates_collapse(
+    groove: httpx.Client, sandbox: Sandbox
+) -> None:
     a, b, _ = _agents(sandbox)[:3]
     group = _create(groove, name="Nights", agents=[a["email"].upper(), b["id"], a["id"]])
     assert group["agent_ids"] == [a["id"], b["id"]]
@@ -59,8 +59,11 @@ def test_group_agents_link_lists_the_members(groove: httpx.Client, sandbox: Sand
 
 def test_form_encoded_create_works_like_rails(groove: httpx.Client, sandbox: Sandbox) -> None:
     a = _agents(sandbox)[0]
-    response = groove.post("groups", content=f"name=Form+Team&agents[]={a['email']}",
-                           headers={"Content-Type": "application/x-www-form-urlencoded"})
+    response = groove.post(
+        "groups",
+        content=f"name=Form+Team&agents[]={a['email']}",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
     assert response.status_code == 201, response.text
     assert response.json()["group"]["agent_ids"] == [a["id"]]
 
@@ -81,8 +84,7 @@ def test_name_is_required_and_unique_per_tenant_ignoring_case(groove: httpx.Clie
 def test_unknown_agents_are_named_and_nothing_is_created(groove: httpx.Client, sandbox: Sandbox) -> None:
     a = _agents(sandbox)[0]
     before = len(groove.get("groups").json()["groups"])
-    response = groove.post("groups", json={"name": "Ghosts",
-                                           "agent_ids": [a["id"], "ghost@nowhere.example", "9"]})
+    response = groove.post("groups", json={"name": "Ghosts", "agent_ids": [a["id"], "ghost@nowhere.example", "9"]})
     assert response.status_code == 422
     assert response.json() == {"errors": ["agent_ids contain unknown agent(s): ghost@nowhere.example, 9"]}
     assert len(groove.get("groups").json()["groups"]) == before
@@ -99,8 +101,11 @@ def test_membership_must_be_a_list_and_not_sent_twice(groove: httpx.Client, sand
 def test_every_problem_is_reported_at_once(groove: httpx.Client) -> None:
     response = groove.post("groups", json={"description": 7, "agents": ["nobody@example.com"]})
     assert response.status_code == 422
-    assert response.json()["errors"] == ["name can't be blank", "description must be a string",
-                                         "agents contain unknown agent(s): nobody@example.com"]
+    assert response.json()["errors"] == [
+        "name can't be blank",
+        "description must be a string",
+        "agents contain unknown agent(s): nobody@example.com",
+    ]
 
 
 def test_update_replaces_membership_only_when_asked(groove: httpx.Client, sandbox: Sandbox) -> None:
@@ -138,17 +143,21 @@ def test_delete_returns_the_group_and_unassigns_its_tickets(groove: httpx.Client
     store = sandbox.ctx.store
     number = store.scalar("SELECT number FROM gh_tickets WHERE tenant_id = 1 ORDER BY number LIMIT 1")
     if number is not None:
-        store.execute("UPDATE gh_tickets SET assigned_group_id = ? WHERE tenant_id = 1 AND number = ?",
-                      (group["id"], number))
+        store.execute(
+            "UPDATE gh_tickets SET assigned_group_id = ? WHERE tenant_id = 1 AND number = ?", (group["id"], number)
+        )
     response = groove.delete(f"groups/{group['id']}")
     assert response.status_code == 200
     assert response.json() == {"group": group}
     assert groove.get(f"groups/{group['id']}").status_code == 404
     assert group["id"] not in [g["id"] for g in groove.get("groups").json()["groups"]]
-    assert store.scalar("SELECT COUNT(*) FROM gh_group_agents WHERE tenant_id = 1 AND group_id = ?",
-                        (group["id"],)) == 0
-    assert store.scalar("SELECT COUNT(*) FROM gh_tickets WHERE tenant_id = 1 AND assigned_group_id = ?",
-                        (group["id"],)) == 0
+    assert (
+        store.scalar("SELECT COUNT(*) FROM gh_group_agents WHERE tenant_id = 1 AND group_id = ?", (group["id"],)) == 0
+    )
+    assert (
+        store.scalar("SELECT COUNT(*) FROM gh_tickets WHERE tenant_id = 1 AND assigned_group_id = ?", (group["id"],))
+        == 0
+    )
 
 
 def test_a_token_is_required(sandbox: Sandbox) -> None:
@@ -157,10 +166,8 @@ def test_a_token_is_required(sandbox: Sandbox) -> None:
     assert response.status_code == 401
 
 
-def test_tenants_never_see_each_others_groups(groove: httpx.Client, admin: httpx.Client,
-                                              sandbox: Sandbox) -> None:
-    created = admin.post("tenants", json={"name": "other", "seed": 1,
-                                          "counts": {"groove-helpdesk.groups": 10}})
+def test_tenants_never_see_each_others_groups(groove: httpx.Client, admin: httpx.Client, sandbox: Sandbox) -> None:
+    created = admin.post("tenants", json={"name": "other", "seed": 1, "counts": {"groove-helpdesk.groups": 10}})
     assert created.status_code == 201, created.text
     other = created.json()
     as_other = {"Authorization": f"Bearer {other['groove-helpdesk']['token']}"}
@@ -190,8 +197,9 @@ def _snapshot(sandbox: Sandbox) -> dict[str, Any]:
         return {
             "groups": client.get("groups").json(),
             "widgets": client.get("widgets").json(),
-            "settings": [client.get(f"widgets/{w['id']}/settings").json()
-                         for w in client.get("widgets").json()["widgets"]],
+            "settings": [
+                client.get(f"widgets/{w['id']}/settings").json() for w in client.get("widgets").json()["widgets"]
+            ],
             "kbs": kbs,
             "kb_settings": [client.get(f"kb/{k['id']}/settings").json() for k in kbs],
             "categories": [client.get(f"kb/{k['id']}/categories").json() for k in kbs],
@@ -200,10 +208,18 @@ def _snapshot(sandbox: Sandbox) -> dict[str, Any]:
 
 
 def test_seeding_is_deterministic_per_seed() -> None:
-    counts = {"groove-helpdesk.groups": 6, "groove-helpdesk.widgets": 3, "groove-helpdesk.knowledge_bases": 2,
-              "groove-helpdesk.categories": 5, "groove-helpdesk.articles": 12}
-    with Sandbox(seed=7, counts=counts) as one, Sandbox(seed=7, counts=counts) as two, \
-            Sandbox(seed=8, counts=counts) as three:
+    counts = {
+        "groove-helpdesk.groups": 6,
+        "groove-helpdesk.widgets": 3,
+        "groove-helpdesk.knowledge_bases": 2,
+        "groove-helpdesk.categories": 5,
+        "groove-helpdesk.articles": 12,
+    }
+    with (
+        Sandbox(seed=7, counts=counts) as one,
+        Sandbox(seed=7, counts=counts) as two,
+        Sandbox(seed=8, counts=counts) as three,
+    ):
         first = _snapshot(one)
         assert first == _snapshot(two)
         assert first != _snapshot(three)
@@ -215,8 +231,9 @@ def test_seeding_is_deterministic_per_seed() -> None:
 
 
 def test_zero_counts_seed_nothing(sandbox: Sandbox, groove: httpx.Client) -> None:
-    sandbox.reset(seed=1, counts={"groove-helpdesk.groups": 0, "groove-helpdesk.widgets": 0,
-                                  "groove-helpdesk.knowledge_bases": 0})
+    sandbox.reset(
+        seed=1, counts={"groove-helpdesk.groups": 0, "groove-helpdesk.widgets": 0, "groove-helpdesk.knowledge_bases": 0}
+    )
     token = sandbox.credentials()["groove-helpdesk"]["token"]
     groove.headers["Authorization"] = f"Bearer {token}"
     assert groove.get("groups").json() == {"groups": []}

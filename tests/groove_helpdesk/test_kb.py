@@ -29,9 +29,12 @@ def _post(groove: httpx.Client, path: str, body: dict[str, Any], key: str) -> di
 
 
 def _owner(sandbox: Sandbox) -> str:
-    return str(sandbox.ctx.store.scalar(
-        "SELECT id FROM gh_agents WHERE tenant_id = 1 AND state != 'archived' "
-        "ORDER BY CASE role WHEN 'owner' THEN 0 WHEN 'admin' THEN 1 ELSE 2 END, id LIMIT 1"))
+    return str(
+        sandbox.ctx.store.scalar(
+            "SELECT id FROM gh_agents WHERE tenant_id = 1 AND state != 'archived' "
+            "ORDER BY CASE role WHEN 'owner' THEN 0 WHEN 'admin' THEN 1 ELSE 2 END, id LIMIT 1"
+        )
+    )
 
 
 # -- knowledge bases -------------------------------------------------------------------------------
@@ -58,8 +61,16 @@ def test_create_defaults_and_links(groove: httpx.Client) -> None:
 
 def test_create_validation_names_every_field(groove: httpx.Client) -> None:
     taken = groove.get("kb").json()["knowledge_bases"][0]["subdomain"]
-    response = groove.post("kb", json={"language": "english!", "subdomain": "-bad-", "custom_domain": "nope",
-                                       "ratings_type": "stars", "settings": {"colour": "red"}})
+    response = groove.post(
+        "kb",
+        json={
+            "language": "english!",
+            "subdomain": "-bad-",
+            "custom_domain": "nope",
+            "ratings_type": "stars",
+            "settings": {"colour": "red"},
+        },
+    )
     assert response.status_code == 422
     assert response.json()["errors"] == [
         "title can't be blank",
@@ -79,9 +90,16 @@ def test_unknown_top_level_fields_are_ignored_on_kb_create(groove: httpx.Client)
 
 
 def test_update_kb_fields_and_inline_settings(groove: httpx.Client, kb: dict[str, Any]) -> None:
-    response = groove.put(f"kb/{kb['id']}", json={"title": "Renamed", "subdomain": "renamed-kb",
-                                                 "custom_domain": "Help.Example.com", "language": "pt-BR",
-                                                 "enabled": False})
+    response = groove.put(
+        f"kb/{kb['id']}",
+        json={
+            "title": "Renamed",
+            "subdomain": "renamed-kb",
+            "custom_domain": "Help.Example.com",
+            "language": "pt-BR",
+            "enabled": False,
+        },
+    )
     assert response.status_code == 200, response.text
     updated = response.json()["knowledge_base"]
     assert (updated["title"], updated["subdomain"], updated["language"]) == ("Renamed", "renamed-kb", "pt-BR")
@@ -96,15 +114,23 @@ def test_update_kb_fields_and_inline_settings(groove: httpx.Client, kb: dict[str
 
 def test_settings_validation(groove: httpx.Client, kb: dict[str, Any]) -> None:
     path = f"kb/{kb['id']}/settings"
-    response = groove.put(path, json={"layout": "grid", "enabled": "nope", "theme_id": "1", "logo_url": "ftp://x",
-                                      "ip_addresses": ["10.0.0.0/8", "banana"], "password_enabled": True})
+    response = groove.put(
+        path,
+        json={
+            "layout": "grid",
+            "enabled": "nope",
+            "theme_id": "1",
+            "logo_url": "ftp://x",
+            "ip_addresses": ["10.0.0.0/8", "banana"],
+            "password_enabled": True,
+        },
+    )
     assert response.status_code == 422
     errors = response.json()["errors"]
     assert errors[:4] == [
         "layout is not a knowledge base setting",
         "enabled must be true or false",
-        "theme_id must be one of the theme ids from GET /kb/themes (3000000001, 3000000002, 3000000003, "
-        "3000000004)",
+        "theme_id must be one of the theme ids from GET /kb/themes (3000000001, 3000000002, 3000000003, 3000000004)",
         "logo_url must be an http(s) URL",
     ]
     assert errors[4].startswith("ip_addresses contain an invalid address")
@@ -117,28 +143,55 @@ def test_settings_validation(groove: httpx.Client, kb: dict[str, Any]) -> None:
 
 
 def test_unknown_kb_is_404_everywhere(groove: httpx.Client) -> None:
-    for method, path in (("GET", "kb/1"), ("PUT", "kb/1"), ("GET", "kb/1/settings"), ("PUT", "kb/1/settings"),
-                         ("GET", "kb/1/categories"), ("POST", "kb/1/categories"), ("GET", "kb/1/articles"),
-                         ("POST", "kb/1/articles"), ("GET", "kb/1/articles/search?keyword=*")):
+    for method, path in (
+        ("GET", "kb/1"),
+        ("PUT", "kb/1"),
+        ("GET", "kb/1/settings"),
+        ("PUT", "kb/1/settings"),
+        ("GET", "kb/1/categories"),
+        ("POST", "kb/1/categories"),
+        ("GET", "kb/1/articles"),
+        ("POST", "kb/1/articles"),
+        ("GET", "kb/1/articles/search?keyword=*"),
+    ):
         response = groove.request(method, path, json={"title": "x"} if method in ("PUT", "POST") else None)
         assert response.status_code == 404, (method, path)
         assert response.json() == {"errors": ["Knowledge base not found"]}
 
 
 # -- categories ------------------------------------------------------------------------------------
-def test_category_create_matches_the_documented_example(groove: httpx.Client, sandbox: Sandbox,
-                                                        kb: dict[str, Any]) -> None:
+def test_category_create_matches_the_documented_example(
+    groove: httpx.Client, sandbox: Sandbox, kb: dict[str, Any]
+) -> None:
     response = groove.post(f"kb/{kb['id']}/categories", json={"title": "Uncategorized"})
     assert response.status_code == 201
     category = response.json()["category"]
     assert response.headers["location"] == f"http://sandbox{GROOVE}/kb/{kb['id']}/categories/{category['id']}"
     assert list(category) == [
-        "id", "articles_count", "article_ids", "author_id", "cover_image_url", "created_at", "description",
-        "featured", "knowledge_base_id", "meta_description", "meta_robots", "og_description", "og_image_url",
-        "og_title", "page_title", "position", "published_at", "slug", "state", "title", "updated_at"]
+        "id",
+        "articles_count",
+        "article_ids",
+        "author_id",
+        "cover_image_url",
+        "created_at",
+        "description",
+        "featured",
+        "knowledge_base_id",
+        "meta_description",
+        "meta_robots",
+        "og_description",
+        "og_image_url",
+        "og_title",
+        "page_title",
+        "position",
+        "published_at",
+        "slug",
+        "state",
+        "title",
+        "updated_at",
+    ]
     assert category["articles_count"] == 0 and category["article_ids"] == []
-    assert (category["slug"], category["state"], category["meta_robots"]) == ("uncategorized", "draft",
-                                                                              "INDEX,FOLLOW")
+    assert (category["slug"], category["state"], category["meta_robots"]) == ("uncategorized", "draft", "INDEX,FOLLOW")
     assert category["position"] == 1 and category["published_at"] is None
     assert category["author_id"] == _owner(sandbox)
     assert category["knowledge_base_id"] == kb["id"]
@@ -148,8 +201,16 @@ def test_category_create_matches_the_documented_example(groove: httpx.Client, sa
 
 def test_category_validation(groove: httpx.Client, kb: dict[str, Any]) -> None:
     path = f"kb/{kb['id']}/categories"
-    response = groove.post(path, json={"featured": "sometimes", "meta_robots": "INDEX,MAYBE", "state": "live",
-                                       "article_ids": ["1"], "author_id": "nobody"})
+    response = groove.post(
+        path,
+        json={
+            "featured": "sometimes",
+            "meta_robots": "INDEX,MAYBE",
+            "state": "live",
+            "article_ids": ["1"],
+            "author_id": "nobody",
+        },
+    )
     assert response.status_code == 422
     assert response.json()["errors"] == [
         "meta_robots must be comma-separated values from INDEX, NOINDEX, FOLLOW, NOFOLLOW, NOARCHIVE, "
@@ -165,13 +226,13 @@ def test_category_validation(groove: httpx.Client, kb: dict[str, Any]) -> None:
     assert taken.json() == {"errors": ["slug has already been taken"]}
 
 
-def test_category_article_ids_move_articles_and_counts_follow(groove: httpx.Client,
-                                                               kb: dict[str, Any]) -> None:
+def test_category_article_ids_move_articles_and_counts_follow(groove: httpx.Client, kb: dict[str, Any]) -> None:
     base = f"kb/{kb['id']}"
     a1 = _post(groove, f"{base}/articles", {"title": "One"}, "article")
     a2 = _post(groove, f"{base}/articles", {"title": "Two"}, "article")
-    first = _post(groove, f"{base}/categories", {"title": "First", "article_ids": [a1["id"], int(a2["id"])]},
-                  "category")
+    first = _post(
+        groove, f"{base}/categories", {"title": "First", "article_ids": [a1["id"], int(a2["id"])]}, "category"
+    )
     assert (first["articles_count"], first["article_ids"]) == (2, [a1["id"], a2["id"]])
     second = _post(groove, f"{base}/categories", {"title": "Second", "article_ids": [a2["id"]]}, "category")
     assert second["article_ids"] == [a2["id"]]
@@ -201,8 +262,10 @@ def test_category_search_and_listing(groove: httpx.Client, kb: dict[str, Any]) -
 def test_category_update_publish_and_404s(groove: httpx.Client, kb: dict[str, Any]) -> None:
     base = f"kb/{kb['id']}/categories"
     category = _post(groove, base, {"title": "Drafty"}, "category")
-    published = groove.put(f"{base}/{category['id']}", json={"state": "published", "title": "Ready",
-                                                             "og_image_url": "https://cdn.example.com/og.png"})
+    published = groove.put(
+        f"{base}/{category['id']}",
+        json={"state": "published", "title": "Ready", "og_image_url": "https://cdn.example.com/og.png"},
+    )
     assert published.status_code == 200
     body = published.json()["category"]
     assert body["state"] == "published" and body["published_at"] is not None
@@ -222,21 +285,44 @@ def test_categories_of_another_kb_are_not_found(groove: httpx.Client, kb: dict[s
     assert groove.get(f"kb/{other['id']}/categories/{mine['id']}").status_code == 404
     cross = groove.post(f"kb/{other['id']}/articles", json={"title": "X", "category_id": mine["id"]})
     assert cross.status_code == 422
-    assert cross.json() == {"errors": [f"category_id must be the id of a category of this knowledge base "
-                                       f"(got '{mine['id']}')"]}
+    assert cross.json() == {
+        "errors": [f"category_id must be the id of a category of this knowledge base (got '{mine['id']}')"]
+    }
 
 
 # -- articles --------------------------------------------------------------------------------------
-def test_article_create_matches_the_documented_example(groove: httpx.Client, sandbox: Sandbox,
-                                                       kb: dict[str, Any]) -> None:
+def test_article_create_matches_the_documented_example(
+    groove: httpx.Client, sandbox: Sandbox, kb: dict[str, Any]
+) -> None:
     response = groove.post(f"kb/{kb['id']}/articles", json={"title": "Getting started"})
     assert response.status_code == 201
     article = response.json()["article"]
     assert list(article) == [
-        "id", "author_id", "body", "category_id", "created_at", "deleted_at", "description", "featured",
-        "knowledge_base_id", "meta_description", "meta_robots", "og_description", "og_image_url", "og_title",
-        "page_title", "position", "published_at", "ratings", "related_ids", "slug", "state", "tags", "title",
-        "updated_at"]
+        "id",
+        "author_id",
+        "body",
+        "category_id",
+        "created_at",
+        "deleted_at",
+        "description",
+        "featured",
+        "knowledge_base_id",
+        "meta_description",
+        "meta_robots",
+        "og_description",
+        "og_image_url",
+        "og_title",
+        "page_title",
+        "position",
+        "published_at",
+        "ratings",
+        "related_ids",
+        "slug",
+        "state",
+        "tags",
+        "title",
+        "updated_at",
+    ]
     assert (article["body"], article["category_id"], article["deleted_at"]) == (None, None, None)
     assert (article["featured"], article["meta_robots"], article["ratings"]) == (False, "INDEX,FOLLOW", {})
     assert (article["position"], article["published_at"], article["related_ids"]) == (1, None, [])
@@ -249,11 +335,26 @@ def test_article_fields_round_trip(groove: httpx.Client, sandbox: Sandbox, kb: d
     agent = sandbox.ctx.store.one("SELECT id, email FROM gh_agents WHERE tenant_id = 1 ORDER BY rowid DESC")
     assert agent is not None
     other = _post(groove, base, {"title": "Other"}, "article")
-    article = _post(groove, base, {
-        "title": "Ünïcödé & Friends!", "body": "<h1>Hi</h1>", "description": "Short", "featured": "true",
-        "tags": ["Setup", "setup", " billing "], "related_ids": [other["id"]], "author_id": agent["email"],
-        "meta_description": "Meta", "meta_robots": "noindex", "og_title": "OG", "og_description": "OGD",
-        "og_image_url": "https://cdn.example.com/a.png", "page_title": "Page"}, "article")
+    article = _post(
+        groove,
+        base,
+        {
+            "title": "Ünïcödé & Friends!",
+            "body": "<h1>Hi</h1>",
+            "description": "Short",
+            "featured": "true",
+            "tags": ["Setup", "setup", " billing "],
+            "related_ids": [other["id"]],
+            "author_id": agent["email"],
+            "meta_description": "Meta",
+            "meta_robots": "noindex",
+            "og_title": "OG",
+            "og_description": "OGD",
+            "og_image_url": "https://cdn.example.com/a.png",
+            "page_title": "Page",
+        },
+        "article",
+    )
     assert article["slug"] == "unicode-friends"
     assert article["tags"] == ["Setup", "billing"]
     assert article["related_ids"] == [other["id"]]
@@ -265,8 +366,9 @@ def test_article_fields_round_trip(groove: httpx.Client, sandbox: Sandbox, kb: d
 
 def test_article_validation(groove: httpx.Client, kb: dict[str, Any]) -> None:
     base = f"kb/{kb['id']}/articles"
-    response = groove.post(base, json={"state": "live", "category_id": "123", "related_ids": "9", "tags": [1],
-                                       "body": {"html": "x"}})
+    response = groove.post(
+        base, json={"state": "live", "category_id": "123", "related_ids": "9", "tags": [1], "body": {"html": "x"}}
+    )
     assert response.status_code == 422
     assert response.json()["errors"] == [
         "title can't be blank",
@@ -280,12 +382,12 @@ def test_article_validation(groove: httpx.Client, kb: dict[str, Any]) -> None:
     own = groove.put(f"{base}/{article['id']}", json={"related_ids": [article["id"]]})
     assert own.json() == {"errors": ["related_ids can't include the article itself"]}
     _post(groove, base, {"title": "Fixed", "slug": "fixed"}, "article")
-    assert groove.post(base, json={"title": "Y", "slug": "fixed"}).json() == {
-        "errors": ["slug has already been taken"]}
+    assert groove.post(base, json={"title": "Y", "slug": "fixed"}).json() == {"errors": ["slug has already been taken"]}
 
 
-def test_publishing_sets_published_at_and_keeps_it_as_last_published(groove: httpx.Client, sandbox: Sandbox,
-                                                                     kb: dict[str, Any]) -> None:
+def test_publishing_sets_published_at_and_keeps_it_as_last_published(
+    groove: httpx.Client, sandbox: Sandbox, kb: dict[str, Any]
+) -> None:
     base = f"kb/{kb['id']}/articles"
     article = _post(groove, base, {"title": "Lifecycle"}, "article")
     assert article["published_at"] is None
@@ -304,13 +406,14 @@ def test_publishing_sets_published_at_and_keeps_it_as_last_published(groove: htt
 
 def test_search_matches_title_and_visible_body_text_only(groove: httpx.Client, kb: dict[str, Any]) -> None:
     base = f"kb/{kb['id']}/articles"
-    a = _post(groove, base, {"title": "Exporting data",
-                             "body": '<p>Use the <a href="/csv">CSV</a> button</p>'}, "article")
-    b = _post(groove, base, {"title": "Importing", "body": "<div>Upload a csv file &amp; wait</div>"},
-              "article")
+    a = _post(
+        groove, base, {"title": "Exporting data", "body": '<p>Use the <a href="/csv">CSV</a> button</p>'}, "article"
+    )
+    b = _post(groove, base, {"title": "Importing", "body": "<div>Upload a csv file &amp; wait</div>"}, "article")
     _post(groove, base, {"title": "Unrelated", "body": "<p>nothing</p>"}, "article")
     search = f"{base}/search"
     assert groove.get(search).json() == {"errors": ["keyword can't be blank (use * for all)"]}
+
     def hits(keyword: str) -> list[str]:
         return [x["id"] for x in groove.get(search, params={"keyword": keyword}).json()["articles"]]
 
@@ -327,9 +430,12 @@ def test_search_matches_title_and_visible_body_text_only(groove: httpx.Client, k
 def test_article_list_paginates_and_filters(groove: httpx.Client, kb: dict[str, Any]) -> None:
     base = f"kb/{kb['id']}"
     category = _post(groove, f"{base}/categories", {"title": "C"}, "category")
-    ids = [_post(groove, f"{base}/articles",
-                 {"title": f"A{i}", "category_id": category["id"] if i % 2 else None}, "article")["id"]
-           for i in range(5)]
+    ids = [
+        _post(
+            groove, f"{base}/articles", {"title": f"A{i}", "category_id": category["id"] if i % 2 else None}, "article"
+        )["id"]
+        for i in range(5)
+    ]
     page = groove.get(f"{base}/articles", params={"per_page": 2, "page": 2}).json()
     assert [a["id"] for a in page["articles"]] == ids[2:4]
     assert page["meta"]["pagination"]["total_pages"] == 3

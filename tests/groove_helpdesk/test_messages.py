@@ -148,8 +148,7 @@ def test_attachments(groove_any: httpx.Client, sandbox: Sandbox) -> None:
     assert attachments and {"filename", "size", "url"} <= set(attachments[0])
     assert isinstance(attachments[0]["size"], int) and attachments[0]["url"].startswith("https://")
     bare = sandbox.ctx.store.scalar(
-        "SELECT id FROM gh_messages WHERE id NOT IN (SELECT message_id FROM"
-        " gh_attachments) ORDER BY id LIMIT 1"
+        "SELECT id FROM gh_messages WHERE id NOT IN (SELECT message_id FROM gh_attachments) ORDER BY id LIMIT 1"
     )
     assert groove_any.get("attachments", params={"message": bare}).json() == {"attachments": []}
 

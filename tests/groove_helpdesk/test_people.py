@@ -143,10 +143,7 @@ def test_list_and_find_agents(groove_any: httpx.Client) -> None:
     for agent in agents:
         assert {"email", "first_name", "last_name", "href", "links"} <= set(agent)
         assert agent["href"] == f"{base}/agents/{agent['email']}"
-        assert (
-            agent["links"]["tickets"]["href"]
-            == f"{base}/tickets?assignee={agent['email'].replace('@', '%40')}"
-        )
+        assert agent["links"]["tickets"]["href"] == f"{base}/tickets?assignee={agent['email'].replace('@', '%40')}"
         assert groove_any.get(f"agents/{agent['email']}").json() == {"agent": agent}
         assert groove_any.get(f"agents/{agent['id']}").json() == {"agent": agent}
     missing = groove_any.get("agents/nobody@nowhere.example")
@@ -183,25 +180,19 @@ def test_invite_and_archive_agent(groove: httpx.Client, admin: httpx.Client) -> 
     archived = admin.post(f"groove-helpdesk/agents/{agent['email']}/archive")
     assert archived.status_code == 200 and archived.json()["agent"]["state"] == "archived"
     refused = groove.put("tickets/2/assignee", json={"assignee": agent["email"]})
-    assert refused.status_code == 422 and refused.json()["errors"][0].startswith(
-        "assignee is an archived agent"
-    )
+    assert refused.status_code == 422 and refused.json()["errors"][0].startswith("assignee is an archived agent")
     assert admin.post("groove-helpdesk/agents/ghost@nowhere.example/archive").status_code == 404
 
 
 def test_admin_routes_take_a_tenant(groove: httpx.Client, admin: httpx.Client) -> None:
     created = admin.post("tenants", json={"name": "other"}).json()
     token = created["groove-helpdesk"]["token"]
-    response = admin.post(
-        "groove-helpdesk/agents", params={"tenant": "other"}, json={"email": "x@other.example"}
-    )
+    response = admin.post("groove-helpdesk/agents", params={"tenant": "other"}, json={"email": "x@other.example"})
     assert response.status_code == 201
     assert groove.get("agents/x@other.example").status_code == 404
     as_other = {"Authorization": f"Bearer {token}"}
     assert groove.get("agents/x@other.example", headers=as_other).status_code == 200
     assert (
-        admin.post(
-            "groove-helpdesk/agents", params={"tenant": "nope"}, json={"email": "y@z.example"}
-        ).status_code
+        admin.post("groove-helpdesk/agents", params={"tenant": "nope"}, json={"email": "y@z.example"}).status_code
         == 404
     )

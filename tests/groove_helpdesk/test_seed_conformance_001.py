@@ -145,9 +145,7 @@ def test_create_ticket_customer_hash_attributes_all_optional_but_email(groove_an
         json={"body": "hi", "from": {"email": "only@email.example"}, "to": "support@acme-support.example"},
     )
     assert response.status_code == 201, response.text
-    response = groove_any.post(
-        "tickets", json={"body": "hi", "from": {"name": "No Email"}, "to": "x@y.example"}
-    )
+    response = groove_any.post("tickets", json={"body": "hi", "from": {"name": "No Email"}, "to": "x@y.example"})
     assert response.status_code == 422
     assert response.json() == {"errors": ["from[email] can't be blank"]}
 
@@ -161,9 +159,7 @@ def test_create_ticket_required_parameters(groove_any: httpx.Client) -> None:
     assert any(e.startswith("to ") for e in errors)
 
 
-def test_create_ticket_state_defaults_to_unread_and_note_from_agent(
-    groove_any: httpx.Client, sandbox: Sandbox
-) -> None:
+def test_create_ticket_state_defaults_to_unread_and_note_from_agent(groove_any: httpx.Client, sandbox: Sandbox) -> None:
     ticket = new_ticket(groove_any, sandbox, note=True)
     assert ticket["state"] == "unread"
     message = groove_any.get(f"tickets/{ticket['number']}/messages").json()["messages"][0]
@@ -280,17 +276,13 @@ def test_update_ticket_assigned_group_by_id_or_name(groove_any: httpx.Client, sa
     groups = groove_any.get("groups").json()["groups"]
     response = groove_any.put(f"tickets/{ticket['number']}/assigned_group", json={"group": groups[0]["id"]})
     assert response.status_code == 204 and response.content == b""
-    assert (
-        groove_any.get(f"tickets/{ticket['number']}").json()["ticket"]["assigned_group"] == groups[0]["name"]
-    )
+    assert groove_any.get(f"tickets/{ticket['number']}").json()["ticket"]["assigned_group"] == groups[0]["name"]
     response = groove_any.put(
         f"tickets/{ticket['number']}/assigned_group",
         json={"group": groups[1]["name"], "skip_notifications": False},
     )
     assert response.status_code == 204
-    assert (
-        groove_any.get(f"tickets/{ticket['number']}").json()["ticket"]["assigned_group"] == groups[1]["name"]
-    )
+    assert groove_any.get(f"tickets/{ticket['number']}").json()["ticket"]["assigned_group"] == groups[1]["name"]
 
 
 # -- Labels ------------------------------------------------------------------------------------
@@ -307,9 +299,7 @@ def test_add_labels_answers_201_with_tags_and_tag_ids(groove_any: httpx.Client, 
 
 def test_replace_all_labels_answers_204(groove_any: httpx.Client, sandbox: Sandbox) -> None:
     ticket = new_ticket(groove_any, sandbox, tags=["your", "old"])
-    response = groove_any.put(
-        f"tickets/{ticket['number']}/tags", json={"tags": ["your", "replacement", "labels"]}
-    )
+    response = groove_any.put(f"tickets/{ticket['number']}/tags", json={"tags": ["your", "replacement", "labels"]})
     assert response.status_code == 204 and response.content == b""
     assert groove_any.get(f"tickets/{ticket['number']}").json()["ticket"]["tags"] == [
         "your",

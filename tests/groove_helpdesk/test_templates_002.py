@@ -17,8 +17,7 @@ from engagesync.sandbox.app import Sandbox
 
 def _agents(sandbox: Sandbox) -> list[dict[str, Any]]:
     tenant = sandbox.credentials()["tenant"]["id"]
-    rows = sandbox.ctx.store.all("SELECT id, email FROM gh_agents WHERE tenant_id = ? ORDER BY rowid",
-                                 (tenant,))
+    rows = sandbox.ctx.store.all("SELECT id, email FROM gh_agents WHERE tenant_id = ? ORDER BY rowid", (tenant,))
     assert len(rows) >= 3, "the default seed has agents"
     return [dict(r) for r in rows]
 
@@ -35,8 +34,15 @@ def _first(client: httpx.Client, path: str, key: str) -> dict[str, Any]:
 def test_create_a_ticket_with_body_from_and_mailbox(groove_any: httpx.Client) -> None:
     """The template's minimum: body, from (the customer) and mailbox (email or id); no ``to``."""
     mailbox = _first(groove_any, "mailboxes", "mailboxes")
-    response = groove_any.post("tickets", json={"body": "Form submitted: refund request", "from": "lead@form.example",
-                                                "mailbox": mailbox["email"], "subject": "Refund"})
+    response = groove_any.post(
+        "tickets",
+        json={
+            "body": "Form submitted: refund request",
+            "from": "lead@form.example",
+            "mailbox": mailbox["email"],
+            "subject": "Refund",
+        },
+    )
     assert response.status_code == 201, response.text
     ticket = response.json()["ticket"]
     assert response.headers["location"].endswith(f"/tickets/{ticket['number']}")
@@ -75,14 +81,17 @@ def test_create_message_reply_and_internal_note(groove_any: httpx.Client) -> Non
         assert response.status_code == 201, response.text
         assert response.json()["message"]["note"] is note
     assert groove_any.get("tickets/6").json()["ticket"]["message_count"] == before + 2
-    bodies = [m["plain_text_body"] for m in groove_any.get("tickets/6/messages", params={"per_page": 50})
-              .json()["messages"]]
+    bodies = [
+        m["plain_text_body"] for m in groove_any.get("tickets/6/messages", params={"per_page": 50}).json()["messages"]
+    ]
     assert "status update (note=True)" in bodies
 
 
 def test_create_webhook_with_webhook_url_and_event_types(groove_any: httpx.Client) -> None:
-    response = groove_any.post("webhooks", json={"webhook_url": "https://hooks.example/groove",
-                                                 "event_types": ["ticket.created", "ticket_closed"]})
+    response = groove_any.post(
+        "webhooks",
+        json={"webhook_url": "https://hooks.example/groove", "event_types": ["ticket.created", "ticket_closed"]},
+    )
     assert response.status_code == 201, response.text
     hooks = response.json()["webhooks"]
     assert sorted(h["event"] for h in hooks) == ["ticket_closed", "ticket_started"]
@@ -92,8 +101,11 @@ def test_create_webhook_with_webhook_url_and_event_types(groove_any: httpx.Clien
 # -- Create Group / Update Group -------------------------------------------------------------------
 def test_create_group_with_initial_agent_ids(groove_any: httpx.Client, sandbox: Sandbox) -> None:
     agents = _agents(sandbox)
-    payload = {"name": "Tier 2", "description": "Escalations from tier 1",
-               "agent_ids": [agents[0]["id"], agents[1]["id"]]}
+    payload = {
+        "name": "Tier 2",
+        "description": "Escalations from tier 1",
+        "agent_ids": [agents[0]["id"], agents[1]["id"]],
+    }
     response = groove_any.post("groups", json=payload)
     assert response.status_code == 201, response.text
     group = response.json()["group"]
@@ -113,22 +125,23 @@ def test_create_group_with_initial_agent_ids(groove_any: httpx.Client, sandbox: 
 def test_update_group_name_description_and_members(groove_any: httpx.Client, sandbox: Sandbox) -> None:
     agents = _agents(sandbox)
     group_id = _first(groove_any, "groups", "groups")["id"]  # "obtained using List Groups"
-    payload = {"name": "Frontline", "description": "Synced from the HR directory",
-               "agent_ids": [agents[2]["id"]]}
+    payload = {"name": "Frontline", "description": "Synced from the HR directory", "agent_ids": [agents[2]["id"]]}
     response = groove_any.put(f"groups/{group_id}", json=payload)
     assert response.status_code == 200, response.text
     assert response.json()["group"]["agent_ids"] == [agents[2]["id"]]
 
     group = groove_any.get(f"groups/{group_id}").json()["group"]
     assert (group["name"], group["description"], group["agent_ids"]) == (
-        "Frontline", "Synced from the HR directory", [agents[2]["id"]])
+        "Frontline",
+        "Synced from the HR directory",
+        [agents[2]["id"]],
+    )
 
 
 # -- Create / Update Knowledge Base, Update Knowledge Base Settings ---------------------------------
 def test_create_knowledge_base_with_initial_settings(groove_any: httpx.Client) -> None:
     themes = groove_any.get("kb/themes").json()["themes"]
-    payload = {"name": "Partner Portal Help", "language": "de", "theme_id": themes[1]["id"],
-               "primary_color": "#0A7CFF"}
+    payload = {"name": "Partner Portal Help", "language": "de", "theme_id": themes[1]["id"], "primary_color": "#0A7CFF"}
     response = groove_any.post("kb", json=payload)
     assert response.status_code == 201, response.text
     kb = response.json()["knowledge_base"]
@@ -154,9 +167,15 @@ def test_update_knowledge_base_name_and_language(groove_any: httpx.Client) -> No
 
 def test_update_knowledge_base_settings(groove_any: httpx.Client) -> None:
     kb_id = _first(groove_any, "kb", "knowledge_bases")["id"]
-    payload = {"primary_color": "#FF6600", "logo_url": "https://cdn.example.com/logo.png",
-               "theme_id": "3000000004", "branding_disabled": True, "password_enabled": True,
-               "password": "let-me-in", "meta_robots": "noindex,nofollow"}
+    payload = {
+        "primary_color": "#FF6600",
+        "logo_url": "https://cdn.example.com/logo.png",
+        "theme_id": "3000000004",
+        "branding_disabled": True,
+        "password_enabled": True,
+        "password": "let-me-in",
+        "meta_robots": "noindex,nofollow",
+    }
     response = groove_any.put(f"kb/{kb_id}/settings", json=payload)
     assert response.status_code == 200, response.text
     assert response.json()["settings"]["primary_color"] == "#ff6600"
@@ -174,8 +193,12 @@ def test_update_knowledge_base_settings(groove_any: httpx.Client) -> None:
 def test_create_article_published_in_a_category(groove_any: httpx.Client) -> None:
     kb_id = _first(groove_any, "kb", "knowledge_bases")["id"]
     category = _first(groove_any, f"kb/{kb_id}/categories", "categories")
-    payload = {"title": "Rotating API tokens", "body": "<p>Open <b>Settings</b> and rotate the token.</p>",
-               "state": "published", "category_id": category["id"]}
+    payload = {
+        "title": "Rotating API tokens",
+        "body": "<p>Open <b>Settings</b> and rotate the token.</p>",
+        "state": "published",
+        "category_id": category["id"],
+    }
     response = groove_any.post(f"kb/{kb_id}/articles", json=payload)
     assert response.status_code == 201, response.text
     article = response.json()["article"]
@@ -199,14 +222,22 @@ def test_update_article_found_through_search(groove_any: httpx.Client) -> None:
     article = hits[0]  # "Article IDs can be obtained using the Search Articles data source endpoint"
     categories = groove_any.get(f"kb/{kb_id}/categories").json()["categories"]
     target = next(c for c in categories if c["id"] != article["category_id"])
-    payload = {"title": "Resetting a forgotten password", "body": "<p>Use the reset link.</p>",
-               "state": "draft", "category_id": target["id"]}
+    payload = {
+        "title": "Resetting a forgotten password",
+        "body": "<p>Use the reset link.</p>",
+        "state": "draft",
+        "category_id": target["id"],
+    }
     response = groove_any.put(f"kb/{kb_id}/articles/{article['id']}", json=payload)
     assert response.status_code == 200, response.text
 
     updated = groove_any.get(f"kb/{kb_id}/articles/{article['id']}").json()["article"]
     assert (updated["title"], updated["body"], updated["state"], updated["category_id"]) == (
-        payload["title"], payload["body"], "draft", target["id"])
+        payload["title"],
+        payload["body"],
+        "draft",
+        target["id"],
+    )
     assert updated["slug"] == article["slug"]  # a new title does not move the public URL
     target_after = groove_any.get(f"kb/{kb_id}/categories/{target['id']}").json()["category"]
     assert article["id"] in target_after["article_ids"]
@@ -232,9 +263,16 @@ def test_update_widget_name_and_enabled(groove_any: httpx.Client, sandbox: Sandb
 def test_update_widget_settings_and_publish(groove_any: httpx.Client) -> None:
     widget = _first(groove_any, "widgets", "widgets")
     kb = _first(groove_any, "kb", "knowledge_bases")
-    payload = {"icon_text": "Chat with us", "icon_position": "left", "primary_color": "#1e2825",
-               "kb.enabled": True, "kb.id": kb["id"], "contact.attachments_enabled": True, "z_index": "100",
-               "published": True}
+    payload = {
+        "icon_text": "Chat with us",
+        "icon_position": "left",
+        "primary_color": "#1e2825",
+        "kb.enabled": True,
+        "kb.id": kb["id"],
+        "contact.attachments_enabled": True,
+        "z_index": "100",
+        "published": True,
+    }
     response = groove_any.put(f"widgets/{widget['id']}/settings", json=payload)
     assert response.status_code == 200, response.text
     assert response.json()["settings"]["published"] is True

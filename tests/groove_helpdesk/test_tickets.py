@@ -54,9 +54,7 @@ def test_bad_emails_are_rejected(groove: httpx.Client, sandbox: Sandbox) -> None
 
 def test_open_is_rejected_with_a_hint(groove: httpx.Client) -> None:
     """Nexla's "Update Ticket State" template lists "open"; Groove's state is "opened"."""
-    found = errors(
-        groove.post("tickets", json={"body": "x", "from": "a@b.example", "mailbox": "x", "state": "open"})
-    )
+    found = errors(groove.post("tickets", json={"body": "x", "from": "a@b.example", "mailbox": "x", "state": "open"}))
     assert any(e.startswith("state ") and '"opened"' in e for e in found)
     found = errors(groove.put("tickets/1/state", json={"state": "open"}))
     assert len(found) == 1 and found[0].startswith("state ") and 'did you mean "opened"' in found[0]
@@ -175,9 +173,7 @@ def test_agent_ticket_to_a_customer(groove: httpx.Client, sandbox: Sandbox) -> N
     message = groove.get(f"tickets/{ticket['number']}/messages").json()["messages"][0]
     assert message["note"] is True
     assert message["links"]["author"]["href"].endswith(f"/agents/{agent}")
-    assert errors(groove.post("tickets", json={"body": "x", "from": agent}))[0].startswith(
-        "to can't be blank"
-    )
+    assert errors(groove.post("tickets", json={"body": "x", "from": agent}))[0].startswith("to can't be blank")
 
 
 def test_summary_is_the_first_100_characters(groove: httpx.Client) -> None:
@@ -284,9 +280,7 @@ def test_change_mailbox_to_unknown_mailbox_is_404(groove: httpx.Client) -> None:
 def test_pages_stay_stable_while_tickets_are_created(groove: httpx.Client) -> None:
     """Walk next_page links while new tickets arrive: nothing repeats, no original is missed."""
     originals = {t["number"] for t in groove.get("tickets", params={"per_page": 50}).json()["tickets"]}
-    originals |= {
-        t["number"] for t in groove.get("tickets", params={"per_page": 50, "page": 2}).json()["tickets"]
-    }
+    originals |= {t["number"] for t in groove.get("tickets", params={"per_page": 50, "page": 2}).json()["tickets"]}
     seen: list[int] = []
     url: str | None = "tickets?per_page=7"
     pages = 0
@@ -306,10 +300,7 @@ def test_pages_stay_stable_while_tickets_are_created(groove: httpx.Client) -> No
 
 def test_next_page_keeps_filters_but_not_per_page(groove: httpx.Client) -> None:
     body = groove.get("tickets", params={"state": "opened", "per_page": 2}).json()
-    assert (
-        body["meta"]["pagination"]["next_page"]
-        == "http://sandbox/groove-helpdesk/v1/tickets?state=opened&page=2"
-    )
+    assert body["meta"]["pagination"]["next_page"] == "http://sandbox/groove-helpdesk/v1/tickets?state=opened&page=2"
 
 
 def test_unknown_filter_values_match_nothing(groove: httpx.Client) -> None:
@@ -349,9 +340,7 @@ def test_folders_starred_and_unassigned_rules(groove: httpx.Client, sandbox: San
     starred = create(groove, starred=True)["number"]
     listed = [
         t["number"]
-        for t in groove.get("tickets", params={"folder": folders["Starred"], "per_page": 50}).json()[
-            "tickets"
-        ]
+        for t in groove.get("tickets", params={"folder": folders["Starred"], "per_page": 50}).json()["tickets"]
     ]
     assert starred in listed
     unassigned = groove.get("tickets", params={"folder": folders["Unassigned"], "per_page": 50}).json()
@@ -468,16 +457,11 @@ def test_unrepresentable_sent_at_is_422(groove: httpx.Client) -> None:
         groove.post("tickets", json={"body": "x", "from": "a@b.example", "to": "c@d.example", "sent_at": far})
     )
     assert found[0].startswith("sent_at is out of range")
-    assert errors(groove.post("tickets/1/messages", json={"body": "x", "sent_at": far}))[0].startswith(
-        "sent_at "
-    )
+    assert errors(groove.post("tickets/1/messages", json={"body": "x", "sent_at": far}))[0].startswith("sent_at ")
 
 
 def test_change_mailbox_location_names_the_mailbox_id(groove: httpx.Client, sandbox: Sandbox) -> None:
     mailbox = samples(sandbox)["mailbox_ids"][1]
     response = groove.post(f"tickets/1/change_mailbox/%20{mailbox}%E2%80%83")
     assert response.status_code == 204
-    assert (
-        response.headers["location"]
-        == f"http://sandbox/groove-helpdesk/v1/tickets/1/change_mailbox/{mailbox}"
-    )
+    assert response.headers["location"] == f"http://sandbox/groove-helpdesk/v1/tickets/1/change_mailbox/{mailbox}"

@@ -250,9 +250,7 @@ def test_event_is_delivered_as_the_raw_resource(
     else:
         assert body["number"] == 2 and "links" in body  # the deleted ticket, as it was
     journal = admin.get("webhooks/deliveries", params={"event": event}).json()["deliveries"]
-    assert [(d["status"], d["url"], len(d["attempts"])) for d in journal] == [
-        ("delivered", f"{SINK}/{event}", 1)
-    ]
+    assert [(d["status"], d["url"], len(d["attempts"])) for d in journal] == [("delivered", f"{SINK}/{event}", 1)]
     assert journal[0]["attempts"][0]["status_code"] == 200
     assert journal[0]["payload"] == body
 

@@ -12,13 +12,23 @@ from engagesync.sandbox.app import Sandbox
 
 GROOVE = "/groove-helpdesk/v1"
 DOC_DEFAULTS = {  # the documented GET /widgets/:id/settings example, minus "published"
-    "branding_disabled": False, "contact.name_field_enabled": True, "contact.subject_field_enabled": True,
-    "enabled": True, "icon_display": "icon", "icon_position": "right", "icon_style": "outline",
-    "icon_text": "Need a hand?", "icon": "chat", "kb.featured_enabled": True,
+    "branding_disabled": False,
+    "contact.name_field_enabled": True,
+    "contact.subject_field_enabled": True,
+    "enabled": True,
+    "icon_display": "icon",
+    "icon_position": "right",
+    "icon_style": "outline",
+    "icon_text": "Need a hand?",
+    "icon": "chat",
+    "kb.featured_enabled": True,
     "kb.ratings_count_enabled": True,
-    "kb.ratings_enabled": True, "kb.ratings_negative_action_enabled": True,
-    "kb.ratings_negative_action_kb_enabled": True, "kb.ratings_negative_action_contact_enabled": True,
-    "widget_style": "user", "z_index": "9999",
+    "kb.ratings_enabled": True,
+    "kb.ratings_negative_action_enabled": True,
+    "kb.ratings_negative_action_kb_enabled": True,
+    "kb.ratings_negative_action_contact_enabled": True,
+    "widget_style": "user",
+    "z_index": "9999",
 }
 
 
@@ -78,8 +88,12 @@ def test_seeded_widgets_list_with_published_settings(groove: httpx.Client) -> No
 
 
 def test_unknown_widget_is_404(groove: httpx.Client) -> None:
-    for method, path in (("GET", "widgets/1"), ("PUT", "widgets/1"), ("GET", "widgets/1/settings"),
-                         ("PUT", "widgets/1/settings")):
+    for method, path in (
+        ("GET", "widgets/1"),
+        ("PUT", "widgets/1"),
+        ("GET", "widgets/1/settings"),
+        ("PUT", "widgets/1/settings"),
+    ):
         response = groove.request(method, path, json={} if method == "PUT" else None)
         assert response.status_code == 404
         assert response.json() == {"errors": ["Widget not found"]}
@@ -87,9 +101,20 @@ def test_unknown_widget_is_404(groove: httpx.Client) -> None:
 
 def test_settings_refuse_unknown_keys_and_wrong_types_naming_each(groove: httpx.Client) -> None:
     widget = _new_widget(groove)
-    response = _put_settings(groove, widget["id"], {
-        "colour": "red", "kb.enabled": "yes", "contact.enabled": 1, "icon_position": "top",
-        "z_index": "high", "primary_color": "red", "kb.url": "not a url", "icon_text": 5})
+    response = _put_settings(
+        groove,
+        widget["id"],
+        {
+            "colour": "red",
+            "kb.enabled": "yes",
+            "contact.enabled": 1,
+            "icon_position": "top",
+            "z_index": "high",
+            "primary_color": "red",
+            "kb.url": "not a url",
+            "icon_text": 5,
+        },
+    )
     assert response.status_code == 422
     assert response.json()["errors"] == [
         "colour is not a known widget setting",
@@ -106,9 +131,18 @@ def test_settings_refuse_unknown_keys_and_wrong_types_naming_each(groove: httpx.
 
 def test_settings_accept_form_style_values_and_normalise(groove: httpx.Client) -> None:
     widget = _new_widget(groove)
-    response = _put_settings(groove, widget["id"], {
-        "kb.enabled": "true", "branding_disabled": "FALSE", "z_index": 100, "icon_position": "Left",
-        "primary_color": "#1E2825", "logo_image_url": ""})
+    response = _put_settings(
+        groove,
+        widget["id"],
+        {
+            "kb.enabled": "true",
+            "branding_disabled": "FALSE",
+            "z_index": 100,
+            "icon_position": "Left",
+            "primary_color": "#1E2825",
+            "logo_image_url": "",
+        },
+    )
     assert response.status_code == 200, response.text
     settings = response.json()["settings"]
     assert settings["kb.enabled"] is True and settings["branding_disabled"] is False
@@ -130,12 +164,10 @@ def test_settings_accept_nested_objects_and_a_settings_envelope(groove: httpx.Cl
 def test_primary_color_rgb_is_derived(groove: httpx.Client) -> None:
     widget = _new_widget(groove)
     alone = _put_settings(groove, widget["id"], {"primary_color_rgb": "1, 2, 3"})
-    assert alone.json() == {
-        "errors": ["primary_color_rgb is derived from primary_color; set primary_color instead"]}
+    assert alone.json() == {"errors": ["primary_color_rgb is derived from primary_color; set primary_color instead"]}
     clash = _put_settings(groove, widget["id"], {"primary_color": "#000000", "primary_color_rgb": "1, 2, 3"})
     assert clash.json() == {"errors": ["primary_color_rgb must match primary_color"]}
-    agree = _put_settings(groove, widget["id"],
-                          {"primary_color": "#ffffff", "primary_color_rgb": "255,255,255"})
+    agree = _put_settings(groove, widget["id"], {"primary_color": "#ffffff", "primary_color_rgb": "255,255,255"})
     assert agree.json()["settings"]["primary_color_rgb"] == "255, 255, 255"
 
 
@@ -144,7 +176,8 @@ def test_contact_and_kb_ids_must_exist_and_kb_url_follows_kb(groove: httpx.Clien
     bad = _put_settings(groove, widget["id"], {"contact.id": "1234567890", "kb.id": 42})
     assert bad.json()["errors"] == [
         "contact.id must be the id of one of your mailboxes (got '1234567890')",
-        "kb.id must be the id of one of your knowledge bases (got 42)"]
+        "kb.id must be the id of one of your knowledge bases (got 42)",
+    ]
     mailbox = groove.get("mailboxes").json()["mailboxes"][0]["id"]
     kb = groove.post("kb", json={"title": "Widget KB", "custom_domain": "help.example.com"})
     kb_id = kb.json()["knowledge_base"]["id"]
@@ -170,8 +203,10 @@ def test_changes_are_staged_until_published(groove: httpx.Client, sandbox: Sandb
 
     again = _put_settings(groove, widget["id"], {"icon_text": "Second draft"}).json()["settings"]
     assert again["published"] is False
-    assert _public(sandbox, f"public/widget/{widget['uuid']}").json()["widget"]["published_settings"][
-        "icon_text"] == "Draft text"
+    assert (
+        _public(sandbox, f"public/widget/{widget['uuid']}").json()["widget"]["published_settings"]["icon_text"]
+        == "Draft text"
+    )
     same = _put_settings(groove, widget["id"], {"published": "true", "icon_text": "Second draft"})
     assert same.json()["settings"]["published"] is True
     unchanged = _put_settings(groove, widget["id"], {"icon_text": "Second draft"}).json()["settings"]
@@ -200,15 +235,23 @@ def test_update_widget_ignores_fields_it_does_not_own(groove: httpx.Client) -> N
     assert response.json()["widget"]["id"] == widget["id"]
 
 
-def test_public_view_needs_no_credential_and_has_the_documented_shape(sandbox: Sandbox,
-                                                                     groove: httpx.Client) -> None:
+def test_public_view_needs_no_credential_and_has_the_documented_shape(sandbox: Sandbox, groove: httpx.Client) -> None:
     seeded = groove.get("widgets").json()["widgets"][0]
     for path in (f"public/widget/{seeded['uuid']}", f"public/widgets/{seeded['uuid'].upper()}"):
         response = _public(sandbox, path)
         assert response.status_code == 200, path
         widget = response.json()["widget"]
-        assert list(widget) == ["id", "account_id", "company", "created_at", "enabled", "name",
-                                "published_settings", "updated_at", "uuid"]
+        assert list(widget) == [
+            "id",
+            "account_id",
+            "company",
+            "created_at",
+            "enabled",
+            "name",
+            "published_settings",
+            "updated_at",
+            "uuid",
+        ]
         assert widget["published_settings"] == seeded["published_settings"]
         assert len(widget["account_id"]) == 10 and widget["account_id"].isdigit()
         assert widget["name"].startswith(widget["company"])
@@ -217,9 +260,9 @@ def test_public_view_needs_no_credential_and_has_the_documented_shape(sandbox: S
     assert missing.status_code == 404 and missing.json() == {"errors": ["Widget not found"]}
 
 
-def test_public_view_finds_any_tenants_widget_and_uuids_never_collide(sandbox: Sandbox,
-                                                                      admin: httpx.Client,
-                                                                      groove: httpx.Client) -> None:
+def test_public_view_finds_any_tenants_widget_and_uuids_never_collide(
+    sandbox: Sandbox, admin: httpx.Client, groove: httpx.Client
+) -> None:
     other = admin.post("tenants", json={"name": "same-seed", "seed": 0}).json()
     theirs = groove.get("widgets", headers={"Authorization": f"Bearer {other['groove-helpdesk']['token']}"})
     their_widget = theirs.json()["widgets"][0]

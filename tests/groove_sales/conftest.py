@@ -21,8 +21,13 @@ def query_of(location: str) -> dict[str, str]:
 
 def authorize(client: httpx.Client, creds: dict[str, Any], **params: str) -> httpx.Response:
     """GET the authorize URL as the document's step 1 does (auto-approve answers 302)."""
-    query = {"client_id": creds["client_id"], "redirect_uri": creds["redirect_uri"],
-             "scope": "first-scope second-scope", "state": "st-123", **params}
+    query = {
+        "client_id": creds["client_id"],
+        "redirect_uri": creds["redirect_uri"],
+        "scope": "first-scope second-scope",
+        "state": "st-123",
+        **params,
+    }
     return client.get(f"{PREFIX}/oauth/authorize", params=query)
 
 
@@ -32,17 +37,31 @@ def code_for(client: httpx.Client, creds: dict[str, Any], **params: str) -> str:
     return query_of(response.headers["location"])["code"]
 
 
-def exchange(client: httpx.Client, creds: dict[str, Any], code: str, path: str = "/oauth/token",
-             **extra: str) -> httpx.Response:
-    body = {"grant_type": "authorization_code", "code": code, "redirect_uri": creds["redirect_uri"],
-            "client_id": creds["client_id"], "client_secret": creds["client_secret"], **extra}
+def exchange(
+    client: httpx.Client, creds: dict[str, Any], code: str, path: str = "/oauth/token", **extra: str
+) -> httpx.Response:
+    body = {
+        "grant_type": "authorization_code",
+        "code": code,
+        "redirect_uri": creds["redirect_uri"],
+        "client_id": creds["client_id"],
+        "client_secret": creds["client_secret"],
+        **extra,
+    }
     return client.post(f"{PREFIX}{path}", json=body)
 
 
-def refresh(client: httpx.Client, creds: dict[str, Any], refresh_token: str, path: str = "/oauth/token",
-            **extra: str) -> httpx.Response:
-    body = {"grant_type": "refresh_token", "refresh_token": refresh_token, "redirect_url": creds["redirect_uri"],
-            "client_id": creds["client_id"], "client_secret": creds["client_secret"], **extra}
+def refresh(
+    client: httpx.Client, creds: dict[str, Any], refresh_token: str, path: str = "/oauth/token", **extra: str
+) -> httpx.Response:
+    body = {
+        "grant_type": "refresh_token",
+        "refresh_token": refresh_token,
+        "redirect_url": creds["redirect_uri"],
+        "client_id": creds["client_id"],
+        "client_secret": creds["client_secret"],
+        **extra,
+    }
     return client.post(f"{PREFIX}{path}", json=body)
 
 
@@ -54,10 +73,15 @@ def token_pair(client: httpx.Client, creds: dict[str, Any]) -> dict[str, Any]:
     return body
 
 
-def gql(client: httpx.Client, token: str, query: str, variables: dict[str, Any] | None = None,
-        **kwargs: Any) -> httpx.Response:
-    return client.post(GRAPHQL, json={"query": query, "variables": variables or {}},
-                       headers={"Authorization": f"Bearer {token}"}, **kwargs)
+def gql(
+    client: httpx.Client, token: str, query: str, variables: dict[str, Any] | None = None, **kwargs: Any
+) -> httpx.Response:
+    return client.post(
+        GRAPHQL,
+        json={"query": query, "variables": variables or {}},
+        headers={"Authorization": f"Bearer {token}"},
+        **kwargs,
+    )
 
 
 @pytest.fixture

@@ -23,11 +23,16 @@ def test_authlib_runs_the_authorization_code_flow(sandbox: Sandbox, mode: str, a
     else:  # in-process, addressed as a loopback host so Authlib's https check allows plain http
         base, transport = "http://127.0.0.1", sandbox.transport()
     creds = sandbox.credentials(base_url=base)["groove-sales"]
-    client = OAuth2Client(creds["client_id"], creds["client_secret"], scope="first-scope second-scope",
-                          redirect_uri=creds["redirect_uri"], token_endpoint_auth_method=auth_method,
-                          transport=transport)
+    client = OAuth2Client(
+        creds["client_id"],
+        creds["client_secret"],
+        scope="first-scope second-scope",
+        redirect_uri=creds["redirect_uri"],
+        token_endpoint_auth_method=auth_method,
+        transport=transport,
+    )
     uri, state = client.create_authorization_url(creds["authorize_url"])
-    with (sandbox.client() if transport else httpx.Client()) as browser:  # the user's browser opens the URL
+    with sandbox.client() if transport else httpx.Client() as browser:  # the user's browser opens the URL
         redirect = browser.get(uri)
     assert redirect.status_code == 302
     token = client.fetch_token(creds["token_url"], authorization_response=redirect.headers["location"], state=state)
@@ -42,8 +47,13 @@ def test_authlib_runs_the_authorization_code_flow(sandbox: Sandbox, mode: str, a
     assert fresh["refresh_token"] != old["refresh_token"]
     assert client.post(creds["graphql_url"], json=QUERY).status_code == 200
     # the rotated-out credentials no longer work
-    stale = client.request("POST", creds["graphql_url"], json=QUERY, withhold_token=True,
-                           headers={"Authorization": f"Bearer {old['access_token']}"})
+    stale = client.request(
+        "POST",
+        creds["graphql_url"],
+        json=QUERY,
+        withhold_token=True,
+        headers={"Authorization": f"Bearer {old['access_token']}"},
+    )
     assert stale.status_code == 401
     if transport is None:
         client.close()

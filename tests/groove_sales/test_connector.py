@@ -56,8 +56,11 @@ def connection(sandbox: Sandbox, creds: dict[str, Any]) -> Connection:
 
 @pytest.fixture
 def client(sandbox: Sandbox, connection: Connection) -> Iterator[ApiClient]:
-    with connectors.client_for(connection, transport=Passthrough(sandbox.transport()),
-                               retry=RetryPolicy(attempts=3, base_delay=0.001, max_delay=0.01)) as c:
+    with connectors.client_for(
+        connection,
+        transport=Passthrough(sandbox.transport()),
+        retry=RetryPolicy(attempts=3, base_delay=0.001, max_delay=0.01),
+    ) as c:
         yield c
 
 
@@ -72,13 +75,18 @@ def mutations(sandbox: Sandbox) -> int:
 
 
 def members(sandbox: Sandbox) -> list[tuple[int, int]]:
-    return [(r["person_id"], r["flow_id"]) for r in sandbox.ctx.store.all(
-        "SELECT person_id, flow_id FROM gs_person_flows WHERE tenant_id = 1")]
+    return [
+        (r["person_id"], r["flow_id"])
+        for r in sandbox.ctx.store.all("SELECT person_id, flow_id FROM gs_person_flows WHERE tenant_id = 1")
+    ]
 
 
 def free_people(sandbox: Sandbox, flow: int, n: int) -> list[str]:
-    rows = sandbox.ctx.store.all("SELECT id FROM gs_people WHERE tenant_id = 1 AND id NOT IN (SELECT person_id FROM "
-                                 "gs_person_flows WHERE tenant_id = 1 AND flow_id = ?) ORDER BY id LIMIT ?", (flow, n))
+    rows = sandbox.ctx.store.all(
+        "SELECT id FROM gs_people WHERE tenant_id = 1 AND id NOT IN (SELECT person_id FROM "
+        "gs_person_flows WHERE tenant_id = 1 AND flow_id = ?) ORDER BY id LIMIT ?",
+        (flow, n),
+    )
     assert len(rows) == n
     return [str(r["id"]) for r in rows]
 
@@ -108,18 +116,20 @@ def test_steps_resume_inside_the_flow_and_page_they_stopped_at(sandbox: Sandbox,
     assert resumed == everything[10:]
 
 
-def test_people_are_found_by_salesforce_id_and_unknown_ids_are_skipped(sandbox: Sandbox, creds: dict[str, Any],
-                                                                       client: ApiClient, store: Store) -> None:
+def test_people_are_found_by_salesforce_id_and_unknown_ids_are_skipped(
+    sandbox: Sandbox, creds: dict[str, Any], client: ApiClient, store: Store
+) -> None:
     sf = creds["samples"]["salesforce_ids"]
     ids = [*sf, sf[0][:15], "003000000000000AAA"]  # a 15-character form of the first one, and a stranger
     result = pull(client, CONN, connector.streams(salesforce_ids=",".join(ids)), ["people"], store)
     assert result.ok
-    rows = store.execute("SELECT id, \"salesforceId\" FROM groove_sales.people ORDER BY id")
+    rows = store.execute('SELECT id, "salesforceId" FROM groove_sales.people ORDER BY id')
     assert [r[0] for r in rows] == creds["samples"]["person_ids"]  # deduplicated by Groove id
 
 
 def test_a_batched_push_sends_one_request_per_batch_and_rejects_per_alias(
-        sandbox: Sandbox, creds: dict[str, Any], client: ApiClient, store: Store) -> None:
+    sandbox: Sandbox, creds: dict[str, Any], client: ApiClient, store: Store
+) -> None:
     flow = int(creds["samples"]["flow_ids"][0])
     people = free_people(sandbox, flow, 21)
     rows = [(i + 2, {"flowId": str(flow), "personId": p}) for i, p in enumerate(people)]
@@ -134,43 +144,58 @@ def test_a_batched_push_sends_one_request_per_batch_and_rejects_per_alias(
     # each reject names the record's line, the field the API refused and the API's reason
     assert sorted((r.field, r.reason) for r in store.rejects(CONN)) == [
         ("flowId", "line 5: Couldn't find Flow with 'id'=1"),
-        ("personId", "line 9: Couldn't find Person with 'id'=123")]
+        ("personId", "line 9: Couldn't find Person with 'id'=123"),
+    ]
     again = Pusher(client, CONN, action, store, batch_size=5).run(iter(rows))
     assert (again.done, again.skipped, mutations(sandbox)) == (0, 21, 5)  # nothing sent, nothing created
 
 
 def test_salesforce_ids_are_resolved_in_one_lookup_and_already_in_flow_counts_as_done(
-        sandbox: Sandbox, creds: dict[str, Any], client: ApiClient, store: Store) -> None:
+    sandbox: Sandbox, creds: dict[str, Any], client: ApiClient, store: Store
+) -> None:
     inside = creds["samples"]["person_in_flow"]
-    person = sandbox.ctx.store.one("SELECT salesforce_id FROM gs_people WHERE tenant_id = 1 AND id = ?",
-                                   (int(inside["personId"]),))
+    person = sandbox.ctx.store.one(
+        "SELECT salesforce_id FROM gs_people WHERE tenant_id = 1 AND id = ?", (int(inside["personId"]),)
+    )
     free = free_people(sandbox, int(inside["flowId"]), 3)
-    sf = [r["salesforce_id"] for r in sandbox.ctx.store.all(
-        f"SELECT salesforce_id FROM gs_people WHERE tenant_id = 1 AND id IN ({','.join(free)}) ORDER BY id")]
-    rows = [(2, {"flowId": inside["flowId"], "salesforceId": person["salesforce_id"]}),  # already in the flow
-            (3, {"flowId": inside["flowId"], "salesforceId": sf[0][:15]}),
-            (4, {"flowId": inside["flowId"], "salesforceId": sf[1]}),
-            (5, {"flowId": inside["flowId"], "salesforceId": "003000000000000AAA"}),  # nobody
-            (6, {"flowId": inside["flowId"], "salesforceId": "not-an-id"}),  # refused locally
-            (7, {"flowId": inside["flowId"], "personId": free[2]})]
+    sf = [
+        r["salesforce_id"]
+        for r in sandbox.ctx.store.all(
+            f"SELECT salesforce_id FROM gs_people WHERE tenant_id = 1 AND id IN ({','.join(free)}) ORDER BY id"
+        )
+    ]
+    rows = [
+        (2, {"flowId": inside["flowId"], "salesforceId": person["salesforce_id"]}),  # already in the flow
+        (3, {"flowId": inside["flowId"], "salesforceId": sf[0][:15]}),
+        (4, {"flowId": inside["flowId"], "salesforceId": sf[1]}),
+        (5, {"flowId": inside["flowId"], "salesforceId": "003000000000000AAA"}),  # nobody
+        (6, {"flowId": inside["flowId"], "salesforceId": "not-an-id"}),  # refused locally
+        (7, {"flowId": inside["flowId"], "personId": free[2]}),
+    ]
     requests = client.stats["requests"]
     result = Pusher(client, CONN, connector.actions()["add_person_to_flow"], store, batch_size=10).run(iter(rows))
     assert (result.done, result.rejected_by_api, result.rejected_locally) == (4, 1, 1)
     assert client.stats["requests"] - requests == 2  # one aliased lookup + one aliased mutation
     reasons = sorted((r.field, r.reason) for r in store.rejects(CONN))
-    assert reasons == [("salesforceId", "line 5: No person with Salesforce id 003000000000000AAA "
-                        "(findPersonBySalesforceId returned null)"),
-                       ("salesforceId", "line 6: salesforceId must be a 15- or 18-character Salesforce id "
-                        "(got 'not-an-id')")]
+    assert reasons == [
+        (
+            "salesforceId",
+            "line 5: No person with Salesforce id 003000000000000AAA (findPersonBySalesforceId returned null)",
+        ),
+        ("salesforceId", "line 6: salesforceId must be a 15- or 18-character Salesforce id (got 'not-an-id')"),
+    ]
     assert {(int(p), int(inside["flowId"])) for p in free} <= set(members(sandbox))
 
 
 def test_a_batch_whose_response_is_lost_after_commit_is_reconciled_without_duplicates(
-        sandbox: Sandbox, creds: dict[str, Any], client: ApiClient, store: Store) -> None:
+    sandbox: Sandbox, creds: dict[str, Any], client: ApiClient, store: Store
+) -> None:
     flow = int(creds["samples"]["flow_ids"][1])
     people = free_people(sandbox, flow, 10)
-    sandbox.ctx.faults.replace([{"match": {"api": CONN, "operation": "addPersonToFlow"}, "effect": {"drop": True},
-                                 "after": True, "times": 1}], seed=1)
+    sandbox.ctx.faults.replace(
+        [{"match": {"api": CONN, "operation": "addPersonToFlow"}, "effect": {"drop": True}, "after": True, "times": 1}],
+        seed=1,
+    )
     before = members(sandbox)
     rows = [(i + 2, {"flowId": str(flow), "personId": p}) for i, p in enumerate(people)]
     result = Pusher(client, CONN, connector.actions()["add_person_to_flow"], store, batch_size=10).run(iter(rows))
@@ -181,8 +206,9 @@ def test_a_batch_whose_response_is_lost_after_commit_is_reconciled_without_dupli
     assert ledger == [("done", 10)]
 
 
-def test_a_dry_run_previews_the_graphql_request_and_sends_nothing(sandbox: Sandbox, client: ApiClient,
-                                                                  store: Store) -> None:
+def test_a_dry_run_previews_the_graphql_request_and_sends_nothing(
+    sandbox: Sandbox, client: ApiClient, store: Store
+) -> None:
     rows = [(2, {"flowId": "70001", "salesforceId": "003000000000000AAA"})]
     result = Pusher(client, CONN, connector.actions()["add_person_to_flow"], store).run(iter(rows), dry_run=True)
     [preview] = result.requests

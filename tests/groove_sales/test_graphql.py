@@ -41,15 +41,22 @@ def test_no_query_at_all(http: httpx.Client, token: str) -> None:
 
 
 def test_a_body_that_is_not_json_is_400(http: httpx.Client, token: str) -> None:
-    response = http.post(GRAPHQL, content=b"query=nope", headers={"Authorization": f"Bearer {token}",
-                                                                  "Content-Type": "application/json"})
+    response = http.post(
+        GRAPHQL, content=b"query=nope", headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    )
     assert response.status_code == 400 and response.json()["errors"][0]["message"]
 
 
 def test_get_runs_queries_but_not_mutations(http: httpx.Client, token: str, creds: dict[str, Any]) -> None:
     auth = {"Authorization": f"Bearer {token}"}
-    ok = http.get(GRAPHQL, params={"query": "query($id: ID!) { flow(id: $id) { id } }",
-                                   "variables": f'{{"id": "{creds["samples"]["flow_ids"][0]}"}}'}, headers=auth)
+    ok = http.get(
+        GRAPHQL,
+        params={
+            "query": "query($id: ID!) { flow(id: $id) { id } }",
+            "variables": f'{{"id": "{creds["samples"]["flow_ids"][0]}"}}',
+        },
+        headers=auth,
+    )
     assert ok.json()["data"]["flow"]["id"] == creds["samples"]["flow_ids"][0]
     variables = creds["samples"]["queries"]["addPersonToFlow"]["variables"]
     refused = http.get(GRAPHQL, params={"query": ADD, "variables": json.dumps(variables)}, headers=auth)
@@ -65,20 +72,23 @@ def test_the_sdl_is_served_without_a_token(http: httpx.Client) -> None:
 
 
 def test_a_missing_flow_or_person_is_null(http: httpx.Client, token: str) -> None:
-    body = gql(http, token, '{ flow(id: "999999") { id } findPersonBySalesforceId(salesforceId: "003000000000000") '
-                            '{ id } }').json()
+    body = gql(
+        http, token, '{ flow(id: "999999") { id } findPersonBySalesforceId(salesforceId: "003000000000000") { id } }'
+    ).json()
     assert body == {"data": {"flow": None, "findPersonBySalesforceId": None}}
 
 
-def test_salesforce_ids_match_in_15_and_18_character_forms(http: httpx.Client, token: str,
-                                                           creds: dict[str, Any]) -> None:
+def test_salesforce_ids_match_in_15_and_18_character_forms(
+    http: httpx.Client, token: str, creds: dict[str, Any]
+) -> None:
     """18-character ids are case-insensitive; 15-character ones are case-sensitive (Salesforce's rule)."""
     sf18 = creds["samples"]["salesforce_ids"][0]
     assert salesforce_18(sf18[:15]) == sf18 and sf18[:15] != sf18[:15].lower()
 
     def find(form: str) -> Any:
-        return gql(http, token, "query($s: String!) { findPersonBySalesforceId(salesforceId: $s) { id } }",
-                   {"s": form}).json()["data"]["findPersonBySalesforceId"]
+        return gql(
+            http, token, "query($s: String!) { findPersonBySalesforceId(salesforceId: $s) { id } }", {"s": form}
+        ).json()["data"]["findPersonBySalesforceId"]
 
     for form in (sf18, sf18[:15], sf18.lower()):
         assert find(form) == {"id": creds["samples"]["person_ids"][0]}, form
@@ -117,8 +127,9 @@ def test_a_missing_input_field_is_a_variable_error(http: httpx.Client, token: st
     assert "personId" in body["errors"][0]["message"] and "data" not in body
 
 
-def test_person_flow_created_at_follows_the_virtual_clock(http: httpx.Client, admin: httpx.Client, token: str,
-                                                          creds: dict[str, Any]) -> None:
+def test_person_flow_created_at_follows_the_virtual_clock(
+    http: httpx.Client, admin: httpx.Client, token: str, creds: dict[str, Any]
+) -> None:
     admin.post("clock/freeze")
     at = admin.post("clock/advance", json={"seconds": 3600}).json()
     body = gql(http, token, ADD, creds["samples"]["queries"]["addPersonToFlow"]["variables"]).json()
@@ -130,11 +141,23 @@ def test_an_invalid_cursor_is_a_graphql_error(http: httpx.Client, token: str) ->
     assert bad_cursor["errors"][0]["message"] == 'Invalid cursor: "!!!"'
 
 
-def test_fault_rules_match_a_graphql_operation(http: httpx.Client, admin: httpx.Client, token: str,
-                                               creds: dict[str, Any]) -> None:
+def test_fault_rules_match_a_graphql_operation(
+    http: httpx.Client, admin: httpx.Client, token: str, creds: dict[str, Any]
+) -> None:
     """An ``after`` fault on the mutation lets it commit, then loses the response (the reconcile case)."""
-    admin.put("faults", json={"rules": [{"match": {"api": "groove-sales", "operation": "addPersonToFlow"},
-                                         "effect": {"status": 503}, "after": True, "times": 1}]})
+    admin.put(
+        "faults",
+        json={
+            "rules": [
+                {
+                    "match": {"api": "groove-sales", "operation": "addPersonToFlow"},
+                    "effect": {"status": 503},
+                    "after": True,
+                    "times": 1,
+                }
+            ]
+        },
+    )
     assert gql(http, token, "{ flows { id } }").status_code == 200  # another operation: untouched
     variables = creds["samples"]["queries"]["addPersonToFlow"]["variables"]
     lost = gql(http, token, ADD, variables)
@@ -145,8 +168,9 @@ def test_fault_rules_match_a_graphql_operation(http: httpx.Client, admin: httpx.
     assert [e["operation"] for e in journal if e["operation"]][-2:] == ["addPersonToFlow", "addPersonToFlow"]
 
 
-def test_a_repeated_document_answers_the_same_as_a_fresh_one(http: httpx.Client, token: str,
-                                                            creds: dict[str, Any]) -> None:
+def test_a_repeated_document_answers_the_same_as_a_fresh_one(
+    http: httpx.Client, token: str, creds: dict[str, Any]
+) -> None:
     """The server caches parsed and validated documents by text (a push repeats one aliased mutation):
     the same text must still run with each request's own variables, and a bad one fail every time."""
     query = "query F($id: ID!) { flow(id: $id) { id } }"

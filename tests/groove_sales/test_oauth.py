@@ -17,8 +17,7 @@ from .conftest import PREFIX, authorize, code_for, exchange, gql, query_of, refr
 QUERY = "{ flows { id } }"
 
 
-def test_redirect_uri_not_registered_is_refused_without_redirecting(http: httpx.Client,
-                                                                   creds: dict[str, Any]) -> None:
+def test_redirect_uri_not_registered_is_refused_without_redirecting(http: httpx.Client, creds: dict[str, Any]) -> None:
     response = authorize(http, creds, redirect_uri="https://evil.example/callback")
     assert response.status_code == 400
     assert "location" not in response.headers
@@ -47,24 +46,33 @@ def test_unsupported_response_type_redirects_with_the_error(http: httpx.Client, 
     response = authorize(http, creds, response_type="token")
     assert response.status_code == 302
     assert query_of(response.headers["location"]) | {"error_description": ""} == {
-        "error": "unsupported_response_type", "error_description": "", "state": "st-123"}
+        "error": "unsupported_response_type",
+        "error_description": "",
+        "state": "st-123",
+    }
 
 
 def test_exchange_with_another_redirect_uri_than_authorized_is_invalid_grant(
-        http: httpx.Client, creds: dict[str, Any]) -> None:
+    http: httpx.Client, creds: dict[str, Any]
+) -> None:
     other = creds["redirect_uri"].replace(":8765", ":50123")
     code = code_for(http, creds)
     response = exchange(http, creds, code, redirect_uri=other)
     assert response.status_code == 400 and response.json()["error"] == "invalid_grant"
 
 
-@pytest.mark.parametrize("path", ["/oauth/token", "/oauth/authorize/token", "/oauth/authorize",
-                                  "/oauth/token/refresh"])
+@pytest.mark.parametrize("path", ["/oauth/token", "/oauth/authorize/token", "/oauth/authorize", "/oauth/token/refresh"])
 @pytest.mark.parametrize("spelling", ["redirect_uri", "redirect_url"])
-def test_every_token_path_takes_both_spellings(http: httpx.Client, creds: dict[str, Any], path: str,
-                                               spelling: str) -> None:
-    body = {"grant_type": "authorization_code", "code": code_for(http, creds), spelling: creds["redirect_uri"],
-            "client_id": creds["client_id"], "client_secret": creds["client_secret"]}
+def test_every_token_path_takes_both_spellings(
+    http: httpx.Client, creds: dict[str, Any], path: str, spelling: str
+) -> None:
+    body = {
+        "grant_type": "authorization_code",
+        "code": code_for(http, creds),
+        spelling: creds["redirect_uri"],
+        "client_id": creds["client_id"],
+        "client_secret": creds["client_secret"],
+    }
     response = http.post(f"{PREFIX}{path}", json=body)
     assert response.status_code == 200, response.text
     again = refresh(http, creds, response.json()["refresh_token"], path=path)
@@ -73,15 +81,18 @@ def test_every_token_path_takes_both_spellings(http: httpx.Client, creds: dict[s
 
 def test_form_body_and_http_basic_client_authentication(http: httpx.Client, creds: dict[str, Any]) -> None:
     basic = base64.b64encode(f"{quote(creds['client_id'])}:{quote(creds['client_secret'])}".encode()).decode()
-    response = http.post(f"{PREFIX}/oauth/token", headers={"Authorization": f"Basic {basic}"},
-                         data={"grant_type": "authorization_code", "code": code_for(http, creds),
-                               "redirect_uri": creds["redirect_uri"]})
+    response = http.post(
+        f"{PREFIX}/oauth/token",
+        headers={"Authorization": f"Basic {basic}"},
+        data={"grant_type": "authorization_code", "code": code_for(http, creds), "redirect_uri": creds["redirect_uri"]},
+    )
     assert response.status_code == 200, response.text
 
 
 @pytest.mark.parametrize("change", [{"client_secret": "wrong"}, {"client_id": "unknown"}, {"client_secret": ""}])
-def test_bad_client_credentials_are_invalid_client(http: httpx.Client, creds: dict[str, Any],
-                                                  change: dict[str, str]) -> None:
+def test_bad_client_credentials_are_invalid_client(
+    http: httpx.Client, creds: dict[str, Any], change: dict[str, str]
+) -> None:
     response = exchange(http, creds, code_for(http, creds), **change)
     assert response.status_code == 401
     assert response.json()["error"] == "invalid_client"
@@ -90,31 +101,44 @@ def test_bad_client_credentials_are_invalid_client(http: httpx.Client, creds: di
 
 def test_wrong_basic_credentials_answer_www_authenticate(http: httpx.Client, creds: dict[str, Any]) -> None:
     basic = base64.b64encode(f"{creds['client_id']}:nope".encode()).decode()
-    response = http.post(f"{PREFIX}/oauth/token", headers={"Authorization": f"Basic {basic}"},
-                         data={"grant_type": "authorization_code", "code": "x", "redirect_uri": "y"})
+    response = http.post(
+        f"{PREFIX}/oauth/token",
+        headers={"Authorization": f"Basic {basic}"},
+        data={"grant_type": "authorization_code", "code": "x", "redirect_uri": "y"},
+    )
     assert response.status_code == 401 and response.headers["www-authenticate"].startswith("Basic")
 
 
-@pytest.mark.parametrize(("body", "error"), [
-    ({"grant_type": "password", "username": "a", "password": "b"}, "unsupported_grant_type"),
-    ({"grant_type": "client_credentials"}, "unsupported_grant_type"),
-    ({}, "invalid_request"),
-    ({"grant_type": "authorization_code", "redirect_uri": "x"}, "invalid_request"),
-    ({"grant_type": "refresh_token"}, "invalid_request"),
-    ({"grant_type": "refresh_token", "refresh_token": "not-a-token"}, "invalid_grant"),
-])
+@pytest.mark.parametrize(
+    ("body", "error"),
+    [
+        ({"grant_type": "password", "username": "a", "password": "b"}, "unsupported_grant_type"),
+        ({"grant_type": "client_credentials"}, "unsupported_grant_type"),
+        ({}, "invalid_request"),
+        ({"grant_type": "authorization_code", "redirect_uri": "x"}, "invalid_request"),
+        ({"grant_type": "refresh_token"}, "invalid_request"),
+        ({"grant_type": "refresh_token", "refresh_token": "not-a-token"}, "invalid_grant"),
+    ],
+)
 def test_rfc6749_errors(http: httpx.Client, creds: dict[str, Any], body: dict[str, str], error: str) -> None:
-    response = http.post(f"{PREFIX}/oauth/token", json={"client_id": creds["client_id"],
-                                                        "client_secret": creds["client_secret"], **body})
+    response = http.post(
+        f"{PREFIX}/oauth/token", json={"client_id": creds["client_id"], "client_secret": creds["client_secret"], **body}
+    )
     assert response.status_code == 400
     assert response.json()["error"] == error
     assert "error_description" in response.json()
 
 
 def test_code_without_redirect_uri_is_invalid_request(http: httpx.Client, creds: dict[str, Any]) -> None:
-    response = http.post(f"{PREFIX}/oauth/token", json={
-        "grant_type": "authorization_code", "code": code_for(http, creds), "client_id": creds["client_id"],
-        "client_secret": creds["client_secret"]})
+    response = http.post(
+        f"{PREFIX}/oauth/token",
+        json={
+            "grant_type": "authorization_code",
+            "code": code_for(http, creds),
+            "client_id": creds["client_id"],
+            "client_secret": creds["client_secret"],
+        },
+    )
     assert response.status_code == 400 and response.json()["error"] == "invalid_request"
 
 
@@ -123,22 +147,22 @@ def test_a_malformed_json_body_is_invalid_request(http: httpx.Client) -> None:
     assert response.status_code == 400 and response.json()["error"] == "invalid_request"
 
 
-def test_refresh_rotates_the_old_refresh_and_access_tokens_stop_working(http: httpx.Client,
-                                                                         creds: dict[str, Any]) -> None:
+def test_refresh_rotates_the_old_refresh_and_access_tokens_stop_working(
+    http: httpx.Client, creds: dict[str, Any]
+) -> None:
     first = token_pair(http, creds)
     second = refresh(http, creds, first["refresh_token"]).json()
     assert second["refresh_token"] != first["refresh_token"]
     reused = refresh(http, creds, first["refresh_token"])
     assert reused.status_code == 400 and reused.json()["error"] == "invalid_grant"
     assert gql(http, first["access_token"], QUERY).status_code == 401
-    assert 'revoked' in gql(http, first["access_token"], QUERY).headers["www-authenticate"]
+    assert "revoked" in gql(http, first["access_token"], QUERY).headers["www-authenticate"]
     assert gql(http, second["access_token"], QUERY).status_code == 200
     third = refresh(http, creds, second["refresh_token"])
     assert third.status_code == 200 and third.json()["scope"] == first["scope"]
 
 
-def test_refresh_tokens_outlive_access_tokens(http: httpx.Client, admin: httpx.Client,
-                                               creds: dict[str, Any]) -> None:
+def test_refresh_tokens_outlive_access_tokens(http: httpx.Client, admin: httpx.Client, creds: dict[str, Any]) -> None:
     pair = token_pair(http, creds)
     admin.post("clock/advance", json={"seconds": 7200 * 24})
     assert gql(http, pair["access_token"], QUERY).status_code == 401
@@ -170,10 +194,10 @@ def test_no_token_or_a_wrong_one_is_an_empty_401(http: httpx.Client) -> None:
         assert response.headers["www-authenticate"].startswith("Bearer")
 
 
-def test_tenants_are_isolated(sandbox: Sandbox, http: httpx.Client, admin: httpx.Client,
-                              creds: dict[str, Any]) -> None:
-    other = admin.post("tenants", json={"name": "acme", "seed": 5,
-                                        "counts": {"groove-sales.flows": 2}}).json()["groove-sales"]
+def test_tenants_are_isolated(sandbox: Sandbox, http: httpx.Client, admin: httpx.Client, creds: dict[str, Any]) -> None:
+    other = admin.post("tenants", json={"name": "acme", "seed": 5, "counts": {"groove-sales.flows": 2}}).json()[
+        "groove-sales"
+    ]
     assert other["client_id"] != creds["client_id"]
     # A code of one tenant's app cannot be exchanged with another tenant's app credentials.
     code = code_for(http, creds)
@@ -195,8 +219,9 @@ def test_tenants_are_isolated(sandbox: Sandbox, http: httpx.Client, admin: httpx
     assert refresh(http, other, pair["refresh_token"]).json()["error"] == "invalid_grant"
 
 
-def test_tenant_b_credentials_get_nothing_from_tenant_a(sandbox: Sandbox, http: httpx.Client, admin: httpx.Client,
-                                                       creds: dict[str, Any]) -> None:
+def test_tenant_b_credentials_get_nothing_from_tenant_a(
+    sandbox: Sandbox, http: httpx.Client, admin: httpx.Client, creds: dict[str, Any]
+) -> None:
     """Both directions, every credential kind: a client of one tenant with the other's code or refresh
     token is an RFC 6749 ``invalid_grant`` (and does not burn the grant for its owner), and a token of
     tenant B reaches none of tenant A's flows or people, even by id."""
@@ -209,9 +234,14 @@ def test_tenant_b_credentials_get_nothing_from_tenant_a(sandbox: Sandbox, http: 
         pair = exchange(http, owner, code).json()  # the owner's code still works, once
         foreign = refresh(http, stranger, pair["refresh_token"], path="/oauth/token/refresh")
         assert foreign.status_code == 400 and foreign.json()["error"] == "invalid_grant"
-        revoked = http.post(f"{PREFIX}/oauth/revoke", data={"token": pair["access_token"],
-                                                            "client_id": stranger["client_id"],
-                                                            "client_secret": stranger["client_secret"]})
+        revoked = http.post(
+            f"{PREFIX}/oauth/revoke",
+            data={
+                "token": pair["access_token"],
+                "client_id": stranger["client_id"],
+                "client_secret": stranger["client_secret"],
+            },
+        )
         assert revoked.status_code == 200  # RFC 7009: no error, and nothing revoked
         assert gql(http, pair["access_token"], QUERY).status_code == 200
         assert refresh(http, owner, pair["refresh_token"]).status_code == 200
@@ -219,11 +249,16 @@ def test_tenant_b_credentials_get_nothing_from_tenant_a(sandbox: Sandbox, http: 
     a_person = creds["samples"]["person_ids"][0]
     b_token = token_pair(http, b)["access_token"]
     assert gql(http, b_token, "query F($id: ID!) { flow(id: $id) { id name } }", {"id": a_flow}).json() == {
-        "data": {"flow": None}}
+        "data": {"flow": None}
+    }
     assert {f["id"] for f in gql(http, b_token, QUERY).json()["data"]["flows"]} == {"70001", "70002"}
     before = sandbox.ctx.store.scalar("SELECT count(*) FROM gs_person_flows WHERE tenant_id = 1")
-    added = gql(http, b_token, "mutation A($i: AddPersonToFlowInput!) { addPersonToFlow(input: $i) "
-                               "{ personFlow { createdAt } } }", {"i": {"flowId": a_flow, "personId": a_person}})
+    added = gql(
+        http,
+        b_token,
+        "mutation A($i: AddPersonToFlowInput!) { addPersonToFlow(input: $i) { personFlow { createdAt } } }",
+        {"i": {"flowId": a_flow, "personId": a_person}},
+    )
     assert added.json()["errors"][0]["message"] == f"Couldn't find Flow with 'id'={a_flow}"
     assert sandbox.ctx.store.scalar("SELECT count(*) FROM gs_person_flows WHERE tenant_id = 1") == before
 
@@ -251,8 +286,9 @@ def test_admin_mints_a_ready_token_pair(http: httpx.Client, admin: httpx.Client,
 
 
 def test_admin_registers_another_client_with_its_own_redirect_uri(http: httpx.Client, admin: httpx.Client) -> None:
-    registered = admin.post("groove-sales/oauth/clients", json={"redirect_uris": ["https://app.example/cb"],
-                                                                "name": "My CRM"})
+    registered = admin.post(
+        "groove-sales/oauth/clients", json={"redirect_uris": ["https://app.example/cb"], "name": "My CRM"}
+    )
     assert registered.status_code == 201
     app = {**registered.json(), "redirect_uri": "https://app.example/cb"}
     assert exchange(http, app, code_for(http, app)).status_code == 200
@@ -264,7 +300,7 @@ def test_admin_registers_another_client_with_its_own_redirect_uri(http: httpx.Cl
 def _consent_ticket(page: str) -> str:
     marker = 'name="ticket" value="'
     start = page.index(marker) + len(marker)
-    return page[start:page.index('"', start)]
+    return page[start : page.index('"', start)]
 
 
 def test_consent_page_approve_issues_a_code(http: httpx.Client, admin: httpx.Client, creds: dict[str, Any]) -> None:
@@ -279,12 +315,15 @@ def test_consent_page_approve_issues_a_code(http: httpx.Client, admin: httpx.Cli
     assert params["state"] == "st-123"
     assert exchange(http, creds, params["code"]).json()["scope"] == "first-scope <b>x</b>"
     # the same page cannot be answered twice
-    assert http.post(f"{PREFIX}/oauth/authorize/consent",
-                     data={"ticket": ticket, "decision": "approve"}).status_code == 400
+    assert (
+        http.post(f"{PREFIX}/oauth/authorize/consent", data={"ticket": ticket, "decision": "approve"}).status_code
+        == 400
+    )
 
 
-def test_consent_page_deny_redirects_with_access_denied(http: httpx.Client, admin: httpx.Client,
-                                                        creds: dict[str, Any]) -> None:
+def test_consent_page_deny_redirects_with_access_denied(
+    http: httpx.Client, admin: httpx.Client, creds: dict[str, Any]
+) -> None:
     admin.put("groove-sales/oauth/settings", json={"consent": True})
     ticket = _consent_ticket(authorize(http, creds).text)
     decided = http.post(f"{PREFIX}/oauth/authorize/consent", data={"ticket": ticket, "decision": "deny"})
@@ -302,8 +341,9 @@ def test_the_sandbox_callback_page_shows_the_code(live_sandbox: Sandbox) -> None
         assert page.status_code == 200 and page.json()["state"] == "st-123" and page.json()["code"]
 
 
-def test_secrets_stay_out_of_the_request_journal(http: httpx.Client, admin: httpx.Client,
-                                                 creds: dict[str, Any]) -> None:
+def test_secrets_stay_out_of_the_request_journal(
+    http: httpx.Client, admin: httpx.Client, creds: dict[str, Any]
+) -> None:
     pair = token_pair(http, creds)
     gql(http, pair["access_token"], QUERY)
     http.get(f"{PREFIX}/api/public/v1/graphql", params={"query": QUERY, "access_token": pair["access_token"]})

@@ -32,7 +32,8 @@ def _token(sb: Sandbox, http: httpx.Client) -> str:
 
 
 def test_the_101st_call_in_a_minute_is_an_empty_429_with_headers(
-        limited: tuple[Sandbox, httpx.Client, httpx.Client]) -> None:
+    limited: tuple[Sandbox, httpx.Client, httpx.Client],
+) -> None:
     sb, http, _ = limited
     token = _token(sb, http)
     remaining = [int(gql(http, token, QUERY).headers["x-ratelimit-remaining"]) for _ in range(100)]
@@ -83,7 +84,8 @@ def test_oauth_endpoints_are_not_rate_limited(limited: tuple[Sandbox, httpx.Clie
 
 
 def test_reset_is_when_the_sliding_average_dips_below_the_limit(
-        limited: tuple[Sandbox, httpx.Client, httpx.Client]) -> None:
+    limited: tuple[Sandbox, httpx.Client, httpx.Client],
+) -> None:
     """'the reset value is calculated to be the moment in time when the sliding average dips below the
     limit': 100 served + 1 refused at the start of a minute weigh 101 x (60 - e) / 60 in the next one,
     below 100 once e > 0.59 s, so the first whole second it is guaranteed is start + 61; a call then is

@@ -23,6 +23,7 @@ PAGE = """query($id: ID!, $first: Int, $after: String, $last: Int, $before: Stri
         edges { cursor node { id } } nodes { id }
         pageInfo { startCursor endCursor hasNextPage hasPreviousPage } } } }"""
 
+
 class Pager:
     """One sandbox for every example (hypothesis re-runs a test body many times), reset per example."""
 
@@ -34,8 +35,14 @@ class Pager:
 
     def reset(self, total: int) -> str:
         """One flow with ``total`` steps and ``total`` label instances; returns its id."""
-        self.sandbox.reset(seed=3, counts={"groove-sales.flows": 1, "groove-sales.steps_per_flow": total,
-                                           "groove-sales.labels_per_flow": total})
+        self.sandbox.reset(
+            seed=3,
+            counts={
+                "groove-sales.flows": 1,
+                "groove-sales.steps_per_flow": total,
+                "groove-sales.labels_per_flow": total,
+            },
+        )
         creds = self.sandbox.credentials()["groove-sales"]
         self.token = str(token_pair(self.http, creds)["access_token"])
         return str(creds["samples"]["flow_ids"][0])
@@ -103,13 +110,14 @@ def test_forward_and_backward_walks_visit_every_item_once(pager: Pager, total: i
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(first=st.integers(0, 12), last=st.integers(0, 12), start=st.integers(0, 11), stop=st.integers(0, 11))
-def test_a_window_between_two_cursors_is_the_slice_between_them(pager: Pager, first: int, last: int, start: int,
-                                                                stop: int) -> None:
+def test_a_window_between_two_cursors_is_the_slice_between_them(
+    pager: Pager, first: int, last: int, start: int, stop: int
+) -> None:
     """after X and before Y select the items strictly between; first/last then trim it (Relay's algorithm)."""
     flow_id = pager.reset(12)
     edges = pager.connection("steps", flow_id, first=100)["edges"]
     ids = [e["node"]["id"] for e in edges]
-    between = ids[start + 1:stop] if stop > start else []
+    between = ids[start + 1 : stop] if stop > start else []
     conn = pager.connection("steps", flow_id, after=edges[start]["cursor"], before=edges[stop]["cursor"], first=first)
     assert [n["id"] for n in conn["nodes"]] == between[:first]
     conn = pager.connection("steps", flow_id, after=edges[start]["cursor"], before=edges[stop]["cursor"], last=last)

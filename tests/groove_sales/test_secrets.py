@@ -24,28 +24,44 @@ def _leaks(text: str, secrets: list[str]) -> list[str]:
 
 
 def test_the_request_journal_never_holds_a_secret_sent_in_a_query_string_or_body(
-        sandbox: Sandbox, http: httpx.Client, admin: httpx.Client, creds: dict[str, Any]) -> None:
+    sandbox: Sandbox, http: httpx.Client, admin: httpx.Client, creds: dict[str, Any]
+) -> None:
     secrets = [creds["client_secret"]]
     code = code_for(http, creds)
     secrets.append(code)
     # every way the token endpoint takes parameters: query string, form body, JSON body, HTTP Basic
-    by_query = http.post(f"{PREFIX}/oauth/token", params={
-        "grant_type": "authorization_code", "code": code, "redirect_uri": creds["redirect_uri"],
-        "client_id": creds["client_id"], "client_secret": creds["client_secret"]})
+    by_query = http.post(
+        f"{PREFIX}/oauth/token",
+        params={
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": creds["redirect_uri"],
+            "client_id": creds["client_id"],
+            "client_secret": creds["client_secret"],
+        },
+    )
     assert by_query.status_code == 200, by_query.text
     pair = by_query.json()
     secrets += [pair["access_token"], pair["refresh_token"]]
-    form = http.post(f"{PREFIX}/oauth/token/refresh", data={
-        "grant_type": "refresh_token", "refresh_token": pair["refresh_token"], "client_id": creds["client_id"],
-        "client_secret": creds["client_secret"]})
+    form = http.post(
+        f"{PREFIX}/oauth/token/refresh",
+        data={
+            "grant_type": "refresh_token",
+            "refresh_token": pair["refresh_token"],
+            "client_id": creds["client_id"],
+            "client_secret": creds["client_secret"],
+        },
+    )
     assert form.status_code == 200, form.text
     secrets += [form.json()["access_token"], form.json()["refresh_token"]]
     basic = base64.b64encode(f"{creds['client_id']}:{creds['client_secret']}".encode()).decode()
     code2 = code_for(http, creds)
     secrets.append(code2)
-    by_basic = http.post(f"{PREFIX}/oauth/authorize/token", headers={"Authorization": f"Basic {basic}"},
-                         data={"grant_type": "authorization_code", "code": code2,
-                               "redirect_url": creds["redirect_uri"]})
+    by_basic = http.post(
+        f"{PREFIX}/oauth/authorize/token",
+        headers={"Authorization": f"Basic {basic}"},
+        data={"grant_type": "authorization_code", "code": code2, "redirect_url": creds["redirect_uri"]},
+    )
     assert by_basic.status_code == 200, by_basic.text
     secrets += [by_basic.json()["access_token"], by_basic.json()["refresh_token"]]
     rotated = refresh(http, creds, form.json()["refresh_token"], path="/oauth/authorize")  # JSON body
@@ -56,13 +72,22 @@ def test_the_request_journal_never_holds_a_secret_sent_in_a_query_string_or_body
     # the API itself, with the token in the query string (Doorkeeper reads it there too) and in the header
     token = rotated.json()["access_token"]
     assert http.post(GRAPHQL, params={"access_token": token}, json={"query": "{ flows { id } }"}).status_code == 200
-    assert http.post(GRAPHQL, headers={"Authorization": f"Bearer {token}"},
-                     json={"query": "{ flows { id } }"}).status_code == 200
-    assert http.post(GRAPHQL, params={"access_token": "wrong-" + token}, json={"query": "{ flows { id } }"}
-                     ).status_code == 401
-    revoke = http.post(f"{PREFIX}/oauth/revoke", data={"token": by_basic.json()["refresh_token"],
-                                                       "client_id": creds["client_id"],
-                                                       "client_secret": creds["client_secret"]})
+    assert (
+        http.post(GRAPHQL, headers={"Authorization": f"Bearer {token}"}, json={"query": "{ flows { id } }"}).status_code
+        == 200
+    )
+    assert (
+        http.post(GRAPHQL, params={"access_token": "wrong-" + token}, json={"query": "{ flows { id } }"}).status_code
+        == 401
+    )
+    revoke = http.post(
+        f"{PREFIX}/oauth/revoke",
+        data={
+            "token": by_basic.json()["refresh_token"],
+            "client_id": creds["client_id"],
+            "client_secret": creds["client_secret"],
+        },
+    )
     assert revoke.status_code == 200
     journal = admin.get("requests", params={"limit": 0})
     assert journal.status_code == 200
@@ -81,29 +106,41 @@ def test_oauth_client_errors_never_carry_the_secrets_they_were_sent_with() -> No
         sent = json.loads(request.content)
         if sent.get("refresh_token") == refresh_token + "-html":
             return httpx.Response(500, text=f"<pre>crash with params {json.dumps(sent)}</pre>")
-        return httpx.Response(400, json={"error": "invalid_grant", "error_description":
-                                         f"refresh token {sent['refresh_token']} of client secret "
-                                         f"{sent['client_secret']} is unknown"})
+        return httpx.Response(
+            400,
+            json={
+                "error": "invalid_grant",
+                "error_description": f"refresh token {sent['refresh_token']} of client secret "
+                f"{sent['client_secret']} is unknown",
+            },
+        )
 
     app = OAuthApp("https://auth.example/oauth/token", "app-id", secret)
     with httpx.Client(transport=httpx.MockTransport(echo)) as http:
-        for grant, kind in (({"grant_type": "refresh_token", "refresh_token": refresh_token}, AuthError),
-                            ({"grant_type": "refresh_token", "refresh_token": refresh_token + "-html"}, ApiError)):
+        for grant, kind in (
+            ({"grant_type": "refresh_token", "refresh_token": refresh_token}, AuthError),
+            ({"grant_type": "refresh_token", "refresh_token": refresh_token + "-html"}, ApiError),
+        ):
             with pytest.raises(kind) as caught:
                 request_token(http, app, grant)
             shown = f"{caught.value} {caught.value.messages} {caught.value.body!r} {caught.value.url}"
             assert _leaks(shown, [secret, refresh_token]) == [], shown
-    holder = OAuthHolder(app, TokenSet("access-token-0123456789", refresh_token, 0.0),
-                         transport=httpx.MockTransport(echo))
+    holder = OAuthHolder(
+        app, TokenSet("access-token-0123456789", refresh_token, 0.0), transport=httpx.MockTransport(echo)
+    )
     with pytest.raises(AuthError) as refused:
         holder.refresh()
     assert _leaks(str(refused.value), [secret, refresh_token, "access-token-0123456789"]) == []
 
 
-def test_a_refused_sandbox_refresh_names_no_secret(sandbox: Sandbox, http: httpx.Client,
-                                                   creds: dict[str, Any]) -> None:
-    app = OAuthApp(f"{http.base_url}{PREFIX}/oauth/token", creds["client_id"], creds["client_secret"],
-                   authorize_url=f"{http.base_url}{PREFIX}/oauth/authorize", redirect_uri=creds["redirect_uri"])
+def test_a_refused_sandbox_refresh_names_no_secret(sandbox: Sandbox, http: httpx.Client, creds: dict[str, Any]) -> None:
+    app = OAuthApp(
+        f"{http.base_url}{PREFIX}/oauth/token",
+        creds["client_id"],
+        creds["client_secret"],
+        authorize_url=f"{http.base_url}{PREFIX}/oauth/authorize",
+        redirect_uri=creds["redirect_uri"],
+    )
     tokens = authorize_without_browser(app, http)
     assert refresh(http, creds, str(tokens.refresh_token)).status_code == 200  # rotated: ours is dead now
     holder = OAuthHolder(app, tokens, transport=sandbox.transport())
@@ -113,14 +150,21 @@ def test_a_refused_sandbox_refresh_names_no_secret(sandbox: Sandbox, http: httpx
     assert _leaks(str(refused.value), [creds["client_secret"], tokens.access_token, str(tokens.refresh_token)]) == []
 
 
-def test_no_secret_reaches_the_logs_during_the_whole_flow(sandbox: Sandbox, http: httpx.Client,
-                                                          creds: dict[str, Any],
-                                                          caplog: pytest.LogCaptureFixture) -> None:
+def test_no_secret_reaches_the_logs_during_the_whole_flow(
+    sandbox: Sandbox, http: httpx.Client, creds: dict[str, Any], caplog: pytest.LogCaptureFixture
+) -> None:
     caplog.set_level(logging.DEBUG)
-    app = OAuthApp(f"{http.base_url}{PREFIX}/oauth/token", creds["client_id"], creds["client_secret"],
-                   authorize_url=f"{http.base_url}{PREFIX}/oauth/authorize", redirect_uri=creds["redirect_uri"])
-    located = http.get(f"{PREFIX}/oauth/authorize", params={"client_id": creds["client_id"],
-                                                            "redirect_uri": creds["redirect_uri"], "state": "s"})
+    app = OAuthApp(
+        f"{http.base_url}{PREFIX}/oauth/token",
+        creds["client_id"],
+        creds["client_secret"],
+        authorize_url=f"{http.base_url}{PREFIX}/oauth/authorize",
+        redirect_uri=creds["redirect_uri"],
+    )
+    located = http.get(
+        f"{PREFIX}/oauth/authorize",
+        params={"client_id": creds["client_id"], "redirect_uri": creds["redirect_uri"], "state": "s"},
+    )
     code = query_of(located.headers["location"])["code"]
     tokens = authorize_without_browser(app, http)
     holder = OAuthHolder(app, tokens, transport=sandbox.transport())

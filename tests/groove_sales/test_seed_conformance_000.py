@@ -20,23 +20,41 @@ CONNECTION_ARGS = {"after": "String", "before": "String", "first": "Int", "last"
 
 #: The document's "Query", "Mutation", "Objects" and "Inputs" tables: field -> (type, {arg: type}).
 DOCUMENTED: dict[str, dict[str, tuple[str, dict[str, str]]]] = {
-    "Query": {"findPersonBySalesforceId": ("Person", {"salesforceId": "String!"}),
-              "flow": ("Flow", {"id": "ID!"}),
-              "flows": ("[Flow!]", {})},
+    "Query": {
+        "findPersonBySalesforceId": ("Person", {"salesforceId": "String!"}),
+        "flow": ("Flow", {"id": "ID!"}),
+        "flows": ("[Flow!]", {}),
+    },
     "Mutation": {"addPersonToFlow": ("AddPersonToFlowPayload", {"input": "AddPersonToFlowInput!"})},
     "AddPersonToFlowPayload": {"personFlow": ("PersonFlow!", {})},
-    "Flow": {"autoImportAssignOwner": ("Boolean", {}), "autoImportId": ("String", {}),
-             "description": ("String", {}), "finalized": ("Boolean", {}), "id": ("ID!", {}),
-             "isMasterFlow": ("Boolean", {}), "labelInstances": ("LabelInstanceConnection!", CONNECTION_ARGS),
-             "name": ("String!", {}), "removePersonAfterBounce": ("Boolean", {}),
-             "removePersonAfterReply": ("Boolean", {}), "sfdcCampaignId": ("String", {}),
-             "steps": ("StepConnection!", CONNECTION_ARGS), "userId": ("ID", {})},
+    "Flow": {
+        "autoImportAssignOwner": ("Boolean", {}),
+        "autoImportId": ("String", {}),
+        "description": ("String", {}),
+        "finalized": ("Boolean", {}),
+        "id": ("ID!", {}),
+        "isMasterFlow": ("Boolean", {}),
+        "labelInstances": ("LabelInstanceConnection!", CONNECTION_ARGS),
+        "name": ("String!", {}),
+        "removePersonAfterBounce": ("Boolean", {}),
+        "removePersonAfterReply": ("Boolean", {}),
+        "sfdcCampaignId": ("String", {}),
+        "steps": ("StepConnection!", CONNECTION_ARGS),
+        "userId": ("ID", {}),
+    },
     "LabelInstance": {"id": ("ID!", {})},
-    "LabelInstanceConnection": {"edges": ("[LabelInstanceEdge]", {}), "nodes": ("[LabelInstance]", {}),
-                                "pageInfo": ("PageInfo!", {})},
+    "LabelInstanceConnection": {
+        "edges": ("[LabelInstanceEdge]", {}),
+        "nodes": ("[LabelInstance]", {}),
+        "pageInfo": ("PageInfo!", {}),
+    },
     "LabelInstanceEdge": {"cursor": ("String!", {}), "node": ("LabelInstance", {})},
-    "PageInfo": {"endCursor": ("String", {}), "hasNextPage": ("Boolean!", {}),
-                 "hasPreviousPage": ("Boolean!", {}), "startCursor": ("String", {})},
+    "PageInfo": {
+        "endCursor": ("String", {}),
+        "hasNextPage": ("Boolean!", {}),
+        "hasPreviousPage": ("Boolean!", {}),
+        "startCursor": ("String", {}),
+    },
     "Person": {"emailAddress": ("String!", {}), "id": ("ID!", {}), "name": ("String!", {})},
     "PersonFlow": {"createdAt": ("ISO8601DateTime!", {}), "flow": ("Flow!", {}), "person": ("Person!", {})},
     "Step": {"dayNumber": ("String!", {}), "id": ("ID!", {}), "name": ("String!", {})},
@@ -49,7 +67,8 @@ DOCUMENTED_SCALARS = {"Boolean", "ID", "ISO8601DateTime", "Int", "String"}
 
 # -- Authentication: OAuth Flow ------------------------------------------------------------------
 def test_step1_redirect_users_then_step2_redirect_carries_code_and_state(
-        any_http: httpx.Client, creds: dict[str, Any]) -> None:
+    any_http: httpx.Client, creds: dict[str, Any]
+) -> None:
     """Step 1: client_id, redirect_uri, scope (space separated), state. Step 2: back to redirect_uri with
     a temporary ``code`` and the previously passed ``state``."""
     response = authorize(any_http, creds, scope="first-scope second-scope", state="SomeState")
@@ -63,8 +82,10 @@ def test_step1_redirect_users_then_step2_redirect_carries_code_and_state(
 
 def test_state_is_optional_and_then_not_passed_back(http: httpx.Client, creds: dict[str, Any]) -> None:
     """'state: an optional string to be passed back upon completion'."""
-    response = http.get(f"{PREFIX}/oauth/authorize", params={"client_id": creds["client_id"],
-                                                             "redirect_uri": creds["redirect_uri"], "scope": ""})
+    response = http.get(
+        f"{PREFIX}/oauth/authorize",
+        params={"client_id": creds["client_id"], "redirect_uri": creds["redirect_uri"], "scope": ""},
+    )
     assert response.status_code == 302
     assert set(query_of(response.headers["location"])) == {"code"}
 
@@ -73,10 +94,17 @@ def test_step3_the_curl_example_exchanges_the_code(any_http: httpx.Client, creds
     """The curl example: POST .../oauth/authorize, JSON body with ``redirect_url``; the returned JSON has
     access_token, created_at (a Unix timestamp), token_type "Bearer", expires_in 7200, refresh_token, scope."""
     code = code_for(any_http, creds, scope="first-scope second-scope")
-    response = any_http.post(f"{PREFIX}/oauth/authorize", headers={"Content-Type": "application/json"},
-                             json={"grant_type": "authorization_code", "code": code,
-                                   "redirect_url": creds["redirect_uri"], "client_id": creds["client_id"],
-                                   "client_secret": creds["client_secret"]})
+    response = any_http.post(
+        f"{PREFIX}/oauth/authorize",
+        headers={"Content-Type": "application/json"},
+        json={
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_url": creds["redirect_uri"],
+            "client_id": creds["client_id"],
+            "client_secret": creds["client_secret"],
+        },
+    )
     assert response.status_code == 200, response.text
     body = response.json()
     assert list(body) == ["access_token", "created_at", "token_type", "expires_in", "refresh_token", "scope"]
@@ -95,26 +123,33 @@ def test_step3_the_prose_path_and_the_table_spelling_redirect_uri(http: httpx.Cl
     assert response.json()["token_type"] == "Bearer"
 
 
-def test_making_authenticated_api_calls_with_the_bearer_header(any_http: httpx.Client,
-                                                               creds: dict[str, Any]) -> None:
+def test_making_authenticated_api_calls_with_the_bearer_header(any_http: httpx.Client, creds: dict[str, Any]) -> None:
     """'Authorization: Bearer {YOUR_ACCESS_TOKEN}' on a JSON POST to .../api/public/v1/graphql."""
     token = token_pair(any_http, creds)["access_token"]
-    response = any_http.post(GRAPHQL, headers={"Content-Type": "application/json",
-                                               "Authorization": f"Bearer {token}"},
-                             json={"query": "{ flows { id name } }"})
+    response = any_http.post(
+        GRAPHQL,
+        headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}"},
+        json={"query": "{ flows { id name } }"},
+    )
     assert response.status_code == 200
     flows = response.json()["data"]["flows"]
     assert [f["id"] for f in flows][:3] == creds["samples"]["flow_ids"]
 
 
-def test_access_token_expiration_refresh_with_the_curl_example(any_http: httpx.Client,
-                                                               creds: dict[str, Any]) -> None:
+def test_access_token_expiration_refresh_with_the_curl_example(any_http: httpx.Client, creds: dict[str, Any]) -> None:
     """'use the refresh token ... to make a POST request to /oauth/token' (curl body with redirect_url)."""
     pair = token_pair(any_http, creds)
-    response = any_http.post(f"{PREFIX}/oauth/token", headers={"Content-Type": "application/json"},
-                             json={"grant_type": "refresh_token", "refresh_token": pair["refresh_token"],
-                                   "redirect_url": creds["redirect_uri"], "client_id": creds["client_id"],
-                                   "client_secret": creds["client_secret"]})
+    response = any_http.post(
+        f"{PREFIX}/oauth/token",
+        headers={"Content-Type": "application/json"},
+        json={
+            "grant_type": "refresh_token",
+            "refresh_token": pair["refresh_token"],
+            "redirect_url": creds["redirect_uri"],
+            "client_id": creds["client_id"],
+            "client_secret": creds["client_secret"],
+        },
+    )
     assert response.status_code == 200
     fresh = response.json()
     assert fresh["expires_in"] == 7200 and fresh["token_type"] == "Bearer"
@@ -127,8 +162,9 @@ def test_the_older_documents_refresh_path(http: httpx.Client, creds: dict[str, A
     assert refresh(http, creds, pair["refresh_token"], path="/oauth/token/refresh").status_code == 200
 
 
-def test_an_access_token_expires_two_hours_after_creation(http: httpx.Client, admin: httpx.Client,
-                                                           creds: dict[str, Any]) -> None:
+def test_an_access_token_expires_two_hours_after_creation(
+    http: httpx.Client, admin: httpx.Client, creds: dict[str, Any]
+) -> None:
     """'An access token expires 2 hours after creation.'"""
     token = token_pair(http, creds)["access_token"]
     admin.post("clock/advance", json={"seconds": 7199})
@@ -187,8 +223,10 @@ def test_introspection_matches_every_documented_type_field_and_argument(http: ht
     for type_name, fields in DOCUMENTED.items():
         gtype = schema.get_type(type_name)
         assert gtype is not None and is_object_type(gtype), type_name
-        actual = {name: (_type_str(f.type), {a: _type_str(arg.type) for a, arg in f.args.items()})
-                  for name, f in gtype.fields.items()}  # type: ignore[union-attr]
+        actual = {
+            name: (_type_str(f.type), {a: _type_str(arg.type) for a, arg in f.args.items()})
+            for name, f in gtype.fields.items()
+        }  # type: ignore[union-attr]
         assert actual == fields, type_name
     for type_name, input_fields in DOCUMENTED_INPUTS.items():
         itype = schema.get_type(type_name)
@@ -200,8 +238,12 @@ def test_introspection_matches_every_documented_type_field_and_argument(http: ht
 def test_query_find_person_by_salesforce_id(any_http: httpx.Client, creds: dict[str, Any]) -> None:
     token = token_pair(any_http, creds)["access_token"]
     sf_id = creds["samples"]["salesforce_ids"][0]
-    response = gql(any_http, token, "query($sf: String!) { findPersonBySalesforceId(salesforceId: $sf) "
-                                    "{ emailAddress id name } }", {"sf": sf_id})
+    response = gql(
+        any_http,
+        token,
+        "query($sf: String!) { findPersonBySalesforceId(salesforceId: $sf) { emailAddress id name } }",
+        {"sf": sf_id},
+    )
     person = response.json()["data"]["findPersonBySalesforceId"]
     assert person["id"] == creds["samples"]["person_ids"][0]
     assert "@" in person["emailAddress"] and person["name"]
@@ -209,19 +251,29 @@ def test_query_find_person_by_salesforce_id(any_http: httpx.Client, creds: dict[
 
 def test_query_flow_by_id_with_every_field(http: httpx.Client, token: str, creds: dict[str, Any]) -> None:
     fid = creds["samples"]["flow_ids"][0]
-    response = gql(http, token, """query($id: ID!) { flow(id: $id) {
+    response = gql(
+        http,
+        token,
+        """query($id: ID!) { flow(id: $id) {
         autoImportAssignOwner autoImportId description finalized id isMasterFlow name
         removePersonAfterBounce removePersonAfterReply sfdcCampaignId userId
         labelInstances(first: 2) { edges { cursor node { id } } nodes { id }
                                    pageInfo { endCursor hasNextPage hasPreviousPage startCursor } }
         steps(first: 2) { edges { cursor node { dayNumber id name } } nodes { dayNumber id name }
-                          pageInfo { endCursor hasNextPage hasPreviousPage startCursor } } } }""", {"id": fid})
+                          pageInfo { endCursor hasNextPage hasPreviousPage startCursor } } } }""",
+        {"id": fid},
+    )
     body = response.json()
     assert "errors" not in body
     flow = body["data"]["flow"]
     assert flow["id"] == fid and isinstance(flow["name"], str)
-    for key in ("autoImportAssignOwner", "finalized", "isMasterFlow", "removePersonAfterBounce",
-                "removePersonAfterReply"):
+    for key in (
+        "autoImportAssignOwner",
+        "finalized",
+        "isMasterFlow",
+        "removePersonAfterBounce",
+        "removePersonAfterReply",
+    ):
         assert flow[key] is None or isinstance(flow[key], bool)
     steps = flow["steps"]
     assert [e["node"] for e in steps["edges"]] == steps["nodes"]
@@ -238,11 +290,17 @@ def test_query_flows_lists_every_flow(http: httpx.Client, token: str) -> None:
     assert len({f["id"] for f in flows}) == 8
 
 
-def test_mutation_add_person_to_flow_returns_the_person_flow(http: httpx.Client, token: str,
-                                                             creds: dict[str, Any]) -> None:
+def test_mutation_add_person_to_flow_returns_the_person_flow(
+    http: httpx.Client, token: str, creds: dict[str, Any]
+) -> None:
     variables = creds["samples"]["queries"]["addPersonToFlow"]["variables"]
-    response = gql(http, token, """mutation($input: AddPersonToFlowInput!) { addPersonToFlow(input: $input) {
-        personFlow { createdAt flow { id name } person { id name emailAddress } } } }""", variables)
+    response = gql(
+        http,
+        token,
+        """mutation($input: AddPersonToFlowInput!) { addPersonToFlow(input: $input) {
+        personFlow { createdAt flow { id name } person { id name emailAddress } } } }""",
+        variables,
+    )
     body = response.json()
     assert "errors" not in body, body
     person_flow = body["data"]["addPersonToFlow"]["personFlow"]

@@ -39,31 +39,66 @@ def test_connect_from_the_sandbox_then_pull_and_push_contacts(home: Path, live_s
     assert code == 1, output  # done, with rejects
     code, output = _run("rejects", "growthgenius", "--store", store, "--json")
     reasons = sorted(r["reason"] for r in json.loads(output)["rejects"])
-    assert reasons == ["line 5: email is not a valid email address (got 'not-an-email')",
-                       "line 6: email can't be blank",
-                       "line 7: email_confidence must be between 0 and 100 (got 140)"]
+    assert reasons == [
+        "line 5: email is not a valid email address (got 'not-an-email')",
+        "line 6: email can't be blank",
+        "line 7: email_confidence must be between 0 and 100 (got 140)",
+    ]
     _run(*push)
-    emails = [r["email"] for r in live_sandbox.ctx.store.all("SELECT email FROM gg_contacts WHERE email LIKE ?",
-                                                              ("%.example",)) if "@" in r["email"]]
-    assert sorted(e for e in emails if e.split("@")[1] in {"apple.example", "analytical.example", "navy.example",
-                                                            "kernel.example"}) == [
-        "ada@analytical.example", "grace@navy.example", "linus@kernel.example", "steve@apple.example"]
+    emails = [
+        r["email"]
+        for r in live_sandbox.ctx.store.all("SELECT email FROM gg_contacts WHERE email LIKE ?", ("%.example",))
+        if "@" in r["email"]
+    ]
+    assert sorted(
+        e
+        for e in emails
+        if e.split("@")[1] in {"apple.example", "analytical.example", "navy.example", "kernel.example"}
+    ) == ["ada@analytical.example", "grace@navy.example", "linus@kernel.example", "steve@apple.example"]
 
 
 def test_connect_with_flags_takes_the_user_id_as_a_setting(home: Path, live_sandbox: Sandbox) -> None:
     creds = live_sandbox.credentials()["growthgenius"]
     base = f"{live_sandbox.url}/growthgenius/integrations/v1"
-    assert _run("connect", "gg", "--api", "growthgenius", "--base-url", base, "--token", creds["api_key"],
-                "--setting", f"user_id={creds['user_id']}")[0] == 0
+    assert (
+        _run(
+            "connect",
+            "gg",
+            "--api",
+            "growthgenius",
+            "--base-url",
+            base,
+            "--token",
+            creds["api_key"],
+            "--setting",
+            f"user_id={creds['user_id']}",
+        )[0]
+        == 0
+    )
     code, output = _run("check", "gg", "--json")
     assert code == 0 and json.loads(output)["team_id"] == creds["samples"]["team_id"]
-    assert _run("connect", "other", "--api", "growthgenius", "--base-url", base, "--token", creds["api_key"],
-                "--setting", "user_id=999")[0] == 0
+    assert (
+        _run(
+            "connect",
+            "other",
+            "--api",
+            "growthgenius",
+            "--base-url",
+            base,
+            "--token",
+            creds["api_key"],
+            "--setting",
+            "user_id=999",
+        )[0]
+        == 0
+    )
     code, output = _run("check", "other")
     assert code == 3 and "user_id 999 is not a member of this API key's team" in output
     assert creds["api_key"] not in output
-    assert _run("connect", "x", "--api", "growthgenius", "--base-url", base, "--token", "k", "--setting",
-                "user_id")[0] == 2
+    assert (
+        _run("connect", "x", "--api", "growthgenius", "--base-url", base, "--token", "k", "--setting", "user_id")[0]
+        == 2
+    )
 
 
 def test_a_pull_killed_mid_way_resumes_to_an_exact_copy(tmp_path: Path, live_sandbox: Sandbox) -> None:
@@ -73,8 +108,12 @@ def test_a_pull_killed_mid_way_resumes_to_an_exact_copy(tmp_path: Path, live_san
     env = {**os.environ, "ENGAGESYNC_HOME": str(home)}
 
     def cli(*args: str) -> subprocess.Popen[bytes]:
-        return subprocess.Popen([sys.executable, "-m", "engagesync.cli.main", *args], env=env,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        return subprocess.Popen(
+            [sys.executable, "-m", "engagesync.cli.main", *args],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
 
     assert cli("connect", "--sandbox", str(live_sandbox.url)).wait(60) == 0
     started = time.monotonic()  # an uninterrupted pull elsewhere tells how long one takes here

@@ -37,9 +37,13 @@ class Keep(httpx.BaseTransport):
 
 def make(sandbox: Sandbox, attempts: int = 4) -> ApiClient:
     creds = sandbox.credentials()["growthgenius"]
-    return connector.make_client(creds["base_url"], creds["api_key"], creds["user_id"],
-                                 transport=Keep(sandbox.transport()),
-                                 retry=RetryPolicy(attempts=attempts, base_delay=0.001, max_delay=0.01))
+    return connector.make_client(
+        creds["base_url"],
+        creds["api_key"],
+        creds["user_id"],
+        transport=Keep(sandbox.transport()),
+        retry=RetryPolicy(attempts=attempts, base_delay=0.001, max_delay=0.01),
+    )
 
 
 @pytest.fixture
@@ -61,8 +65,10 @@ def set_window_limit(sandbox: Sandbox, limit: int) -> None:
 
 def source(sandbox: Sandbox, table: str) -> dict[int, str]:
     """id -> updated_at (ms) of every row the sandbox holds for the default tenant."""
-    return {r["id"]: r["updated_at"] for r in sandbox.ctx.store.all(f"SELECT id, updated_at FROM {table}"
-                                                                     " WHERE tenant_id = 1")}
+    return {
+        r["id"]: r["updated_at"]
+        for r in sandbox.ctx.store.all(f"SELECT id, updated_at FROM {table} WHERE tenant_id = 1")
+    }
 
 
 def pulled(store: Store, stream: str) -> list[int]:
@@ -79,8 +85,7 @@ def test_check_names_the_user_and_a_wrong_key_is_refused(sandbox: Sandbox, clien
         connector.make_client(creds["base_url"], creds["api_key"], None)
 
 
-def test_a_pull_copies_every_stream_with_dense_windows_split(sandbox: Sandbox, client: ApiClient,
-                                                             store: Store) -> None:
+def test_a_pull_copies_every_stream_with_dense_windows_split(sandbox: Sandbox, client: ApiClient, store: Store) -> None:
     set_window_limit(sandbox, 9)
     result = pull(client, CONN, connector.streams(limit=9), None, store)
     assert result.ok
@@ -94,8 +99,9 @@ def test_a_pull_copies_every_stream_with_dense_windows_split(sandbox: Sandbox, c
     assert "@" in first[0][0] and json.loads(first[0][1])["status"] in ("cold", "warm", "hot")
 
 
-def test_the_second_pull_picks_up_exactly_the_changed_records(sandbox: Sandbox, client: ApiClient,
-                                                             store: Store) -> None:
+def test_the_second_pull_picks_up_exactly_the_changed_records(
+    sandbox: Sandbox, client: ApiClient, store: Store
+) -> None:
     streams = connector.streams()
     assert pull(client, CONN, streams, None, store).ok
     sandbox.ctx.clock.advance(5)
@@ -109,19 +115,29 @@ def test_the_second_pull_picks_up_exactly_the_changed_records(sandbox: Sandbox, 
     sandbox.ctx.clock.advance(5)  # past the pull's lag behind the server's clock
     second = pull(client, CONN, streams, None, store)
     assert (second.streams["contacts"].records, second.streams["messages"].records) == (3, 1)
-    titles = dict(store.execute("SELECT id, title FROM growthgenius.contacts WHERE id IN (?, ?, ?)",
-                                [*ids[:2], new["id"]]))
+    titles = dict(
+        store.execute("SELECT id, title FROM growthgenius.contacts WHERE id IN (?, ?, ?)", [*ids[:2], new["id"]])
+    )
     assert titles == {ids[0]: "Chief Pipeline Officer", ids[1]: "Chief Pipeline Officer", new["id"]: None}
     assert store.execute("SELECT rendered_subject FROM growthgenius.messages WHERE id = ?", [message_id]) == [
-        ("Changed",)]
+        ("Changed",)
+    ]
     third = pull(client, CONN, streams, None, store)
     assert third.streams["contacts"].records == 0 and third.streams["contacts"].requests <= 1
 
 
 def test_a_pull_failing_mid_way_resumes_to_an_exact_copy(sandbox: Sandbox, store: Store) -> None:
     set_window_limit(sandbox, 10)
-    sandbox.ctx.faults.replace([{"match": {"api": "growthgenius", "method": "GET", "path": "/contacts"},
-                                 "effect": {"status": 503}, "probability": 0.2}], seed=4)
+    sandbox.ctx.faults.replace(
+        [
+            {
+                "match": {"api": "growthgenius", "method": "GET", "path": "/contacts"},
+                "effect": {"status": 503},
+                "probability": 0.2,
+            }
+        ],
+        seed=4,
+    )
     streams = connector.streams(limit=10)
     failures = 0
     for _ in range(40):
@@ -181,18 +197,39 @@ def test_ties_on_window_boundaries_are_neither_lost_nor_duplicated(sandbox: Sand
 
 # -- push ------------------------------------------------------------------------------------------
 def contacts_with(sandbox: Sandbox, domain: str) -> list[str]:
-    return [r["email"] for r in sandbox.ctx.store.all("SELECT email FROM gg_contacts WHERE email LIKE ?",
-                                                      (f"%@{domain}",))]
+    return [
+        r["email"] for r in sandbox.ctx.store.all("SELECT email FROM gg_contacts WHERE email LIKE ?", (f"%@{domain}",))
+    ]
 
 
 def rows(n: int, domain: str = "push.example") -> list[tuple[int, dict[str, Any]]]:
-    return [(i + 2, {"email": f"lead{i}@{domain}", "first_name": f"Lead{i}", "last_name": "Push",
-                     "company_name": "PushCo", "email_confidence": "90"}) for i in range(n)]
+    return [
+        (
+            i + 2,
+            {
+                "email": f"lead{i}@{domain}",
+                "first_name": f"Lead{i}",
+                "last_name": "Push",
+                "company_name": "PushCo",
+                "email_confidence": "90",
+            },
+        )
+        for i in range(n)
+    ]
 
 
 def test_a_contact_list_with_drops_after_commit_creates_each_contact_once(sandbox: Sandbox, store: Store) -> None:
-    sandbox.ctx.faults.replace([{"match": {"api": "growthgenius", "method": "POST", "path": "/contacts"},
-                                 "effect": {"drop": True}, "after": True, "probability": 0.5}], seed=3)
+    sandbox.ctx.faults.replace(
+        [
+            {
+                "match": {"api": "growthgenius", "method": "POST", "path": "/contacts"},
+                "effect": {"drop": True},
+                "after": True,
+                "probability": 0.5,
+            }
+        ],
+        seed=3,
+    )
     action = connector.actions()["create_contact"]
     result = Pusher(make(sandbox), CONN, action, store).run(rows(12))
     assert result.done == 12 and result.reconciled > 0
@@ -210,9 +247,11 @@ def test_invalid_rows_become_rejects_with_clear_reasons(sandbox: Sandbox, store:
     result = Pusher(make(sandbox), CONN, connector.actions()["create_contact"], store).run(data)
     assert (result.done, result.rejected_locally) == (2, 3)
     reasons = {(r.record["line"], r.field, r.reason) for r in store.rejects(CONN, "create_contact")}
-    assert reasons == {(3, "email", "line 3: email is not a valid email address (got 'not-an-email')"),
-                       (4, "email", "line 4: email can't be blank"),
-                       (5, "email_confidence", "line 5: email_confidence must be between 0 and 100 (got 140)")}
+    assert reasons == {
+        (3, "email", "line 3: email is not a valid email address (got 'not-an-email')"),
+        (4, "email", "line 4: email can't be blank"),
+        (5, "email_confidence", "line 5: email_confidence must be between 0 and 100 (got 140)"),
+    }
     assert sorted(contacts_with(sandbox, "push.example")) == ["lead0@push.example", "lead4@push.example"]
 
 
@@ -236,8 +275,15 @@ def test_an_identical_older_contact_does_not_pass_for_a_create_that_failed(sandb
     connector.GrowthGenius(client).create_contact(**{**twin, "email_confidence": 90})
     sandbox.ctx.clock.advance(120)
     connector.check(client)  # the client learns the server's time before the push starts
-    sandbox.ctx.faults.replace([{"match": {"api": "growthgenius", "method": "POST", "path": "/contacts"},
-                                 "effect": {"status": 503}, "times": 1}])
+    sandbox.ctx.faults.replace(
+        [
+            {
+                "match": {"api": "growthgenius", "method": "POST", "path": "/contacts"},
+                "effect": {"status": 503},
+                "times": 1,
+            }
+        ]
+    )
     result = Pusher(client, CONN, connector.actions()["create_contact"], store).run(rows(1, "twin.example"))
     assert result.done == 1 and result.reconciled == 0
     assert contacts_with(sandbox, "twin.example") == ["lead0@twin.example"] * 2
@@ -245,11 +291,23 @@ def test_an_identical_older_contact_does_not_pass_for_a_create_that_failed(sandb
 
 def test_upsert_updates_the_contact_with_that_email_or_creates_it(sandbox: Sandbox, store: Store) -> None:
     existing = sandbox.credentials()["growthgenius"]["samples"]["contact_emails"][0]
-    sandbox.ctx.faults.replace([
-        {"match": {"api": "growthgenius", "method": "POST", "path": "/contacts"}, "effect": {"drop": True},
-         "after": True, "probability": 0.4},
-        {"match": {"api": "growthgenius", "method": "PATCH", "path": "/contacts/*"}, "effect": {"drop": True},
-         "after": True, "probability": 0.4}], seed=8)
+    sandbox.ctx.faults.replace(
+        [
+            {
+                "match": {"api": "growthgenius", "method": "POST", "path": "/contacts"},
+                "effect": {"drop": True},
+                "after": True,
+                "probability": 0.4,
+            },
+            {
+                "match": {"api": "growthgenius", "method": "PATCH", "path": "/contacts/*"},
+                "effect": {"drop": True},
+                "after": True,
+                "probability": 0.4,
+            },
+        ],
+        seed=8,
+    )
     data = [(2, {"email": existing.upper(), "title": "Upserted"}), *rows(4, "upsert.example")]
     result = Pusher(make(sandbox), CONN, connector.actions()["upsert_contact"], store).run(data)
     assert result.done == 5
@@ -260,15 +318,39 @@ def test_upsert_updates_the_contact_with_that_email_or_creates_it(sandbox: Sandb
 
 def test_messages_with_drops_after_commit_are_created_once(sandbox: Sandbox, store: Store) -> None:
     contact = sandbox.credentials()["growthgenius"]["samples"]["contact_ids"][0]
-    sandbox.ctx.faults.replace([{"match": {"api": "growthgenius", "method": "POST", "path": "/messages"},
-                                 "effect": {"drop": True}, "after": True, "probability": 0.5}], seed=2)
-    data = [(i + 2, {"contact_id": str(contact), "message_type": "email", "rendered_copy": f"Note {i}",
-                     "sent_at": "2026-03-01T10:00:00.000-05:00"}) for i in range(6)]
+    sandbox.ctx.faults.replace(
+        [
+            {
+                "match": {"api": "growthgenius", "method": "POST", "path": "/messages"},
+                "effect": {"drop": True},
+                "after": True,
+                "probability": 0.5,
+            }
+        ],
+        seed=2,
+    )
+    data = [
+        (
+            i + 2,
+            {
+                "contact_id": str(contact),
+                "message_type": "email",
+                "rendered_copy": f"Note {i}",
+                "sent_at": "2026-03-01T10:00:00.000-05:00",
+            },
+        )
+        for i in range(6)
+    ]
     result = Pusher(make(sandbox), CONN, connector.actions()["create_message"], store).run(data)
     assert result.done == 6 and result.reconciled > 0
-    copies = [json.loads(r["data"])["rendered_copy"] for r in sandbox.ctx.store.all(
-        "SELECT data FROM gg_messages WHERE contact_id = ? AND json_extract(data, '$.message_type') = 'email'"
-        " AND json_extract(data, '$.rendered_copy') LIKE 'Note %'", (contact,))]
+    copies = [
+        json.loads(r["data"])["rendered_copy"]
+        for r in sandbox.ctx.store.all(
+            "SELECT data FROM gg_messages WHERE contact_id = ? AND json_extract(data, '$.message_type') = 'email'"
+            " AND json_extract(data, '$.rendered_copy') LIKE 'Note %'",
+            (contact,),
+        )
+    ]
     assert sorted(copies) == [f"Note {i}" for i in range(6)]
 
 
@@ -276,19 +358,29 @@ def test_update_and_delete_actions(sandbox: Sandbox, store: Store) -> None:
     ids = sandbox.credentials()["growthgenius"]["samples"]["contact_ids"]
     actions = connector.actions()
     updated = Pusher(make(sandbox), CONN, actions["update_contact"], store).run(
-        [(2, {"id": str(ids[0]), "custom3": "gold"}), (3, {"id": "99", "custom3": "x"})])
+        [(2, {"id": str(ids[0]), "custom3": "gold"}), (3, {"id": "99", "custom3": "x"})]
+    )
     assert (updated.done, updated.rejected_by_api) == (1, 1)
     (reject,) = store.rejects(CONN, "update_contact")
     assert reject.reason == "line 3: Contact 99 not found"
     deleted = Pusher(make(sandbox), CONN, actions["delete_contact"], store).run([(2, {"id": ids[1]})])
     assert deleted.done == 1 and ids[1] not in source(sandbox, "gg_contacts")
     dry = Pusher(make(sandbox), CONN, actions["create_contact"], store).run(rows(1), dry_run=True)
-    assert dry.requests[0]["body"] == {"contact": {"email": "lead0@push.example", "first_name": "Lead0",
-                                                   "last_name": "Push", "company_name": "PushCo",
-                                                   "email_confidence": 90}}
+    assert dry.requests[0]["body"] == {
+        "contact": {
+            "email": "lead0@push.example",
+            "first_name": "Lead0",
+            "last_name": "Push",
+            "company_name": "PushCo",
+            "email_confidence": 90,
+        }
+    }
     assert sandbox.credentials()["growthgenius"]["api_key"] not in repr(dry.requests)
 
 
 def test_stream_restart_state_is_the_engine_rule() -> None:
-    assert connector.streams()["contacts"].restart_state({"since": 5, "width": 2}) == restart_state(
-        {"since": 5, "width": 2}) == {"since": 5, "width": 2}
+    assert (
+        connector.streams()["contacts"].restart_state({"since": 5, "width": 2})
+        == restart_state({"since": 5, "width": 2})
+        == {"since": 5, "width": 2}
+    )

@@ -20,17 +20,21 @@ def _raw(sandbox: Sandbox) -> httpx.Client:
     return client
 
 
-@pytest.mark.parametrize(("headers", "params", "status", "error"), [
-    ({}, {"user_id": "1"}, 401, "Missing API key"),
-    ({"Authorization": "Bearer {key}"}, {"user_id": "1"}, 401, "without \"Bearer\""),
-    ({"Authorization": "not-the-key"}, {"user_id": "1"}, 401, "Invalid API key"),
-    ({"Authorization": "{key}"}, {}, 401, "Missing user_id"),
-    ({"Authorization": "{key}"}, {"user_id": "abc"}, 403, "numeric id"),
-    ({"Authorization": "{key}"}, {"user_id": "999"}, 403, "user_id 999 is not a member of this API key's team"),
-    ({"Authorization": "{key}"}, {"user_id": "4"}, 403, "user 4 has not enabled integrations"),
-])
-def test_key_and_user_id_are_refused_with_a_clear_error(sandbox: Sandbox, headers: dict[str, str],
-                                                        params: dict[str, str], status: int, error: str) -> None:
+@pytest.mark.parametrize(
+    ("headers", "params", "status", "error"),
+    [
+        ({}, {"user_id": "1"}, 401, "Missing API key"),
+        ({"Authorization": "Bearer {key}"}, {"user_id": "1"}, 401, 'without "Bearer"'),
+        ({"Authorization": "not-the-key"}, {"user_id": "1"}, 401, "Invalid API key"),
+        ({"Authorization": "{key}"}, {}, 401, "Missing user_id"),
+        ({"Authorization": "{key}"}, {"user_id": "abc"}, 403, "numeric id"),
+        ({"Authorization": "{key}"}, {"user_id": "999"}, 403, "user_id 999 is not a member of this API key's team"),
+        ({"Authorization": "{key}"}, {"user_id": "4"}, 403, "user 4 has not enabled integrations"),
+    ],
+)
+def test_key_and_user_id_are_refused_with_a_clear_error(
+    sandbox: Sandbox, headers: dict[str, str], params: dict[str, str], status: int, error: str
+) -> None:
     key = sandbox.credentials()["growthgenius"]["api_key"]
     with _raw(sandbox) as client:
         response = client.get("contacts", headers={k: v.format(key=key) for k, v in headers.items()}, params=params)
@@ -46,11 +50,15 @@ def test_a_key_of_another_team_does_not_accept_this_teams_user(sandbox: Sandbox)
     mine = sandbox.credentials()["growthgenius"]
     with _raw(sandbox) as client:
         contact = mine["samples"]["contact_ids"][0]
-        refused = client.get(f"contacts/{contact}", headers={"Authorization": theirs["api_key"]},
-                             params={"user_id": "3"})
+        refused = client.get(
+            f"contacts/{contact}", headers={"Authorization": theirs["api_key"]}, params={"user_id": "3"}
+        )
         assert refused.status_code == 403
-        hidden = client.get(f"contacts/{contact}", headers={"Authorization": theirs["api_key"]},
-                            params={"user_id": str(theirs["user_id"])})
+        hidden = client.get(
+            f"contacts/{contact}",
+            headers={"Authorization": theirs["api_key"]},
+            params={"user_id": str(theirs["user_id"])},
+        )
         assert hidden.status_code == 404  # tenants never see each other's contacts
 
 
@@ -62,14 +70,18 @@ def test_flat_and_form_bodies_are_accepted_like_the_wrapped_one(gg: httpx.Client
 
 
 def test_validation_names_every_field_and_reason(gg: httpx.Client) -> None:
-    response = gg.post("contacts", json={"contact": {"email": "nope", "email_confidence": 140,
-                                                     "employee_count": "many", "user_id": 999}})
+    response = gg.post(
+        "contacts",
+        json={"contact": {"email": "nope", "email_confidence": 140, "employee_count": "many", "user_id": 999}},
+    )
     assert response.status_code == 422
     body = response.json()
-    assert body["errors"] == {"email": ["is not a valid email address (got 'nope')"],
-                              "employee_count": ["must be a whole number (got 'many')"],
-                              "email_confidence": ["must be between 0 and 100 (got 140)"],
-                              "user_id": ["999 is not a member of your team"]}
+    assert body["errors"] == {
+        "email": ["is not a valid email address (got 'nope')"],
+        "employee_count": ["must be a whole number (got 'many')"],
+        "email_confidence": ["must be between 0 and 100 (got 140)"],
+        "user_id": ["999 is not a member of your team"],
+    }
     assert body["error"].startswith("Validation failed: email is not a valid email address")
     missing = gg.post("contacts", json={"contact": {"first_name": "No email"}}).json()
     assert missing["errors"] == {"email": ["can't be blank"]}
@@ -121,13 +133,17 @@ def test_window_bounds_accept_offsets_z_and_dates_and_refuse_nonsense(gg: httpx.
 def test_search_pages_sorts_and_reports_like_the_docs(gg: httpx.Client) -> None:
     for i in range(30):
         gg.post("contacts", json={"email": f"page{i}@searchco.example", "company_name": "SearchCo"})
-    first = gg.post("contacts/search", json={"q_keywords": "searchco", "sort_by_field": "contact_created_at",
-                                             "sort_ascending": True}).json()
+    first = gg.post(
+        "contacts/search",
+        json={"q_keywords": "searchco", "sort_by_field": "contact_created_at", "sort_ascending": True},
+    ).json()
     assert first["pagination"] == {"page": 1, "per_page": 25, "total_entries": 30, "total_pages": 2}
     assert first["breadcrumbs"][0]["signature_field_name"] == "q_keywords"
     assert (first["partial_results_limit"], first["partial_results_only"]) == (10000, False)
-    second = gg.post("contacts/search", json={"q_keywords": "searchco", "page": 2,
-                                              "sort_by_field": "contact_created_at", "sort_ascending": True}).json()
+    second = gg.post(
+        "contacts/search",
+        json={"q_keywords": "searchco", "page": 2, "sort_by_field": "contact_created_at", "sort_ascending": True},
+    ).json()
     emails = [c["contact"]["email"] for c in first["contacts"] + second["contacts"]]
     assert emails == [f"page{i}@searchco.example" for i in range(30)]
     bad = gg.post("contacts/search", json={"sort_by_field": "shoe_size"})
@@ -144,8 +160,9 @@ def test_rate_limit_uses_the_shared_limiter_and_headers(gg: httpx.Client, sandbo
 
 
 def test_injected_errors_use_the_same_error_shape(gg: httpx.Client, sandbox: Sandbox) -> None:
-    sandbox.ctx.faults.replace([{"match": {"api": "growthgenius", "path": "/contacts"}, "effect": {"status": 503},
-                                 "times": 1}])
+    sandbox.ctx.faults.replace(
+        [{"match": {"api": "growthgenius", "path": "/contacts"}, "effect": {"status": 503}, "times": 1}]
+    )
     response = gg.get("contacts")
     assert response.status_code == 503 and response.json() == {"status": 503, "error": "Service unavailable"}
     unknown = gg.get("campaigns")

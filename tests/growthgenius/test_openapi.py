@@ -156,8 +156,9 @@ def test_document_lists_every_route_and_no_other(served: Sandbox, served_documen
     assert {("GET", "/users/"), ("POST", "/contacts/search"), ("PUT", "/messages/{}")} <= documented
 
 
-def test_served_document_is_the_yaml_file_with_the_callers_server(served: Sandbox,
-                                                                  served_document: dict[str, Any]) -> None:
+def test_served_document_is_the_yaml_file_with_the_callers_server(
+    served: Sandbox, served_document: dict[str, Any]
+) -> None:
     assert served_document["servers"] == [{"url": f"http://sandbox{PREFIX}"}]
     assert {k: v for k, v in served_document.items() if k != "servers"} == json.loads(json.dumps(DOCUMENT))
     url = served.serve()  # over loopback the server is the address the caller used
@@ -168,9 +169,15 @@ def test_served_document_is_the_yaml_file_with_the_callers_server(served: Sandbo
 def test_auth_is_the_bare_key_header_and_the_user_id_query_parameter(served_document: dict[str, Any]) -> None:
     schemes = served_document["components"]["securitySchemes"]
     assert (schemes["apiKey"]["type"], schemes["apiKey"]["in"], schemes["apiKey"]["name"]) == (
-        "apiKey", "header", "Authorization")
+        "apiKey",
+        "header",
+        "Authorization",
+    )
     assert (schemes["userId"]["type"], schemes["userId"]["in"], schemes["userId"]["name"]) == (
-        "apiKey", "query", "user_id")
+        "apiKey",
+        "query",
+        "user_id",
+    )
     assert served_document["security"] == [{"apiKey": [], "userId": []}]
     paths = served_document["paths"]
     assert paths["/openapi.json"]["get"]["security"] == []
@@ -189,25 +196,31 @@ def test_bodies_document_the_wrapped_and_the_flat_form(served_document: dict[str
 
 
 def test_errors_and_the_documented_refusals_match_the_document(
-        served: Sandbox, creds: dict[str, Any], gg_schema: schemathesis.BaseSchema) -> None:
+    served: Sandbox, creds: dict[str, Any], gg_schema: schemathesis.BaseSchema
+) -> None:
     contacts = gg_schema["/contacts"]["GET"]
     key = {"Authorization": creds["api_key"]}
     missing_key = contacts.Case(query={}).call_and_validate(params={"user_id": "1"}, checks=CHECKS)
-    bearer = contacts.Case().call_and_validate(headers={"Authorization": f"Bearer {creds['api_key']}"},
-                                               params={"user_id": "1"}, checks=CHECKS)
+    bearer = contacts.Case().call_and_validate(
+        headers={"Authorization": f"Bearer {creds['api_key']}"}, params={"user_id": "1"}, checks=CHECKS
+    )
     missing_user = contacts.Case().call_and_validate(headers=key, checks=CHECKS)
     stranger = contacts.Case().call_and_validate(headers=key, params={"user_id": "999"}, checks=CHECKS)
     team = gg_schema["/users"]["GET"].Case().call_and_validate(headers=key, checks=CHECKS)
     assert [r.status_code for r in (missing_key, bearer, missing_user, stranger, team)] == [401, 401, 401, 403, 200]
     assert stranger.json() == {"status": 403, "error": "user_id 999 is not a member of this API key's team"}
-    invalid = gg_schema["/contacts"]["POST"].Case(body={"contact": {"email": "nope"}}).call_and_validate(
-        headers=key, params={"user_id": str(creds["user_id"])}, checks=CHECKS)
+    invalid = (
+        gg_schema["/contacts"]["POST"]
+        .Case(body={"contact": {"email": "nope"}})
+        .call_and_validate(headers=key, params={"user_id": str(creds["user_id"])}, checks=CHECKS)
+    )
     assert invalid.status_code == 422
     assert invalid.json()["errors"] == {"email": ["is not a valid email address (got 'nope')"]}
 
 
 def test_rate_limit_headers_and_the_empty_429_match_the_document(
-        served: Sandbox, creds: dict[str, Any], auth: dict[str, Any], gg_schema: schemathesis.BaseSchema) -> None:
+    served: Sandbox, creds: dict[str, Any], auth: dict[str, Any], gg_schema: schemathesis.BaseSchema
+) -> None:
     """The property run has rate limits off; here they are on (2 per minute) for this key."""
     key = creds["api_key"]
     served.ctx.set_rate_limit(API_ID, RateLimit(2, 60.0), credential=key)
@@ -229,7 +242,8 @@ FUZZED = [(method, path) for method, path in operations(DOCUMENT) if path != "/o
 
 @pytest.mark.parametrize(("method", "path"), FUZZED, ids=[f"{m} {p}" for m, p in FUZZED])
 def test_operation_conforms_to_document(
-        method: str, path: str, served: Sandbox, auth: dict[str, Any], gg_schema: schemathesis.BaseSchema) -> None:
+    method: str, path: str, served: Sandbox, auth: dict[str, Any], gg_schema: schemathesis.BaseSchema
+) -> None:
     served.reset()
     operation = gg_schema[path][method]
     cases = st.one_of([operation.as_strategy(generation_mode=mode) for mode in GenerationMode])
@@ -256,8 +270,7 @@ def gg_raw(served: Sandbox, creds: dict[str, Any]) -> Iterator[httpx.Client]:
         yield client
 
 
-def conforming(response: httpx.Response, gg_schema: schemathesis.BaseSchema, method: str, path: str
-               ) -> httpx.Response:
+def conforming(response: httpx.Response, gg_schema: schemathesis.BaseSchema, method: str, path: str) -> httpx.Response:
     """The response, after checking it against the documented operation (status, headers, body)."""
     if not hasattr(response, "_elapsed"):  # the in-process transport hands the body over whole: no timing
         response.elapsed = datetime.timedelta(0)
@@ -265,73 +278,120 @@ def conforming(response: httpx.Response, gg_schema: schemathesis.BaseSchema, met
     return response
 
 
-@pytest.mark.parametrize(("path", "user_id", "status"), [
-    (f"contacts/{HUGE}", "1", 404),
-    (f"messages/{SUPERSCRIPT}", "1", 404),
-    ("contacts/1102755", HUGE, 403),
-    ("contacts/1102755", SUPERSCRIPT, 403),
-], ids=["huge-path-id", "superscript-path-id", "huge-user-id", "superscript-user-id"])
+@pytest.mark.parametrize(
+    ("path", "user_id", "status"),
+    [
+        (f"contacts/{HUGE}", "1", 404),
+        (f"messages/{SUPERSCRIPT}", "1", 404),
+        ("contacts/1102755", HUGE, 403),
+        ("contacts/1102755", SUPERSCRIPT, 403),
+    ],
+    ids=["huge-path-id", "superscript-path-id", "huge-user-id", "superscript-user-id"],
+)
 def test_ids_that_are_not_bigint_digits_are_not_found_or_forbidden(
-        gg_raw: httpx.Client, gg_schema: schemathesis.BaseSchema, path: str, user_id: str, status: int) -> None:
+    gg_raw: httpx.Client, gg_schema: schemathesis.BaseSchema, path: str, user_id: str, status: int
+) -> None:
     response = gg_raw.get(path, params={"user_id": user_id})
     assert response.status_code == status, response.text
     conforming(response, gg_schema, "GET", "/" + re.sub(r"/[^/]+$", "/{id}", path))
 
 
-@pytest.mark.parametrize(("raw", "reason"), [
-    ('{"email": "a@b.example", "city": NaN}', "NaN is not JSON"),
-    ('{"email": "a@b.example", "city": 1e400}', "number out of range"),
-    ('{"email": "a@b.example", "prospect_id": ' + "9" * 5000 + "}", "digits"),
-], ids=["nan", "infinite-float", "5000-digit-integer"])
+@pytest.mark.parametrize(
+    ("raw", "reason"),
+    [
+        ('{"email": "a@b.example", "city": NaN}', "NaN is not JSON"),
+        ('{"email": "a@b.example", "city": 1e400}', "number out of range"),
+        ('{"email": "a@b.example", "prospect_id": ' + "9" * 5000 + "}", "digits"),
+    ],
+    ids=["nan", "infinite-float", "5000-digit-integer"],
+)
 def test_bodies_no_json_answer_could_carry_back_are_bad_requests(
-        gg_raw: httpx.Client, gg_schema: schemathesis.BaseSchema, raw: str, reason: str) -> None:
-    response = gg_raw.post("contacts", params={"user_id": "1"}, content=raw,
-                           headers={"Content-Type": "application/json"})
+    gg_raw: httpx.Client, gg_schema: schemathesis.BaseSchema, raw: str, reason: str
+) -> None:
+    response = gg_raw.post(
+        "contacts", params={"user_id": "1"}, content=raw, headers={"Content-Type": "application/json"}
+    )
     assert response.status_code == 400, response.text
     assert reason in response.json()["error"]
     conforming(response, gg_schema, "POST", "/contacts")
 
 
-@pytest.mark.parametrize(("fields", "errors"), [
-    ({"prospect_id": "--5"}, {"prospect_id": ["must be a whole number (got '--5')"]}),
-    ({"employee_count": SUPERSCRIPT}, {"employee_count": [f"must be a whole number (got '{SUPERSCRIPT}')"]}),
-    ({"contact_account_id": int(HUGE)}, {"contact_account_id": [f"is out of range (got {HUGE})"]}),
-    ({"annual_revenue": 10**400}, {"annual_revenue": [f"must be a number (got {10**400})"]}),
-    ({"contact_account": {}}, {"contact_account": ["id can't be blank"]}),
-    ({"contact_account": {"status": "cold"}}, {"contact_account": ["id can't be blank"]}),
-    ({"contact_account": {"id": 7, "status": ["cold"]}}, {"contact_account": ["status must be text (got ['cold'])"]}),
-], ids=["double-minus", "superscript", "beyond-bigint", "beyond-double", "account-without-id",
-        "account-status-only", "account-status-list"])
+@pytest.mark.parametrize(
+    ("fields", "errors"),
+    [
+        ({"prospect_id": "--5"}, {"prospect_id": ["must be a whole number (got '--5')"]}),
+        ({"employee_count": SUPERSCRIPT}, {"employee_count": [f"must be a whole number (got '{SUPERSCRIPT}')"]}),
+        ({"contact_account_id": int(HUGE)}, {"contact_account_id": [f"is out of range (got {HUGE})"]}),
+        ({"annual_revenue": 10**400}, {"annual_revenue": [f"must be a number (got {10**400})"]}),
+        ({"contact_account": {}}, {"contact_account": ["id can't be blank"]}),
+        ({"contact_account": {"status": "cold"}}, {"contact_account": ["id can't be blank"]}),
+        (
+            {"contact_account": {"id": 7, "status": ["cold"]}},
+            {"contact_account": ["status must be text (got ['cold'])"]},
+        ),
+    ],
+    ids=[
+        "double-minus",
+        "superscript",
+        "beyond-bigint",
+        "beyond-double",
+        "account-without-id",
+        "account-status-only",
+        "account-status-list",
+    ],
+)
 def test_contact_fields_out_of_kind_or_range_are_named_in_a_422(
-        gg_raw: httpx.Client, gg_schema: schemathesis.BaseSchema, fields: dict[str, Any],
-        errors: dict[str, list[str]]) -> None:
+    gg_raw: httpx.Client, gg_schema: schemathesis.BaseSchema, fields: dict[str, Any], errors: dict[str, list[str]]
+) -> None:
     response = gg_raw.post("contacts", params={"user_id": "1"}, json={"contact": {"email": "a@b.example", **fields}})
     assert response.status_code == 422, response.text
     assert response.json()["errors"] == errors
     conforming(response, gg_schema, "POST", "/contacts")
 
 
-def test_numbers_sent_for_text_fields_come_back_as_text(gg_raw: httpx.Client,
-                                                        gg_schema: schemathesis.BaseSchema) -> None:
-    response = gg_raw.post("contacts", params={"user_id": "1"}, json={"contact": {
-        "email": "a@b.example", "city": 5, "custom1": 2.5, "contact_account": {"id": "7", "status": 3}}})
+def test_numbers_sent_for_text_fields_come_back_as_text(
+    gg_raw: httpx.Client, gg_schema: schemathesis.BaseSchema
+) -> None:
+    response = gg_raw.post(
+        "contacts",
+        params={"user_id": "1"},
+        json={
+            "contact": {"email": "a@b.example", "city": 5, "custom1": 2.5, "contact_account": {"id": "7", "status": 3}}
+        },
+    )
     assert response.status_code == 201, response.text
     contact = conforming(response, gg_schema, "POST", "/contacts").json()["contact"]
     assert (contact["city"], contact["custom1"], contact["contact_account"], contact["contact_account_id"]) == (
-        "5", "2.5", {"id": 7, "status": "3"}, 7)
+        "5",
+        "2.5",
+        {"id": 7, "status": "3"},
+        7,
+    )
 
 
-@pytest.mark.parametrize(("sent_at", "status", "rendered"), [
-    ("0050-06-01T12:00:00Z", 201, "0050-06-01T08:00:00.000-04:00"),  # was rendered "50-06-01...": no date-time
-    ("0001-01-01T00:00:00+14:00", 422, None),  # year 0 in US Eastern: rendering it crashed (500)
-    ("9999-12-31T23:59:59-14:00", 422, None),  # year 10000 in UTC: rendering it crashed (500)
-], ids=["year-50", "year-0", "year-10000"])
+@pytest.mark.parametrize(
+    ("sent_at", "status", "rendered"),
+    [
+        ("0050-06-01T12:00:00Z", 201, "0050-06-01T08:00:00.000-04:00"),  # was rendered "50-06-01...": no date-time
+        ("0001-01-01T00:00:00+14:00", 422, None),  # year 0 in US Eastern: rendering it crashed (500)
+        ("9999-12-31T23:59:59-14:00", 422, None),  # year 10000 in UTC: rendering it crashed (500)
+    ],
+    ids=["year-50", "year-0", "year-10000"],
+)
 def test_sent_at_renders_with_a_four_digit_year_or_is_refused(
-        gg_raw: httpx.Client, gg_schema: schemathesis.BaseSchema, creds: dict[str, Any], sent_at: str, status: int,
-        rendered: str | None) -> None:
+    gg_raw: httpx.Client,
+    gg_schema: schemathesis.BaseSchema,
+    creds: dict[str, Any],
+    sent_at: str,
+    status: int,
+    rendered: str | None,
+) -> None:
     contact_id = creds["samples"]["contact_ids"][0]
-    response = gg_raw.post("messages", params={"user_id": "1"}, json={"message": {
-        "contact_id": contact_id, "message_type": "email", "sent_at": sent_at}})
+    response = gg_raw.post(
+        "messages",
+        params={"user_id": "1"},
+        json={"message": {"contact_id": contact_id, "message_type": "email", "sent_at": sent_at}},
+    )
     assert response.status_code == status, response.text
     body = conforming(response, gg_schema, "POST", "/messages").json()
     if rendered:
@@ -340,8 +400,9 @@ def test_sent_at_renders_with_a_four_digit_year_or_is_refused(
         assert body["errors"] == {"sent_at": [f"must fall in the years 1 to 9999 (got '{sent_at}')"]}
 
 
-def test_a_window_bound_past_the_calendar_is_a_422_naming_it(gg_raw: httpx.Client,
-                                                             gg_schema: schemathesis.BaseSchema) -> None:
+def test_a_window_bound_past_the_calendar_is_a_422_naming_it(
+    gg_raw: httpx.Client, gg_schema: schemathesis.BaseSchema
+) -> None:
     response = gg_raw.get("contacts", params={"user_id": "1", "to": "9999-12-31T23:00:00"})  # was a 500
     assert response.status_code == 422, response.text
     assert list(response.json()["errors"]) == ["to"]
@@ -349,12 +410,15 @@ def test_a_window_bound_past_the_calendar_is_a_422_naming_it(gg_raw: httpx.Clien
 
 
 def test_a_message_keeps_its_team_when_team_id_is_sent_as_null(
-        gg_raw: httpx.Client, gg_schema: schemathesis.BaseSchema, creds: dict[str, Any]) -> None:
+    gg_raw: httpx.Client, gg_schema: schemathesis.BaseSchema, creds: dict[str, Any]
+) -> None:
     message_id = creds["samples"]["message_ids"][0]
     response = gg_raw.patch(f"messages/{message_id}", params={"user_id": "1"}, json={"message": {"team_id": None}})
     assert response.status_code == 200, response.text
-    assert conforming(response, gg_schema, "PATCH", "/messages/{id}").json()["message"]["team_id"] == \
-        creds["samples"]["team_id"]
+    assert (
+        conforming(response, gg_schema, "PATCH", "/messages/{id}").json()["message"]["team_id"]
+        == creds["samples"]["team_id"]
+    )
 
 
 def test_search_page_must_be_ascii_digits(gg_raw: httpx.Client, gg_schema: schemathesis.BaseSchema) -> None:

@@ -13,37 +13,93 @@ import httpx
 
 ISO_MS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}[+-]\d\d:\d\d$")
 
-USER_KEYS = {"id", "team_id", "created_at", "email", "email_bcc", "first_name", "full_name", "last_name",
-             "reporting_email", "roles"}
+USER_KEYS = {
+    "id",
+    "team_id",
+    "created_at",
+    "email",
+    "email_bcc",
+    "first_name",
+    "full_name",
+    "last_name",
+    "reporting_email",
+    "roles",
+}
 
 #: The documented contact (Create a Contact's response), verbatim.
 DOC_CONTACT: dict[str, Any] = {
-    "annual_revenue": None, "bad_data_reason": None, "city": None, "company_address": None,
-    "company_city": "San Francisco", "company_country": "USA", "company_linkedin_url": "linkedin.com/company/anz",
-    "company_name": "Apple Inc.", "company_name_informal": "Apple", "company_state": "Victoria",
-    "contact_account": {"id": 485499, "status": "cold"}, "contact_account_id": 485499, "corporate_phone": None,
-    "country": "USA", "created_at": "2021-01-19T17:06:25.730-05:00", "custom1": None, "custom2": None,
-    "custom3": None, "custom4": None, "custom5": None, "custom6": None, "custom7": None, "custom8": None,
-    "custom9": None, "email": "sjobs@apple.com", "email_confidence": 100, "email_status": None,
-    "employee_count": None, "facebook_url": None, "first_name": "Tony", "first_phone": None,
-    "full_name": "Steve Jobs", "home_phone": None, "id": 1102755, "industry": "Computers",
+    "annual_revenue": None,
+    "bad_data_reason": None,
+    "city": None,
+    "company_address": None,
+    "company_city": "San Francisco",
+    "company_country": "USA",
+    "company_linkedin_url": "linkedin.com/company/anz",
+    "company_name": "Apple Inc.",
+    "company_name_informal": "Apple",
+    "company_state": "Victoria",
+    "contact_account": {"id": 485499, "status": "cold"},
+    "contact_account_id": 485499,
+    "corporate_phone": None,
+    "country": "USA",
+    "created_at": "2021-01-19T17:06:25.730-05:00",
+    "custom1": None,
+    "custom2": None,
+    "custom3": None,
+    "custom4": None,
+    "custom5": None,
+    "custom6": None,
+    "custom7": None,
+    "custom8": None,
+    "custom9": None,
+    "email": "sjobs@apple.com",
+    "email_confidence": 100,
+    "email_status": None,
+    "employee_count": None,
+    "facebook_url": None,
+    "first_name": "Tony",
+    "first_phone": None,
+    "full_name": "Steve Jobs",
+    "home_phone": None,
+    "id": 1102755,
+    "industry": "Computers",
     "keywords": "banking, finance, retail banking, commercial banking, credit risk, credit, financial risk, loans, "
-                "credit analysis, relationship management, risk management, core banking, portfolio management, "
-                "financial analysis, business relationship management, internet banking, mobile banking",
-    "label_names": None, "last_name": "Barkley", "linkedin_url": "linkedin.com/in/tony-barkley-92824584",
-    "linkedin_username": "tony-barkley-92824584", "lists": None, "mobile_phone": "NaN", "name": "Tony Barkley",
-    "other_phone": None, "prospect_id": 236811124, "seo_description": None, "stage": None, "state": "Bay Of Plenty",
-    "status": "Ongoing", "technologies": "", "title": "Relationship Associate", "twitter_url": None,
-    "unstructured_data": None, "updated_at": "2021-01-19T17:07:20.529-05:00", "upload_identifier": None,
-    "user_id": 1, "website": "anz.com", "work_phone": None,
+    "credit analysis, relationship management, risk management, core banking, portfolio management, "
+    "financial analysis, business relationship management, internet banking, mobile banking",
+    "label_names": None,
+    "last_name": "Barkley",
+    "linkedin_url": "linkedin.com/in/tony-barkley-92824584",
+    "linkedin_username": "tony-barkley-92824584",
+    "lists": None,
+    "mobile_phone": "NaN",
+    "name": "Tony Barkley",
+    "other_phone": None,
+    "prospect_id": 236811124,
+    "seo_description": None,
+    "stage": None,
+    "state": "Bay Of Plenty",
+    "status": "Ongoing",
+    "technologies": "",
+    "title": "Relationship Associate",
+    "twitter_url": None,
+    "unstructured_data": None,
+    "updated_at": "2021-01-19T17:07:20.529-05:00",
+    "upload_identifier": None,
+    "user_id": 1,
+    "website": "anz.com",
+    "work_phone": None,
 }
 SERVER_FIELDS = {"id", "created_at", "updated_at"}
 
 #: The documented message (Create a Message's request), verbatim but for the ids of another team.
 DOC_MESSAGE: dict[str, Any] = {
-    "contact_id": 155715, "message_type": "sales_force_message",
+    "contact_id": 155715,
+    "message_type": "sales_force_message",
     "rendered_copy": "Hey Louis,↵↵You hate prospecting. I love it. Maybe it's a perfect match?",
-    "rendered_subject": None, "sent_at": "2019-08-09T07:10:41.275-04:00", "team_id": 1, "user_id": 78,
+    "rendered_subject": None,
+    "sent_at": "2019-08-09T07:10:41.275-04:00",
+    "team_id": 1,
+    "user_id": 78,
 }
 MESSAGE_KEYS = {"id", *DOC_MESSAGE}
 
@@ -71,8 +127,9 @@ def test_the_user_api_needs_no_user_id_but_the_current_user_form_does(gg_any: ht
 
 
 def test_create_a_contact_with_the_documented_request(gg_any: httpx.Client) -> None:
-    response = gg_any.post("contacts", json={"contact": {"first_name": "Steve", "last_name": "Jobs",
-                                                         "email": "sjobs@apple.com"}})
+    response = gg_any.post(
+        "contacts", json={"contact": {"first_name": "Steve", "last_name": "Jobs", "email": "sjobs@apple.com"}}
+    )
     assert response.status_code == 201
     contact = response.json()["contact"]
     assert set(contact) == set(DOC_CONTACT)  # every documented field, no more
@@ -90,8 +147,9 @@ def test_every_documented_contact_field_is_stored_and_returned(gg_any: httpx.Cli
     assert set(fetched) == {"contact"}
     for body in (created, fetched["contact"]):
         assert {k: body[k] for k in sent} == sent
-    custom = gg_any.patch(f"contacts/{created['id']}",
-                          json={"contact": {f"custom{i}": f"value {i}" for i in range(1, 10)}}).json()["contact"]
+    custom = gg_any.patch(
+        f"contacts/{created['id']}", json={"contact": {f"custom{i}": f"value {i}" for i in range(1, 10)}}
+    ).json()["contact"]
     assert [custom[f"custom{i}"] for i in range(1, 10)] == [f"value {i}" for i in range(1, 10)]
 
 
@@ -152,8 +210,14 @@ def test_update_get_list_and_delete_a_message(gg_any: httpx.Client, sandbox: Any
 
 
 def test_creates_are_never_deduplicated(gg_any: httpx.Client) -> None:
-    body = {"contact": {"first_name": "Steve", "last_name": "Jobs", "email": "sjobs@apple.com",
-                        "company_name": "Apple Inc."}}
+    body = {
+        "contact": {
+            "first_name": "Steve",
+            "last_name": "Jobs",
+            "email": "sjobs@apple.com",
+            "company_name": "Apple Inc.",
+        }
+    }
     first = gg_any.post("contacts", json=body).json()["contact"]
     second = gg_any.post("contacts", json=body).json()["contact"]
     assert first["id"] != second["id"]

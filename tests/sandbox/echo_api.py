@@ -95,9 +95,7 @@ class EchoApi(EmulatedApi):
         return int(request.scope["state"]["tenant_id"])
 
     def _item(self, tenant_id: int, item_id: int) -> dict[str, Any]:
-        row = self.ctx.store.one(
-            "SELECT * FROM echo_items WHERE id = ? AND tenant_id = ?", (item_id, tenant_id)
-        )
+        row = self.ctx.store.one("SELECT * FROM echo_items WHERE id = ? AND tenant_id = ?", (item_id, tenant_id))
         if row is None:
             raise EchoError(404, f"item {item_id} not found")
         return _row(row)
@@ -121,9 +119,7 @@ class EchoApi(EmulatedApi):
             (self._tenant_id(request), name, self.ctx.clock.now()),
         )
         item = self._item(self._tenant_id(request), int(cur.lastrowid or 0))
-        return JSONResponse(
-            {"item": item}, status_code=201, headers={"Location": f"{self.prefix}/items/{item['id']}"}
-        )
+        return JSONResponse({"item": item}, status_code=201, headers={"Location": f"{self.prefix}/items/{item['id']}"})
 
     async def get_item(self, request: Request) -> Response:
         return JSONResponse({"item": self._item(self._tenant_id(request), request.path_params["item_id"])})
@@ -176,17 +172,13 @@ class EchoApi(EmulatedApi):
     def seed(self, tenant: Tenant, counts: dict[str, int]) -> None:
         unknown = sorted(set(counts) - set(self.resources))
         if unknown:
-            raise ValueError(
-                f"echo has no resource(s) {', '.join(unknown)}; known: {', '.join(self.resources)}"
-            )
+            raise ValueError(f"echo has no resource(s) {', '.join(unknown)}; known: {', '.join(self.resources)}")
         rng = random.Random(f"echo:{tenant.seed}")
         rows = [
             (tenant.id, f"item-{rng.randrange(16**6):06x}", SEED_EPOCH + i * 60 + rng.randrange(60))
             for i in range(counts.get("items", 3))
         ]
-        self.ctx.store.executemany(
-            "INSERT INTO echo_items (tenant_id, name, created_at) VALUES (?, ?, ?)", rows
-        )
+        self.ctx.store.executemany("INSERT INTO echo_items (tenant_id, name, created_at) VALUES (?, ?, ?)", rows)
         self._set_hook(tenant.id, f"http://sandbox/_sandbox/sink/echo-{tenant.name}")
 
     def _set_hook(self, tenant_id: int, url: str) -> None:

@@ -80,9 +80,7 @@ def test_the_clock_refuses_to_go_backwards_or_bad_input(adm: httpx.Client) -> No
 
 
 # -- the Date header -----------------------------------------------------------------------------
-def test_date_header_follows_the_virtual_clock_everywhere(
-    sb: Sandbox, adm: httpx.Client, echo: httpx.Client
-) -> None:
+def test_date_header_follows_the_virtual_clock_everywhere(sb: Sandbox, adm: httpx.Client, echo: httpx.Client) -> None:
     freeze_at(adm, T2030)
     assert echo.get("items").headers["date"] == DATE_2030
     assert echo.get("items", headers={"Authorization": "Bearer wrong"}).headers["date"] == DATE_2030
@@ -92,9 +90,7 @@ def test_date_header_follows_the_virtual_clock_everywhere(
     assert echo.get("items").headers["date"] == "Tue, 01 Jan 2030 00:01:30 GMT"
 
 
-def test_date_header_over_loopback_is_the_sandbox_clock_not_the_servers(
-    sb: Sandbox, adm: httpx.Client
-) -> None:
+def test_date_header_over_loopback_is_the_sandbox_clock_not_the_servers(sb: Sandbox, adm: httpx.Client) -> None:
     freeze_at(adm, T2030)
     base = sb.serve()
     with echo_client(sb, base=base) as live:
@@ -194,9 +190,7 @@ def test_each_credential_has_its_own_window(sb: Sandbox, adm: httpx.Client, echo
     assert [other.get("items").status_code for _ in range(2)] == [200, 200]
 
 
-def test_per_credential_override_beats_the_api_default(
-    sb: Sandbox, adm: httpx.Client, echo: httpx.Client
-) -> None:
+def test_per_credential_override_beats_the_api_default(sb: Sandbox, adm: httpx.Client, echo: httpx.Client) -> None:
     freeze_at(adm, T2030)
     adm.post("tenants", json={"name": "vip"})
     vip_token = sb.credentials("vip")["echo"]["token"]

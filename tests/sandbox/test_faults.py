@@ -89,9 +89,7 @@ def test_probability_with_a_seed_is_reproducible(adm: httpx.Client, echo: httpx.
 
 
 def test_probability_and_times_combine(adm: httpx.Client, echo: httpx.Client) -> None:
-    put_faults(
-        adm, {"match": {"path": "/items"}, "effect": {"status": 503}, "probability": 0.5, "times": 3}, seed=1
-    )
+    put_faults(adm, {"match": {"path": "/items"}, "effect": {"status": 503}, "probability": 0.5, "times": 3}, seed=1)
     statuses = [echo.get("items").status_code for _ in range(60)]
     assert statuses.count(503) == 3
     assert statuses[-10:] == [200] * 10
@@ -121,9 +119,7 @@ def test_a_rule_for_another_api_or_method_does_not_fire(adm: httpx.Client, echo:
     assert [r["hits"] for r in adm.get("faults").json()["rules"]] == [0, 0, 0]
 
 
-def test_first_matching_rule_wins_and_post_appends_delete_clears(
-    adm: httpx.Client, echo: httpx.Client
-) -> None:
+def test_first_matching_rule_wins_and_post_appends_delete_clears(adm: httpx.Client, echo: httpx.Client) -> None:
     put_faults(adm, {"match": {"path": "/items/*"}, "effect": {"status": 404}})
     added = adm.post("faults", json={"match": {"path": "/items*"}, "effect": {"status": 418}})
     assert added.status_code == 200
@@ -171,9 +167,7 @@ def test_drop_before_the_handler_commits_nothing(adm: httpx.Client, any_echo: ht
     assert "never-stored" not in names(any_echo)
 
 
-def test_drop_after_commit_keeps_the_row_the_client_never_saw(
-    adm: httpx.Client, any_echo: httpx.Client
-) -> None:
+def test_drop_after_commit_keeps_the_row_the_client_never_saw(adm: httpx.Client, any_echo: httpx.Client) -> None:
     put_faults(adm, {"match": {"method": "POST", "path": "/items"}, "effect": {"drop": True, "after": True}})
     with pytest.raises(DROPPED):
         any_echo.post("items", json={"name": "ghost"})

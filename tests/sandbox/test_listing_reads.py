@@ -42,5 +42,6 @@ def test_pages_and_counts_equal_the_plain_queries(initial: list[int], ops: list[
         want = [tuple(r) for r in store.all(SQL.format(after="") + " LIMIT ? OFFSET ?", (1, per_page, offset))]
         assert got == want
         assert store.counted("SELECT COUNT(*) FROM items WHERE tenant_id = ?", (1,)) == store.scalar(
-            "SELECT COUNT(*) FROM items WHERE tenant_id = ?", (1,))
+            "SELECT COUNT(*) FROM items WHERE tenant_id = ?", (1,)
+        )
     store.close()

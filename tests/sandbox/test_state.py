@@ -29,9 +29,7 @@ def bearer(token: str) -> dict[str, str]:
 
 
 # -- tenants -------------------------------------------------------------------------------------
-def test_a_new_tenant_has_its_own_credentials_and_data(
-    sb: Sandbox, adm: httpx.Client, echo: httpx.Client
-) -> None:
+def test_a_new_tenant_has_its_own_credentials_and_data(sb: Sandbox, adm: httpx.Client, echo: httpx.Client) -> None:
     created = adm.post("tenants", json={"name": "acme", "seed": 3})
     assert created.status_code == 201
     body = created.json()
@@ -176,9 +174,7 @@ def test_a_reset_the_api_refuses_keeps_the_data(sb: Sandbox, adm: httpx.Client, 
     assert "survivor" in names(echo)
 
 
-def test_a_reset_the_api_refuses_keeps_faults_and_journal(
-    sb: Sandbox, adm: httpx.Client, echo: httpx.Client
-) -> None:
+def test_a_reset_the_api_refuses_keeps_faults_and_journal(sb: Sandbox, adm: httpx.Client, echo: httpx.Client) -> None:
     """A refused reset (400) must leave *everything* as it was, in-memory state included."""
     echo.get("items")
     adm.put("faults", json={"rules": [{"match": {"path": "/nothing"}, "effect": {"status": 500}}]})
@@ -197,9 +193,7 @@ def test_state_survives_a_restart_with_a_db_file(tmp_path: Path) -> None:
         acme = adm.post("tenants", json={"name": "acme", "seed": 8}).json()
         echo_client(first, tenant="acme").post("items", json={"name": "acme-persisted"})
         adm.put("rate-limits/echo", json={"limit": 9, "window_seconds": 30})
-        adm.put(
-            "rate-limits/echo", json={"limit": 4, "window_seconds": 10, "credential": acme["echo"]["token"]}
-        )
+        adm.put("rate-limits/echo", json={"limit": 4, "window_seconds": 10, "credential": acme["echo"]["token"]})
         adm.post("clock/advance", json={"seconds": 3600})
         before = {
             "items": echo.get("items").json(),
@@ -292,9 +286,7 @@ def test_journal_records_requests_and_filters(sb: Sandbox, adm: httpx.Client, ec
     assert query(since=entries[2]["id"]) == [("GET", 401), ("GET", 200)]
 
 
-def test_journal_and_deliveries_filter_by_tenant_name_too(
-    sb: Sandbox, adm: httpx.Client, echo: httpx.Client
-) -> None:
+def test_journal_and_deliveries_filter_by_tenant_name_too(sb: Sandbox, adm: httpx.Client, echo: httpx.Client) -> None:
     """``?tenant=`` names a tenant as everywhere else in the admin API (by name or id), never silently
     matching every tenant."""
     acme_id = adm.post("tenants", json={"name": "acme"}).json()["tenant"]["id"]
@@ -323,9 +315,7 @@ def test_journal_keeps_no_secrets(sb: Sandbox, adm: httpx.Client) -> None:
     assert "redacted" in entries[0]["query"]
 
 
-def test_stats_count_requests_statuses_limits_and_faults(
-    sb: Sandbox, adm: httpx.Client, echo: httpx.Client
-) -> None:
+def test_stats_count_requests_statuses_limits_and_faults(sb: Sandbox, adm: httpx.Client, echo: httpx.Client) -> None:
     adm.put("rate-limits/echo", json={"limit": 3, "window_seconds": 60})
     adm.post("clock/freeze")
     for _ in range(4):
@@ -362,9 +352,7 @@ def test_admin_refuses_non_loopback_clients(sb: Sandbox) -> None:
 
 
 # -- both modes, one state -----------------------------------------------------------------------
-def test_in_process_and_loopback_see_the_same_state(
-    sb: Sandbox, adm: httpx.Client, echo: httpx.Client
-) -> None:
+def test_in_process_and_loopback_see_the_same_state(sb: Sandbox, adm: httpx.Client, echo: httpx.Client) -> None:
     base = sb.serve()
     echo.post("items", json={"name": "made-in-process"})
     with echo_client(sb, base=base) as live, admin_client(sb, base=base) as live_adm:
@@ -380,10 +368,7 @@ def test_in_process_and_loopback_see_the_same_state(
         created = live_adm.post("tenants", json={"name": "acme"}).json()
         assert created["echo"]["base_url"] == f"{base}/echo/v1"
         assert sb.credentials("acme")["echo"]["token"] == created["echo"]["token"]
-        assert (
-            adm.get("credentials", params={"tenant": "acme"}).json()["echo"]["base_url"]
-            == "http://sandbox/echo/v1"
-        )
+        assert adm.get("credentials", params={"tenant": "acme"}).json()["echo"]["base_url"] == "http://sandbox/echo/v1"
 
         adm.put("rate-limits/echo", json={"limit": 2, "window_seconds": 60})
         # one window per credential, whichever way the calls arrive

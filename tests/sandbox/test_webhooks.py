@@ -45,9 +45,7 @@ class Receiver:
         self.url = f"http://127.0.0.1:{self._sock.getsockname()[1]}/hook"
         app = Starlette(routes=[Route("/hook", self._hook, methods=["POST"])])
         self._server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
-        self._thread = threading.Thread(
-            target=self._server.run, kwargs={"sockets": [self._sock]}, daemon=True
-        )
+        self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [self._sock]}, daemon=True)
 
     async def _hook(self, request: Request) -> Response:
         self.bodies.append(await request.body())
@@ -167,9 +165,7 @@ def test_deliveries_can_be_filtered(sb: Sandbox, adm: httpx.Client, echo: httpx.
 
 
 # -- retries -------------------------------------------------------------------------------------
-def test_failing_receiver_is_retried_with_backoff_on_the_virtual_clock(
-    adm: httpx.Client, echo: httpx.Client
-) -> None:
+def test_failing_receiver_is_retried_with_backoff_on_the_virtual_clock(adm: httpx.Client, echo: httpx.Client) -> None:
     assert configure(adm, backoff_seconds=[10, 60])["max_attempts"] == 3
     set_hook(echo, "http://sandbox/_sandbox/sink/down?status=500")
     delivery_id = notify(adm, echo)
@@ -206,9 +202,7 @@ def test_failing_receiver_is_retried_with_backoff_on_the_virtual_clock(
     assert adm.get("stats").json()["webhooks"] == {"failed": 1}
 
 
-def test_receiver_that_recovers_gets_the_delivery(
-    adm: httpx.Client, echo: httpx.Client, receiver: Receiver
-) -> None:
+def test_receiver_that_recovers_gets_the_delivery(adm: httpx.Client, echo: httpx.Client, receiver: Receiver) -> None:
     configure(adm, backoff_seconds=[30, 30, 30])
     receiver.statuses = [503, 502]
     set_hook(echo, receiver.url)
@@ -311,9 +305,7 @@ def test_no_backoff_means_one_attempt(adm: httpx.Client, echo: httpx.Client) -> 
 
 
 # -- real loopback receivers ---------------------------------------------------------------------
-def test_loopback_receiver_gets_the_exact_body_bytes(
-    adm: httpx.Client, echo: httpx.Client, receiver: Receiver
-) -> None:
+def test_loopback_receiver_gets_the_exact_body_bytes(adm: httpx.Client, echo: httpx.Client, receiver: Receiver) -> None:
     raw = '{"z": 1,  "a": "café ☕", "n": [1.50, 2e3]}\n'.encode()
     set_hook(echo, receiver.url)
     delivery_id = notify(adm, echo, content=raw)
@@ -324,9 +316,7 @@ def test_loopback_receiver_gets_the_exact_body_bytes(
     assert delivery(adm, delivery_id)["status"] == "delivered"
 
 
-def test_non_json_bytes_are_delivered_untouched(
-    adm: httpx.Client, echo: httpx.Client, receiver: Receiver
-) -> None:
+def test_non_json_bytes_are_delivered_untouched(adm: httpx.Client, echo: httpx.Client, receiver: Receiver) -> None:
     raw = b"\x00\xff binary \xfe"
     set_hook(echo, receiver.url)
     delivery_id = notify(adm, echo, content=raw)

@@ -6,18 +6,42 @@ import pytest
 
 from engagesync.sync.mapping import Mapping, MappingError
 
-ROW = {"email": "Ada@Example.com", "first": "Ada", "last": "Lovelace", "tags": "vip, beta", "n": "42",
-       "flag": "yes", "extra": "x"}
+ROW = {
+    "email": "Ada@Example.com",
+    "first": "Ada",
+    "last": "Lovelace",
+    "tags": "vip, beta",
+    "n": "42",
+    "flag": "yes",
+    "extra": "x",
+}
 
 
 def test_columns_constants_templates_functions_and_nesting() -> None:
-    mapping = Mapping.parse(["from.email=lower(email)", "from.name={first} {last}", "state='closed'",
-                             "note=true", "tags=split(tags)", "number=int(n)", "starred=bool(flag)",
-                             "subject=Hello {first}"], passthrough=["body"])
+    mapping = Mapping.parse(
+        [
+            "from.email=lower(email)",
+            "from.name={first} {last}",
+            "state='closed'",
+            "note=true",
+            "tags=split(tags)",
+            "number=int(n)",
+            "starred=bool(flag)",
+            "subject=Hello {first}",
+        ],
+        passthrough=["body"],
+    )
     out = mapping.apply({**ROW, "body": "hi"})
-    assert out == {"body": "hi", "from": {"email": "ada@example.com", "name": "Ada Lovelace"}, "state": "closed",
-                   "note": True, "tags": ["vip", "beta"], "number": 42, "starred": True,
-                   "subject": "Hello Ada"}
+    assert out == {
+        "body": "hi",
+        "from": {"email": "ada@example.com", "name": "Ada Lovelace"},
+        "state": "closed",
+        "note": True,
+        "tags": ["vip", "beta"],
+        "number": 42,
+        "starred": True,
+        "subject": "Hello Ada",
+    }
 
 
 def test_passthrough_none_copies_every_column_and_mapped_sources_are_replaced() -> None:

@@ -26,22 +26,37 @@ from engagesync.sync.store import Store, table_for
 
 CONN = "fake-api"
 ROOT = Path(__file__).resolve().parents[2]
-SPEC = StreamSpec("items", ("id",), {"id": "BIGINT", "title": "VARCHAR", "n": "DOUBLE", "updated_at": "TIMESTAMP",
-                                     "tags": "JSON"})
+SPEC = StreamSpec(
+    "items", ("id",), {"id": "BIGINT", "title": "VARCHAR", "n": "DOUBLE", "updated_at": "TIMESTAMP", "tags": "JSON"}
+)
 
 
 def source_record(i: int, version: int = 1) -> dict[str, Any]:
     """The source's record ``i`` (deterministic; ``version`` changes every 7th record)."""
     v = version if i % 7 == 0 else 1
-    return {"id": i, "title": f"item {i} v{v}", "n": i / 3, "updated_at": f"2024-01-{1 + i % 28:02d}T12:00:00Z",
-            "tags": [f"t{i % 5}", {"v": v}], "extra": {"nested": i}}
+    return {
+        "id": i,
+        "title": f"item {i} v{v}",
+        "n": i / 3,
+        "updated_at": f"2024-01-{1 + i % 28:02d}T12:00:00Z",
+        "tags": [f"t{i % 5}", {"v": v}],
+        "extra": {"nested": i},
+    }
 
 
 class FakeStream:
     """``total`` records in pages of ``size``; state is the next page number; may fail or sleep per page."""
 
-    def __init__(self, spec: StreamSpec = SPEC, total: int = 500, size: int = 50, version: int = 1,
-                 fail_at: int | None = None, sleep: float = 0.0, final_empty: bool = False) -> None:
+    def __init__(
+        self,
+        spec: StreamSpec = SPEC,
+        total: int = 500,
+        size: int = 50,
+        version: int = 1,
+        fail_at: int | None = None,
+        sleep: float = 0.0,
+        final_empty: bool = False,
+    ) -> None:
         self.spec, self.total, self.size, self.version = spec, total, size, version
         self.fail_at, self.sleep, self.final_empty = fail_at, sleep, final_empty
         self.started_from: list[dict[str, Any] | None] = []
@@ -74,8 +89,10 @@ class ChildStream(FakeStream):
 
 
 def table_rows(store: Store, name: str = "items") -> list[tuple[Any, ...]]:
-    return store.execute(f"SELECT id, title, n, strftime(updated_at, '%Y-%m-%dT%H:%M:%SZ'), tags, _raw "
-                         f"FROM {table_for(CONN, name)} ORDER BY id")
+    return store.execute(
+        f"SELECT id, title, n, strftime(updated_at, '%Y-%m-%dT%H:%M:%SZ'), tags, _raw "
+        f"FROM {table_for(CONN, name)} ORDER BY id"
+    )
 
 
 def expected_rows(total: int, version: int = 1) -> list[tuple[Any, ...]]:
@@ -107,8 +124,15 @@ def client() -> Iterator[ApiClient]:
 
 def test_pull_stores_every_record_with_counts_and_progress(store: Store, client: ApiClient) -> None:
     seen: list[tuple[str, int, int]] = []
-    result = pull(client, CONN, {"items": FakeStream(total=520)}, None, store, progress=lambda *a: seen.append(a),
-                  commit_records=1)
+    result = pull(
+        client,
+        CONN,
+        {"items": FakeStream(total=520)},
+        None,
+        store,
+        progress=lambda *a: seen.append(a),
+        commit_records=1,
+    )
     assert result.ok and result.records == 520
     item = result.streams["items"]
     assert (item.records, item.pages, item.requests, item.status, item.resumed) == (520, 11, 11, "complete", False)
@@ -197,12 +221,18 @@ def test_parents_before_children_and_selection(store: Store, client: ApiClient) 
 def test_keep_going_skips_children_of_a_failed_stream(store: Store, client: ApiClient) -> None:
     log: list[str] = []
     broken = FakeStream(StreamSpec("tickets", ("id",), {"id": "BIGINT"}), total=10, size=5, fail_at=1)
-    streams: dict[str, Stream] = {"tickets": broken, "messages": ChildStream(log, "messages", "tickets"),
-                                  "groups": ChildStream(log, "groups", None)}
+    streams: dict[str, Stream] = {
+        "tickets": broken,
+        "messages": ChildStream(log, "messages", "tickets"),
+        "groups": ChildStream(log, "groups", None),
+    }
     result = pull(client, CONN, streams, None, store, keep_going=True)
     assert not result.ok
     assert [(s.name, s.status) for s in result.streams.values()] == [
-        ("tickets", "failed"), ("messages", "skipped"), ("groups", "complete")]
+        ("tickets", "failed"),
+        ("messages", "skipped"),
+        ("groups", "complete"),
+    ]
     assert "source died" in (result.streams["tickets"].error or "")
     assert log == ["groups"]
 
@@ -229,17 +259,29 @@ def _child(db: str, sleep: float, version: int) -> None:
     with Store(db) as store, ApiClient("http://fake.invalid") as client:
         print("start", flush=True)
         source = FakeStream(total=KILL_TOTAL, size=KILL_PAGE, sleep=sleep, version=version)
-        result = pull(client, CONN, {"items": source}, None, store, commit_records=1,
-                      progress=lambda s, r, p: print(f"page {p}", flush=True))
+        result = pull(
+            client,
+            CONN,
+            {"items": source},
+            None,
+            store,
+            commit_records=1,
+            progress=lambda s, r, p: print(f"page {p}", flush=True),
+        )
         item = result.streams["items"]
         print(json.dumps({"done": True, "pages": item.pages, "resumed": item.resumed}), flush=True)
 
 
 def _spawn(db: str, sleep: float, version: int = 1) -> subprocess.Popen[str]:
     path = os.pathsep.join([str(ROOT), str(ROOT / "src"), os.environ.get("PYTHONPATH", "")])
-    return subprocess.Popen([sys.executable, "-m", "tests.sync.test_pull", db, str(sleep), str(version)], cwd=ROOT,
-                            env={**os.environ, "PYTHONPATH": path}, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "tests.sync.test_pull", db, str(sleep), str(version)],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": path},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def test_sigkill_at_random_moments_then_rerun_equals_source(tmp_path: Path) -> None:
@@ -296,7 +338,15 @@ if __name__ == "__main__":
 def test_pages_are_committed_in_batches_with_the_cursor_of_the_last(store: Store, client: ApiClient) -> None:
     """Batching pays DuckDB's per-transaction cost once per batch; records and cursor still move together."""
     seen: list[tuple[str, int, int]] = []
-    result = pull(client, CONN, {"items": FakeStream(total=520)}, None, store, progress=lambda *a: seen.append(a),
-                  commit_records=200, commit_seconds=60)
+    result = pull(
+        client,
+        CONN,
+        {"items": FakeStream(total=520)},
+        None,
+        store,
+        progress=lambda *a: seen.append(a),
+        commit_records=200,
+        commit_seconds=60,
+    )
     assert result.records == 520 and store.count(CONN, "items") == 520
     assert [records for _, records, _ in seen] == [200, 400, 520]

@@ -26,8 +26,12 @@ def store(tmp_path: Path) -> Iterator[Store]:
 
 def _client(sandbox: Sandbox) -> ApiClient:
     creds = sandbox.credentials()["groove-helpdesk"]
-    return connector.make_client(creds["base_url"], creds["token"], transport=sandbox.transport(),
-                                 retry=RetryPolicy(attempts=4, base_delay=0.001, max_delay=0.01))
+    return connector.make_client(
+        creds["base_url"],
+        creds["token"],
+        transport=sandbox.transport(),
+        retry=RetryPolicy(attempts=4, base_delay=0.001, max_delay=0.01),
+    )
 
 
 def _mailbox(sandbox: Sandbox) -> str:
@@ -38,8 +42,18 @@ def _mailbox(sandbox: Sandbox) -> str:
 
 def _rows(sandbox: Sandbox, n: int, prefix: str = "c") -> list[tuple[int, dict[str, Any]]]:
     mailbox = _mailbox(sandbox)
-    return [(i + 2, {"email": f"{prefix}{i}@push.example", "message": f"Question number {i} about my order",
-                     "subject": f"Order {i}", "inbox": mailbox}) for i in range(n)]
+    return [
+        (
+            i + 2,
+            {
+                "email": f"{prefix}{i}@push.example",
+                "message": f"Question number {i} about my order",
+                "subject": f"Order {i}",
+                "inbox": mailbox,
+            },
+        )
+        for i in range(n)
+    ]
 
 
 MAP = Mapping.parse(["from=email", "body=message", "to=inbox"], passthrough=["subject"])
@@ -48,7 +62,9 @@ MAP = Mapping.parse(["from=email", "body=message", "to=inbox"], passthrough=["su
 def _tickets_of(sandbox: Sandbox, prefix: str) -> list[str]:
     rows = sandbox.ctx.store.all(
         "SELECT c.email FROM gh_tickets t JOIN gh_customers c ON c.tenant_id = t.tenant_id AND c.id = t.customer_id "
-        "WHERE c.email LIKE ? ORDER BY t.number", (f"{prefix}%@push.example",))
+        "WHERE c.email LIKE ? ORDER BY t.number",
+        (f"{prefix}%@push.example",),
+    )
     return [r["email"] for r in rows]
 
 
@@ -80,8 +96,17 @@ def test_vendor_rejects_carry_the_vendor_reason(sandbox: Sandbox, store: Store) 
 
 
 def test_drops_after_commit_create_each_ticket_exactly_once(sandbox: Sandbox, store: Store) -> None:
-    sandbox.ctx.faults.replace([{"match": {"api": "groove-helpdesk", "method": "POST", "path": "/tickets"},
-                                 "effect": {"drop": True}, "after": True, "probability": 0.5}], seed=3)
+    sandbox.ctx.faults.replace(
+        [
+            {
+                "match": {"api": "groove-helpdesk", "method": "POST", "path": "/tickets"},
+                "effect": {"drop": True},
+                "after": True,
+                "probability": 0.5,
+            }
+        ],
+        seed=3,
+    )
     rows = _rows(sandbox, 12, prefix="d")
     result = Pusher(_client(sandbox), CONN, connector.actions()["create_ticket"], store, mapping=MAP).run(rows)
     assert result.done == 12 and result.reconciled > 0
@@ -90,8 +115,15 @@ def test_drops_after_commit_create_each_ticket_exactly_once(sandbox: Sandbox, st
 
 
 def test_5xx_before_commit_is_resent_without_duplicates(sandbox: Sandbox, store: Store) -> None:
-    sandbox.ctx.faults.replace([{"match": {"api": "groove-helpdesk", "method": "POST", "path": "/tickets"},
-                                 "effect": {"status": 503}, "times": 3}])
+    sandbox.ctx.faults.replace(
+        [
+            {
+                "match": {"api": "groove-helpdesk", "method": "POST", "path": "/tickets"},
+                "effect": {"status": 503},
+                "times": 3,
+            }
+        ]
+    )
     rows = _rows(sandbox, 5, prefix="e")
     result = Pusher(_client(sandbox), CONN, connector.actions()["create_ticket"], store, mapping=MAP).run(rows)
     assert result.done == 5
@@ -99,10 +131,12 @@ def test_5xx_before_commit_is_resent_without_duplicates(sandbox: Sandbox, store:
 
 
 def test_a_create_that_never_succeeds_ends_as_a_reject_not_lost(sandbox: Sandbox, store: Store) -> None:
-    sandbox.ctx.faults.replace([{"match": {"api": "groove-helpdesk", "method": "POST", "path": "/tickets"},
-                                 "effect": {"status": 503}}])
+    sandbox.ctx.faults.replace(
+        [{"match": {"api": "groove-helpdesk", "method": "POST", "path": "/tickets"}, "effect": {"status": 503}}]
+    )
     result = Pusher(_client(sandbox), CONN, connector.actions()["create_ticket"], store, mapping=MAP).run(
-        _rows(sandbox, 1, prefix="n"))
+        _rows(sandbox, 1, prefix="n")
+    )
     assert (result.done, result.rejected_by_api) == (0, 1)
     (reject,) = store.rejects(CONN, "create_ticket")
     assert "outcome unknown" in str(reject.reason)
@@ -128,7 +162,8 @@ def test_dry_run_sends_nothing_and_shows_exact_requests(sandbox: Sandbox, store:
     before = len(sandbox.ctx.journal.entries(api="groove-helpdesk", limit=0))
     rows = _rows(sandbox, 2, prefix="p")
     result = Pusher(_client(sandbox), CONN, connector.actions()["create_ticket"], store, mapping=MAP).run(
-        rows, dry_run=True)
+        rows, dry_run=True
+    )
     assert len(sandbox.ctx.journal.entries(api="groove-helpdesk", limit=0)) == before
     first = result.requests[0]
     assert first["method"] == "POST" and first["url"].endswith("/groove-helpdesk/v1/tickets")
@@ -140,7 +175,8 @@ def test_dry_run_sends_nothing_and_shows_exact_requests(sandbox: Sandbox, store:
 def test_test_mode_sends_one_record_and_shows_the_response(sandbox: Sandbox, store: Store) -> None:
     rows = _rows(sandbox, 4, prefix="t")
     result = Pusher(_client(sandbox), CONN, connector.actions()["create_ticket"], store, mapping=MAP).run(
-        rows, test=True)
+        rows, test=True
+    )
     assert result.sent == 1 and result.done == 1
     assert result.requests[0]["status"] == 201 and "ticket" in result.requests[0]["body"]
     assert _tickets_of(sandbox, "t") == ["t0@push.example"]
@@ -148,8 +184,9 @@ def test_test_mode_sends_one_record_and_shows_the_response(sandbox: Sandbox, sto
 
 def test_rejects_retry_after_the_cause_is_fixed(sandbox: Sandbox, store: Store) -> None:
     action = connector.actions()["update_ticket_state"]
-    sandbox.ctx.faults.replace([{"match": {"api": "groove-helpdesk", "method": "PUT"},
-                                 "effect": {"status": 422}, "times": 1}])
+    sandbox.ctx.faults.replace(
+        [{"match": {"api": "groove-helpdesk", "method": "PUT"}, "effect": {"status": 422}, "times": 1}]
+    )
     result = Pusher(_client(sandbox), CONN, action, store).run([(2, {"number": 2, "state": "pending"})])
     assert result.rejected_by_api == 1
     retried = retry_rejects(Pusher(_client(sandbox), CONN, action, store), store)
@@ -168,7 +205,8 @@ def test_a_rerun_does_not_file_the_same_local_reject_twice(sandbox: Sandbox, sto
 
 @pytest.mark.parametrize(("batch_size", "concurrency"), [(1, 1), (7, 1), (7, 4)])
 def test_batches_and_concurrency_push_each_record_once_with_ledger_and_responses(
-        sandbox: Sandbox, store: Store, batch_size: int, concurrency: int) -> None:
+    sandbox: Sandbox, store: Store, batch_size: int, concurrency: int
+) -> None:
     action = connector.actions()["create_ticket"]
     rows = _rows(sandbox, 30, prefix=f"b{batch_size}x{concurrency}-")
     rows[10][1]["email"] = "broken"
@@ -180,8 +218,9 @@ def test_batches_and_concurrency_push_each_record_once_with_ledger_and_responses
     assert sum(1 for _ in store.responses(CONN, action.name)) == 29
     (reject,) = store.rejects(CONN, action.name)
     assert (reject.field, reject.record["line"]) == ("from", 12)
-    again = Pusher(_client(sandbox), CONN, action, store, mapping=MAP, batch_size=batch_size,
-                   concurrency=concurrency).run(rows)
+    again = Pusher(
+        _client(sandbox), CONN, action, store, mapping=MAP, batch_size=batch_size, concurrency=concurrency
+    ).run(rows)
     assert (again.sent, again.skipped) == (0, 29)
     assert len(_tickets_of(sandbox, f"b{batch_size}x{concurrency}-")) == 29
 

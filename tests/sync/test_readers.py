@@ -23,11 +23,9 @@ def write(path: Path, text: str) -> str:
 
 
 def test_csv_rows_line_numbers_and_empty_cells(tmp_path: Path) -> None:
-    path = write(tmp_path / "in.csv", "\ufeffemail,name,note\n"
-                                      "a@x.io,Ada,\n"
-                                      "\n"
-                                      'b@x.io,"Bob ""B""","two\nlines"\n'
-                                      "c@x.io,Cy\n")
+    path = write(
+        tmp_path / "in.csv", '\ufeffemail,name,note\na@x.io,Ada,\n\nb@x.io,"Bob ""B""","two\nlines"\nc@x.io,Cy\n'
+    )
     assert list(open_input(path)) == [
         (2, {"email": "a@x.io", "name": "Ada", "note": None}),
         (4, {"email": "b@x.io", "name": 'Bob "B"', "note": "two\nlines"}),
@@ -92,8 +90,10 @@ def test_duckdb_file_table_in_chunks(tmp_path: Path) -> None:
     db = str(tmp_path / "src.duckdb")
     con = duckdb.connect(db)
     con.execute("CREATE SCHEMA crm")
-    con.execute("CREATE TABLE crm.people AS SELECT i AS id, 'p' || i AS name, TIMESTAMP '2024-01-01 00:00:00' AS at, "
-                "CAST(i AS DECIMAL(10, 2)) AS amount FROM range(1, 2501) r(i) ORDER BY i")
+    con.execute(
+        "CREATE TABLE crm.people AS SELECT i AS id, 'p' || i AS name, TIMESTAMP '2024-01-01 00:00:00' AS at, "
+        "CAST(i AS DECIMAL(10, 2)) AS amount FROM range(1, 2501) r(i) ORDER BY i"
+    )
     con.close()
     rows = list(open_input(f"duckdb:{db}::crm.people"))
     assert len(rows) == 2500
@@ -108,8 +108,12 @@ def test_duckdb_file_table_in_chunks(tmp_path: Path) -> None:
 def test_duckdb_store_table(tmp_path: Path) -> None:
     with Store(str(tmp_path / "store.duckdb")) as store:
         spec = StreamSpec("tickets", ("number",), {"number": "BIGINT", "created_at": "TIMESTAMP", "tags": "JSON"})
-        store.commit_page("groove-helpdesk", spec, [{"number": i, "created_at": "2024-05-01T00:00:00Z", "tags": ["x"]}
-                                                    for i in range(1, 4)], None)
+        store.commit_page(
+            "groove-helpdesk",
+            spec,
+            [{"number": i, "created_at": "2024-05-01T00:00:00Z", "tags": ["x"]} for i in range(1, 4)],
+            None,
+        )
         rows = list(open_input("duckdb:::groove_helpdesk.tickets", store=store))
         assert [n for n, _ in rows] == [1, 2, 3] and sorted(r["number"] for _, r in rows) == [1, 2, 3]
         first = rows[0][1]
@@ -135,8 +139,15 @@ def test_csv_memory_stays_flat(tmp_path: Path) -> None:
             writer = csv.writer(handle)
             writer.writerow(["email", "name", "subject", "body", "tags"])
             for i in range(n):
-                writer.writerow([f"user{i}@example.com", f"User {i}", f"Order {i} is late",
-                                 f"Hello, my order {i} has not arrived.\nThanks", "vip,beta"])
+                writer.writerow(
+                    [
+                        f"user{i}@example.com",
+                        f"User {i}",
+                        f"Order {i} is late",
+                        f"Hello, my order {i} has not arrived.\nThanks",
+                        "vip,beta",
+                    ]
+                )
         return str(path)
 
     small_n, big_n = 10_000, 200_000

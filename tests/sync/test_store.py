@@ -17,9 +17,19 @@ from hypothesis import strategies as st
 from engagesync.client.streams import StreamSpec
 from engagesync.sync.store import CoercionError, Store, StoreError, sanitize, table_for
 
-SPEC = StreamSpec(name="tickets", primary_key=("number",),
-                  columns={"number": "BIGINT", "title": "VARCHAR", "state": "VARCHAR", "priority": "DOUBLE",
-                           "starred": "BOOLEAN", "created_at": "TIMESTAMP", "tags": "JSON"})
+SPEC = StreamSpec(
+    name="tickets",
+    primary_key=("number",),
+    columns={
+        "number": "BIGINT",
+        "title": "VARCHAR",
+        "state": "VARCHAR",
+        "priority": "DOUBLE",
+        "starred": "BOOLEAN",
+        "created_at": "TIMESTAMP",
+        "tags": "JSON",
+    },
+)
 CONN = "groove-helpdesk"
 
 
@@ -30,8 +40,16 @@ def store(tmp_path: Path) -> Iterator[Store]:
 
 
 def ticket(number: int, **over: Any) -> dict[str, Any]:
-    record = {"number": number, "title": f"ticket {number}", "state": "opened", "priority": 1.5, "starred": False,
-              "created_at": "2024-03-01T10:00:00Z", "tags": ["a", "b"], "href": f"/tickets/{number}"}
+    record = {
+        "number": number,
+        "title": f"ticket {number}",
+        "state": "opened",
+        "priority": 1.5,
+        "starred": False,
+        "created_at": "2024-03-01T10:00:00Z",
+        "tags": ["a", "b"],
+        "href": f"/tickets/{number}",
+    }
     record.update(over)
     return record
 
@@ -53,16 +71,22 @@ def test_identifiers_are_sanitized_and_quoted() -> None:
 def test_ensure_table_creates_schema_and_columns_without_an_in_memory_key_index(store: Store) -> None:
     table = store.ensure_table(CONN, SPEC)
     assert table == '"groove_helpdesk"."tickets"'
-    cols = store.execute("SELECT column_name, data_type FROM information_schema.columns "
-                         "WHERE table_schema = 'groove_helpdesk' AND table_name = 'tickets' ORDER BY ordinal_position")
+    cols = store.execute(
+        "SELECT column_name, data_type FROM information_schema.columns "
+        "WHERE table_schema = 'groove_helpdesk' AND table_name = 'tickets' ORDER BY ordinal_position"
+    )
     assert [c for c, _ in cols] == [*SPEC.columns, "_raw", "_synced_at"]
     assert dict(cols)["created_at"] == "TIMESTAMP" and dict(cols)["number"] == "BIGINT"
-    pk = store.execute("SELECT constraint_column_names FROM duckdb_constraints() WHERE schema_name = 'groove_helpdesk' "
-                       "AND table_name = 'tickets' AND constraint_type = 'PRIMARY KEY'")
+    pk = store.execute(
+        "SELECT constraint_column_names FROM duckdb_constraints() WHERE schema_name = 'groove_helpdesk' "
+        "AND table_name = 'tickets' AND constraint_type = 'PRIMARY KEY'"
+    )
     assert pk == []  # DuckDB would hold a key index in memory, growing with every row: upserts go by key instead
     # engine tables exist
-    engine = {r[0] for r in store.execute("SELECT table_name FROM information_schema.tables "
-                                          "WHERE table_schema = '_engagesync'")}
+    engine = {
+        r[0]
+        for r in store.execute("SELECT table_name FROM information_schema.tables WHERE table_schema = '_engagesync'")
+    }
     assert engine == {"state", "runs", "ledger", "rejects", "responses"}
 
 
@@ -89,8 +113,9 @@ def test_commit_page_stores_typed_columns_raw_record_and_state(store: Store) -> 
     written = store.commit_page(CONN, SPEC, [ticket(1), ticket(2, starred="true", priority="2")], {"page": 2})
     assert written == 2
     table = table_for(CONN, "tickets")
-    got = store.execute(f"SELECT number, starred, priority, created_at, tags, _raw, _synced_at FROM {table} "
-                        "ORDER BY number")
+    got = store.execute(
+        f"SELECT number, starred, priority, created_at, tags, _raw, _synced_at FROM {table} ORDER BY number"
+    )
     assert got[0][:4] == (1, False, 1.5, datetime(2024, 3, 1, 10, 0, 0))
     assert got[1][1:3] == (True, 2.0)
     assert json.loads(got[0][4]) == ["a", "b"]
@@ -102,8 +127,12 @@ def test_commit_page_stores_typed_columns_raw_record_and_state(store: Store) -> 
 def test_upsert_replaces_changed_records_and_dedupes_within_a_page(store: Store) -> None:
     store.commit_page(CONN, SPEC, [ticket(1), ticket(2), ticket(3)], {"page": 1})
     store.commit_page(CONN, SPEC, [ticket(2, state="closed"), ticket(4), ticket(4, title="last wins")], {"page": 2})
-    assert rows(store) == [(1, "ticket 1", "opened"), (2, "ticket 2", "closed"), (3, "ticket 3", "opened"),
-                           (4, "last wins", "opened")]
+    assert rows(store) == [
+        (1, "ticket 1", "opened"),
+        (2, "ticket 2", "closed"),
+        (3, "ticket 3", "opened"),
+        (4, "last wins", "opened"),
+    ]
     raw = rows(store, f"SELECT _raw FROM {table_for(CONN, 'tickets')} WHERE number = 2")
     assert json.loads(raw[0][0])["state"] == "closed"
     # missing fields become NULL on replace (a record is a full snapshot)
@@ -116,7 +145,9 @@ def test_composite_primary_key(store: Store) -> None:
     store.commit_page(CONN, spec, [{"ticket": 1, "id": "a", "body": "x"}, {"ticket": 2, "id": "a", "body": "y"}], None)
     store.commit_page(CONN, spec, [{"ticket": 1, "id": "a", "body": "z"}], None)
     assert store.execute(f"SELECT * EXCLUDE (_raw, _synced_at) FROM {table_for(CONN, 'messages')} ORDER BY ticket") == [
-        (1, "a", "z"), (2, "a", "y")]
+        (1, "a", "z"),
+        (2, "a", "y"),
+    ]
 
 
 def test_commit_page_is_atomic_when_the_state_write_fails(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -156,8 +187,9 @@ def test_commit_page_is_atomic_when_a_later_chunk_fails(store: Store, monkeypatc
 
 
 def test_coercions(store: Store) -> None:
-    spec = StreamSpec("t", ("id",), {"id": "BIGINT", "v": "VARCHAR", "d": "DOUBLE", "b": "BOOLEAN",
-                                     "ts": "TIMESTAMP", "j": "JSON"})
+    spec = StreamSpec(
+        "t", ("id",), {"id": "BIGINT", "v": "VARCHAR", "d": "DOUBLE", "b": "BOOLEAN", "ts": "TIMESTAMP", "j": "JSON"}
+    )
     records: list[dict[str, Any]] = [
         {"id": "1", "v": {"x": 1}, "d": "2.5", "b": "yes", "ts": "2024-01-02T03:04:05+02:00", "j": "text"},
         {"id": 2.0, "v": 42, "d": 3, "b": 0, "ts": 1704164645, "j": {"k": [1, None]}},
@@ -174,16 +206,18 @@ def test_coercions(store: Store) -> None:
     ]
 
 
-@pytest.mark.parametrize(("field", "value", "reason"), [
-    ("priority", "high", "could not convert"),
-    ("number", "12.5", "fractional"),
-    ("number", 2**70, "64-bit"),
-    ("starred", "maybe", "true/false"),
-    ("created_at", "yesterday", "Invalid isoformat"),
-    ("priority", float("nan"), "finite"),
-])
-def test_coercion_errors_name_stream_record_field_and_value(store: Store, field: str, value: Any,
-                                                             reason: str) -> None:
+@pytest.mark.parametrize(
+    ("field", "value", "reason"),
+    [
+        ("priority", "high", "could not convert"),
+        ("number", "12.5", "fractional"),
+        ("number", 2**70, "64-bit"),
+        ("starred", "maybe", "true/false"),
+        ("created_at", "yesterday", "Invalid isoformat"),
+        ("priority", float("nan"), "finite"),
+    ],
+)
+def test_coercion_errors_name_stream_record_field_and_value(store: Store, field: str, value: Any, reason: str) -> None:
     store.commit_page(CONN, SPEC, [ticket(1)], {"page": 1})
     bad = ticket(7, **{field: value}) if field != "number" else {**ticket(7), "number": value}
     with pytest.raises(CoercionError) as info:
@@ -227,7 +261,12 @@ def test_ledger(store: Store) -> None:
     store.ledger_put(CONN, "create_ticket", "k1", "sent", attempt=True)
     done = store.ledger_put(CONN, "create_ticket", "k1", "done", remote_id=123, response={"number": 123})
     assert (done.status, done.attempts, done.remote_id, done.request, done.response) == (
-        "done", 2, "123", {"body": "hi"}, {"number": 123})
+        "done",
+        2,
+        "123",
+        {"body": "hi"},
+        {"number": 123},
+    )
     assert store.ledger_get(CONN, "create_ticket", "k1") == done
     store.ledger_put(CONN, "create_ticket", "k2", "unknown")
     store.ledger_put(CONN, "create_group", "k1", "pending")
@@ -243,8 +282,9 @@ def test_rejects_responses_and_runs(store: Store) -> None:
     store.reject(CONN, "create_group", "k3", {}, "name", "required")
     open_ = list(store.rejects(CONN, "create_ticket"))
     assert [(r.key, r.field, r.reason, r.record) for r in open_] == [
-        ("k1", "to", "to is not an email", {"to": "bad"}), ("k2", None, "HTTP 422: body can't be blank",
-                                                              {"to": "x@y.z"})]
+        ("k1", "to", "to is not an email", {"to": "bad"}),
+        ("k2", None, "HTTP 422: body can't be blank", {"to": "x@y.z"}),
+    ]
     store.mark_reject_retried(r1)
     assert [r.key for r in store.rejects(CONN, "create_ticket")] == ["k2"]
     retried = [r for r in store.rejects(CONN, status="retried")]
@@ -254,14 +294,18 @@ def test_rejects_responses_and_runs(store: Store) -> None:
     store.capture_response(CONN, "create_ticket", "k2", 201, {"ticket": {"number": 9}})
     store.capture_response(CONN, "create_ticket", "k1", 422, None)
     got = list(store.responses(CONN, "create_ticket"))
-    assert [(r.key, r.status_code, r.body) for r in got] == [("k2", 201, {"ticket": {"number": 9}}),
-                                                             ("k1", 422, None)]
+    assert [(r.key, r.status_code, r.body) for r in got] == [("k2", 201, {"ticket": {"number": 9}}), ("k1", 422, None)]
 
     run = store.run_start(CONN, "push", "create_ticket")
     store.run_finish(run, "complete", {"sent": 2, "rejected": 1})
     latest = store.runs(CONN)[0]
     assert (latest.id, latest.kind, latest.target, latest.status, latest.counts) == (
-        run, "push", "create_ticket", "complete", {"sent": 2, "rejected": 1})
+        run,
+        "push",
+        "create_ticket",
+        "complete",
+        {"sent": 2, "rejected": 1},
+    )
     assert latest.finished_at is not None
     with pytest.raises(StoreError):
         store.run_start(CONN, "sync")
@@ -296,20 +340,44 @@ def test_concurrent_commits_from_threads(store: Store) -> None:
     assert store.count(CONN, "tickets") == 400
 
 
-_value = st.one_of(st.none(), st.integers(-(2**63), 2**63 - 1), st.text(max_size=8), st.booleans(),
-                   st.floats(allow_nan=False, allow_infinity=False, width=32),
-                   st.sampled_from(["2024-03-01T10:00:00Z", "2024-03-01T10:00:00+02:00", "1700000000",
-                                    "2025-01-02T00:00:17.176-05:00", "2024-03-01T10:00:00.123456+05:30",
-                                    "2024-02-29T23:59:59.5Z", "0999-12-31T23:00:00-01:00", "2024-03-01 10:00:00Z"]),
-                   st.lists(st.integers(0, 3), max_size=3))
+_value = st.one_of(
+    st.none(),
+    st.integers(-(2**63), 2**63 - 1),
+    st.text(max_size=8),
+    st.booleans(),
+    st.floats(allow_nan=False, allow_infinity=False, width=32),
+    st.sampled_from(
+        [
+            "2024-03-01T10:00:00Z",
+            "2024-03-01T10:00:00+02:00",
+            "1700000000",
+            "2025-01-02T00:00:17.176-05:00",
+            "2024-03-01T10:00:00.123456+05:30",
+            "2024-02-29T23:59:59.5Z",
+            "0999-12-31T23:00:00-01:00",
+            "2024-03-01 10:00:00Z",
+        ]
+    ),
+    st.lists(st.integers(0, 3), max_size=3),
+)
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(pages=st.lists(st.lists(st.fixed_dictionaries(
-    {"number": st.integers(1, 6)}, optional={c: _value for c in SPEC.columns if c != "number"}), max_size=6),
-    min_size=1, max_size=3))
-def test_the_bulk_path_stores_exactly_what_the_coercing_path_stores(tmp_path_factory: pytest.TempPathFactory,
-                                                                    pages: list[list[dict[str, Any]]]) -> None:
+@given(
+    pages=st.lists(
+        st.lists(
+            st.fixed_dictionaries(
+                {"number": st.integers(1, 6)}, optional={c: _value for c in SPEC.columns if c != "number"}
+            ),
+            max_size=6,
+        ),
+        min_size=1,
+        max_size=3,
+    )
+)
+def test_the_bulk_path_stores_exactly_what_the_coercing_path_stores(
+    tmp_path_factory: pytest.TempPathFactory, pages: list[list[dict[str, Any]]]
+) -> None:
     """Pages whose values already fit take DuckDB's extract-and-cast path; the result (or the refusal)
     must be the same as coercing every value in Python."""
     folder = tmp_path_factory.mktemp("paths")
@@ -325,16 +393,19 @@ def test_the_bulk_path_stores_exactly_what_the_coercing_path_stores(tmp_path_fac
                     s.commit_page(CONN, SPEC, page, None)
                 except StoreError as exc:
                     errors.append(type(exc).__name__)
-            outcomes.append((errors, s.execute(f"SELECT * EXCLUDE (_synced_at) FROM {table_for(CONN, 'tickets')} "
-                                               "ORDER BY number")))
+            outcomes.append(
+                (errors, s.execute(f"SELECT * EXCLUDE (_synced_at) FROM {table_for(CONN, 'tickets')} ORDER BY number"))
+            )
     assert outcomes[0] == outcomes[1]
 
 
 def test_a_table_made_with_a_primary_key_by_an_earlier_version_still_upserts(store: Store) -> None:
     store.execute("CREATE SCHEMA groove_helpdesk")
-    store.execute(f"CREATE TABLE {table_for(CONN, 'tickets')} (number BIGINT, title VARCHAR, state VARCHAR, "
-                  "priority DOUBLE, starred BOOLEAN, created_at TIMESTAMP, tags JSON, _raw JSON, _synced_at TIMESTAMP, "
-                  "PRIMARY KEY (number))")
+    store.execute(
+        f"CREATE TABLE {table_for(CONN, 'tickets')} (number BIGINT, title VARCHAR, state VARCHAR, "
+        "priority DOUBLE, starred BOOLEAN, created_at TIMESTAMP, tags JSON, _raw JSON, _synced_at TIMESTAMP, "
+        "PRIMARY KEY (number))"
+    )
     store.commit_page(CONN, SPEC, [ticket(1), ticket(2)], {"page": 1})
     store.commit_page(CONN, SPEC, [ticket(2, state="closed"), ticket(3)], {"page": 2})
     assert rows(store) == [(1, "ticket 1", "opened"), (2, "ticket 2", "closed"), (3, "ticket 3", "opened")]

@@ -23,8 +23,11 @@ class Volt:
         self.token = token
 
     def gql(self, query: str, variables: dict[str, Any] | None = None, token: str | None = None) -> httpx.Response:
-        return self.http.post(GRAPHQL, json={"query": query, "variables": variables or {}},
-                              headers={"Authorization": f"Bearer {token or self.token}"})
+        return self.http.post(
+            GRAPHQL,
+            json={"query": query, "variables": variables or {}},
+            headers={"Authorization": f"Bearer {token or self.token}"},
+        )
 
     def data(self, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
         response = self.gql(query, variables)
@@ -74,7 +77,10 @@ def volt_any(request: pytest.FixtureRequest, sandbox: Sandbox, creds: dict[str, 
 
 
 def send(volt: Volt, to: str, body: str = "hello", sender: str = PRIMARY) -> dict[str, Any]:
-    data = volt.data("mutation s($to: String!, $from: String!, $body: String!) { createMessage(to: $to, from: $from, "
-                     "body: $body) { id legacyId status statusDescription toNumber fromNumber sentAt confirmedAt "
-                     "body } }", {"to": to, "from": sender, "body": body})
+    data = volt.data(
+        "mutation s($to: String!, $from: String!, $body: String!) { createMessage(to: $to, from: $from, "
+        "body: $body) { id legacyId status statusDescription toNumber fromNumber sentAt confirmedAt "
+        "body } }",
+        {"to": to, "from": sender, "body": body},
+    )
     return dict(data["createMessage"])

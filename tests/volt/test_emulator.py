@@ -18,17 +18,23 @@ WINDOW_START = 1_800_000_000 - 1_800_000_000 % 60 + 60
 
 
 # -- auth ----------------------------------------------------------------------------------------
-@pytest.mark.parametrize(("headers", "message"), [
-    ({}, "missing access token: send Authorization: Bearer <token>"),
-    ({"Authorization": "Bearer nope"}, "invalid or expired access token"),
-    ({"Authorization": "Token abc"}, "invalid or expired access token"),
-])
-def test_a_call_without_a_valid_bearer_token_is_a_401(http: httpx.Client, headers: dict[str, str],
-                                                      message: str) -> None:
+@pytest.mark.parametrize(
+    ("headers", "message"),
+    [
+        ({}, "missing access token: send Authorization: Bearer <token>"),
+        ({"Authorization": "Bearer nope"}, "invalid or expired access token"),
+        ({"Authorization": "Token abc"}, "invalid or expired access token"),
+    ],
+)
+def test_a_call_without_a_valid_bearer_token_is_a_401(
+    http: httpx.Client, headers: dict[str, str], message: str
+) -> None:
     response = http.post(GRAPHQL, json={"query": "{ webhooks { id } }"}, headers=headers)
     assert response.status_code == 401
-    assert response.json() == {"errors": [{"message": message, "extensions": {"code": "UNAUTHENTICATED"}}],
-                               "data": None}
+    assert response.json() == {
+        "errors": [{"message": message, "extensions": {"code": "UNAUTHENTICATED"}}],
+        "data": None,
+    }
 
 
 def test_the_token_is_a_jwt_naming_the_organization(creds: dict[str, Any], volt: Volt) -> None:
@@ -95,21 +101,22 @@ def test_tenants_share_numbers_but_never_data(sandbox: Sandbox, http: httpx.Clie
     theirs = Volt(http, theirs_creds["token"])
     assert theirs_creds["primary_phone"] == PRIMARY  # every organization starts with the document's account
     message = send(mine, "+15557770042", "only mine")
-    for query, variables in [("query m($id: ID!) { message(id: $id) { id } }", {"id": message["id"]}),
-                             ("query m($id: ID!) { legacyMessage(id: $id) { id } }", {"id": message["legacyId"]}),
-                             ('query { contact(primaryPhone: "+15555554321", phoneNumber: "+15557770042") { id } }',
-                              None)]:
+    for query, variables in [
+        ("query m($id: ID!) { message(id: $id) { id } }", {"id": message["id"]}),
+        ("query m($id: ID!) { legacyMessage(id: $id) { id } }", {"id": message["legacyId"]}),
+        ('query { contact(primaryPhone: "+15555554321", phoneNumber: "+15557770042") { id } }', None),
+    ]:
         assert list(theirs.data(query, variables).values()) == [None]
     convo = theirs.data('{ conversation(to: "+15557770042", from: "+15555554321") { pageInfo { totalItems } } }')
     assert convo["conversation"]["pageInfo"]["totalItems"] == 0
-    admin.post("volt/inbound", json={"from": "+15557770043", "to": PRIMARY, "body": "to globex",
-                                     "tenant": "globex"})
+    admin.post("volt/inbound", json={"from": "+15557770043", "to": PRIMARY, "body": "to globex", "tenant": "globex"})
     inbox = mine.data('{ inbox(from: "+15555554321") { items { contact { phoneNumber } } } }')["inbox"]["items"]
     assert "+15557770043" not in [i["contact"]["phoneNumber"] for i in inbox]
     hook = theirs.data('mutation { registerWebhook(url: "http://sandbox/_sandbox/sink/globex") { id } }')
     assert mine.data("{ webhooks { id } }") == {"webhooks": []}
-    assert mine.error("mutation d($id: ID!) { deleteWebhook(id: $id) { id } }",
-                      {"id": hook["registerWebhook"]["id"]})["message"].endswith("not found")
+    assert mine.error("mutation d($id: ID!) { deleteWebhook(id: $id) { id } }", {"id": hook["registerWebhook"]["id"]})[
+        "message"
+    ].endswith("not found")
 
 
 # -- credentials and seeding -----------------------------------------------------------------------
@@ -131,8 +138,10 @@ def test_every_sample_query_runs(volt: Volt, creds: dict[str, Any]) -> None:
 
 
 def test_seeding_is_deterministic_and_sized_by_counts(admin: httpx.Client, volt: Volt) -> None:
-    query = ('{ inbox(from: "+15555554321") { items { contact { name phoneNumber customFields { key value } } '
-             'lastMessage lastMessageTime } pageInfo { totalItems } } }')
+    query = (
+        '{ inbox(from: "+15555554321") { items { contact { name phoneNumber customFields { key value } } '
+        "lastMessage lastMessageTime } pageInfo { totalItems } } }"
+    )
     first = admin.post("reset", json={"seed": 3}).json()["volt"]
     before = Volt(volt.http, first["token"]).data(query)
     again = admin.post("reset", json={"seed": 3}).json()["volt"]
@@ -154,10 +163,12 @@ def test_a_large_seed_is_quick_enough_to_page(admin: httpx.Client, volt: Volt) -
 
 
 # -- contacts and lists ----------------------------------------------------------------------------
-UPSERT = ("mutation c($name: String!, $phone: String!, $fields: [ContactCustomFieldInput]!, $blocked: Boolean!) { "
-          "createOrUpdateContact(name: $name, phoneNumber: $phone, accountPhone: \"+15555554321\", "
-          "customFields: $fields, blocked: $blocked) { id name blocked createdAt lastUpdatedAt "
-          "customFields { key type value } lists { name } } }")
+UPSERT = (
+    "mutation c($name: String!, $phone: String!, $fields: [ContactCustomFieldInput]!, $blocked: Boolean!) { "
+    'createOrUpdateContact(name: $name, phoneNumber: $phone, accountPhone: "+15555554321", '
+    "customFields: $fields, blocked: $blocked) { id name blocked createdAt lastUpdatedAt "
+    "customFields { key type value } lists { name } } }"
+)
 
 
 def test_create_or_update_contact_is_an_upsert_that_merges_custom_fields(volt: Volt, admin: httpx.Client) -> None:
@@ -166,14 +177,18 @@ def test_create_or_update_contact_is_an_upsert_that_merges_custom_fields(volt: V
     fields = [{"key": "purchases", "value": "9"}, {"key": "favorite_seed", "value": "bird"}]
     made = volt.data(UPSERT, {"name": "Road Runner", "phone": phone, "blocked": False, "fields": fields})
     made = made["createOrUpdateContact"]
-    assert made["customFields"] == [{"key": "purchases", "type": "number", "value": "9"},
-                                    {"key": "favorite_seed", "type": "string", "value": "bird"}]
+    assert made["customFields"] == [
+        {"key": "purchases", "type": "number", "value": "9"},
+        {"key": "favorite_seed", "type": "string", "value": "bird"},
+    ]
     assert [lst["name"] for lst in made["lists"]] == ["Loyal Customers", "All"]
     admin.post("clock/advance", json={"seconds": 60})
     same = volt.data(UPSERT, {"name": "Road Runner", "phone": phone, "blocked": False, "fields": [None]})
     assert same["createOrUpdateContact"] == made  # nothing changed: lastUpdatedAt stays
-    changed = volt.data(UPSERT, {"name": "Road Runner Jr.", "phone": phone, "blocked": True,
-                                 "fields": [{"key": "purchases", "value": "1"}]})["createOrUpdateContact"]
+    changed = volt.data(
+        UPSERT,
+        {"name": "Road Runner Jr.", "phone": phone, "blocked": True, "fields": [{"key": "purchases", "value": "1"}]},
+    )["createOrUpdateContact"]
     assert (changed["id"], changed["createdAt"]) == (made["id"], made["createdAt"])
     assert changed["lastUpdatedAt"] > made["lastUpdatedAt"]
     assert (changed["name"], changed["blocked"]) == ("Road Runner Jr.", True)
@@ -182,31 +197,58 @@ def test_create_or_update_contact_is_an_upsert_that_merges_custom_fields(volt: V
 
 
 def test_a_list_is_its_query_evaluated_now(volt: Volt) -> None:
-    mutation = ("mutation l($q: ListQuery!) { createOrUpdateList(primaryPhone: \"+15555554321\", listQuery: $q) "
-                "{ id name size querySourceListName queryNameSearchTerm queryCustomFields { field operator "
-                "queryValue } } }")
-    made = volt.data(mutation, {"q": {"listName": "Coyote shoppers", "querySourceListName": "Coyotes",
-                                      "queryNameSearchTerm": "coyote",
-                                      "queryCustomFields": [{"field": "purchases", "operator": "gte",
-                                                             "queryValue": "5"}]}})["createOrUpdateList"]
+    mutation = (
+        'mutation l($q: ListQuery!) { createOrUpdateList(primaryPhone: "+15555554321", listQuery: $q) '
+        "{ id name size querySourceListName queryNameSearchTerm queryCustomFields { field operator "
+        "queryValue } } }"
+    )
+    made = volt.data(
+        mutation,
+        {
+            "q": {
+                "listName": "Coyote shoppers",
+                "querySourceListName": "Coyotes",
+                "queryNameSearchTerm": "coyote",
+                "queryCustomFields": [{"field": "purchases", "operator": "gte", "queryValue": "5"}],
+            }
+        },
+    )["createOrUpdateList"]
     assert (made["querySourceListName"], made["queryNameSearchTerm"]) == ("Coyotes", "coyote")
     assert made["size"] == 1  # Wile E. Coyote: a Canis, 5 purchases
-    volt.data(UPSERT, {"name": "Calamity Coyote", "phone": "+15557770200", "blocked": False,
-                       "fields": [{"key": "species", "value": "Canis latrans"}, {"key": "purchases", "value": "7"}]})
+    volt.data(
+        UPSERT,
+        {
+            "name": "Calamity Coyote",
+            "phone": "+15557770200",
+            "blocked": False,
+            "fields": [{"key": "species", "value": "Canis latrans"}, {"key": "purchases", "value": "7"}],
+        },
+    )
     query = '{ list(primaryPhone: "+15555554321", listName: "Coyote shoppers") { id size } }'
     assert volt.data(query)["list"] == {"id": made["id"], "size": 2}
-    renamed = volt.data(mutation, {"q": {"listName": "Coyote shoppers", "queryCustomFields": [
-        {"field": "last_visit", "operator": "bf", "queryValue": '"1990-01-01"'}]}})["createOrUpdateList"]
+    renamed = volt.data(
+        mutation,
+        {
+            "q": {
+                "listName": "Coyote shoppers",
+                "queryCustomFields": [{"field": "last_visit", "operator": "bf", "queryValue": '"1990-01-01"'}],
+            }
+        },
+    )["createOrUpdateList"]
     assert (renamed["id"], renamed["size"], renamed["querySourceListName"]) == (made["id"], 0, "All")
 
 
 # -- journal and faults ------------------------------------------------------------------------------
 def test_the_journal_and_fault_rules_see_operation_names(volt: Volt, admin: httpx.Client) -> None:
-    rule = {"match": {"api": "volt", "operation": "createMessage"}, "effect": {"status": 503, "body": "vendor"},
-            "next": 1}
+    rule = {
+        "match": {"api": "volt", "operation": "createMessage"},
+        "effect": {"status": 503, "body": "vendor"},
+        "next": 1,
+    }
     assert admin.post("faults", json=rule).status_code == 200
-    refused = volt.gql("mutation createMessage { createMessage(to: \"+15555556893\", from: \"+15555554321\", "
-                       "body: \"x\") { id } }")
+    refused = volt.gql(
+        'mutation createMessage { createMessage(to: "+15555556893", from: "+15555554321", body: "x") { id } }'
+    )
     assert refused.status_code == 503
     assert refused.json() == {"errors": [{"message": "service unavailable"}], "data": None}
     assert volt.data("{ webhooks { id } }") == {"webhooks": []}

@@ -16,8 +16,10 @@ from engagesync.sandbox.app import Sandbox
 
 from .conftest import PRIMARY, Volt
 
-CONVERSATION = ("query c($to: String!, $before: String) { conversation(to: $to, from: \"+15555554321\", "
-                "before: $before) { messages { id sentAt } pageInfo { totalItems nextPage hasNextPage } } }")
+CONVERSATION = (
+    'query c($to: String!, $before: String) { conversation(to: $to, from: "+15555554321", '
+    "before: $before) { messages { id sentAt } pageInfo { totalItems nextPage hasNextPage } } }"
+)
 _numbers = itertools.count(1)
 FIXTURE_OK = settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
@@ -58,8 +60,7 @@ def scan(volt: Volt, to: str, during: list[int], admin: httpx.Client) -> tuple[l
 
 
 @FIXTURE_OK
-@given(n=st.integers(0, 3 * CONVERSATION_PAGE_SIZE + 3),
-       during=st.lists(st.integers(0, 3), max_size=4))
+@given(n=st.integers(0, 3 * CONVERSATION_PAGE_SIZE + 3), during=st.lists(st.integers(0, 3), max_size=4))
 def test_the_before_cursor_reads_each_message_once_newest_first(sandbox: Sandbox, n: int, during: list[int]) -> None:
     creds = sandbox.credentials()["volt"]
     with sandbox.client() as http, sandbox.client() as admin:
@@ -76,8 +77,11 @@ def test_the_before_cursor_reads_each_message_once_newest_first(sandbox: Sandbox
 @FIXTURE_OK
 @given(peers=st.integers(0, 2 * INBOX_PAGE_SIZE + 5))
 def test_the_inbox_pages_through_every_conversation_once(peers: int) -> None:
-    with Sandbox(counts={"volt.messages": 0, "volt.contacts": 1, "volt.waves": 0}) as sb, \
-            sb.client() as http, sb.client() as admin:
+    with (
+        Sandbox(counts={"volt.messages": 0, "volt.contacts": 1, "volt.waves": 0}) as sb,
+        sb.client() as http,
+        sb.client() as admin,
+    ):
         for api in sb.ctx.apis:
             sb.ctx.set_rate_limit(api, None)
         admin.base_url = httpx.URL("http://sandbox/_sandbox/")
@@ -88,9 +92,11 @@ def test_the_inbox_pages_through_every_conversation_once(peers: int) -> None:
         seen: list[str] = []
         before = None
         while True:
-            inbox = volt.data("query i($b: String) { inbox(from: \"+15555554321\", before: $b) { items { contact "
-                              "{ phoneNumber } lastMessageTime } pageInfo { totalItems nextPage hasNextPage } } }",
-                              {"b": before})["inbox"]
+            inbox = volt.data(
+                'query i($b: String) { inbox(from: "+15555554321", before: $b) { items { contact '
+                "{ phoneNumber } lastMessageTime } pageInfo { totalItems nextPage hasNextPage } } }",
+                {"b": before},
+            )["inbox"]
             assert inbox["pageInfo"]["totalItems"] == peers
             seen += [i["contact"]["phoneNumber"] for i in inbox["items"]]
             if not inbox["pageInfo"]["hasNextPage"]:

@@ -18,22 +18,22 @@ from .conftest import PRIMARY, WILE, Volt
 
 FRAGMENTS = {
     "AccountFragment": "fragment AccountFragment on Account { id organization { id } createdBy name primaryPhone "
-                       "createdAt lastUpdatedAt callForwardingNumber location }",
+    "createdAt lastUpdatedAt callForwardingNumber location }",
     "OrganizationFragment": "fragment OrganizationFragment on Organization { id companyName domain size industry "
-                            "createdAt lastUpdatedAt isOnFreeTrial isActive }",
+    "createdAt lastUpdatedAt isOnFreeTrial isActive }",
     "ContactCustomFieldFragment": "fragment ContactCustomFieldFragment on ContactCustomField { key type value }",
     "ListFragment": "fragment ListFragment on List { id createdBy name createdAt lastUpdatedAt account { id } size "
-                    "querySourceListName queryNameSearchTerm queryCustomFields { field operator queryValue } }",
+    "querySourceListName queryNameSearchTerm queryCustomFields { field operator queryValue } }",
     "ListQueryRuleFragment": "fragment ListQueryRuleFragment on ListQueryRule { field operator queryValue }",
     "WaveFragment": "fragment WaveFragment on Wave { id scheduledTime name account { id } organization { id } body "
-                    "media sentBy lists { id } totalMessages totalMessagesDelivered totalMessagesFailed type }",
+    "media sentBy lists { id } totalMessages totalMessagesDelivered totalMessagesFailed type }",
     "ContactFragment": "fragment ContactFragment on Contact { id account { id } organization { id } phoneNumber name "
-                       "mappedNumber customFields { key type value } createdAt lastUpdatedAt lists { id } blocked }",
+    "mappedNumber customFields { key type value } createdAt lastUpdatedAt lists { id } blocked }",
     "MessageFragment": "fragment MessageFragment on Message { id legacyId account { id } organization { id } toNumber "
-                       "fromNumber status statusDescription media body sentAt confirmedAt wave { id } contact { id } }",
+    "fromNumber status statusDescription media body sentAt confirmedAt wave { id } contact { id } }",
     "PageInfoFragment": "fragment PageInfoFragment on PageInfo { totalItems nextPage hasNextPage }",
     "InboxMessageFragment": "fragment InboxMessageFragment on InboxMessage { contact { id } lastMessage isUnread "
-                            "lastMessageTime }",
+    "lastMessageTime }",
 }
 
 # -- the document's examples (queries verbatim; responses as documented, type placeholders kept) ----------
@@ -120,41 +120,123 @@ WEBHOOK_FIELDS = """    id
     lastUpdatedAt"""
 
 TS = "2021-03-29T20:00:35.344134Z"
-MESSAGE_DOC = {"id": "rf_1234abcd", "legacyId": "40317653-15ed-444e-b232-98933f63adf8", "account": "Account",
-               "organization": "Organization", "toNumber": "+15555556893", "fromNumber": "+15555556894",
-               "status": "received", "statusDescription": "Incoming message received",
-               "media": ["https://example.com/image.png"], "body": "Well, back to the old drawing board.",
-               "sentAt": TS, "confirmedAt": TS, "wave": "Wave", "contact": "Contact"}
-CONTACT_DOC = {"id": 1234, "account": "Account", "organization": "Organization", "phoneNumber": "+15555556893",
-               "name": "Wile E. Coyote", "mappedNumber": "+15555551234", "customFields": ["ContactCustomField"],
-               "createdAt": TS, "lastUpdatedAt": TS, "lists": ["List"], "blocked": True}
-LIST_DOC = {"id": 12345, "createdBy": "your.user@example.com", "name": "Loyal Customers", "createdAt": TS,
-            "lastUpdatedAt": TS, "account": "Account", "size": 542, "querySourceListName": "All",
-            "queryNameSearchTerm": None, "queryCustomFields": ["ListQueryRule"]}
-WAVE_DOC = {"id": 12345, "scheduledTime": "xyz789", "name": "Memorial Day Brick Sale", "account": "Account",
-            "organization": "Organization",
-            "body": "Hi {contact.first_name}, we're having a great sale on bricks this weekend.",
-            "media": ["https://example.com/image.png"], "sentBy": "your.user@example.com", "lists": ["List"],
-            "totalMessages": 100, "totalMessagesDelivered": 98, "totalMessagesFailed": 2, "type": "account"}
-WEBHOOK_DOC = {"id": 1234, "organization": "Organization", "url": "https://example.com/webhook", "createdAt": TS,
-               "lastUpdatedAt": TS}
+MESSAGE_DOC = {
+    "id": "rf_1234abcd",
+    "legacyId": "40317653-15ed-444e-b232-98933f63adf8",
+    "account": "Account",
+    "organization": "Organization",
+    "toNumber": "+15555556893",
+    "fromNumber": "+15555556894",
+    "status": "received",
+    "statusDescription": "Incoming message received",
+    "media": ["https://example.com/image.png"],
+    "body": "Well, back to the old drawing board.",
+    "sentAt": TS,
+    "confirmedAt": TS,
+    "wave": "Wave",
+    "contact": "Contact",
+}
+CONTACT_DOC = {
+    "id": 1234,
+    "account": "Account",
+    "organization": "Organization",
+    "phoneNumber": "+15555556893",
+    "name": "Wile E. Coyote",
+    "mappedNumber": "+15555551234",
+    "customFields": ["ContactCustomField"],
+    "createdAt": TS,
+    "lastUpdatedAt": TS,
+    "lists": ["List"],
+    "blocked": True,
+}
+LIST_DOC = {
+    "id": 12345,
+    "createdBy": "your.user@example.com",
+    "name": "Loyal Customers",
+    "createdAt": TS,
+    "lastUpdatedAt": TS,
+    "account": "Account",
+    "size": 542,
+    "querySourceListName": "All",
+    "queryNameSearchTerm": None,
+    "queryCustomFields": ["ListQueryRule"],
+}
+WAVE_DOC = {
+    "id": 12345,
+    "scheduledTime": "xyz789",
+    "name": "Memorial Day Brick Sale",
+    "account": "Account",
+    "organization": "Organization",
+    "body": "Hi {contact.first_name}, we're having a great sale on bricks this weekend.",
+    "media": ["https://example.com/image.png"],
+    "sentBy": "your.user@example.com",
+    "lists": ["List"],
+    "totalMessages": 100,
+    "totalMessagesDelivered": 98,
+    "totalMessagesFailed": 2,
+    "type": "account",
+}
+WEBHOOK_DOC = {
+    "id": 1234,
+    "organization": "Organization",
+    "url": "https://example.com/webhook",
+    "createdAt": TS,
+    "lastUpdatedAt": TS,
+}
 # the Types section
-ACCOUNT_DOC = {"id": 1234567, "organization": "Organization", "createdBy": "your.user@example.com",
-               "name": "Tulsa Store", "primaryPhone": "+15555554321", "createdAt": TS, "lastUpdatedAt": TS,
-               "callForwardingNumber": "+15555551234", "location": "Tulsa, Oklahoma"}
-ORGANIZATION_DOC = {"id": 1234567, "companyName": "Acme Corporation", "domain": "example.com", "size": "11-50",
-                    "industry": "Retail", "createdAt": TS, "lastUpdatedAt": TS, "isOnFreeTrial": False,
-                    "isActive": True}
+ACCOUNT_DOC = {
+    "id": 1234567,
+    "organization": "Organization",
+    "createdBy": "your.user@example.com",
+    "name": "Tulsa Store",
+    "primaryPhone": "+15555554321",
+    "createdAt": TS,
+    "lastUpdatedAt": TS,
+    "callForwardingNumber": "+15555551234",
+    "location": "Tulsa, Oklahoma",
+}
+ORGANIZATION_DOC = {
+    "id": 1234567,
+    "companyName": "Acme Corporation",
+    "domain": "example.com",
+    "size": "11-50",
+    "industry": "Retail",
+    "createdAt": TS,
+    "lastUpdatedAt": TS,
+    "isOnFreeTrial": False,
+    "isActive": True,
+}
 PAGE_INFO_DOC = {"totalItems": 123, "nextPage": "xyz789", "hasNextPage": True}
 INBOX_MESSAGE_DOC = {"contact": "Contact", "lastMessage": "xyz789", "isUnread": False, "lastMessageTime": "abc123"}
 CUSTOM_FIELD_DOC = {"key": "species", "type": "string", "value": "Canis latrans"}
 
 #: The document writes nested objects as their type's name ("account": Account).
-TYPES = {"Account", "Organization", "Contact", "ContactCustomField", "List", "ListQueryRule", "Message", "Wave",
-         "PageInfo", "InboxMessage"}
+TYPES = {
+    "Account",
+    "Organization",
+    "Contact",
+    "ContactCustomField",
+    "List",
+    "ListQueryRule",
+    "Message",
+    "Wave",
+    "PageInfo",
+    "InboxMessage",
+}
 #: Fields the document types without "!" (a value or null).
-NULLABLE = {"mappedNumber", "callForwardingNumber", "location", "domain", "size", "industry", "nextPage",
-            "querySourceListName", "queryNameSearchTerm", "queryCustomFields", "lists"}
+NULLABLE = {
+    "mappedNumber",
+    "callForwardingNumber",
+    "location",
+    "domain",
+    "size",
+    "industry",
+    "nextPage",
+    "querySourceListName",
+    "queryNameSearchTerm",
+    "queryCustomFields",
+    "lists",
+}
 _TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z")
 
 
@@ -202,8 +284,11 @@ def sink_url(volt: Volt, name: str) -> str:
 
 
 def register(volt: Volt, url: str) -> dict[str, Any]:
-    return dict(volt.data("mutation r($url: String!) { registerWebhook(url: $url) { id url } }",
-                          {"url": url})["registerWebhook"])
+    return dict(
+        volt.data("mutation r($url: String!) { registerWebhook(url: $url) { id url } }", {"url": url})[
+            "registerWebhook"
+        ]
+    )
 
 
 # -- queries ---------------------------------------------------------------------------------------------
@@ -219,16 +304,24 @@ def test_contact(volt_any: Volt) -> None:
     contact = run(volt_any, CONTACT_QUERY, {"primaryPhone": PRIMARY, "phoneNumber": WILE})["contact"]
     conforms(CONTACT_DOC, contact, "contact")
     assert (contact["id"], contact["name"], contact["phoneNumber"], contact["mappedNumber"]) == (
-        "1234", "Wile E. Coyote", "+15555556893", "+15555551234")
+        "1234",
+        "Wile E. Coyote",
+        "+15555556893",
+        "+15555551234",
+    )
     conforms(ACCOUNT_DOC, contact["account"], "contact.account")
-    assert {k: contact["account"][k] for k in ("id", "name", "primaryPhone", "createdBy", "callForwardingNumber",
-                                               "location")} == {k: str(v) if k == "id" else v for k, v in
-                                                                ACCOUNT_DOC.items() if k in (
-                                                                    "id", "name", "primaryPhone", "createdBy",
-                                                                    "callForwardingNumber", "location")}
+    assert {
+        k: contact["account"][k]
+        for k in ("id", "name", "primaryPhone", "createdBy", "callForwardingNumber", "location")
+    } == {
+        k: str(v) if k == "id" else v
+        for k, v in ACCOUNT_DOC.items()
+        if k in ("id", "name", "primaryPhone", "createdBy", "callForwardingNumber", "location")
+    }
     conforms(ORGANIZATION_DOC, contact["organization"], "contact.organization")
     assert {k: v for k, v in contact["organization"].items() if not k.endswith("At")} == {
-        k: str(v) if k == "id" else v for k, v in ORGANIZATION_DOC.items() if not k.endswith("At")}
+        k: str(v) if k == "id" else v for k, v in ORGANIZATION_DOC.items() if not k.endswith("At")
+    }
     assert {"key": "species", "type": "string", "value": "Canis latrans"} in contact["customFields"]
     for field in contact["customFields"]:
         conforms(CUSTOM_FIELD_DOC, field, "contact.customFields")
@@ -337,7 +430,11 @@ def test_list(volt_any: Volt) -> None:
     lst = run(volt_any, LIST_QUERY, {"primaryPhone": "+15555554321", "listName": "Loyal Customers"})["list"]
     conforms(LIST_DOC, lst, "list")
     assert (lst["id"], lst["name"], lst["createdBy"], lst["querySourceListName"]) == (
-        "12345", "Loyal Customers", "your.user@example.com", "All")
+        "12345",
+        "Loyal Customers",
+        "your.user@example.com",
+        "All",
+    )
     assert lst["queryCustomFields"] == [{"field": "purchases", "operator": "gte", "queryValue": "3"}]
     assert lst["size"] > 0
 
@@ -353,8 +450,13 @@ def test_wave(volt_any: Volt) -> None:
     wave = run(volt_any, WAVE_QUERY, {"id": "12345"})["wave"]
     conforms(WAVE_DOC, wave, "wave")
     assert {k: wave[k] for k in ("id", "name", "body", "media", "sentBy", "type")} == {
-        "id": "12345", "name": WAVE_DOC["name"], "body": WAVE_DOC["body"], "media": WAVE_DOC["media"],
-        "sentBy": WAVE_DOC["sentBy"], "type": "account"}
+        "id": "12345",
+        "name": WAVE_DOC["name"],
+        "body": WAVE_DOC["body"],
+        "media": WAVE_DOC["media"],
+        "sentBy": WAVE_DOC["sentBy"],
+        "type": "account",
+    }
     assert wave["totalMessages"] == wave["totalMessagesDelivered"] + wave["totalMessagesFailed"]
     assert [lst["name"] for lst in wave["lists"]] == ["Loyal Customers"]
 
@@ -385,12 +487,20 @@ CREATE_MESSAGE = f"""mutation createMessage($to: String!, $from: String!, $body:
 
 
 def test_create_message(volt_any: Volt) -> None:
-    variables = {"to": "+15555556893", "from": "+15555556894", "body": "Thanks for coming in!",
-                 "media": ["https://example.com/thanks.png"]}
+    variables = {
+        "to": "+15555556893",
+        "from": "+15555556894",
+        "body": "Thanks for coming in!",
+        "media": ["https://example.com/thanks.png"],
+    }
     message = run(volt_any, CREATE_MESSAGE, variables)["createMessage"]
     conforms(MESSAGE_DOC, message, "createMessage")
     assert (message["toNumber"], message["body"], message["media"], message["status"]) == (
-        "+15555556893", "Thanks for coming in!", ["https://example.com/thanks.png"], "sending")
+        "+15555556893",
+        "Thanks for coming in!",
+        ["https://example.com/thanks.png"],
+        "sending",
+    )
     assert message["fromNumber"] == "+15555551234"  # the contact's mapped pool number ("mapped appropriately")
     assert message["contact"]["name"] == "Wile E. Coyote" and message["wave"] is None
 
@@ -406,8 +516,13 @@ customFields: $customFields, blocked: $blocked) {{
 
 def test_create_or_update_contact(volt_any: Volt) -> None:
     # documented variables, with a ContactCustomFieldInput for the placeholder; the accountPhone is a pool number
-    variables = {"name": "Wile E. Coyote", "phoneNumber": "+15555554321", "accountPhone": "+15555551234",
-                 "customFields": [{"key": "species", "value": "Canis latrans"}], "blocked": False}
+    variables = {
+        "name": "Wile E. Coyote",
+        "phoneNumber": "+15555554321",
+        "accountPhone": "+15555551234",
+        "customFields": [{"key": "species", "value": "Canis latrans"}],
+        "blocked": False,
+    }
     contact = run(volt_any, CREATE_CONTACT, variables)["createOrUpdateContact"]
     conforms(CONTACT_DOC, contact, "createOrUpdateContact")
     assert (contact["name"], contact["phoneNumber"], contact["blocked"]) == ("Wile E. Coyote", "+15555554321", False)
@@ -425,8 +540,11 @@ CREATE_LIST = f"""mutation createOrUpdateList($primaryPhone: String!, $listQuery
 
 def test_create_or_update_list(volt_any: Volt) -> None:
     # the document's primaryPhone (+15555556893) is its own contact's number: the account's stands in
-    query = {"listName": "Loyal Customers", "querySourceListName": "All",
-             "queryCustomFields": [{"field": "purchases", "operator": "gte", "queryValue": "3"}]}
+    query = {
+        "listName": "Loyal Customers",
+        "querySourceListName": "All",
+        "queryCustomFields": [{"field": "purchases", "operator": "gte", "queryValue": "3"}],
+    }
     lst = run(volt_any, CREATE_LIST, {"primaryPhone": PRIMARY, "listQuery": query})["createOrUpdateList"]
     conforms(LIST_DOC, lst, "createOrUpdateList")
     assert (lst["id"], lst["name"], lst["querySourceListName"]) == ("12345", "Loyal Customers", "All")
@@ -469,29 +587,63 @@ $wave: WaveSchedulingJob!) {{
 
 
 def test_schedule_message(volt_any: Volt) -> None:
-    job = {"scheduledTime": "2099-05-25 15:00:00", "messageBody": "Your bricks are in!", "contactNumbers": [WILE],
-           "media": ["https://example.com/image.png"]}
+    job = {
+        "scheduledTime": "2099-05-25 15:00:00",
+        "messageBody": "Your bricks are in!",
+        "contactNumbers": [WILE],
+        "media": ["https://example.com/image.png"],
+    }
     wave = run(volt_any, SCHEDULE_MESSAGE, {"primaryPhone": "+15555554321", "message": job})["scheduleMessage"]
     conforms(WAVE_DOC, wave, "scheduleMessage")
     assert (wave["type"], wave["scheduledTime"], wave["body"], wave["totalMessages"], wave["lists"]) == (
-        "contact", "2099-05-25T15:00:00Z", "Your bricks are in!", 0, None)
+        "contact",
+        "2099-05-25T15:00:00Z",
+        "Your bricks are in!",
+        0,
+        None,
+    )
 
 
 def test_schedule_wave(volt_any: Volt) -> None:
-    job = {"waveName": "Memorial Day Brick Sale", "scheduledTime": "2099-05-25 15:00:00",
-           "messageBody": "Hi {contact.first_name}, we're having a great sale on bricks this weekend.",
-           "listNames": ["Loyal Customers"], "media": ["https://example.com/image.png"]}
-    wave = run(volt_any, SCHEDULE_WAVE, {"type": "account", "primaryPhone": "+15555554321", "status": "scheduled",
-                                         "wave": job})["scheduleWave"]
+    job = {
+        "waveName": "Memorial Day Brick Sale",
+        "scheduledTime": "2099-05-25 15:00:00",
+        "messageBody": "Hi {contact.first_name}, we're having a great sale on bricks this weekend.",
+        "listNames": ["Loyal Customers"],
+        "media": ["https://example.com/image.png"],
+    }
+    wave = run(
+        volt_any, SCHEDULE_WAVE, {"type": "account", "primaryPhone": "+15555554321", "status": "scheduled", "wave": job}
+    )["scheduleWave"]
     conforms(WAVE_DOC, wave, "scheduleWave")
-    assert (wave["name"], wave["type"], wave["sentBy"]) == ("Memorial Day Brick Sale", "account",
-                                                            "your.user@example.com")
+    assert (wave["name"], wave["type"], wave["sentBy"]) == (
+        "Memorial Day Brick Sale",
+        "account",
+        "your.user@example.com",
+    )
     assert [lst["name"] for lst in wave["lists"]] == ["Loyal Customers"]
 
 
-@pytest.mark.parametrize("operation", ["contact", "conversation", "inbox", "legacyMessage", "list", "message", "wave",
-                                       "webhooks", "createMessage", "createOrUpdateContact", "createOrUpdateList",
-                                       "deleteWebhook", "registerWebhook", "scheduleMessage", "scheduleWave"])
+@pytest.mark.parametrize(
+    "operation",
+    [
+        "contact",
+        "conversation",
+        "inbox",
+        "legacyMessage",
+        "list",
+        "message",
+        "wave",
+        "webhooks",
+        "createMessage",
+        "createOrUpdateContact",
+        "createOrUpdateList",
+        "deleteWebhook",
+        "registerWebhook",
+        "scheduleMessage",
+        "scheduleWave",
+    ],
+)
 def test_every_documented_operation_is_in_the_served_schema(volt: Volt, operation: str) -> None:
     fields = volt.data("{ __schema { queryType { fields { name } } mutationType { fields { name } } } }")["__schema"]
     names = {f["name"] for root in ("queryType", "mutationType") for f in fields[root]["fields"]}

@@ -40,8 +40,7 @@ def frozen(admin: httpx.Client) -> httpx.Client:
     return admin
 
 
-def test_the_public_key_is_published_without_auth_in_openssh_and_pem(http: httpx.Client,
-                                                                     creds: dict[str, Any]) -> None:
+def test_the_public_key_is_published_without_auth_in_openssh_and_pem(http: httpx.Client, creds: dict[str, Any]) -> None:
     ssh = public_key(http, creds)
     assert ssh.startswith("ssh-rsa AAAA")
     pem = http.get(creds["public_key_pem_url"]).text
@@ -49,8 +48,9 @@ def test_the_public_key_is_published_without_auth_in_openssh_and_pem(http: httpx
     assert contract.load_public_key(ssh).public_numbers() == contract.load_public_key(pem).public_numbers()
 
 
-def test_registration_sends_a_signed_test_request(volt: Volt, http: httpx.Client, admin: httpx.Client,
-                                                  creds: dict[str, Any]) -> None:
+def test_registration_sends_a_signed_test_request(
+    volt: Volt, http: httpx.Client, admin: httpx.Client, creds: dict[str, Any]
+) -> None:
     response = register(volt)
     assert response.json() == {"data": {"registerWebhook": {"id": "1234", "url": SINK}}}
     [test] = received(admin)
@@ -65,8 +65,9 @@ def test_registration_sends_a_signed_test_request(volt: Volt, http: httpx.Client
 def test_registration_fails_when_the_url_does_not_answer_2xx(volt: Volt, admin: httpx.Client) -> None:
     body = register(volt, SINK + "?status=500").json()
     assert body["data"] == {"registerWebhook": None}
-    assert body["errors"][0]["message"] == ("webhook test request to the URL failed (receiver answered 500); "
-                                            "it must answer with a 2xx status")
+    assert body["errors"][0]["message"] == (
+        "webhook test request to the URL failed (receiver answered 500); it must answer with a 2xx status"
+    )
     assert volt.data("{ webhooks { id } }") == {"webhooks": []}
     [delivery] = admin.get("webhooks/deliveries", params={"api": "volt"}).json()["deliveries"]
     assert (delivery["event"], delivery["status"], len(delivery["attempts"])) == ("webhook.test", "failed", 1)
@@ -81,7 +82,8 @@ def test_registering_the_same_url_twice_is_one_webhook(volt: Volt, admin: httpx.
 
 
 def test_a_sent_message_reports_sent_then_delivered_on_the_virtual_clock(
-        volt: Volt, http: httpx.Client, frozen: httpx.Client, creds: dict[str, Any]) -> None:
+    volt: Volt, http: httpx.Client, frozen: httpx.Client, creds: dict[str, Any]
+) -> None:
     register(volt)
     frozen.delete("sink/volt")
     message = send(volt, WILE, "Meep meep")
@@ -91,7 +93,10 @@ def test_a_sent_message_reports_sent_then_delivered_on_the_virtual_clock(
 
     frozen.post("clock/advance", json={"seconds": 1})
     assert volt.data(by_id, {"id": message["id"]})["message"] == {
-        "status": "sent", "statusDescription": "Message sent to carrier", "confirmedAt": contract.UNCONFIRMED}
+        "status": "sent",
+        "statusDescription": "Message sent to carrier",
+        "confirmedAt": contract.UNCONFIRMED,
+    }
     [sent] = received(frozen)
     assert sent["body"]["payload"]["event_type"] == "message.sent"
 
@@ -102,11 +107,20 @@ def test_a_sent_message_reports_sent_then_delivered_on_the_virtual_clock(
     events = received(frozen)
     assert [e["body"]["payload"]["event_type"] for e in events] == ["message.sent", "message.finalized"]
     final = events[1]["body"]["payload"]
-    assert {k: final[k] for k in ("direction", "type", "id", "legacy_id", "from_number", "to_number", "text",
-                                  "status", "confirmed_at")} == {
-        "direction": "outbound", "type": "sms", "id": message["id"], "legacy_id": message["legacyId"],
-        "from_number": message["fromNumber"], "to_number": WILE, "text": "Meep meep", "status": "delivered",
-        "confirmed_at": after["confirmedAt"]}
+    assert {
+        k: final[k]
+        for k in ("direction", "type", "id", "legacy_id", "from_number", "to_number", "text", "status", "confirmed_at")
+    } == {
+        "direction": "outbound",
+        "type": "sms",
+        "id": message["id"],
+        "legacy_id": message["legacyId"],
+        "from_number": message["fromNumber"],
+        "to_number": WILE,
+        "text": "Meep meep",
+        "status": "delivered",
+        "confirmed_at": after["confirmedAt"],
+    }
     key = public_key(http, creds)
     for event in events:
         assert contract.verify(key, event["raw"].encode(), event["headers"]["x-respond-flow-signature"])
@@ -124,39 +138,67 @@ def test_a_failing_destination_is_finalized_as_failed(volt: Volt, frozen: httpx.
 
 def test_carrier_delays_are_configurable(volt: Volt, admin: httpx.Client) -> None:
     assert admin.put("volt/settings", json={"sent_after_seconds": 0, "delivered_after_seconds": 0}).json() == {
-        "sent_after_seconds": 0.0, "delivered_after_seconds": 0.0}
+        "sent_after_seconds": 0.0,
+        "delivered_after_seconds": 0.0,
+    }
     assert send(volt, WILE)["status"] == "delivered"
     assert admin.put("volt/settings", json={"sent_after_seconds": -1}).status_code == 400
     assert admin.put("volt/settings", json={"speed": 1}).status_code == 400
 
 
-def test_an_inbound_text_is_recorded_and_reported(volt: Volt, admin: httpx.Client, http: httpx.Client,
-                                                  creds: dict[str, Any]) -> None:
+def test_an_inbound_text_is_recorded_and_reported(
+    volt: Volt, admin: httpx.Client, http: httpx.Client, creds: dict[str, Any]
+) -> None:
     register(volt)
     admin.delete("sink/volt")
     stranger = "+15557770001"
-    response = admin.post("volt/inbound", json={"from": stranger, "to": PRIMARY, "body": "Is this the ACME store?",
-                                                "media": ["https://example.com/a.png"]})
+    response = admin.post(
+        "volt/inbound",
+        json={
+            "from": stranger,
+            "to": PRIMARY,
+            "body": "Is this the ACME store?",
+            "media": ["https://example.com/a.png"],
+        },
+    )
     assert response.status_code == 201
     message = response.json()["message"]
     assert (message["status"], message["statusDescription"], message["fromNumber"], message["toNumber"]) == (
-        "received", "Incoming message received", stranger, PRIMARY)
+        "received",
+        "Incoming message received",
+        stranger,
+        PRIMARY,
+    )
     [event] = received(admin)
     payload = event["body"]["payload"]
     assert (payload["event_type"], payload["direction"], payload["type"], payload["text"]) == (
-        "message.received", "inbound", "mms", "Is this the ACME store?")
+        "message.received",
+        "inbound",
+        "mms",
+        "Is this the ACME store?",
+    )
     assert contract.verify(public_key(http, creds), event["raw"].encode(), event["headers"]["x-respond-flow-signature"])
     # the sender became a contact, the conversation and the inbox show the text, unread
-    contact = volt.data("query c($n: String!) { contact(primaryPhone: \"+15555554321\", phoneNumber: $n) "
-                        "{ name phoneNumber } }", {"n": stranger})["contact"]
+    contact = volt.data(
+        'query c($n: String!) { contact(primaryPhone: "+15555554321", phoneNumber: $n) { name phoneNumber } }',
+        {"n": stranger},
+    )["contact"]
     assert contact == {"name": stranger, "phoneNumber": stranger}
-    convo = volt.data("query c($to: String!) { conversation(to: $to, from: \"+15555554321\") { messages { id body } "
-                      "pageInfo { totalItems } } }", {"to": stranger})["conversation"]
-    assert convo == {"messages": [{"id": message["id"], "body": "Is this the ACME store?"}],
-                     "pageInfo": {"totalItems": 1}}
+    convo = volt.data(
+        'query c($to: String!) { conversation(to: $to, from: "+15555554321") { messages { id body } '
+        "pageInfo { totalItems } } }",
+        {"to": stranger},
+    )["conversation"]
+    assert convo == {
+        "messages": [{"id": message["id"], "body": "Is this the ACME store?"}],
+        "pageInfo": {"totalItems": 1},
+    }
     top = volt.data('{ inbox(from: "+15555554321") { items { contact { phoneNumber } lastMessage isUnread } } }')
-    assert top["inbox"]["items"][0] == {"contact": {"phoneNumber": stranger}, "lastMessage": "Is this the ACME store?",
-                                        "isUnread": True}
+    assert top["inbox"]["items"][0] == {
+        "contact": {"phoneNumber": stranger},
+        "lastMessage": "Is this the ACME store?",
+        "isUnread": True,
+    }
     # replying makes the conversation read
     send(volt, stranger, "Yes it is!")
     top = volt.data('{ inbox(from: "+15555554321") { items { lastMessage isUnread } } }')
@@ -166,8 +208,10 @@ def test_an_inbound_text_is_recorded_and_reported(volt: Volt, admin: httpx.Clien
 def test_inbound_from_a_blocked_contact_is_not_processed(volt: Volt, admin: httpx.Client) -> None:
     register(volt)
     admin.delete("sink/volt")
-    volt.data('mutation { createOrUpdateContact(name: "Wile E. Coyote", phoneNumber: "+15555556893", '
-              'accountPhone: "+15555554321", customFields: [], blocked: true) { id } }')
+    volt.data(
+        'mutation { createOrUpdateContact(name: "Wile E. Coyote", phoneNumber: "+15555556893", '
+        'accountPhone: "+15555554321", customFields: [], blocked: true) { id } }'
+    )
     response = admin.post("volt/inbound", json={"from": WILE, "to": PRIMARY, "body": "let me in"})
     assert response.status_code == 202
     assert response.json() == {"processed": False, "reason": "contact +15555556893 is blocked"}
@@ -194,32 +238,39 @@ def test_a_scheduled_wave_sends_to_its_list_when_due(volt: Volt, frozen: httpx.C
     frozen.put("volt/settings", json={"sent_after_seconds": 0, "delivered_after_seconds": 0})
     now = frozen.get("clock").json()["epoch"]
     from datetime import UTC, datetime
+
     at = datetime.fromtimestamp(now + 3600, UTC).strftime("%Y-%m-%d %H:%M:%S")
-    wave = volt.data("mutation w($at: String!) { scheduleWave(type: account, primaryPhone: \"+15555554321\", "
-                     "status: scheduled, wave: {waveName: \"Coyote sale\", scheduledTime: $at, messageBody: "
-                     "\"Hi {contact.first_name}!\", listNames: [\"Coyotes\"]}) { id totalMessages } }",
-                     {"at": at})["scheduleWave"]
+    wave = volt.data(
+        'mutation w($at: String!) { scheduleWave(type: account, primaryPhone: "+15555554321", '
+        'status: scheduled, wave: {waveName: "Coyote sale", scheduledTime: $at, messageBody: '
+        '"Hi {contact.first_name}!", listNames: ["Coyotes"]}) { id totalMessages } }',
+        {"at": at},
+    )["scheduleWave"]
     assert wave["totalMessages"] == 0
     members = volt.data('{ list(primaryPhone: "+15555554321", listName: "Coyotes") { size } }')["list"]["size"]
     frozen.post("clock/advance", json={"seconds": 3600})
-    query = ("query w($id: ID!) { wave(id: $id) { totalMessages totalMessagesDelivered totalMessagesFailed } }")
+    query = "query w($id: ID!) { wave(id: $id) { totalMessages totalMessagesDelivered totalMessagesFailed } }"
     totals = volt.data(query, {"id": wave["id"]})["wave"]
     assert 0 < totals["totalMessages"] <= members  # blocked members are skipped
     assert totals["totalMessages"] == totals["totalMessagesDelivered"] + totals["totalMessagesFailed"]
-    convo = volt.data("query c { conversation(to: \"+15555556893\", from: \"+15555554321\") "
-                      "{ messages { body wave { id } } } }")["conversation"]["messages"][0]
+    convo = volt.data(
+        'query c { conversation(to: "+15555556893", from: "+15555554321") { messages { body wave { id } } } }'
+    )["conversation"]["messages"][0]
     assert convo == {"body": "Hi Wile!", "wave": {"id": wave["id"]}}
 
 
 def test_a_draft_wave_is_never_sent(volt: Volt, frozen: httpx.Client) -> None:
-    wave = volt.data('mutation { scheduleWave(type: organization, status: draft, wave: {waveName: "Draft", '
-                     'scheduledTime: "2000-01-01 00:00:00", messageBody: "Hi", listNames: ["All"]}) { id type '
-                     'lists { name } } }')["scheduleWave"]
+    wave = volt.data(
+        'mutation { scheduleWave(type: organization, status: draft, wave: {waveName: "Draft", '
+        'scheduledTime: "2000-01-01 00:00:00", messageBody: "Hi", listNames: ["All"]}) { id type '
+        "lists { name } } }"
+    )["scheduleWave"]
     assert wave["type"] == "group"
     assert [lst["name"] for lst in wave["lists"]] == ["All", "All"]  # the All list of both seeded accounts
     frozen.post("clock/advance", json={"seconds": 86400})
     assert volt.data("query w($id: ID!) { wave(id: $id) { totalMessages } }", {"id": wave["id"]}) == {
-        "wave": {"totalMessages": 0}}
+        "wave": {"totalMessages": 0}
+    }
 
 
 class _Receiver(BaseHTTPRequestHandler):
@@ -251,7 +302,8 @@ def receiver() -> Iterator[tuple[str, list[tuple[bytes, dict[str, str]]]]]:
 
 
 def test_over_loopback_a_real_receiver_can_verify_every_request(
-        live_sandbox: Sandbox, receiver: tuple[str, list[tuple[bytes, dict[str, str]]]]) -> None:
+    live_sandbox: Sandbox, receiver: tuple[str, list[tuple[bytes, dict[str, str]]]]
+) -> None:
     url, got = receiver
     base = str(live_sandbox.url)
     creds = live_sandbox.credentials(base_url=base)["volt"]

@@ -41,25 +41,37 @@ def connect(
     name: Annotated[str | None, typer.Argument(help="Name for the connection (default: the API id).")] = None,
     api: Annotated[str | None, typer.Option(help="API id, e.g. groove-helpdesk.")] = None,
     base_url: Annotated[str | None, typer.Option(help="API base URL, e.g. https://api.groovehq.com/v1.")] = None,
-    token: Annotated[str | None, typer.Option(help="Access token (stored 0600, never printed).",
-                                              envvar="ENGAGESYNC_TOKEN")] = None,
-    sandbox: Annotated[str | None, typer.Option(help="URL of a running sandbox: connect every API it serves, "
-                                                     "each named by its API id.")] = None,
-    setting: Annotated[list[str] | None, typer.Option(help="KEY=VALUE connection setting, repeatable "
-                                                           "(e.g. user_id=42 for GrowthGenius).")] = None,
-    client_id: Annotated[str | None, typer.Option(help="OAuth app client id (groove-sales): runs the "
-                                                       "authorization code flow.")] = None,
-    client_secret: Annotated[str | None, typer.Option(help="OAuth app client secret (stored 0600).",
-                                                      envvar="ENGAGESYNC_CLIENT_SECRET")] = None,
+    token: Annotated[
+        str | None, typer.Option(help="Access token (stored 0600, never printed).", envvar="ENGAGESYNC_TOKEN")
+    ] = None,
+    sandbox: Annotated[
+        str | None,
+        typer.Option(help="URL of a running sandbox: connect every API it serves, each named by its API id."),
+    ] = None,
+    setting: Annotated[
+        list[str] | None,
+        typer.Option(help="KEY=VALUE connection setting, repeatable (e.g. user_id=42 for GrowthGenius)."),
+    ] = None,
+    client_id: Annotated[
+        str | None, typer.Option(help="OAuth app client id (groove-sales): runs the authorization code flow.")
+    ] = None,
+    client_secret: Annotated[
+        str | None, typer.Option(help="OAuth app client secret (stored 0600).", envvar="ENGAGESYNC_CLIENT_SECRET")
+    ] = None,
     authorize_url: Annotated[str | None, typer.Option(help="OAuth authorize URL (default: the API's).")] = None,
     token_url: Annotated[str | None, typer.Option(help="OAuth token URL (default: the API's).")] = None,
     graphql_url: Annotated[str | None, typer.Option(help="GraphQL endpoint (same as --base-url).")] = None,
-    redirect_port: Annotated[int, typer.Option(help="Port of the local redirect listener (0: any free port).")]
-    = 0,
-    redirect_uri: Annotated[str | None, typer.Option(help="Redirect URI registered for the app (loopback), "
-                                                          "if not http://127.0.0.1:PORT/callback.")] = None,
-    no_browser: Annotated[bool, typer.Option("--no-browser", help="Headless: print the URL and paste back the "
-                                                                  "URL the browser was redirected to.")] = False,
+    redirect_port: Annotated[int, typer.Option(help="Port of the local redirect listener (0: any free port).")] = 0,
+    redirect_uri: Annotated[
+        str | None,
+        typer.Option(help="Redirect URI registered for the app (loopback), if not http://127.0.0.1:PORT/callback."),
+    ] = None,
+    no_browser: Annotated[
+        bool,
+        typer.Option(
+            "--no-browser", help="Headless: print the URL and paste back the URL the browser was redirected to."
+        ),
+    ] = False,
     scope: Annotated[str, typer.Option(help="OAuth scopes, space-separated.")] = "",
     as_json: JsonOpt = False,
 ) -> None:
@@ -68,16 +80,26 @@ def connect(
     made: list[Connection] = []
     if client_id or client_secret:  # OAuth 2.0 authorization code flow (see oauth_connect.py)
         oauth_api = api or "groove-sales"
-        made.append(oauth_connection(name or oauth_api, oauth_api, client_id, client_secret,
-                                     graphql_url=graphql_url or base_url, authorize_url=authorize_url,
-                                     token_url=token_url, redirect_uri=redirect_uri, redirect_port=redirect_port,
-                                     no_browser=no_browser, scope=scope))
+        made.append(
+            oauth_connection(
+                name or oauth_api,
+                oauth_api,
+                client_id,
+                client_secret,
+                graphql_url=graphql_url or base_url,
+                authorize_url=authorize_url,
+                token_url=token_url,
+                redirect_uri=redirect_uri,
+                redirect_port=redirect_port,
+                no_browser=no_browser,
+                scope=scope,
+            )
+        )
     elif sandbox:
         try:
             creds = httpx.get(f"{sandbox.rstrip('/')}/_sandbox/credentials", timeout=10).json()
         except (httpx.HTTPError, ValueError) as exc:
-            fail(f"no sandbox answering at {sandbox} ({type(exc).__name__}); start one with "
-                 "`engagesync sandbox serve`")
+            fail(f"no sandbox answering at {sandbox} ({type(exc).__name__}); start one with `engagesync sandbox serve`")
         for api_id, values in creds.items():
             if api_id == "tenant":
                 continue
@@ -92,8 +114,15 @@ def connect(
         pairs = [item.partition("=") for item in setting or []]
         if any(not key.strip() or not sep for key, sep, _ in pairs):
             fail("--setting takes KEY=VALUE, e.g. --setting user_id=42")
-        made.append(Connection(name or api, api, base_url.rstrip("/"), {"token": token},
-                               {key.strip(): value.strip() for key, _, value in pairs}))
+        made.append(
+            Connection(
+                name or api,
+                api,
+                base_url.rstrip("/"),
+                {"token": token},
+                {key.strip(): value.strip() for key, _, value in pairs},
+            )
+        )
     for connection in made:
         store.put(connection)
     if as_json:
@@ -139,8 +168,19 @@ def streams(name: Annotated[str, typer.Argument(help="Connection name.")], as_js
     connection = _connection(name)
     found = connectors.streams_for(connection)
     if as_json:
-        emit_json({"streams": [{"name": s.spec.name, "primary_key": list(s.spec.primary_key),
-                                "parent": s.spec.parent, "columns": s.spec.columns} for s in found.values()]})
+        emit_json(
+            {
+                "streams": [
+                    {
+                        "name": s.spec.name,
+                        "primary_key": list(s.spec.primary_key),
+                        "parent": s.spec.parent,
+                        "columns": s.spec.columns,
+                    }
+                    for s in found.values()
+                ]
+            }
+        )
         return
     table = Table(title=f"streams of {name}")
     for column in ("stream", "primary key", "per", "columns"):
@@ -153,8 +193,15 @@ def streams(name: Annotated[str, typer.Argument(help="Connection name.")], as_js
 @contextmanager
 def _progress(quiet: bool) -> Iterator[tuple[Progress, WaitListener]]:
     """A live progress display on stderr (off for ``--json``) and a listener showing rate-limit waits."""
-    with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(bar_width=None),
-                  TextColumn("{task.fields[detail]}"), TimeElapsedColumn(), console=err, disable=quiet) as progress:
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(bar_width=None),
+        TextColumn("{task.fields[detail]}"),
+        TimeElapsedColumn(),
+        console=err,
+        disable=quiet,
+    ) as progress:
         wait = progress.add_task("rate limit", total=None, detail="", visible=False)
 
         def on_wait(seconds: float, why: str) -> None:
@@ -190,20 +237,44 @@ def pull_cmd(
                 result = exc.result
             except AuthError as exc:
                 fail(f"{name}: the credential was refused ({exc.status}: {exc.reason})", AUTH)
-    rows = [{"stream": s.name, "status": s.status, "records": s.records, "pages": s.pages, "requests": s.requests,
-             "resumed": s.resumed, "seconds": round(s.elapsed, 2), "error": s.error} for s in result.streams.values()]
+    rows = [
+        {
+            "stream": s.name,
+            "status": s.status,
+            "records": s.records,
+            "pages": s.pages,
+            "requests": s.requests,
+            "resumed": s.resumed,
+            "seconds": round(s.elapsed, 2),
+            "error": s.error,
+        }
+        for s in result.streams.values()
+    ]
     if as_json:
-        emit_json({"connection": name, "store": store, "ok": result.ok, "streams": rows,
-                   "elapsed_seconds": round(result.elapsed, 3)})
+        emit_json(
+            {
+                "connection": name,
+                "store": store,
+                "ok": result.ok,
+                "streams": rows,
+                "elapsed_seconds": round(result.elapsed, 3),
+            }
+        )
     else:
         table = Table(title=f"pull {name} -> {store} ({result.elapsed:.1f}s)")
         for column in ("stream", "status", "records", "pages", "requests", "resumed", "seconds"):
             table.add_column(column)
         for r in rows:
             status = str(r["status"])
-            table.add_row(str(r["stream"]), status if status == "complete" else f"[red]{status}[/red]",
-                          f"{r['records']:,}", str(r["pages"]), str(r["requests"]), "yes" if r["resumed"] else "",
-                          str(r["seconds"]))
+            table.add_row(
+                str(r["stream"]),
+                status if status == "complete" else f"[red]{status}[/red]",
+                f"{r['records']:,}",
+                str(r["pages"]),
+                str(r["requests"]),
+                "yes" if r["resumed"] else "",
+                str(r["seconds"]),
+            )
         out.print(table)
         for r in rows:
             if r["error"]:
@@ -212,9 +283,11 @@ def pull_cmd(
         raise typer.Exit(PARTIAL)
 
 
-def actions(name: Annotated[str, typer.Argument(help="Connection name.")],
-            action: Annotated[str | None, typer.Argument(help="Show one action's fields.")] = None,
-            as_json: JsonOpt = False) -> None:
+def actions(
+    name: Annotated[str, typer.Argument(help="Connection name.")],
+    action: Annotated[str | None, typer.Argument(help="Show one action's fields.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
     """List push actions (endpoint templates) with their fields."""
     connection = _connection(name)
     found = connectors.actions_for(connection)
@@ -222,8 +295,21 @@ def actions(name: Annotated[str, typer.Argument(help="Connection name.")],
         fail(f"unknown action {action!r}; available: {', '.join(found)}")
     selected = [found[action]] if action else list(found.values())
     if as_json:
-        emit_json({"actions": [{"name": a.name, "title": a.title, "method": a.method, "path": a.path,
-                                "creates": a.creates, "fields": [vars(f) for f in a.fields]} for a in selected]})
+        emit_json(
+            {
+                "actions": [
+                    {
+                        "name": a.name,
+                        "title": a.title,
+                        "method": a.method,
+                        "path": a.path,
+                        "creates": a.creates,
+                        "fields": [vars(f) for f in a.fields],
+                    }
+                    for a in selected
+                ]
+            }
+        )
         return
     for a in selected:
         table = Table(title=f"{a.name}: {a.title}  ({a.method} {a.path})", title_justify="left")
@@ -238,19 +324,31 @@ def actions(name: Annotated[str, typer.Argument(help="Connection name.")],
 def push(
     name: Annotated[str, typer.Argument(help="Connection name.")],
     action: Annotated[str, typer.Argument(help="Action (see `engagesync actions NAME`).")],
-    input_: Annotated[str, typer.Option("--input", help="CSV, JSONL (optionally .gz) or "
-                                                        "duckdb:PATH::schema.table.")],
-    map_: Annotated[list[str] | None, typer.Option(
-        "--map", help="TO=FROM: a column, 'constant', template {col}, or lower(col)... (repeatable).")] = None,
-    key: Annotated[str | None, typer.Option(help="Column identifying a record across runs "
-                                                 "(default: hash of the mapped payload).")] = None,
-    batch_size: Annotated[int, typer.Option(min=1, help="Records per batch: their ledger marks, responses and "
-                                                        "rejects are written in one transaction each.")] = 100,
-    concurrency: Annotated[int, typer.Option(min=1, max=32, help="Requests in flight at once (all under the "
-                                                                 "rate budget; >1 may reorder creates).")] = 1,
+    input_: Annotated[str, typer.Option("--input", help="CSV, JSONL (optionally .gz) or duckdb:PATH::schema.table.")],
+    map_: Annotated[
+        list[str] | None,
+        typer.Option("--map", help="TO=FROM: a column, 'constant', template {col}, or lower(col)... (repeatable)."),
+    ] = None,
+    key: Annotated[
+        str | None, typer.Option(help="Column identifying a record across runs (default: hash of the mapped payload).")
+    ] = None,
+    batch_size: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="Records per batch: their ledger marks, responses and rejects are written in one transaction each.",
+        ),
+    ] = 100,
+    concurrency: Annotated[
+        int,
+        typer.Option(
+            min=1, max=32, help="Requests in flight at once (all under the rate budget; >1 may reorder creates)."
+        ),
+    ] = 1,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the exact requests; send nothing.")] = False,
-    test: Annotated[bool, typer.Option("--test", help="Send the first record once, no retries; "
-                                                      "show the response.")] = False,
+    test: Annotated[
+        bool, typer.Option("--test", help="Send the first record once, no retries; show the response.")
+    ] = False,
     store: StoreOpt = DEFAULT_STORE,
     as_json: JsonOpt = False,
 ) -> None:
@@ -263,16 +361,29 @@ def push(
     try:
         mapping = Mapping.parse(map_ or [], passthrough=[f.name for f in spec.fields])
         rows = open_input(input_)
-        with _progress(as_json or dry_run or test) as (progress, on_wait), Store(store) as db, \
-                connectors.client_for(connection, on_wait=on_wait) as client:
+        with (
+            _progress(as_json or dry_run or test) as (progress, on_wait),
+            Store(store) as db,
+            connectors.client_for(connection, on_wait=on_wait) as client,
+        ):
             task = progress.add_task(f"push {action}", total=None, detail="")
 
             def on_record(_: str, counts: dict[str, Any]) -> None:
-                progress.update(task, detail=f"{counts['read']:,} read, {counts['done']:,} done, "
-                                             f"{counts['rejected']:,} rejected")
+                progress.update(
+                    task, detail=f"{counts['read']:,} read, {counts['done']:,} done, {counts['rejected']:,} rejected"
+                )
 
-            pusher = Pusher(client, connection.name, spec, db, mapping=mapping, key_field=key, progress=on_record,
-                            batch_size=batch_size, concurrency=concurrency)
+            pusher = Pusher(
+                client,
+                connection.name,
+                spec,
+                db,
+                mapping=mapping,
+                key_field=key,
+                progress=on_record,
+                batch_size=batch_size,
+                concurrency=concurrency,
+            )
             result = pusher.run(rows, dry_run=dry_run, test=test)
             open_rejects = db.reject_count(connection.name, spec.name)
     except (InputError, MappingError, ValueError) as exc:
@@ -281,8 +392,14 @@ def push(
         fail(f"{name}: the credential was refused ({exc.status}: {exc.reason})", AUTH)
     summary = result.to_dict()
     if as_json:
-        emit_json({"connection": name, **summary, "open_rejects": open_rejects,
-                   "requests": result.requests if (dry_run or test) else []})
+        emit_json(
+            {
+                "connection": name,
+                **summary,
+                "open_rejects": open_rejects,
+                "requests": result.requests if (dry_run or test) else [],
+            }
+        )
     else:
         for item in result.requests:
             out.print_json(json.dumps(item, default=str))
@@ -291,8 +408,14 @@ def push(
         table = Table(title=f"push {name} {action}{' (dry run)' if dry_run else ''}{' (test)' if test else ''}")
         for column in ("read", "done", "skipped (already pushed)", "reconciled", "rejected", "elapsed"):
             table.add_column(column)
-        table.add_row(str(result.read), str(result.done), str(result.skipped), str(result.reconciled),
-                      str(result.rejected), f"{result.elapsed:.2f}s")
+        table.add_row(
+            str(result.read),
+            str(result.done),
+            str(result.skipped),
+            str(result.reconciled),
+            str(result.rejected),
+            f"{result.elapsed:.2f}s",
+        )
         out.print(table)
         if result.rejected and not dry_run:
             err.print(f"{result.rejected} record(s) rejected: `engagesync rejects {name}` lists them with reasons")
@@ -327,8 +450,21 @@ def rejects(
             raise typer.Exit(PARTIAL if any(r["rejected"] for r in results) else OK)
         items = list(db.rejects(connection.name, action))
     if as_json:
-        emit_json({"rejects": [{"id": r.id, "action": r.action, "key": r.key, "field": r.field,
-                                "reason": r.reason, "record": r.record} for r in items]})
+        emit_json(
+            {
+                "rejects": [
+                    {
+                        "id": r.id,
+                        "action": r.action,
+                        "key": r.key,
+                        "field": r.field,
+                        "reason": r.reason,
+                        "record": r.record,
+                    }
+                    for r in items
+                ]
+            }
+        )
         return
     table = Table(title=f"open rejects of {name}")
     for column in ("id", "action", "line", "field", "reason"):

@@ -33,8 +33,9 @@ EXAMPLES = Path(__file__).resolve().parents[3] / "examples"
 
 
 def demo(
-    store: Annotated[str, typer.Option(help="DuckDB file to pull into (replaced if it exists).")]
-    = "engagesync-demo.duckdb",
+    store: Annotated[
+        str, typer.Option(help="DuckDB file to pull into (replaced if it exists).")
+    ] = "engagesync-demo.duckdb",
     seed: Annotated[int, typer.Option(help="Seed for the sandbox's data.")] = 0,
     tickets: Annotated[int, typer.Option(help="How many tickets to seed.")] = 200,
     examples: Annotated[Path, typer.Option(help="Folder with the example CSVs.")] = EXAMPLES,
@@ -54,22 +55,29 @@ def demo(
         console.rule("[bold]engagesync demo[/bold]: Groove helpdesk on a local sandbox")
         console.print(f"sandbox: [cyan]{url}[/cyan] ({tickets} seeded tickets)   store: [cyan]{store}[/cyan]")
         sink = f"{url}/_sandbox/sink/demo"
-        httpx.post(f"{creds['base_url']}/webhooks", json={"event": "ticket_started", "url": sink},
-                   headers={"Authorization": f"Bearer {creds['token']}"}).raise_for_status()
+        httpx.post(
+            f"{creds['base_url']}/webhooks",
+            json={"event": "ticket_started", "url": sink},
+            headers={"Authorization": f"Bearer {creds['token']}"},
+        ).raise_for_status()
         with Store(store) as db, connectors.client_for(connection) as client:
             _pull(client, connection, db)
             results = _push(client, connection, db, examples, _primary_mailbox(client))
             _rejects(db, connection)
         delivered = httpx.get(sink).json()["received"]
-        console.print(f"Webhooks: the sandbox delivered [bold]{len(delivered)}[/bold] ticket_started events "
-                      f"(raw ticket JSON) for the new tickets to {sink}")
+        console.print(
+            f"Webhooks: the sandbox delivered [bold]{len(delivered)}[/bold] ticket_started events "
+            f"(raw ticket JSON) for the new tickets to {sink}"
+        )
         gg_created = _growthgenius(sandbox, url, store, examples)
         gs_added = _groove_sales(sandbox, url, store, examples)
     created = results[0].done
-    console.print(f"\n[green bold]Demo finished[/green bold] in {time.perf_counter() - started:.1f}s: "
-                  f"{created} Groove tickets, {gg_created} GrowthGenius contacts and {gs_added} Groove sales flow "
-                  f"members pushed once each (the re-runs pushed nothing), rejects kept with their reasons, "
-                  f"everything pulled into {store}. Open it with: duckdb {store}")
+    console.print(
+        f"\n[green bold]Demo finished[/green bold] in {time.perf_counter() - started:.1f}s: "
+        f"{created} Groove tickets, {gg_created} GrowthGenius contacts and {gs_added} Groove sales flow "
+        f"members pushed once each (the re-runs pushed nothing), rejects kept with their reasons, "
+        f"everything pulled into {store}. Open it with: duckdb {store}"
+    )
     if created == 0 or len(delivered) < created or gg_created == 0 or gs_added == 0:
         raise typer.Exit(1)
 
@@ -92,10 +100,16 @@ def _pull(client: Any, connection: Connection, db: Store) -> None:
 def _push(client: Any, connection: Connection, db: Store, examples: Path, mailbox: str) -> list[PushResult]:
     actions = connectors.actions_for(connection)
     plans = [
-        ("create_ticket", "tickets.csv", ["from.email=email", "from.name=name", "body=message",
-                                          f"mailbox='{mailbox}'", "tags=split(tags)"]),
-        ("create_ticket", "tickets.csv", ["from.email=email", "from.name=name", "body=message",
-                                          f"mailbox='{mailbox}'", "tags=split(tags)"]),
+        (
+            "create_ticket",
+            "tickets.csv",
+            ["from.email=email", "from.name=name", "body=message", f"mailbox='{mailbox}'", "tags=split(tags)"],
+        ),
+        (
+            "create_ticket",
+            "tickets.csv",
+            ["from.email=email", "from.name=name", "body=message", f"mailbox='{mailbox}'", "tags=split(tags)"],
+        ),
         ("update_ticket_state", "ticket_states.csv", []),
         ("create_group", "groups.csv", ["agents=split(agents)"]),
     ]
@@ -105,8 +119,9 @@ def _push(client: Any, connection: Connection, db: Store, examples: Path, mailbo
         table.add_column(column)
     for name, file, maps in plans:
         spec = actions[name]
-        pusher = Pusher(client, connection.name, spec, db,
-                        mapping=Mapping.parse(maps, passthrough=[f.name for f in spec.fields]))
+        pusher = Pusher(
+            client, connection.name, spec, db, mapping=Mapping.parse(maps, passthrough=[f.name for f in spec.fields])
+        )
         result = pusher.run(open_input(str(examples / file)))
         results.append(result)
         table.add_row(name, file, str(result.read), str(result.done), str(result.skipped), str(result.rejected))
@@ -128,8 +143,9 @@ def _growthgenius(sandbox: Any, url: str, store: str, examples: Path) -> int:
     """Pull GrowthGenius (time-window streams) and push ``contacts.csv`` twice; returns contacts created."""
     sandbox.ctx.set_rate_limit("growthgenius", None)
     creds = sandbox.credentials(base_url=url)["growthgenius"]
-    connection = Connection("growthgenius", "growthgenius", creds["base_url"], {"api_key": creds["api_key"]},
-                            {"user_id": creds["user_id"]})
+    connection = Connection(
+        "growthgenius", "growthgenius", creds["base_url"], {"api_key": creds["api_key"]}, {"user_id": creds["user_id"]}
+    )
     console.rule("[bold]GrowthGenius[/bold]: key + user_id, updated_at windows, no dedupe upstream")
     with Store(store) as db, connectors.client_for(connection) as client:
         result = pull(client, connection.name, connectors.streams_for(connection), None, db)
@@ -140,8 +156,9 @@ def _growthgenius(sandbox: Any, url: str, store: str, examples: Path) -> int:
             table.add_row(s.name, f"{s.records:,}", str(s.pages), str(s.requests), f"growthgenius.{s.name}")
         console.print(table)
         spec = connectors.actions_for(connection)["create_contact"]
-        table = Table(title="5. push examples/contacts.csv (create_contact; GrowthGenius would duplicate, the ledger "
-                            "does not)")
+        table = Table(
+            title="5. push examples/contacts.csv (create_contact; GrowthGenius would duplicate, the ledger does not)"
+        )
         for column in ("run", "read", "created", "already pushed", "rejected"):
             table.add_column(column)
         runs = []
@@ -178,18 +195,27 @@ def _groove_sales(sandbox: Any, url: str, store: str, examples: Path) -> int:
         console.print(table)
         spec = connectors.actions_for(connection)["add_person_to_flow"]
         mapping = Mapping.parse(["salesforceId=salesforce_id", f"flowId='{flow}'"])
-        table = Table(title=f"8. push examples/flow_members.csv into flow {flow} (add_person_to_flow, 4 aliased "
-                            "mutations per request)")
+        table = Table(
+            title=f"8. push examples/flow_members.csv into flow {flow} (add_person_to_flow, 4 aliased "
+            "mutations per request)"
+        )
         for column in ("run", "read", "added", "already pushed", "rejected", "API requests"):
             table.add_column(column)
         runs = []
         for run in ("first", "again"):
             before = client.stats["requests"]
             pushed = Pusher(client, connection.name, spec, db, mapping=mapping, batch_size=4).run(
-                open_input(str(examples / "flow_members.csv")))
+                open_input(str(examples / "flow_members.csv"))
+            )
             runs.append(pushed)
-            table.add_row(run, str(pushed.read), str(pushed.done), str(pushed.skipped), str(pushed.rejected),
-                          str(client.stats["requests"] - before))
+            table.add_row(
+                run,
+                str(pushed.read),
+                str(pushed.done),
+                str(pushed.skipped),
+                str(pushed.rejected),
+                str(client.stats["requests"] - before),
+            )
         console.print(table)
         table = Table(title="9. rejects (engagesync rejects groove-sales)")
         for column in ("action", "field", "reason"):

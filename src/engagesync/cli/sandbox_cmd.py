@@ -12,8 +12,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-app = typer.Typer(help="Run every emulated API on one local port, with OAuth, limits, faults and a clock.",
-                  no_args_is_help=True)
+app = typer.Typer(
+    help="Run every emulated API on one local port, with OAuth, limits, faults and a clock.", no_args_is_help=True
+)
 console = Console(stderr=True)
 
 
@@ -22,8 +23,9 @@ def parse_counts(items: list[str]) -> dict[str, int]:
     for item in items:
         key, sep, value = item.partition("=")
         if not sep or "." not in key or not value.strip().isdigit():
-            raise typer.BadParameter(f"{item!r}: expected <api>.<resource>=<n>, e.g. groove-helpdesk.tickets=1000",
-                                     param_hint="--count")
+            raise typer.BadParameter(
+                f"{item!r}: expected <api>.<resource>=<n>, e.g. groove-helpdesk.tickets=1000", param_hint="--count"
+            )
         counts[key.strip()] = int(value)
     return counts
 
@@ -32,17 +34,22 @@ def parse_counts(items: list[str]) -> dict[str, int]:
 def serve(
     host: Annotated[str, typer.Option(help="Interface to bind; keep loopback unless you know why.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port for every API and the /_sandbox admin API.")] = 8765,
-    db: Annotated[str | None, typer.Option(help="SQLite file that keeps state across restarts "
-                                                  "(default: in memory).")] = None,
+    db: Annotated[
+        str | None, typer.Option(help="SQLite file that keeps state across restarts (default: in memory).")
+    ] = None,
     seed: Annotated[int, typer.Option(help="Seed for deterministic data (same seed, same data).")] = 0,
-    count: Annotated[list[str] | None, typer.Option(help="Seed size per resource, e.g. "
-                                                          "groove-helpdesk.tickets=1000 (repeatable).")] = None,
-    no_rate_limits: Annotated[bool, typer.Option("--no-rate-limits",
-                                                 help="Start with every rate limit off.")] = False,
-    oauth_consent: Annotated[bool | None, typer.Option(
-        "--oauth-consent/--no-oauth-consent",
-        help="OAuth authorize URLs show an Approve/Deny page for a person in a browser (default: auto-approve, "
-             "kept from the --db state).")] = None,
+    count: Annotated[
+        list[str] | None, typer.Option(help="Seed size per resource, e.g. groove-helpdesk.tickets=1000 (repeatable).")
+    ] = None,
+    no_rate_limits: Annotated[bool, typer.Option("--no-rate-limits", help="Start with every rate limit off.")] = False,
+    oauth_consent: Annotated[
+        bool | None,
+        typer.Option(
+            "--oauth-consent/--no-oauth-consent",
+            help="OAuth authorize URLs show an Approve/Deny page for a person in a browser (default: auto-approve, "
+            "kept from the --db state).",
+        ),
+    ] = None,
 ) -> None:
     """Serve all emulated APIs on one port (Ctrl-C to stop).
 
@@ -66,6 +73,7 @@ def serve(
             sandbox.ctx.set_rate_limit(api_id, None)
     if oauth_consent is not None:
         from ..sandbox.oauth import servers
+
         for oauth in servers(sandbox.ctx):
             oauth.consent = oauth_consent
     url = f"http://{host}:{port}"
@@ -79,8 +87,16 @@ def serve(
     console.print(table)
     if db:
         console.print(f"state: {db} (survives restarts)")
-    config = uvicorn.Config(sandbox.app, host=host, port=port, log_level="warning", lifespan="on",
-                            date_header=False, server_header=False, access_log=False)
+    config = uvicorn.Config(
+        sandbox.app,
+        host=host,
+        port=port,
+        log_level="warning",
+        lifespan="on",
+        date_header=False,
+        server_header=False,
+        access_log=False,
+    )
     server = uvicorn.Server(config)
     signal.signal(signal.SIGTERM, lambda *_: setattr(server, "should_exit", True))
     try:
@@ -97,11 +113,14 @@ def credentials(
 ) -> None:
     """Print what a client needs to call each API of a running sandbox."""
     try:
-        response = httpx.get(f"{url.rstrip('/')}/_sandbox/credentials", params={"tenant": tenant} if tenant else None,
-                             timeout=10)
+        response = httpx.get(
+            f"{url.rstrip('/')}/_sandbox/credentials", params={"tenant": tenant} if tenant else None, timeout=10
+        )
     except httpx.HTTPError as exc:
-        console.print(f"[red]error:[/red] no sandbox answering at {url} ({type(exc).__name__}); "
-                      "start one with `engagesync sandbox serve`")
+        console.print(
+            f"[red]error:[/red] no sandbox answering at {url} ({type(exc).__name__}); "
+            "start one with `engagesync sandbox serve`"
+        )
         raise typer.Exit(1) from exc
     if response.status_code != 200:
         console.print(f"[red]error:[/red] {response.status_code} {response.text}")

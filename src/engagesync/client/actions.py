@@ -183,4 +183,5 @@ def _is_int(value: Any) -> bool:
 
 def _path_segment(value: Any) -> str:
     from urllib.parse import quote
+
     return quote(str(value).strip(), safe="@")

@@ -38,8 +38,9 @@ class HeaderKey(Credential):
     GrowthGenius sends ``Authorization: <key>`` with no "Bearer" and a ``user_id`` on every request.
     """
 
-    def __init__(self, key: str, header: str = "Authorization", prefix: str = "",
-                 query: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, key: str, header: str = "Authorization", prefix: str = "", query: dict[str, str] | None = None
+    ) -> None:
         self._key = key
         self._header = header
         self._prefix = prefix

@@ -160,8 +160,9 @@ class RateBudget:
         return max(ready - now, 0.0) + self.slack
 
     # -- the response side -----------------------------------------------------------------------
-    def release(self, headers: Mapping[str, str], sent: float, received: float, status: int,
-                ticket: Ticket | None = None) -> None:
+    def release(
+        self, headers: Mapping[str, str], sent: float, received: float, status: int, ticket: Ticket | None = None
+    ) -> None:
         """Learn from a response: server clock, limit, the server's own count, and 429s."""
         with self._lock:
             if ticket is not None:
@@ -224,8 +225,14 @@ class RateBudget:
             local = self.clock()
             index = window_index(self.sync.earliest(local), self.window_seconds)
             previous, current = self._counts(index, local)
-            return {"limit": self.limit, "window_seconds": self.window_seconds, "current": current,
-                    "previous": previous, "waits": self.waits, "waited_seconds": round(self.waited_seconds, 3)}
+            return {
+                "limit": self.limit,
+                "window_seconds": self.window_seconds,
+                "current": current,
+                "previous": previous,
+                "waits": self.waits,
+                "waited_seconds": round(self.waited_seconds, 3),
+            }
 
 
 def _int(value: str | None) -> int | None:

@@ -11,14 +11,19 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 #: Query parameters whose values are credentials.
-SECRET_PARAMS = frozenset({"access_token", "api_key", "apikey", "token", "key", "client_secret", "refresh_token",
-                           "code", "password"})
+SECRET_PARAMS = frozenset(
+    {"access_token", "api_key", "apikey", "token", "key", "client_secret", "refresh_token", "code", "password"}
+)
 
 
 def redact_url(url: str, secrets: Iterable[str] = ()) -> str:
     parts = urlsplit(str(url))
-    query = urlencode([(k, "[redacted]" if k.lower() in SECRET_PARAMS else v)
-                       for k, v in parse_qsl(parts.query, keep_blank_values=True)])
+    query = urlencode(
+        [
+            (k, "[redacted]" if k.lower() in SECRET_PARAMS else v)
+            for k, v in parse_qsl(parts.query, keep_blank_values=True)
+        ]
+    )
     out = urlunsplit((parts.scheme, parts.netloc, parts.path, query, parts.fragment))
     return redact_text(out, secrets)
 
@@ -37,8 +42,15 @@ class EngageSyncError(Exception):
 class ApiError(EngageSyncError):
     """The API answered with an error status."""
 
-    def __init__(self, status: int, messages: list[str], method: str, url: str, body: Any = None,
-                 fields: list[str | None] | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        messages: list[str],
+        method: str,
+        url: str,
+        body: Any = None,
+        fields: list[str | None] | None = None,
+    ) -> None:
         self.status = status
         self.messages = messages
         #: The field each message is about, when the connector knows it (same order as ``messages``).
@@ -108,8 +120,13 @@ class GraphQLError(EngageSyncError):
     it never carries a credential.
     """
 
-    def __init__(self, message: str, path: tuple[str | int, ...] = (), code: str | None = None,
-                 locations: tuple[tuple[int, int], ...] = ()) -> None:
+    def __init__(
+        self,
+        message: str,
+        path: tuple[str | int, ...] = (),
+        code: str | None = None,
+        locations: tuple[tuple[int, int], ...] = (),
+    ) -> None:
         self.message = message
         self.path = path
         self.code = code

@@ -65,8 +65,9 @@ def check_operation(schema: GraphQLSchema, text: str, operation_name: str | None
     operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
     chosen = [o for o in operations if operation_name is None or (o.name and o.name.value == operation_name)]
     if not problems and len(chosen) != 1:
-        problems.append(f"operation {operation_name!r} not found" if operation_name
-                        else "several operations: name the one to run")
+        problems.append(
+            f"operation {operation_name!r} not found" if operation_name else "several operations: name the one to run"
+        )
     if problems:
         raise InvalidQuery(problems)
     op = chosen[0]
@@ -120,8 +121,14 @@ class GraphQLClient:
                 self._checked[key] = found
         return found
 
-    def execute(self, text: str, variables: dict[str, Any] | None = None, operation_name: str | None = None,
-                *, retry: bool = True) -> GraphQLResult:
+    def execute(
+        self,
+        text: str,
+        variables: dict[str, Any] | None = None,
+        operation_name: str | None = None,
+        *,
+        retry: bool = True,
+    ) -> GraphQLResult:
         """Validate locally, send, and return data + errors; raise when nothing but errors came back."""
         op = self.operation(text, operation_name)
         body: dict[str, Any] = {"query": op.text, "variables": variables or {}}
@@ -140,8 +147,9 @@ class GraphQLClient:
             raise GraphQLRequestError(errors or [GraphQLError("the response carries no data")], op.name)
         return GraphQLResult(data, errors)
 
-    def query(self, text: str, variables: dict[str, Any] | None = None,
-              operation_name: str | None = None) -> dict[str, Any]:
+    def query(
+        self, text: str, variables: dict[str, Any] | None = None, operation_name: str | None = None
+    ) -> dict[str, Any]:
         """The data of an operation that must succeed entirely (any error raises)."""
         result = self.execute(text, variables, operation_name)
         if result.errors:
@@ -154,8 +162,11 @@ class GraphQLClient:
         path = tuple(p for p in raw.get("path") or [] if isinstance(p, str | int))
         ext = raw.get("extensions")
         code = ext.get("code") if isinstance(ext, dict) and isinstance(ext.get("code"), str) else None
-        locations = tuple((int(loc.get("line", 0)), int(loc.get("column", 0)))
-                          for loc in raw.get("locations") or [] if isinstance(loc, dict))
+        locations = tuple(
+            (int(loc.get("line", 0)), int(loc.get("column", 0)))
+            for loc in raw.get("locations") or []
+            if isinstance(loc, dict)
+        )
         return GraphQLError(redact_text(str(raw.get("message", "(no message)")), secrets), path, code, locations)
 
 
@@ -175,8 +186,15 @@ def dig(data: Any, path: Sequence[str]) -> Any:
     return data
 
 
-def relay_pages(gql: GraphQLClient, text: str, variables: dict[str, Any] | None, connection: Sequence[str], *,
-                first: int = 100, after: str | None = None) -> Iterator[RelayPage]:
+def relay_pages(
+    gql: GraphQLClient,
+    text: str,
+    variables: dict[str, Any] | None,
+    connection: Sequence[str],
+    *,
+    first: int = 100,
+    after: str | None = None,
+) -> Iterator[RelayPage]:
     """Every page of the Relay connection at ``connection`` (a path in ``data``), from cursor ``after``.
 
     ``text`` declares ``$first: Int`` and ``$after: String`` and passes them to the connection field;
@@ -200,8 +218,10 @@ def relay_pages(gql: GraphQLClient, text: str, variables: dict[str, Any] | None,
         has_next = bool(info.get("hasNextPage"))
         end = info.get("endCursor") if isinstance(info.get("endCursor"), str) else None
         if has_next and (end is None or end in seen):
-            raise PaginationLoop(f"the connection at {'.'.join(connection)} claims more pages but its endCursor "
-                                 f"{'is missing' if end is None else 'repeats'}; stopping")
+            raise PaginationLoop(
+                f"the connection at {'.'.join(connection)} claims more pages but its endCursor "
+                f"{'is missing' if end is None else 'repeats'}; stopping"
+            )
         yield RelayPage(nodes, end if end is not None else cursor, has_next)
         if not has_next:
             return

@@ -67,11 +67,19 @@ def default_error_parser(response: httpx.Response) -> list[str]:
 class ApiClient:
     """Synchronous, thread-safe client for one API credential."""
 
-    def __init__(self, base_url: str, auth: Credential | None = None, budget: RateBudget | None = None,
-                 timeout: float = 30.0, retry: RetryPolicy | None = None,
-                 transport: httpx.BaseTransport | None = None, error_parser: ErrorParser = default_error_parser,
-                 on_event: EventListener | None = None, rng: random.Random | None = None,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        auth: Credential | None = None,
+        budget: RateBudget | None = None,
+        timeout: float = 30.0,
+        retry: RetryPolicy | None = None,
+        transport: httpx.BaseTransport | None = None,
+        error_parser: ErrorParser = default_error_parser,
+        on_event: EventListener | None = None,
+        rng: random.Random | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         self.base_url = base_url.rstrip("/")
         self.auth = auth
         self.budget = budget if budget is not None else RateBudget()
@@ -81,8 +89,14 @@ class ApiClient:
         self._rng = rng or random.Random()
         self._sleep = sleep
         limits = httpx.Limits(max_connections=16, max_keepalive_connections=16)
-        self.http = httpx.Client(base_url=self.base_url + "/", auth=auth, timeout=timeout, transport=transport,
-                                 limits=limits, headers={"User-Agent": "engagesync"})
+        self.http = httpx.Client(
+            base_url=self.base_url + "/",
+            auth=auth,
+            timeout=timeout,
+            transport=transport,
+            limits=limits,
+            headers={"User-Agent": "engagesync"},
+        )
         self.stats = {"requests": 0, "retries": 0, "rate_limited": 0}
 
     # -- plumbing --------------------------------------------------------------------------------
@@ -106,8 +120,16 @@ class ApiClient:
         self.close()
 
     # -- requests --------------------------------------------------------------------------------
-    def request(self, method: str, url: str, *, params: dict[str, Any] | None = None, json: Any = None,
-                idempotent: bool | None = None, retry: bool = True) -> httpx.Response:
+    def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        params: dict[str, Any] | None = None,
+        json: Any = None,
+        idempotent: bool | None = None,
+        retry: bool = True,
+    ) -> httpx.Response:
         """Send with the budget and retry policy; return a 2xx/3xx response or raise a typed error."""
         method = method.upper()
         safe_to_repeat = method in IDEMPOTENT if idempotent is None else idempotent
@@ -124,8 +146,12 @@ class ApiClient:
                 if attempt < attempts:
                     self._backoff(attempt, method, url, "connection refused")
                     continue
-                raise TransportError(f"cannot connect ({redact_text(str(exc), self._secrets())})", method,
-                                     self.safe_url(self._full(url)), maybe_sent=False) from exc
+                raise TransportError(
+                    f"cannot connect ({redact_text(str(exc), self._secrets())})",
+                    method,
+                    self.safe_url(self._full(url)),
+                    maybe_sent=False,
+                ) from exc
             except httpx.TransportError as exc:  # timeouts, dropped connections
                 self.budget.release({}, sent, self.budget.clock(), 0, ticket)
                 kind = type(exc).__name__
@@ -133,8 +159,12 @@ class ApiClient:
                     self._backoff(attempt, method, url, kind)
                     continue
                 cls = TransportError if safe_to_repeat else OutcomeUnknown
-                raise cls(f"{kind}: the request may have reached the server", method,
-                          self.safe_url(self._full(url)), maybe_sent=True) from exc
+                raise cls(
+                    f"{kind}: the request may have reached the server",
+                    method,
+                    self.safe_url(self._full(url)),
+                    maybe_sent=True,
+                ) from exc
             self.budget.release(response.headers, sent, self.budget.clock(), response.status_code, ticket)
             self.stats["requests"] += 1
             status = response.status_code
@@ -147,8 +177,12 @@ class ApiClient:
                 self._backoff(attempt, method, url, f"HTTP {status}")
                 continue
             if status >= 500 and not safe_to_repeat:
-                raise OutcomeUnknown(f"HTTP {status} after sending: the create may or may not have happened",
-                                     method, self.safe_url(response.request.url), maybe_sent=True)
+                raise OutcomeUnknown(
+                    f"HTTP {status} after sending: the create may or may not have happened",
+                    method,
+                    self.safe_url(response.request.url),
+                    maybe_sent=True,
+                )
             if status >= 400:
                 raise self._error(response)
             return response
@@ -159,8 +193,7 @@ class ApiClient:
     def _backoff(self, attempt: int, method: str, url: str, why: str) -> None:
         self.stats["retries"] += 1
         delay = self.retry.delay(attempt, self._rng)
-        self._emit("retry", method=method, url=self.safe_url(self._full(url)), why=why, delay=delay,
-                   attempt=attempt)
+        self._emit("retry", method=method, url=self.safe_url(self._full(url)), why=why, delay=delay, attempt=attempt)
         self._sleep(delay)
 
     def _error(self, response: httpx.Response) -> ApiError:

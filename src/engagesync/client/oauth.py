@@ -111,8 +111,9 @@ def _observe_date(sync: ClockSync, response: httpx.Response, sent: float) -> Non
             sync.observe(parsedate_to_datetime(date).timestamp(), sent, time.time())
 
 
-def request_token(http: httpx.Client, app: OAuthApp, grant: dict[str, str], sync: ClockSync | None = None,
-                  attempts: int = 3) -> TokenSet:
+def request_token(
+    http: httpx.Client, app: OAuthApp, grant: dict[str, str], sync: ClockSync | None = None, attempts: int = 3
+) -> TokenSet:
     """POST a grant to the token URL (JSON body, as Groove's document shows) and parse the answer.
 
     The redirect URI goes under both spellings the document uses (``redirect_uri`` and the curl
@@ -133,12 +134,17 @@ def request_token(http: httpx.Client, app: OAuthApp, grant: dict[str, str], sync
             break
         except httpx.ConnectError as exc:
             if attempt == attempts:
-                raise TransportError(f"cannot reach the token endpoint ({type(exc).__name__})", "POST", safe_url,
-                                     maybe_sent=False) from None
+                raise TransportError(
+                    f"cannot reach the token endpoint ({type(exc).__name__})", "POST", safe_url, maybe_sent=False
+                ) from None
             time.sleep(0.2 * attempt)
         except httpx.TransportError as exc:
-            raise TransportError(f"{type(exc).__name__} at the token endpoint; the grant may have been used",
-                                 "POST", safe_url, maybe_sent=True) from None
+            raise TransportError(
+                f"{type(exc).__name__} at the token endpoint; the grant may have been used",
+                "POST",
+                safe_url,
+                maybe_sent=True,
+            ) from None
     _observe_date(sync, response, sent)
     try:
         payload = response.json()
@@ -149,8 +155,11 @@ def request_token(http: httpx.Client, app: OAuthApp, grant: dict[str, str], sync
         described = payload.get("error_description") if isinstance(payload, dict) else None
         message = f"{error}: {described}" if error and described else str(error or described or response.text[:200])
         message = redact_text(message, hidden)  # a server may echo what it got (the secret, the grant)
-        cls = AuthError if error in REFUSED or response.status_code == 401 else error_for_status(
-            max(response.status_code, 400))
+        cls = (
+            AuthError
+            if error in REFUSED or response.status_code == 401
+            else error_for_status(max(response.status_code, 400))
+        )
         raise cls(response.status_code, [message or f"HTTP {response.status_code}"], "POST", safe_url, None)
     now = sync.midpoint(time.time())
     return TokenSet.from_response(payload, now)
@@ -159,9 +168,17 @@ def request_token(http: httpx.Client, app: OAuthApp, grant: dict[str, str], sync
 class OAuthHolder(Credential):
     """The one token holder of a credential, shared by all streams and threads (see the module doc)."""
 
-    def __init__(self, app: OAuthApp, tokens: TokenSet, *, transport: httpx.BaseTransport | None = None,
-                 on_rotate: RotateListener | None = None, margin: float = DEFAULT_MARGIN,
-                 clock: Callable[[], float] = time.time, timeout: float = 30.0) -> None:
+    def __init__(
+        self,
+        app: OAuthApp,
+        tokens: TokenSet,
+        *,
+        transport: httpx.BaseTransport | None = None,
+        on_rotate: RotateListener | None = None,
+        margin: float = DEFAULT_MARGIN,
+        clock: Callable[[], float] = time.time,
+        timeout: float = 30.0,
+    ) -> None:
         self.app = app
         self._tokens = tokens
         self._listeners: list[RotateListener] = [on_rotate] if on_rotate is not None else []
@@ -234,14 +251,25 @@ class OAuthHolder(Credential):
     def _refresh(self, why: str) -> None:
         refresh_token = self._tokens.refresh_token
         if not refresh_token:
-            raise AuthError(401, ["the access token expired and there is no refresh token; connect again"], "POST",
-                            redact_url(self.app.token_url), None)
+            raise AuthError(
+                401,
+                ["the access token expired and there is no refresh token; connect again"],
+                "POST",
+                redact_url(self.app.token_url),
+                None,
+            )
         try:
-            tokens = request_token(self._http, self.app, {"grant_type": "refresh_token",
-                                                          "refresh_token": refresh_token}, self.sync)
+            tokens = request_token(
+                self._http, self.app, {"grant_type": "refresh_token", "refresh_token": refresh_token}, self.sync
+            )
         except AuthError as exc:
-            raise AuthError(exc.status, [f"the refresh token was refused ({exc.reason}); run `engagesync connect` "
-                                         "again to authorize"], exc.method, exc.url, None) from None
+            raise AuthError(
+                exc.status,
+                [f"the refresh token was refused ({exc.reason}); run `engagesync connect` again to authorize"],
+                exc.method,
+                exc.url,
+                None,
+            ) from None
         if tokens.refresh_token is None:  # a provider that does not rotate keeps the old one valid
             tokens = TokenSet(tokens.access_token, refresh_token, tokens.expires_at, tokens.scope)
         self._held.extend(t for t in (tokens.access_token, tokens.refresh_token) if t and t not in self._held)
@@ -268,8 +296,7 @@ def shared_holder(app: OAuthApp, tokens: TokenSet, **kwargs: Any) -> OAuthHolder
     mine = tokens.refresh_token or tokens.access_token
     with _HOLDERS_LOCK:
         for holder in list(_HOLDERS):
-            if (holder.app.token_url, holder.app.client_id) == (app.token_url, app.client_id) \
-                    and mine in holder.held():
+            if (holder.app.token_url, holder.app.client_id) == (app.token_url, app.client_id) and mine in holder.held():
                 if kwargs.get("on_rotate") is not None:
                     holder.add_listener(kwargs["on_rotate"])
                 return holder
@@ -304,8 +331,9 @@ def code_from_params(params: dict[str, str], state: str) -> str:
         detail = params.get("error_description") or ""
         raise AuthorizationFailed(f"authorization refused: {params['error']}{f' ({detail})' if detail else ''}")
     if params.get("state") != state:
-        raise AuthorizationFailed("the redirect's state does not match the one sent; aborting (the request may "
-                                  "have been forged)")
+        raise AuthorizationFailed(
+            "the redirect's state does not match the one sent; aborting (the request may have been forged)"
+        )
     code = params.get("code")
     if not code:
         raise AuthorizationFailed("the redirect carries no code")
@@ -322,12 +350,24 @@ def code_from_pasted(text: str, state: str) -> str:
     return text
 
 
-def exchange_code(app: OAuthApp, code: str, redirect_uri: str, transport: httpx.BaseTransport | None = None,
-                  ) -> TokenSet:
+def exchange_code(
+    app: OAuthApp,
+    code: str,
+    redirect_uri: str,
+    transport: httpx.BaseTransport | None = None,
+) -> TokenSet:
     """Step 3: trade the code for an access + refresh token pair."""
     with httpx.Client(transport=transport, timeout=30.0, headers={"User-Agent": "engagesync"}) as http:
-        return request_token(http, app, {"grant_type": "authorization_code", "code": code,
-                                         "redirect_uri": redirect_uri, "redirect_url": redirect_uri})
+        return request_token(
+            http,
+            app,
+            {
+                "grant_type": "authorization_code",
+                "code": code,
+                "redirect_uri": redirect_uri,
+                "redirect_url": redirect_uri,
+            },
+        )
 
 
 class LoopbackReceiver:
@@ -351,8 +391,11 @@ class LoopbackReceiver:
                     self.end_headers()
                     return
                 ok = "code" in params and not params.get("error")
-                page = ("<h1>engagesync is connected</h1><p>You can close this tab.</p>" if ok else
-                        "<h1>Authorization did not complete</h1><p>Go back to the terminal.</p>")
+                page = (
+                    "<h1>engagesync is connected</h1><p>You can close this tab.</p>"
+                    if ok
+                    else "<h1>Authorization did not complete</h1><p>Go back to the terminal.</p>"
+                )
                 self.send_response(200)
                 self.send_header("Content-Type", "text/html; charset=utf-8")
                 self.end_headers()
@@ -373,8 +416,9 @@ class LoopbackReceiver:
         """A listener matching a loopback redirect URI (its port, or a free one for port 0, and its path)."""
         parts = urlsplit(redirect_uri)
         if parts.scheme != "http" or parts.hostname not in ("127.0.0.1", "localhost", "::1"):
-            raise ValueError(f"the redirect URI must be http://127.0.0.1:PORT/... to be caught locally, "
-                             f"not {redirect_uri}")
+            raise ValueError(
+                f"the redirect URI must be http://127.0.0.1:PORT/... to be caught locally, not {redirect_uri}"
+            )
         return cls(parts.port or 0, parts.path or "/callback")
 
     @property
@@ -402,10 +446,16 @@ class LoopbackReceiver:
         self.close()
 
 
-def authorize_interactively(app: OAuthApp, *, say: Callable[[str], None], redirect_uri: str | None = None,
-                            open_browser: Callable[[str], object] | None = None,
-                            paste: Callable[[str], str] | None = None, timeout: float = 300.0,
-                            transport: httpx.BaseTransport | None = None) -> tuple[TokenSet, str]:
+def authorize_interactively(
+    app: OAuthApp,
+    *,
+    say: Callable[[str], None],
+    redirect_uri: str | None = None,
+    open_browser: Callable[[str], object] | None = None,
+    paste: Callable[[str], str] | None = None,
+    timeout: float = 300.0,
+    transport: httpx.BaseTransport | None = None,
+) -> tuple[TokenSet, str]:
     """The whole authorization-code flow for a person at a terminal; returns (tokens, redirect URI used).
 
     With ``paste`` (headless): print the URL, read back the redirect URL (or the code) the browser
@@ -438,12 +488,26 @@ def authorize_without_browser(app: OAuthApp, http: httpx.Client, redirect_uri: s
     response = http.get(authorization_url(app, state, redirect), follow_redirects=False)
     location = response.headers.get("location")
     if response.status_code not in (301, 302, 303, 307) or not location:
-        raise AuthorizationFailed(f"the authorize URL answered {response.status_code} without a redirect "
-                                  "(is a consent page switched on?)")
+        raise AuthorizationFailed(
+            f"the authorize URL answered {response.status_code} without a redirect (is a consent page switched on?)"
+        )
     code = code_from_params(dict(parse_qsl(urlsplit(location).query)), state)
     return request_token(http, app, {"grant_type": "authorization_code", "code": code, "redirect_uri": redirect})
 
 
-__all__ = ["ApiError", "AuthorizationFailed", "LoopbackReceiver", "OAuthApp", "OAuthHolder", "TokenSet",
-           "authorization_url", "authorize_interactively", "authorize_without_browser", "code_from_pasted",
-           "exchange_code", "new_state", "request_token", "shared_holder"]
+__all__ = [
+    "ApiError",
+    "AuthorizationFailed",
+    "LoopbackReceiver",
+    "OAuthApp",
+    "OAuthHolder",
+    "TokenSet",
+    "authorization_url",
+    "authorize_interactively",
+    "authorize_without_browser",
+    "code_from_pasted",
+    "exchange_code",
+    "new_state",
+    "request_token",
+    "shared_holder",
+]

@@ -71,9 +71,15 @@ def _canonical(url: str, params: dict[str, Any]) -> tuple[str, tuple[tuple[str, 
     return url, tuple(sorted(items))
 
 
-def follow_next_page(client: ApiClient, path: str, params: dict[str, Any] | None, items_key: str, *,
-                     per_page_param: str = "per_page", next_path: Sequence[str] = NEXT_PAGE_PATH,
-                     ) -> Iterator[tuple[list[dict[str, Any]], str | None]]:
+def follow_next_page(
+    client: ApiClient,
+    path: str,
+    params: dict[str, Any] | None,
+    items_key: str,
+    *,
+    per_page_param: str = "per_page",
+    next_path: Sequence[str] = NEXT_PAGE_PATH,
+) -> Iterator[tuple[list[dict[str, Any]], str | None]]:
     """Yield ``(items, next_url)`` per page, starting with ``GET path?params``.
 
     ``per_page`` (default 50, or the caller's value in ``params``) is sent on the first request and

@@ -38,9 +38,11 @@ class DenseWindow(EngageSyncError):
 
     def __init__(self, tick: int, count: int, limit: int, label: str) -> None:
         self.tick, self.count, self.limit = tick, count, limit
-        super().__init__(f"{count} records share the instant {label}, and the API lists at most {limit} per "
-                         "request: the rest cannot be reached by time windows (raise the window limit if the "
-                         "API allows more)")
+        super().__init__(
+            f"{count} records share the instant {label}, and the API lists at most {limit} per "
+            "request: the rest cannot be reached by time windows (raise the window limit if the "
+            "API allows more)"
+        )
 
 
 @dataclass(frozen=True)
@@ -100,8 +102,11 @@ class TimeWindows:
             nxt = end + 1
             width = min(span * 4, max(1, span * self.limit * 3 // (4 * len(records)))) if records else span * 4
             width = max(1, min(width, high - low + 1))
-            after: dict[str, Any] = ({"pass": [low, high], "next": nxt, "width": width} if nxt <= high
-                                     else {"since": high + 1, "width": width})
+            after: dict[str, Any] = (
+                {"pass": [low, high], "next": nxt, "width": width}
+                if nxt <= high
+                else {"since": high + 1, "width": width}
+            )
             yield WindowPage(records, (start, end), after, spent)
 
 

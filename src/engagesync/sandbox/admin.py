@@ -79,8 +79,11 @@ class AdminApi:
             Route("/stats", r(self.stats)),
         ]
         for api in self.ctx.apis.values():
-            extra = [Route(route.path, r(route.endpoint), methods=sorted(route.methods or ()) or None)
-                     for route in api.admin_routes() if isinstance(route, Route)]
+            extra = [
+                Route(route.path, r(route.endpoint), methods=sorted(route.methods or ()) or None)
+                for route in api.admin_routes()
+                if isinstance(route, Route)
+            ]
             if extra:
                 routes.append(Mount(f"/{api.id}", routes=extra))
         return routes
@@ -98,11 +101,13 @@ class AdminApi:
                 return _error(exc.status, exc.message)
             except (ValueError, TypeError, KeyError) as exc:
                 return _error(400, str(exc))
+
         return endpoint
 
     def _tenant(self, request: Request, body: dict[str, Any] | None = None) -> Tenant:
-        ref = (body or {}).get("tenant") or request.query_params.get("tenant") or request.headers.get(
-            "x-sandbox-tenant")
+        ref = (
+            (body or {}).get("tenant") or request.query_params.get("tenant") or request.headers.get("x-sandbox-tenant")
+        )
         tenant = self.ctx.tenant(ref)
         if tenant is None:
             raise AdminError(404, f"no tenant {ref!r}")
@@ -120,8 +125,12 @@ class AdminApi:
 
     # -- endpoints -------------------------------------------------------------------------------
     async def index(self, request: Request) -> Response:
-        return JSONResponse({"apis": {a.id: {"prefix": a.prefix, "title": a.title} for a in self.ctx.apis.values()},
-                             "admin": [getattr(r, "path", "") for r in self.routes()]})
+        return JSONResponse(
+            {
+                "apis": {a.id: {"prefix": a.prefix, "title": a.title} for a in self.ctx.apis.values()},
+                "admin": [getattr(r, "path", "") for r in self.routes()],
+            }
+        )
 
     async def health(self, request: Request) -> Response:
         return JSONResponse({"ok": True, "clock": self.ctx.clock.to_dict()})
@@ -146,8 +155,9 @@ class AdminApi:
         name = body.get("name")
         if name is not None and self.ctx.tenant(str(name)) is not None:
             raise AdminError(409, f"tenant {name!r} already exists")
-        tenant = self.ctx.create_tenant(name=name, seed=int(body.get("seed", 0)),
-                                        counts={k: int(v) for k, v in (body.get("counts") or {}).items()})
+        tenant = self.ctx.create_tenant(
+            name=name, seed=int(body.get("seed", 0)), counts={k: int(v) for k, v in (body.get("counts") or {}).items()}
+        )
         return JSONResponse(self._credentials(tenant, request), status_code=201)
 
     async def clock(self, request: Request) -> Response:
@@ -231,9 +241,17 @@ class AdminApi:
         if self.ctx.outbox.dirty:
             await self.ctx.outbox.drain()
         await self.ctx.outbox.settle()
-        return JSONResponse({"deliveries": self.ctx.outbox.deliveries(
-            api=q.get("api"), tenant_id=tenant_id, status=q.get("status"), event=q.get("event"),
-            limit=int(q.get("limit", 100)))})
+        return JSONResponse(
+            {
+                "deliveries": self.ctx.outbox.deliveries(
+                    api=q.get("api"),
+                    tenant_id=tenant_id,
+                    status=q.get("status"),
+                    event=q.get("event"),
+                    limit=int(q.get("limit", 100)),
+                )
+            }
+        )
 
     async def flush(self, request: Request) -> Response:
         self.ctx.tick()
@@ -247,9 +265,10 @@ class AdminApi:
             backoff = body.get("backoff_seconds", list(config.backoff))
             if not isinstance(backoff, list) or any(float(b) < 0 for b in backoff):
                 raise AdminError(400, "backoff_seconds must be a list of non-negative numbers")
-            self.ctx.outbox.config = OutboxConfig(backoff=[float(b) for b in backoff],
-                                                  timeout_seconds=float(body.get("timeout_seconds",
-                                                                                 config.timeout_seconds)))
+            self.ctx.outbox.config = OutboxConfig(
+                backoff=[float(b) for b in backoff],
+                timeout_seconds=float(body.get("timeout_seconds", config.timeout_seconds)),
+            )
         return JSONResponse(self.ctx.outbox.config.to_dict())
 
     async def sink(self, request: Request) -> Response:
@@ -259,8 +278,10 @@ class AdminApi:
         if request.method == "POST":
             status = int(request.query_params.get("status", 200))
             headers = {k: v for k, v in request.headers.items() if k.lower() not in ("host", "content-length")}
-            store.execute("INSERT INTO sandbox_sink (name, at, headers, body) VALUES (?, ?, ?, ?)",
-                          (name, self.ctx.clock.now(), json.dumps(headers), await request.body()))
+            store.execute(
+                "INSERT INTO sandbox_sink (name, at, headers, body) VALUES (?, ?, ?, ?)",
+                (name, self.ctx.clock.now(), json.dumps(headers), await request.body()),
+            )
             return JSONResponse({"received": True}, status_code=status)
         if request.method == "DELETE":
             store.execute("DELETE FROM sandbox_sink WHERE name = ?", (name,))
@@ -274,22 +295,41 @@ class AdminApi:
             except ValueError:
                 payload = body.decode("utf-8", "replace")
             # "raw": the exact bytes received (as text), so a signature over the body can be checked
-            items.append({"id": row["id"], "at": self.ctx.clock.iso(row["at"]), "headers": json.loads(row["headers"]),
-                          "body": payload, "raw": body.decode("utf-8", "replace")})
+            items.append(
+                {
+                    "id": row["id"],
+                    "at": self.ctx.clock.iso(row["at"]),
+                    "headers": json.loads(row["headers"]),
+                    "body": payload,
+                    "raw": body.decode("utf-8", "replace"),
+                }
+            )
         return JSONResponse({"name": name, "received": items})
 
     async def requests(self, request: Request) -> Response:
         q = request.query_params
         entries = self.ctx.journal.entries(
-            api=q.get("api"), method=q.get("method"), status=int(q["status"]) if q.get("status") else None,
+            api=q.get("api"),
+            method=q.get("method"),
+            status=int(q["status"]) if q.get("status") else None,
             tenant_id=self._tenant_filter(request),
-            limit=int(q.get("limit", 100)), since_id=int(q.get("since", 0)))
+            limit=int(q.get("limit", 100)),
+            since_id=int(q.get("since", 0)),
+        )
         return JSONResponse({"requests": [e.to_dict() for e in entries]})
 
     async def stats(self, request: Request) -> Response:
         await self.ctx.outbox.settle()
         store = self.ctx.store
-        hooks = {r["status"]: r["n"] for r in store.all(
-            "SELECT status, COUNT(*) AS n FROM webhook_deliveries GROUP BY status")}
-        return JSONResponse({"apis": self.ctx.journal.stats(), "webhooks": hooks,
-                             "tenants": len(self.ctx.tenants()), "clock": self.ctx.clock.to_dict()})
+        hooks = {
+            r["status"]: r["n"]
+            for r in store.all("SELECT status, COUNT(*) AS n FROM webhook_deliveries GROUP BY status")
+        }
+        return JSONResponse(
+            {
+                "apis": self.ctx.journal.stats(),
+                "webhooks": hooks,
+                "tenants": len(self.ctx.tenants()),
+                "clock": self.ctx.clock.to_dict(),
+            }
+        )

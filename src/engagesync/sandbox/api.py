@@ -41,8 +41,10 @@ class AuthResult:
 
 def sequences_ddl(table: str) -> str:
     """DDL of an API's counters table (``EmulatedApi.reserve``)."""
-    return (f"CREATE TABLE IF NOT EXISTS {table} (tenant_id INTEGER NOT NULL, kind TEXT NOT NULL, "
-            "value INTEGER NOT NULL, PRIMARY KEY (tenant_id, kind));\n")
+    return (
+        f"CREATE TABLE IF NOT EXISTS {table} (tenant_id INTEGER NOT NULL, kind TEXT NOT NULL, "
+        "value INTEGER NOT NULL, PRIMARY KEY (tenant_id, kind));\n"
+    )
 
 
 class EmulatedApi(ABC):
@@ -69,9 +71,11 @@ class EmulatedApi(ABC):
         with store.tx():
             row = store.one(f"SELECT value FROM {table} WHERE tenant_id = ? AND kind = ?", (tenant_id, kind))
             first = start if row is None else int(row["value"]) + 1
-            store.execute(f"INSERT INTO {table} (tenant_id, kind, value) VALUES (?, ?, ?) "
-                          "ON CONFLICT(tenant_id, kind) DO UPDATE SET value = excluded.value",
-                          (tenant_id, kind, first + count - 1))
+            store.execute(
+                f"INSERT INTO {table} (tenant_id, kind, value) VALUES (?, ?, ?) "
+                "ON CONFLICT(tenant_id, kind) DO UPDATE SET value = excluded.value",
+                (tenant_id, kind, first + count - 1),
+            )
         return first
 
     @abstractmethod

@@ -35,8 +35,10 @@ class SandboxApp:
     def __init__(self, ctx: SandboxContext, webhook_tick: float = 0.5) -> None:
         self.ctx = ctx
         self.webhook_tick = webhook_tick
-        self.gates = sorted(((api.prefix, ApiGate(ctx, api, api.asgi_app())) for api in ctx.apis.values()),
-                            key=lambda item: -len(item[0]))
+        self.gates = sorted(
+            ((api.prefix, ApiGate(ctx, api, api.asgi_app())) for api in ctx.apis.values()),
+            key=lambda item: -len(item[0]),
+        )
         self.admin = Starlette(routes=AdminApi(ctx).routes())
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -62,9 +64,14 @@ class SandboxApp:
         if path == "/_sandbox" or path.startswith("/_sandbox/"):
             await self.admin({**scope, "root_path": scope.get("root_path", "") + "/_sandbox"}, receive, send_dated)
             return
-        response = JSONResponse({"error": f"no emulated API at {path}",
-                                 "apis": {a.id: a.prefix for a in self.ctx.apis.values()}, "admin": "/_sandbox"},
-                                status_code=404)
+        response = JSONResponse(
+            {
+                "error": f"no emulated API at {path}",
+                "apis": {a.id: a.prefix for a in self.ctx.apis.values()},
+                "admin": "/_sandbox",
+            },
+            status_code=404,
+        )
         await response(scope, receive, send_dated)
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
@@ -100,8 +107,16 @@ class ServerThread:
                 s.bind((host, 0))
                 port = s.getsockname()[1]
         self.host, self.port = host, port
-        config = uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="on",
-                                date_header=False, server_header=False, access_log=False)
+        config = uvicorn.Config(
+            app,
+            host=host,
+            port=port,
+            log_level="warning",
+            lifespan="on",
+            date_header=False,
+            server_header=False,
+            access_log=False,
+        )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, name=f"sandbox:{port}", daemon=True)
 
@@ -125,10 +140,16 @@ class ServerThread:
 class Sandbox:
     """The sandbox handle: state, app, in-process clients and an optional loopback server."""
 
-    def __init__(self, db: str | None = None, seed: int = 0, apis: Iterable[ApiFactory] | None = None,
-                 counts: dict[str, int] | None = None) -> None:
+    def __init__(
+        self,
+        db: str | None = None,
+        seed: int = 0,
+        apis: Iterable[ApiFactory] | None = None,
+        counts: dict[str, int] | None = None,
+    ) -> None:
         if apis is None:
             from ..apis.registry import emulator_factories
+
             apis = emulator_factories()
         self.ctx = SandboxContext(db, seed=seed, api_factories=apis)
         if counts:

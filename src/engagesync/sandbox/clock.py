@@ -16,8 +16,9 @@ from email.utils import formatdate
 class VirtualClock:
     """Real time plus an offset, optionally frozen at one instant."""
 
-    def __init__(self, offset: float = 0.0, frozen_at: float | None = None,
-                 source: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self, offset: float = 0.0, frozen_at: float | None = None, source: Callable[[], float] = time.time
+    ) -> None:
         self._source = source
         self._offset = offset
         self._frozen_at = frozen_at

@@ -38,11 +38,16 @@ class Credential:
 
 
 class SandboxContext:
-    def __init__(self, db_path: str | None = None, seed: int = 0,
-                 api_factories: Iterable[Callable[[SandboxContext], EmulatedApi]] = ()) -> None:
+    def __init__(
+        self,
+        db_path: str | None = None,
+        seed: int = 0,
+        api_factories: Iterable[Callable[[SandboxContext], EmulatedApi]] = (),
+    ) -> None:
         self.store = Store(db_path)
-        self.clock = VirtualClock(offset=float(self.store.get_meta("clock_offset", 0.0)),
-                                  frozen_at=self.store.get_meta("clock_frozen_at"))
+        self.clock = VirtualClock(
+            offset=float(self.store.get_meta("clock_offset", 0.0)), frozen_at=self.store.get_meta("clock_frozen_at")
+        )
         self.clock.on_change(self._persist_clock)
         self.limiter = SlidingWindowLimiter()
         self.faults = FaultBook()
@@ -56,7 +61,8 @@ class SandboxContext:
             if api.ddl:
                 self.store.executescript(api.ddl)
         self._rate_limits: dict[str, RateLimit | None] = {
-            api_id: api.default_rate_limit for api_id, api in self.apis.items()}
+            api_id: api.default_rate_limit for api_id, api in self.apis.items()
+        }
         self._credential_limits: dict[tuple[str, str], RateLimit | None] = {}
         self._load_rate_limits()
         if self.store.scalar("SELECT COUNT(*) FROM tenants") == 0:
@@ -92,18 +98,20 @@ class SandboxContext:
     def check_counts(self, counts: dict[str, int] | None) -> None:
         unknown = [k for k in (counts or {}) if k.split(".", 1)[0] not in self.apis or "." not in k]
         if unknown:
-            raise ValueError(f"unknown count key(s) {', '.join(sorted(unknown))}: use '<api>.<resource>' "
-                             f"with an API among {', '.join(self.apis)}")
+            raise ValueError(
+                f"unknown count key(s) {', '.join(sorted(unknown))}: use '<api>.<resource>' "
+                f"with an API among {', '.join(self.apis)}"
+            )
 
-    def create_tenant(self, name: str | None = None, seed: int = 0,
-                      counts: dict[str, int] | None = None) -> Tenant:
+    def create_tenant(self, name: str | None = None, seed: int = 0, counts: dict[str, int] | None = None) -> Tenant:
         self.check_counts(counts)
         with self.store.tx():
             if name is None:
                 n = int(self.store.scalar("SELECT COALESCE(MAX(id), 0) FROM tenants")) + 1
                 name = f"tenant-{n}"
-            cur = self.store.execute("INSERT INTO tenants (name, seed, created_at) VALUES (?, ?, ?)",
-                                     (name, seed, self.clock.now()))
+            cur = self.store.execute(
+                "INSERT INTO tenants (name, seed, created_at) VALUES (?, ?, ?)", (name, seed, self.clock.now())
+            )
             tenant = Tenant(int(cur.lastrowid or 0), name, seed)
             self._populate(tenant, counts or {})
         return tenant
@@ -111,8 +119,11 @@ class SandboxContext:
     def _populate(self, tenant: Tenant, counts: dict[str, int]) -> None:
         for api in self.apis.values():
             api.provision(tenant)
-            own = {key.split(".", 1)[1]: int(v) for key, v in counts.items()
-                   if key.split(".", 1)[0] == api.id and "." in key}
+            own = {
+                key.split(".", 1)[1]: int(v)
+                for key, v in counts.items()
+                if key.split(".", 1)[0] == api.id and "." in key
+            }
             api.seed(tenant, own)
 
     def reset(self, seed: int = 0, counts: dict[str, int] | None = None, tenant: Tenant | None = None) -> Tenant:
@@ -124,8 +135,10 @@ class SandboxContext:
                     api.clear(None)
                 for table in ("tenants", "credentials", "webhook_deliveries", "webhook_attempts", "sandbox_sink"):
                     self.store.execute(f"DELETE FROM {table}")
-                cur = self.store.execute("INSERT INTO tenants (name, seed, created_at) VALUES (?, ?, ?)",
-                                         (DEFAULT_TENANT, seed, self.clock.now()))
+                cur = self.store.execute(
+                    "INSERT INTO tenants (name, seed, created_at) VALUES (?, ?, ?)",
+                    (DEFAULT_TENANT, seed, self.clock.now()),
+                )
                 target = Tenant(int(cur.lastrowid or 0), DEFAULT_TENANT, seed)
             else:
                 for api in self.apis.values():
@@ -146,25 +159,41 @@ class SandboxContext:
         """Deterministic secret material: same seed, same credentials."""
         return hashlib.sha256(":".join(str(p) for p in parts).encode()).hexdigest()[:length]
 
-    def issue_credential(self, api: str, tenant_id: int, kind: str, secret: str,
-                         expires_at: float | None = None, data: dict[str, Any] | None = None) -> Credential:
+    def issue_credential(
+        self,
+        api: str,
+        tenant_id: int,
+        kind: str,
+        secret: str,
+        expires_at: float | None = None,
+        data: dict[str, Any] | None = None,
+    ) -> Credential:
         self.store.execute(
             "INSERT INTO credentials (api, secret, tenant_id, kind, expires_at, revoked, data) "
             "VALUES (?, ?, ?, ?, ?, 0, ?) ON CONFLICT(api, secret) DO UPDATE SET tenant_id = excluded.tenant_id,"
             " kind = excluded.kind, expires_at = excluded.expires_at, revoked = 0, data = excluded.data",
-            (api, secret, tenant_id, kind, expires_at, json.dumps(data or {})))
+            (api, secret, tenant_id, kind, expires_at, json.dumps(data or {})),
+        )
         return Credential(api, secret, tenant_id, kind, expires_at, False, data or {})
 
-    def find_credential(self, api: str, secret: str | None, kind: str | None = None,
-                        include_inactive: bool = False) -> Credential | None:
+    def find_credential(
+        self, api: str, secret: str | None, kind: str | None = None, include_inactive: bool = False
+    ) -> Credential | None:
         """A live credential (not revoked, not expired on the virtual clock), or ``None``."""
         if not secret:
             return None
         row = self.store.one("SELECT * FROM credentials WHERE api = ? AND secret = ?", (api, secret))
         if row is None or (kind is not None and row["kind"] != kind):
             return None
-        cred = Credential(row["api"], row["secret"], row["tenant_id"], row["kind"], row["expires_at"],
-                          bool(row["revoked"]), json.loads(row["data"]))
+        cred = Credential(
+            row["api"],
+            row["secret"],
+            row["tenant_id"],
+            row["kind"],
+            row["expires_at"],
+            bool(row["revoked"]),
+            json.loads(row["data"]),
+        )
         if include_inactive:
             return cred
         if cred.revoked or (cred.expires_at is not None and cred.expires_at <= self.clock.now()):
@@ -172,10 +201,14 @@ class SandboxContext:
         return cred
 
     def credentials_of(self, api: str, tenant_id: int, kind: str) -> list[Credential]:
-        rows = self.store.all("SELECT * FROM credentials WHERE api = ? AND tenant_id = ? AND kind = ? "
-                              "AND revoked = 0 ORDER BY rowid", (api, tenant_id, kind))
-        return [Credential(r["api"], r["secret"], r["tenant_id"], r["kind"], r["expires_at"], False,
-                           json.loads(r["data"])) for r in rows]
+        rows = self.store.all(
+            "SELECT * FROM credentials WHERE api = ? AND tenant_id = ? AND kind = ? AND revoked = 0 ORDER BY rowid",
+            (api, tenant_id, kind),
+        )
+        return [
+            Credential(r["api"], r["secret"], r["tenant_id"], r["kind"], r["expires_at"], False, json.loads(r["data"]))
+            for r in rows
+        ]
 
     def revoke_credential(self, api: str, secret: str) -> None:
         self.store.execute("UPDATE credentials SET revoked = 1 WHERE api = ? AND secret = ?", (api, secret))
@@ -195,17 +228,28 @@ class SandboxContext:
 
     def rate_limits(self) -> dict[str, Any]:
         return {
-            api: {"default": rule.to_dict() if rule else None,
-                  "credentials": {f"{cred[:4]}…": (r.to_dict() if r else None)
-                                  for (a, cred), r in self._credential_limits.items() if a == api}}
-            for api, rule in self._rate_limits.items()}
+            api: {
+                "default": rule.to_dict() if rule else None,
+                "credentials": {
+                    f"{cred[:4]}…": (r.to_dict() if r else None)
+                    for (a, cred), r in self._credential_limits.items()
+                    if a == api
+                },
+            }
+            for api, rule in self._rate_limits.items()
+        }
 
     def _save_rate_limits(self) -> None:
         def dump(rule: RateLimit | None) -> Any:
             return rule.to_dict() if rule else None
-        self.store.set_meta("rate_limits", {
-            "apis": {k: dump(v) for k, v in self._rate_limits.items()},
-            "credentials": [[a, c, dump(r)] for (a, c), r in self._credential_limits.items()]})
+
+        self.store.set_meta(
+            "rate_limits",
+            {
+                "apis": {k: dump(v) for k, v in self._rate_limits.items()},
+                "credentials": [[a, c, dump(r)] for (a, c), r in self._credential_limits.items()],
+            },
+        )
 
     def _load_rate_limits(self) -> None:
         saved = self.store.get_meta("rate_limits")
@@ -214,6 +258,7 @@ class SandboxContext:
 
         def load(value: Any) -> RateLimit | None:
             return RateLimit(int(value["limit"]), float(value["window_seconds"])) if value else None
+
         for api, value in saved.get("apis", {}).items():
             if api in self._rate_limits:
                 self._rate_limits[api] = load(value)

@@ -53,8 +53,14 @@ class FaultRule:
         if len(kinds) != 1:
             raise FaultSpecError(f"'effect' needs exactly one of {', '.join(EFFECTS)}")
         kind = kinds[0]
-        rule = cls(id=rule_id, effect=kind, api=match.get("api"), path=match.get("path"),
-                   method=(match.get("method") or "").upper() or None, operation=match.get("operation"))
+        rule = cls(
+            id=rule_id,
+            effect=kind,
+            api=match.get("api"),
+            path=match.get("path"),
+            method=(match.get("method") or "").upper() or None,
+            operation=match.get("operation"),
+        )
         try:
             if kind == "status":
                 rule.status = int(effect_spec["status"])
@@ -96,16 +102,31 @@ class FaultRule:
         return not (self.operation and self.operation != operation)
 
     def to_dict(self) -> dict[str, Any]:
-        effects: dict[str, dict[str, Any]] = {"status": {"status": self.status, "body": self.body},
-                                  "latency": {"latency": self.latency_ms},
-                                  "drop": {"drop": True},
-                                  "timeout": {"timeout": True, "seconds": self.timeout_seconds}}
+        effects: dict[str, dict[str, Any]] = {
+            "status": {"status": self.status, "body": self.body},
+            "latency": {"latency": self.latency_ms},
+            "drop": {"drop": True},
+            "timeout": {"timeout": True, "seconds": self.timeout_seconds},
+        }
         effect = effects[self.effect]
-        return {"id": self.id, "match": {k: v for k, v in {"api": self.api, "method": self.method,
-                                                            "path": self.path,
-                                                            "operation": self.operation}.items() if v},
-                "effect": effect, "probability": self.probability, "times": self.remaining,
-                "after": self.after, "hits": self.hits}
+        return {
+            "id": self.id,
+            "match": {
+                k: v
+                for k, v in {
+                    "api": self.api,
+                    "method": self.method,
+                    "path": self.path,
+                    "operation": self.operation,
+                }.items()
+                if v
+            },
+            "effect": effect,
+            "probability": self.probability,
+            "times": self.remaining,
+            "after": self.after,
+            "hits": self.hits,
+        }
 
 
 @dataclass

@@ -52,7 +52,7 @@ class ApiGate:
             return
         ctx, api = self.ctx, self.api
         started = time.perf_counter()
-        subpath = scope["path"][len(api.prefix):] or "/"
+        subpath = scope["path"][len(api.prefix) :] or "/"
         method = scope["method"]
         entry = ctx.journal.open(ctx.clock.now(), api.id, method, subpath, scope.get("query_string", b"").decode())
         status_box = [0]
@@ -66,8 +66,9 @@ class ApiGate:
         if ctx.outbox.dirty:
             ctx.outbox.kick()
 
-    async def _handle(self, scope: Scope, receive: Receive, send: Send, subpath: str, method: str,
-                      entry: Any, status_box: list[int]) -> None:
+    async def _handle(
+        self, scope: Scope, receive: Receive, send: Send, subpath: str, method: str, entry: Any, status_box: list[int]
+    ) -> None:
         ctx, api = self.ctx, self.api
         extra_headers: dict[str, str] = {}
 
@@ -125,8 +126,13 @@ class ApiGate:
             await self._send_error(fault, send)
             return True
         if fault.effect == "drop":
-            await send({"type": "http.response.start", "status": 200,
-                        "headers": [(b"content-type", b"application/json"), (b"content-length", b"4096")]})
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 200,
+                    "headers": [(b"content-type", b"application/json"), (b"content-length", b"4096")],
+                }
+            )
             raise DroppedConnection()
         # timeout: hang past any reasonable client timeout, then answer like a gateway would.
         await asyncio.sleep(fault.timeout_seconds)
@@ -185,6 +191,7 @@ def _replay(body: bytes, receive: Receive) -> Receive:
             sent = True
             return {"type": "http.request", "body": body, "more_body": False}
         return await receive()
+
     return replay
 
 

@@ -65,10 +65,14 @@ class ResolverError(GraphQLError):
 class GraphQLService:
     """One executable schema and the Starlette routes that serve it."""
 
-    def __init__(self, sdl: str | Path, resolvers: Mapping[str, Mapping[str, Resolver]],
-                 scalars: Mapping[str, Mapping[str, Callable[..., Any]]] | None = None,  # serialize, parse_value
-                 context: Callable[[Request], Any] | None = None,
-                 request_errors: RequestErrors | None = None) -> None:
+    def __init__(
+        self,
+        sdl: str | Path,
+        resolvers: Mapping[str, Mapping[str, Resolver]],
+        scalars: Mapping[str, Mapping[str, Callable[..., Any]]] | None = None,  # serialize, parse_value
+        context: Callable[[Request], Any] | None = None,
+        request_errors: RequestErrors | None = None,
+    ) -> None:
         self.sdl = sdl.read_text() if isinstance(sdl, Path) else sdl
         self.request_errors = request_errors
         self.schema: GraphQLSchema = build_schema(self.sdl)
@@ -95,8 +99,10 @@ class GraphQLService:
                 gtype.fields[field_name].resolve = fn
 
     def routes(self, path: str) -> list[BaseRoute]:
-        return [Route(path, self.endpoint, methods=["GET", "POST"]),
-                Route(f"{path}/schema.graphql", self.sdl_endpoint, methods=["GET"])]
+        return [
+            Route(path, self.endpoint, methods=["GET", "POST"]),
+            Route(f"{path}/schema.graphql", self.sdl_endpoint, methods=["GET"]),
+        ]
 
     async def sdl_endpoint(self, request: Request) -> Response:
         return PlainTextResponse(self.sdl, media_type="application/graphql")
@@ -128,8 +134,9 @@ class GraphQLService:
     async def endpoint(self, request: Request) -> Response:
         try:
             query, variables, operation_name = await _read(request)
-            outcome = self._execute(query, variables, operation_name, self.context(request),
-                                    read_only=request.method == "GET")
+            outcome = self._execute(
+                query, variables, operation_name, self.context(request), read_only=request.method == "GET"
+            )
         except _BadRequest as exc:
             return _errors(exc.status, exc.message)
         if isinstance(outcome, tuple):
@@ -161,8 +168,14 @@ class GraphQLService:
                 self._documents.popitem(last=False)
         return found
 
-    def run(self, query: str | None, variables: dict[str, Any] | None, operation_name: str | None,
-            context: Any, read_only: bool = False) -> dict[str, Any]:
+    def run(
+        self,
+        query: str | None,
+        variables: dict[str, Any] | None,
+        operation_name: str | None,
+        context: Any,
+        read_only: bool = False,
+    ) -> dict[str, Any]:
         """Parse, validate and execute one operation (synchronous resolvers only); the response body."""
         outcome = self._execute(query, variables, operation_name, context, read_only)
         if isinstance(outcome, tuple):
@@ -171,8 +184,14 @@ class GraphQLService:
             raise TypeError("GraphQLService.run needs synchronous resolvers; the endpoint awaits async ones")
         return self._finish(outcome)[1]
 
-    def _execute(self, query: str | None, variables: dict[str, Any] | None, operation_name: str | None,
-                 context: Any, read_only: bool) -> tuple[int, dict[str, Any]] | Any:
+    def _execute(
+        self,
+        query: str | None,
+        variables: dict[str, Any] | None,
+        operation_name: str | None,
+        context: Any,
+        read_only: bool,
+    ) -> tuple[int, dict[str, Any]] | Any:
         """An ``ExecutionResult`` (or an awaitable of one), or ``(status, body)`` for a request error."""
         if not query:
             return 200, {"errors": [{"message": "No query string was present"}]}
@@ -183,8 +202,9 @@ class GraphQLService:
             op = get_operation_ast(document, operation_name)
             if isinstance(op, OperationDefinitionNode) and op.operation != OperationType.QUERY:
                 raise _BadRequest(405, f"Can only perform a {op.operation.value} over POST")
-        return execute(self.schema, document, variable_values=variables, operation_name=operation_name,
-                       context_value=context)
+        return execute(
+            self.schema, document, variable_values=variables, operation_name=operation_name, context_value=context
+        )
 
     def _request_error(self, kind: str, errors: list[GraphQLError]) -> tuple[int, dict[str, Any]]:
         if self.request_errors is not None:
@@ -192,8 +212,12 @@ class GraphQLService:
         return 200, {"errors": [e.formatted for e in errors]}
 
     def _finish(self, result: ExecutionResult) -> tuple[int, dict[str, Any]]:
-        if (self.request_errors is not None and result.data is None and result.errors
-                and all(e.path is None for e in result.errors)):
+        if (
+            self.request_errors is not None
+            and result.data is None
+            and result.errors
+            and all(e.path is None for e in result.errors)
+        ):
             return self.request_errors("variables", list(result.errors))
         return 200, _format(result)
 
@@ -286,14 +310,20 @@ def decode_cursor(cursor: str) -> int:
         text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         if not text.startswith(_CURSOR_PREFIX):
             raise ValueError(cursor)
-        return int(text[len(_CURSOR_PREFIX):])
+        return int(text[len(_CURSOR_PREFIX) :])
     except (ValueError, UnicodeDecodeError):
         raise ResolverError(f"Invalid cursor: {json.dumps(cursor)}", "INVALID_CURSOR") from None
 
 
-def relay_connection(items: Sequence[Mapping[str, Any]], key: str, first: int | None = None,
-                     last: int | None = None, after: str | None = None, before: str | None = None,
-                     max_page_size: int | None = None) -> dict[str, Any]:
+def relay_connection(
+    items: Sequence[Mapping[str, Any]],
+    key: str,
+    first: int | None = None,
+    last: int | None = None,
+    after: str | None = None,
+    before: str | None = None,
+    max_page_size: int | None = None,
+) -> dict[str, Any]:
     """A Relay connection (``edges``, ``nodes``, ``pageInfo``) over ``items`` sorted by their int ``key``.
 
     Follows the Relay spec's algorithm (after/before narrow, then first keeps the head and last the
@@ -310,19 +340,28 @@ def relay_connection(items: Sequence[Mapping[str, Any]], key: str, first: int | 
             first = max_page_size
         first = None if first is None else min(first, max_page_size)
         last = None if last is None else min(last, max_page_size)
-    window = [i for i in items if (after_key is None or int(i[key]) > after_key)
-              and (before_key is None or int(i[key]) < before_key)]
+    window = [
+        i
+        for i in items
+        if (after_key is None or int(i[key]) > after_key) and (before_key is None or int(i[key]) < before_key)
+    ]
     has_next = has_prev = False
     if first is not None and len(window) > first:
         window, has_next = window[:first], True
     if last is not None and len(window) > last:
-        window, has_prev = window[len(window) - last:], True
+        window, has_prev = window[len(window) - last :], True
     if first is None and before_key is not None:
         has_next = any(int(i[key]) >= before_key for i in items)
     if last is None and after_key is not None:
         has_prev = any(int(i[key]) <= after_key for i in items)
     edges = [{"cursor": encode_cursor(int(i[key])), "node": i} for i in window]
-    return {"edges": edges, "nodes": list(window),
-            "pageInfo": {"startCursor": edges[0]["cursor"] if edges else None,
-                         "endCursor": edges[-1]["cursor"] if edges else None,
-                         "hasNextPage": has_next, "hasPreviousPage": has_prev}}
+    return {
+        "edges": edges,
+        "nodes": list(window),
+        "pageInfo": {
+            "startCursor": edges[0]["cursor"] if edges else None,
+            "endCursor": edges[-1]["cursor"] if edges else None,
+            "hasNextPage": has_next,
+            "hasPreviousPage": has_prev,
+        },
+    }

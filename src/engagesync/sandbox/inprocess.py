@@ -29,8 +29,9 @@ class SyncASGITransport(httpx.BaseTransport):
         body = request.read()
 
         async def call() -> tuple[int, Any, bytes, dict[str, Any]]:
-            req = httpx.Request(request.method, request.url, headers=request.headers, content=body,
-                                extensions=request.extensions)
+            req = httpx.Request(
+                request.method, request.url, headers=request.headers, content=body, extensions=request.extensions
+            )
             response = await self._inner.handle_async_request(req)
             content = await response.aread()
             return response.status_code, response.headers, content, response.extensions

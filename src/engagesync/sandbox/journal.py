@@ -65,13 +65,26 @@ class Journal:
             if entry.fault:
                 self.counts[f"{entry.api}:faults"] += 1
 
-    def entries(self, api: str | None = None, method: str | None = None, status: int | None = None,
-                tenant_id: int | None = None, limit: int = 100, since_id: int = 0) -> list[JournalEntry]:
+    def entries(
+        self,
+        api: str | None = None,
+        method: str | None = None,
+        status: int | None = None,
+        tenant_id: int | None = None,
+        limit: int = 100,
+        since_id: int = 0,
+    ) -> list[JournalEntry]:
         with self._lock:
             items = list(self._entries)
-        out = [e for e in items if e.id > since_id and (api is None or e.api == api)
-               and (method is None or e.method == method) and (status is None or e.status == status)
-               and (tenant_id is None or e.tenant_id == tenant_id)]
+        out = [
+            e
+            for e in items
+            if e.id > since_id
+            and (api is None or e.api == api)
+            and (method is None or e.method == method)
+            and (status is None or e.status == status)
+            and (tenant_id is None or e.tenant_id == tenant_id)
+        ]
         return out[-limit:] if limit else out
 
     def clear(self) -> None:

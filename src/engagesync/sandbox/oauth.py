@@ -41,14 +41,14 @@ CLIENT, CODE, ACCESS, REFRESH, CONSENT = "oauth_client", "oauth_code", "oauth_ac
 #: What each error code means, in RFC 6749's words (descriptions never echo a submitted value).
 DESCRIPTIONS = {
     "invalid_request": "The request is missing a required parameter, includes an unsupported parameter value, "
-                       "or is otherwise malformed.",
+    "or is otherwise malformed.",
     "invalid_client": "Client authentication failed due to unknown client, no client authentication included, "
-                      "or unsupported authentication method.",
+    "or unsupported authentication method.",
     "invalid_grant": "The provided authorization grant is invalid, expired, revoked, does not match the "
-                     "redirection URI used in the authorization request, or was issued to another client.",
+    "redirection URI used in the authorization request, or was issued to another client.",
     "unsupported_grant_type": "The authorization grant type is not supported by the authorization server.",
     "unsupported_response_type": "The authorization server does not support obtaining an authorization code "
-                                 "using this method.",
+    "using this method.",
     "invalid_scope": "The requested scope is invalid, unknown, or malformed.",
     "invalid_redirect_uri": "The requested redirect uri is malformed or doesn't match client redirect URI.",
     "access_denied": "The resource owner or authorization server denied the request.",
@@ -88,8 +88,9 @@ class OAuthClient:
 class OAuthError(Exception):
     """An RFC 6749 error answered as ``{"error", "error_description"}``."""
 
-    def __init__(self, error: str, status: int = 400, description: str | None = None,
-                 headers: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, error: str, status: int = 400, description: str | None = None, headers: dict[str, str] | None = None
+    ) -> None:
         super().__init__(error)
         self.error = error
         self.status = status
@@ -97,8 +98,11 @@ class OAuthError(Exception):
         self.headers = headers or {}
 
     def response(self) -> JSONResponse:
-        return JSONResponse({"error": self.error, "error_description": self.description}, status_code=self.status,
-                            headers={"Cache-Control": "no-store", "Pragma": "no-cache", **self.headers})
+        return JSONResponse(
+            {"error": self.error, "error_description": self.description},
+            status_code=self.status,
+            headers={"Cache-Control": "no-store", "Pragma": "no-cache", **self.headers},
+        )
 
 
 def new_secret() -> str:
@@ -123,14 +127,20 @@ class OAuthServer:
         self.ctx.store.set_meta(f"oauth:{self.api_id}:consent", bool(value))
 
     # -- clients -------------------------------------------------------------------------------
-    def register_client(self, tenant_id: int, client_id: str, client_secret: str, redirect_uris: list[str],
-                        name: str = "Sandbox app") -> OAuthClient:
+    def register_client(
+        self, tenant_id: int, client_id: str, client_secret: str, redirect_uris: list[str], name: str = "Sandbox app"
+    ) -> OAuthClient:
         for uri in redirect_uris:
             parts = urlsplit(uri)
             if not parts.scheme or not parts.netloc or parts.fragment:
                 raise ValueError(f"redirect URI {uri!r} must be absolute and have no fragment")
-        self.ctx.issue_credential(self.api_id, tenant_id, CLIENT, client_id, data={
-            "client_secret": client_secret, "redirect_uris": list(redirect_uris), "name": name})
+        self.ctx.issue_credential(
+            self.api_id,
+            tenant_id,
+            CLIENT,
+            client_id,
+            data={"client_secret": client_secret, "redirect_uris": list(redirect_uris), "name": name},
+        )
         return OAuthClient(client_id, client_secret, tuple(redirect_uris), name, tenant_id)
 
     def client(self, client_id: str | None) -> OAuthClient | None:
@@ -176,28 +186,51 @@ class OAuthServer:
         """Issue an access + refresh token pair for ``client``'s tenant; the token response body."""
         now = self.ctx.clock.now()
         access, refresh = new_secret(), new_secret()
-        self.ctx.issue_credential(self.api_id, client.tenant_id, ACCESS, access,
-                                  expires_at=now + self.config.access_token_ttl,
-                                  data={"client_id": client.client_id, "scope": scope, "created_at": int(now)})
-        self.ctx.issue_credential(self.api_id, client.tenant_id, REFRESH, refresh,
-                                  data={"client_id": client.client_id, "scope": scope, "access_token": access})
+        self.ctx.issue_credential(
+            self.api_id,
+            client.tenant_id,
+            ACCESS,
+            access,
+            expires_at=now + self.config.access_token_ttl,
+            data={"client_id": client.client_id, "scope": scope, "created_at": int(now)},
+        )
+        self.ctx.issue_credential(
+            self.api_id,
+            client.tenant_id,
+            REFRESH,
+            refresh,
+            data={"client_id": client.client_id, "scope": scope, "access_token": access},
+        )
         created: int | str = str(int(now)) if self.config.created_at_as_string else int(now)
-        return {"access_token": access, "created_at": created, "token_type": "Bearer",
-                "expires_in": self.config.access_token_ttl, "refresh_token": refresh, "scope": scope}
+        return {
+            "access_token": access,
+            "created_at": created,
+            "token_type": "Bearer",
+            "expires_in": self.config.access_token_ttl,
+            "refresh_token": refresh,
+            "scope": scope,
+        }
 
     def issue_code(self, client: OAuthClient, redirect_uri: str, scope: str) -> str:
         code = new_secret()
-        self.ctx.issue_credential(self.api_id, client.tenant_id, CODE, code,
-                                  expires_at=self.ctx.clock.now() + self.config.code_ttl,
-                                  data={"client_id": client.client_id, "redirect_uri": redirect_uri, "scope": scope})
+        self.ctx.issue_credential(
+            self.api_id,
+            client.tenant_id,
+            CODE,
+            code,
+            expires_at=self.ctx.clock.now() + self.config.code_ttl,
+            data={"client_id": client.client_id, "redirect_uri": redirect_uri, "scope": scope},
+        )
         return code
 
     # -- routes --------------------------------------------------------------------------------
     def routes(self) -> list[BaseRoute]:
         c = self.config
-        routes: list[BaseRoute] = [Route(c.authorize_path, self.authorize_or_token, methods=["GET", "POST"]),
-                                   Route(c.consent_path, self.consent_decision, methods=["POST"]),
-                                   Route(c.revoke_path, self.revoke, methods=["POST"])]
+        routes: list[BaseRoute] = [
+            Route(c.authorize_path, self.authorize_or_token, methods=["GET", "POST"]),
+            Route(c.consent_path, self.consent_decision, methods=["POST"]),
+            Route(c.revoke_path, self.revoke, methods=["POST"]),
+        ]
         routes += [Route(p, self.token, methods=["POST"]) for p in c.token_paths if p != c.authorize_path]
         return routes
 
@@ -223,16 +256,23 @@ class OAuthServer:
         state = q.get("state")
         response_type = q.get("response_type") or "code"  # Groove's document does not send it
         if response_type != "code":
-            return _redirect(redirect_uri, {"error": "unsupported_response_type",
-                                            "error_description": DESCRIPTIONS["unsupported_response_type"]}, state)
+            return _redirect(
+                redirect_uri,
+                {"error": "unsupported_response_type", "error_description": DESCRIPTIONS["unsupported_response_type"]},
+                state,
+            )
         scope = " ".join(q.get("scope", "").split())
         if not self.consent:
             return _redirect(redirect_uri, {"code": self.issue_code(client, redirect_uri, scope)}, state)
         ticket = new_secret()
-        self.ctx.issue_credential(self.api_id, client.tenant_id, CONSENT, ticket,
-                                  expires_at=self.ctx.clock.now() + self.config.code_ttl,
-                                  data={"client_id": client.client_id, "redirect_uri": redirect_uri,
-                                        "scope": scope, "state": state})
+        self.ctx.issue_credential(
+            self.api_id,
+            client.tenant_id,
+            CONSENT,
+            ticket,
+            expires_at=self.ctx.clock.now() + self.config.code_ttl,
+            data={"client_id": client.client_id, "redirect_uri": redirect_uri, "scope": scope, "state": state},
+        )
         action = f"{request.scope.get('root_path', '')}{self.config.consent_path}"
         return HTMLResponse(_consent_page(self.config.title, client.name, scope, redirect_uri, action, ticket))
 
@@ -241,14 +281,21 @@ class OAuthServer:
         with self.ctx.store.tx():
             cred = self.ctx.find_credential(self.api_id, form.get("ticket"), kind=CONSENT)
             if cred is None:
-                return OAuthError("invalid_request", description="This authorization request has expired or was "
-                                  "already answered; start again from the authorize URL.").response()
+                return OAuthError(
+                    "invalid_request",
+                    description="This authorization request has expired or was "
+                    "already answered; start again from the authorize URL.",
+                ).response()
             self.ctx.revoke_credential(self.api_id, cred.secret)
         client = self.client(cred.data["client_id"])
         redirect_uri, state = cred.data["redirect_uri"], cred.data.get("state")
         if client is None or form.get("decision") != "approve":
-            return _redirect(redirect_uri, {"error": "access_denied",
-                                            "error_description": DESCRIPTIONS["access_denied"]}, state, status=303)
+            return _redirect(
+                redirect_uri,
+                {"error": "access_denied", "error_description": DESCRIPTIONS["access_denied"]},
+                state,
+                status=303,
+            )
         code = self.issue_code(client, redirect_uri, cred.data["scope"])
         return _redirect(redirect_uri, {"code": code}, state, status=303)
 
@@ -350,17 +397,23 @@ class OAuthServer:
             return False
         for registered in client.redirect_uris:
             r = urlsplit(registered)
-            if (r.scheme, r.hostname, r.path, r.query) == (asked.scheme, asked.hostname, asked.path, asked.query) \
-                    and _loopback_ip(r.hostname):
+            if (r.scheme, r.hostname, r.path, r.query) == (
+                asked.scheme,
+                asked.hostname,
+                asked.path,
+                asked.query,
+            ) and _loopback_ip(r.hostname):
                 return True
         return False
 
     # -- admin (mounted at /_sandbox/<api>/oauth/...) -------------------------------------------
     def admin_routes(self) -> list[BaseRoute]:
-        return [Route("/oauth/tokens", self.admin_mint, methods=["POST"]),
-                Route("/oauth/clients", self.admin_clients, methods=["GET", "POST"]),
-                Route("/oauth/settings", self.admin_settings, methods=["GET", "PUT"]),
-                Route("/oauth/callback", self.admin_callback, methods=["GET"])]
+        return [
+            Route("/oauth/tokens", self.admin_mint, methods=["POST"]),
+            Route("/oauth/clients", self.admin_clients, methods=["GET", "POST"]),
+            Route("/oauth/settings", self.admin_settings, methods=["GET", "PUT"]),
+            Route("/oauth/callback", self.admin_callback, methods=["GET"]),
+        ]
 
     def _admin_tenant(self, request: Request, body: dict[str, Any]) -> int:
         ref = body.get("tenant") or request.query_params.get("tenant") or request.headers.get("x-sandbox-tenant")
@@ -374,12 +427,17 @@ class OAuthServer:
         body = await _admin_json(request)
         tenant_id = self._admin_tenant(request, body)
         clients = self.clients(tenant_id)
-        client = next((c for c in clients if c.client_id == body.get("client_id")), None) if body.get(
-            "client_id") else (clients[0] if clients else None)
+        client = (
+            next((c for c in clients if c.client_id == body.get("client_id")), None)
+            if body.get("client_id")
+            else (clients[0] if clients else None)
+        )
         if client is None:
             return JSONResponse({"error": "no such OAuth client for this tenant"}, status_code=404)
-        return JSONResponse({**self.mint(client, " ".join(str(body.get("scope", "")).split())),
-                             "client_id": client.client_id}, status_code=201)
+        return JSONResponse(
+            {**self.mint(client, " ".join(str(body.get("scope", "")).split())), "client_id": client.client_id},
+            status_code=201,
+        )
 
     async def admin_clients(self, request: Request) -> Response:
         body = await _admin_json(request) if request.method == "POST" else {}
@@ -388,8 +446,9 @@ class OAuthServer:
             uris = body.get("redirect_uris")
             if not isinstance(uris, list) or not uris or not all(isinstance(u, str) for u in uris):
                 return JSONResponse({"error": "'redirect_uris' must be a non-empty list of URLs"}, status_code=400)
-            client = self.register_client(tenant_id, "app_" + secrets.token_hex(12), new_secret(), uris,
-                                          str(body.get("name") or "Sandbox app"))
+            client = self.register_client(
+                tenant_id, "app_" + secrets.token_hex(12), new_secret(), uris, str(body.get("name") or "Sandbox app")
+            )
             return JSONResponse(_client_json(client), status_code=201)
         return JSONResponse({"clients": [_client_json(c) for c in self.clients(tenant_id)]})
 
@@ -400,19 +459,27 @@ class OAuthServer:
                 if not isinstance(body["consent"], bool):
                     return JSONResponse({"error": "'consent' must be true or false"}, status_code=400)
                 self.consent = body["consent"]
-        return JSONResponse({"consent": self.consent, "access_token_ttl": self.config.access_token_ttl,
-                             "code_ttl": self.config.code_ttl})
+        return JSONResponse(
+            {
+                "consent": self.consent,
+                "access_token_ttl": self.config.access_token_ttl,
+                "code_ttl": self.config.code_ttl,
+            }
+        )
 
     async def admin_callback(self, request: Request) -> Response:
         """A redirect URI that needs no app: shows the code (or error) the browser came back with."""
         q = dict(request.query_params)
         if "application/json" in request.headers.get("accept", ""):
             return JSONResponse(q)
-        rows = "".join(f"<tr><th>{html.escape(k)}</th><td><code>{html.escape(v)}</code></td></tr>"
-                       for k, v in q.items())
-        return HTMLResponse(f"<!doctype html><title>OAuth callback</title><h1>{html.escape(self.config.title)}: "
-                            f"authorization {'denied' if 'error' in q else 'granted'}</h1><table>{rows}</table>"
-                            "<p>Exchange the code at the token URL within 10 minutes; it works once.</p>")
+        rows = "".join(
+            f"<tr><th>{html.escape(k)}</th><td><code>{html.escape(v)}</code></td></tr>" for k, v in q.items()
+        )
+        return HTMLResponse(
+            f"<!doctype html><title>OAuth callback</title><h1>{html.escape(self.config.title)}: "
+            f"authorization {'denied' if 'error' in q else 'granted'}</h1><table>{rows}</table>"
+            "<p>Exchange the code at the token URL within 10 minutes; it works once.</p>"
+        )
 
 
 # -- helpers -------------------------------------------------------------------------------------
@@ -422,13 +489,22 @@ def servers(ctx: SandboxContext) -> list[OAuthServer]:
 
 
 def _client(cred: Credential) -> OAuthClient:
-    return OAuthClient(cred.secret, cred.data["client_secret"], tuple(cred.data["redirect_uris"]),
-                       cred.data.get("name", "Sandbox app"), cred.tenant_id)
+    return OAuthClient(
+        cred.secret,
+        cred.data["client_secret"],
+        tuple(cred.data["redirect_uris"]),
+        cred.data.get("name", "Sandbox app"),
+        cred.tenant_id,
+    )
 
 
 def _client_json(client: OAuthClient) -> dict[str, Any]:
-    return {"client_id": client.client_id, "client_secret": client.client_secret,
-            "redirect_uris": list(client.redirect_uris), "name": client.name}
+    return {
+        "client_id": client.client_id,
+        "client_secret": client.client_secret,
+        "redirect_uris": list(client.redirect_uris),
+        "name": client.name,
+    }
 
 
 def _loopback_ip(host: str | None) -> bool:
@@ -444,8 +520,9 @@ def _redirect(uri: str, params: dict[str, str], state: str | None, status: int =
     query = parse_qsl(parts.query, keep_blank_values=True) + list(params.items())
     if state is not None:
         query.append(("state", state))
-    return RedirectResponse(urlunsplit(parts._replace(query=urlencode(query))), status_code=status,
-                            headers={"Cache-Control": "no-store"})
+    return RedirectResponse(
+        urlunsplit(parts._replace(query=urlencode(query))), status_code=status, headers={"Cache-Control": "no-store"}
+    )
 
 
 async def _params(request: Request) -> dict[str, str]:

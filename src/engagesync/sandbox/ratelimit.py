@@ -78,8 +78,7 @@ class SlidingWindowLimiter:
             if remaining > 0:
                 reset = math.floor(now)
             else:
-                reset = math.floor(reset_time(counter.previous, counter.current, window_start, window,
-                                              rule.limit)) + 1
+                reset = math.floor(reset_time(counter.previous, counter.current, window_start, window, rule.limit)) + 1
         return Decision(allowed, rule.limit, remaining, reset)
 
     @staticmethod

@@ -130,8 +130,9 @@ class Store:
             self._remember(key, version, value)
             return value
 
-    def page(self, sql: str, params: Sequence[Any], keys: Sequence[tuple[str, str]], limit: int,
-             offset: int) -> list[sqlite3.Row]:
+    def page(
+        self, sql: str, params: Sequence[Any], keys: Sequence[tuple[str, str]], limit: int, offset: int
+    ) -> list[sqlite3.Row]:
         """``sql`` + ``LIMIT limit OFFSET offset``, where ``sql`` orders by ``keys`` (unique, ascending)
         and holds ``{after}`` at the end of its WHERE clause, after every ``?`` of ``params``.
 
@@ -143,11 +144,13 @@ class Store:
             if hit is not None and hit[0] == version:
                 exprs = ", ".join(expr for expr, _ in keys)
                 marks = ", ".join("?" for _ in keys)
-                rows = self.conn.execute(sql.format(after=f"AND ({exprs}) > ({marks})") + " LIMIT ?",
-                                         (*params, *hit[1], limit)).fetchall()
+                rows = self.conn.execute(
+                    sql.format(after=f"AND ({exprs}) > ({marks})") + " LIMIT ?", (*params, *hit[1], limit)
+                ).fetchall()
             else:
-                rows = self.conn.execute(sql.format(after="") + " LIMIT ? OFFSET ?",
-                                         (*params, limit, offset)).fetchall()
+                rows = self.conn.execute(
+                    sql.format(after="") + " LIMIT ? OFFSET ?", (*params, limit, offset)
+                ).fetchall()
             if rows:
                 last = tuple(rows[-1][name] for _, name in keys)
                 self._remember(("page", sql, tuple(params), offset + len(rows)), version, last)
@@ -165,8 +168,10 @@ class Store:
         return default if value is None else json.loads(value)
 
     def set_meta(self, key: str, value: Any) -> None:
-        self.execute("INSERT INTO sandbox_meta (key, value) VALUES (?, ?) "
-                     "ON CONFLICT(key) DO UPDATE SET value = excluded.value", (key, json.dumps(value)))
+        self.execute(
+            "INSERT INTO sandbox_meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            (key, json.dumps(value)),
+        )
 
     def close(self) -> None:
         with self.lock:

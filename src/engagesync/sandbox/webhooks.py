@@ -39,8 +39,11 @@ class OutboxConfig:
         return len(self.backoff) + 1
 
     def to_dict(self) -> dict[str, Any]:
-        return {"backoff_seconds": list(self.backoff), "max_attempts": self.max_attempts,
-                "timeout_seconds": self.timeout_seconds}
+        return {
+            "backoff_seconds": list(self.backoff),
+            "max_attempts": self.max_attempts,
+            "timeout_seconds": self.timeout_seconds,
+        }
 
 
 class Outbox:
@@ -55,8 +58,16 @@ class Outbox:
         self._tasks: set[asyncio.Task[int]] = set()
 
     # -- producing -------------------------------------------------------------------------------
-    def enqueue(self, api: str, tenant_id: int, event: str, url: str, payload: Any,
-                signer: Signer | None = None, headers: dict[str, str] | None = None) -> int:
+    def enqueue(
+        self,
+        api: str,
+        tenant_id: int,
+        event: str,
+        url: str,
+        payload: Any,
+        signer: Signer | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> int:
         body = payload if isinstance(payload, bytes) else json.dumps(payload, separators=(",", ":")).encode()
         now = self.ctx.clock.now()
         all_headers = {"Content-Type": "application/json", "User-Agent": f"engagesync-sandbox/{api}"}
@@ -66,7 +77,8 @@ class Outbox:
         cur = self.ctx.store.execute(
             "INSERT INTO webhook_deliveries (api, tenant_id, event, url, body, headers, status, attempts,"
             " next_attempt_at, created_at) VALUES (?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?)",
-            (api, tenant_id, event, url, body, json.dumps(all_headers), now, now))
+            (api, tenant_id, event, url, body, json.dumps(all_headers), now, now),
+        )
         self.dirty = True
         return int(cur.lastrowid or 0)
 
@@ -106,9 +118,15 @@ class Outbox:
         try:
             while True:
                 self.dirty = False
-                rows = [r for r in self.ctx.store.all(
-                    "SELECT * FROM webhook_deliveries WHERE status = 'pending' AND next_attempt_at <= ? "
-                    "ORDER BY next_attempt_at, id", (self.ctx.clock.now(),)) if r["id"] not in attempted]
+                rows = [
+                    r
+                    for r in self.ctx.store.all(
+                        "SELECT * FROM webhook_deliveries WHERE status = 'pending' AND next_attempt_at <= ? "
+                        "ORDER BY next_attempt_at, id",
+                        (self.ctx.clock.now(),),
+                    )
+                    if r["id"] not in attempted
+                ]
                 if rows:
                     async with self._client() as client:
                         for row in rows:
@@ -157,23 +175,40 @@ class Outbox:
         duration_ms = (time.perf_counter() - started) * 1000
         now = self.ctx.clock.now()
         with self.ctx.store.tx() as conn:
-            conn.execute("INSERT INTO webhook_attempts (delivery_id, attempt, at, status_code, error, duration_ms)"
-                         " VALUES (?, ?, ?, ?, ?, ?)", (row["id"], attempt, now, status_code, error, duration_ms))
+            conn.execute(
+                "INSERT INTO webhook_attempts (delivery_id, attempt, at, status_code, error, duration_ms)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (row["id"], attempt, now, status_code, error, duration_ms),
+            )
             if error is None:
-                conn.execute("UPDATE webhook_deliveries SET status = 'delivered', attempts = ?, delivered_at = ?,"
-                             " next_attempt_at = NULL, last_error = NULL WHERE id = ?", (attempt, now, row["id"]))
+                conn.execute(
+                    "UPDATE webhook_deliveries SET status = 'delivered', attempts = ?, delivered_at = ?,"
+                    " next_attempt_at = NULL, last_error = NULL WHERE id = ?",
+                    (attempt, now, row["id"]),
+                )
             elif final or attempt >= self.config.max_attempts:
-                conn.execute("UPDATE webhook_deliveries SET status = 'failed', attempts = ?, next_attempt_at = NULL,"
-                             " last_error = ? WHERE id = ?", (attempt, error, row["id"]))
+                conn.execute(
+                    "UPDATE webhook_deliveries SET status = 'failed', attempts = ?, next_attempt_at = NULL,"
+                    " last_error = ? WHERE id = ?",
+                    (attempt, error, row["id"]),
+                )
             else:
                 delay = self.config.backoff[attempt - 1]
-                conn.execute("UPDATE webhook_deliveries SET attempts = ?, next_attempt_at = ?, last_error = ?"
-                             " WHERE id = ?", (attempt, now + delay, error, row["id"]))
+                conn.execute(
+                    "UPDATE webhook_deliveries SET attempts = ?, next_attempt_at = ?, last_error = ? WHERE id = ?",
+                    (attempt, now + delay, error, row["id"]),
+                )
         return error
 
     # -- inspecting ------------------------------------------------------------------------------
-    def deliveries(self, api: str | None = None, tenant_id: int | None = None, status: str | None = None,
-                   event: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
+    def deliveries(
+        self,
+        api: str | None = None,
+        tenant_id: int | None = None,
+        status: str | None = None,
+        event: str | None = None,
+        limit: int = 100,
+    ) -> list[dict[str, Any]]:
         sql = "SELECT * FROM webhook_deliveries WHERE 1=1"
         params: list[Any] = []
         for column, value in (("api", api), ("tenant_id", tenant_id), ("status", status), ("event", event)):
@@ -188,11 +223,16 @@ class Outbox:
         ids = [r["id"] for r in rows]
         attempts: dict[int, list[dict[str, Any]]] = {i: [] for i in ids}
         marks = ",".join("?" * len(ids))
-        for a in self.ctx.store.all(f"SELECT * FROM webhook_attempts WHERE delivery_id IN ({marks}) "
-                                    "ORDER BY id", ids):
-            attempts[a["delivery_id"]].append({
-                "attempt": a["attempt"], "at": iso8601(a["at"]), "status_code": a["status_code"],
-                "error": a["error"], "duration_ms": round(a["duration_ms"], 3)})
+        for a in self.ctx.store.all(f"SELECT * FROM webhook_attempts WHERE delivery_id IN ({marks}) ORDER BY id", ids):
+            attempts[a["delivery_id"]].append(
+                {
+                    "attempt": a["attempt"],
+                    "at": iso8601(a["at"]),
+                    "status_code": a["status_code"],
+                    "error": a["error"],
+                    "duration_ms": round(a["duration_ms"], 3),
+                }
+            )
         out = []
         for r in rows:
             body = bytes(r["body"])
@@ -200,11 +240,20 @@ class Outbox:
                 payload: Any = json.loads(body)
             except ValueError:
                 payload = body.decode("utf-8", "replace")
-            out.append({
-                "id": r["id"], "api": r["api"], "tenant_id": r["tenant_id"], "event": r["event"],
-                "url": r["url"], "status": r["status"], "attempts": attempts[r["id"]],
-                "next_attempt_at": iso8601(r["next_attempt_at"]) if r["next_attempt_at"] else None,
-                "created_at": iso8601(r["created_at"]), "last_error": r["last_error"],
-                "headers": json.loads(r["headers"]), "payload": payload})
+            out.append(
+                {
+                    "id": r["id"],
+                    "api": r["api"],
+                    "tenant_id": r["tenant_id"],
+                    "event": r["event"],
+                    "url": r["url"],
+                    "status": r["status"],
+                    "attempts": attempts[r["id"]],
+                    "next_attempt_at": iso8601(r["next_attempt_at"]) if r["next_attempt_at"] else None,
+                    "created_at": iso8601(r["created_at"]),
+                    "last_error": r["last_error"],
+                    "headers": json.loads(r["headers"]),
+                    "payload": payload,
+                }
+            )
         return out
-

@@ -38,8 +38,13 @@ class Connection:
 
     def public(self) -> dict[str, Any]:
         """What listings and ``--json`` show: secrets reduced to their names."""
-        return {"name": self.name, "api": self.api, "base_url": self.base_url,
-                "secrets": {k: "***" for k in self.secrets}, "settings": self.settings}
+        return {
+            "name": self.name,
+            "api": self.api,
+            "base_url": self.base_url,
+            "secrets": {k: "***" for k in self.secrets},
+            "settings": self.settings,
+        }
 
     def to_dict(self) -> dict[str, Any]:
         return {"api": self.api, "base_url": self.base_url, "secrets": self.secrets, "settings": self.settings}
@@ -77,8 +82,9 @@ class ConnectionStore:
         spec = self._load()["connections"].get(name)
         if spec is None:
             known = ", ".join(c.name for c in self.all()) or "none yet"
-            raise ConnectionError_(f"no connection named {name!r} (known: {known}); create one with "
-                                   "`engagesync connect`")
+            raise ConnectionError_(
+                f"no connection named {name!r} (known: {known}); create one with `engagesync connect`"
+            )
         return Connection(name, **spec)
 
     def put(self, connection: Connection) -> None:

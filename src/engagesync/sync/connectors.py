@@ -18,8 +18,9 @@ from ..client.streams import Stream
 from .connections import Connection, ConnectionStore
 
 
-def client_for(connection: Connection, on_wait: WaitListener | None = None, store: ConnectionStore | None = None,
-               **kwargs: Any) -> ApiClient:
+def client_for(
+    connection: Connection, on_wait: WaitListener | None = None, store: ConnectionStore | None = None, **kwargs: Any
+) -> ApiClient:
     """A client for ``connection``. Tuning, lowest precedence first: the connector's defaults, the
     connection's settings (``window_seconds``, ``timeout`` and those the connector names in
     ``CONNECTION_SETTINGS``), then ``ENGAGESYNC_WINDOW_SECONDS`` and
@@ -47,14 +48,18 @@ def _persister(connection: Connection, store: ConnectionStore) -> Any:
         connection.secrets.update(secrets)
         with contextlib.suppress(KeyError):  # a connection never saved (demo, tests) has no file entry
             store.update_secrets(connection.name, secrets)
+
     return persist
 
 
 def streams_for(connection: Connection) -> Mapping[str, Stream]:
     """The connector's streams, given the connection settings it names in ``STREAM_SETTINGS``."""
     module = registry.connector(connection.api)
-    options = {k: connection.settings[k] for k in getattr(module, "STREAM_SETTINGS", ())
-               if connection.settings.get(k) is not None}
+    options = {
+        k: connection.settings[k]
+        for k in getattr(module, "STREAM_SETTINGS", ())
+        if connection.settings.get(k) is not None
+    }
     result: Mapping[str, Stream] = module.streams(**options)
     return result
 
@@ -69,24 +74,36 @@ def check(connection: Connection, client: ApiClient) -> dict[str, Any]:
     return result
 
 
-def from_sandbox(api: str, creds: dict[str, Any], transport: httpx.BaseTransport | None = None,
-                 ) -> tuple[str, dict[str, str], dict[str, Any]]:
+def from_sandbox(
+    api: str,
+    creds: dict[str, Any],
+    transport: httpx.BaseTransport | None = None,
+) -> tuple[str, dict[str, str], dict[str, Any]]:
     """(base_url, secrets, settings) for an API from a sandbox's ``/_sandbox/credentials`` entry.
 
     Groove sales runs the real authorization-code flow against the sandbox's auto-approving authorize
     URL (GET it, take the code from the redirect, check ``state``, exchange the code)."""
     if api == "groove-sales":
-        app = OAuthApp(creds["token_url"], creds["client_id"], creds["client_secret"],
-                       authorize_url=creds["authorize_url"], redirect_uri=creds["redirect_uri"],
-                       scope=creds.get("scope") or "")
+        app = OAuthApp(
+            creds["token_url"],
+            creds["client_id"],
+            creds["client_secret"],
+            authorize_url=creds["authorize_url"],
+            redirect_uri=creds["redirect_uri"],
+            scope=creds.get("scope") or "",
+        )
         http = httpx.Client(transport=transport, timeout=30.0)
         try:
             tokens = authorize_without_browser(app, http)
         finally:
             if transport is None:  # a caller's transport (an in-process sandbox) stays open
                 http.close()
-        settings = {"client_id": app.client_id, "token_url": app.token_url, "authorize_url": app.authorize_url,
-                    "redirect_uri": app.redirect_uri}
+        settings = {
+            "client_id": app.client_id,
+            "token_url": app.token_url,
+            "authorize_url": app.authorize_url,
+            "redirect_uri": app.redirect_uri,
+        }
         return creds["graphql_url"], {"client_secret": app.client_secret, **tokens.as_secrets()}, settings
     if api == "groove-helpdesk":
         return creds["base_url"], {"token": creds["token"]}, {}
@@ -97,11 +114,21 @@ def from_sandbox(api: str, creds: dict[str, Any], transport: httpx.BaseTransport
     raise KeyError(f"engagesync has no connector for {api!r} yet")
 
 
-def connect_oauth(api: str, client_id: str, client_secret: str, *, say: Callable[[str], None],
-                  graphql_url: str | None = None, authorize_url: str | None = None, token_url: str | None = None,
-                  redirect_uri: str | None = None, scope: str = "", open_browser: Callable[[str], object] | None = None,
-                  paste: Callable[[str], str] | None = None, timeout: float = 300.0,
-                  ) -> tuple[str, dict[str, str], dict[str, Any]]:
+def connect_oauth(
+    api: str,
+    client_id: str,
+    client_secret: str,
+    *,
+    say: Callable[[str], None],
+    graphql_url: str | None = None,
+    authorize_url: str | None = None,
+    token_url: str | None = None,
+    redirect_uri: str | None = None,
+    scope: str = "",
+    open_browser: Callable[[str], object] | None = None,
+    paste: Callable[[str], str] | None = None,
+    timeout: float = 300.0,
+) -> tuple[str, dict[str, str], dict[str, Any]]:
     """(base_url, secrets, settings) of an OAuth API after a person authorized engagesync in a browser
     (a loopback listener catches the redirect; with ``paste``, the redirect URL is pasted back)."""
     module = registry.connector(api)
@@ -109,12 +136,21 @@ def connect_oauth(api: str, client_id: str, client_secret: str, *, say: Callable
         raise KeyError(f"{api} does not authenticate with OAuth; use --token")
     base_url = (graphql_url or module.DEFAULT_BASE_URL).rstrip("/")
     endpoints = module.oauth_endpoints(base_url)
-    app = OAuthApp(token_url or endpoints["token_url"], client_id, client_secret,
-                   authorize_url=authorize_url or endpoints["authorize_url"],
-                   redirect_uri=redirect_uri or "http://127.0.0.1:0/callback", scope=scope)
+    app = OAuthApp(
+        token_url or endpoints["token_url"],
+        client_id,
+        client_secret,
+        authorize_url=authorize_url or endpoints["authorize_url"],
+        redirect_uri=redirect_uri or "http://127.0.0.1:0/callback",
+        scope=scope,
+    )
     tokens, used = authorize_interactively(app, say=say, open_browser=open_browser, paste=paste, timeout=timeout)
-    settings = {"client_id": client_id, "token_url": app.token_url, "authorize_url": app.authorize_url,
-                "redirect_uri": used}
+    settings = {
+        "client_id": client_id,
+        "token_url": app.token_url,
+        "authorize_url": app.authorize_url,
+        "redirect_uri": used,
+    }
     if scope:
         settings["scope"] = scope
     return base_url, {"client_secret": client_secret, **tokens.as_secrets()}, settings

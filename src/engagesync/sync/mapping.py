@@ -75,17 +75,22 @@ class Rule:
             except (ValueError, TypeError) as exc:
                 raise MappingError(self.target, f"{name}({column}) failed on {value!r}: {exc}") from exc
         if _PLACEHOLDER.search(expr):
+
             def fill(m: re.Match[str]) -> str:
                 value = self._column(row, m.group(1).strip())
                 return "" if value is None else str(value)
+
             return _PLACEHOLDER.sub(fill, expr)
         if expr in row:
             return row[expr]
         try:
             return json.loads(expr)  # true, 42, ["a"], {"k": 1}
         except ValueError:
-            raise MappingError(self.target, f"no column {expr!r} in the input (columns: {', '.join(row)}); "
-                                            f"quote it for a constant: {self.target}='{expr}'") from None
+            raise MappingError(
+                self.target,
+                f"no column {expr!r} in the input (columns: {', '.join(row)}); "
+                f"quote it for a constant: {self.target}='{expr}'",
+            ) from None
 
     def _column(self, row: dict[str, Any], column: str) -> Any:
         if column not in row:

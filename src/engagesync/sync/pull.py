@@ -57,8 +57,13 @@ class StreamResult:
     error: str | None = None
 
     def counts(self) -> dict[str, Any]:
-        return {"records": self.records, "pages": self.pages, "requests": self.requests,
-                "elapsed": round(self.elapsed, 3), "resumed": self.resumed}
+        return {
+            "records": self.records,
+            "pages": self.pages,
+            "requests": self.requests,
+            "elapsed": round(self.elapsed, 3),
+            "resumed": self.resumed,
+        }
 
 
 @dataclass
@@ -131,9 +136,18 @@ COMMIT_SECONDS = 1.0
 PREFETCH_PAGES = 64
 
 
-def pull(client: ApiClient, connection: str, streams: Mapping[str, Stream], names: list[str] | None,
-         store: Store, progress: Progress | None = None, *, keep_going: bool = False,
-         commit_records: int = COMMIT_RECORDS, commit_seconds: float = COMMIT_SECONDS) -> PullResult:
+def pull(
+    client: ApiClient,
+    connection: str,
+    streams: Mapping[str, Stream],
+    names: list[str] | None,
+    store: Store,
+    progress: Progress | None = None,
+    *,
+    keep_going: bool = False,
+    commit_records: int = COMMIT_RECORDS,
+    commit_seconds: float = COMMIT_SECONDS,
+) -> PullResult:
     """Pull the selected streams (all when ``names`` is None) of ``connection`` into ``store``.
 
     On a stream's failure the run is recorded as failed and ``PullError`` is raised (carrying the partial
@@ -175,8 +189,16 @@ def _finish(store: Store, run_id: int, outcome: StreamResult) -> None:
         store.run_finish(run_id, outcome.status, {**outcome.counts(), "error": outcome.error})
 
 
-def _pull_stream(client: ApiClient, connection: str, stream: Stream, store: Store, outcome: StreamResult,
-                 progress: Progress | None, commit_records: int, commit_seconds: float) -> None:
+def _pull_stream(
+    client: ApiClient,
+    connection: str,
+    stream: Stream,
+    store: Store,
+    outcome: StreamResult,
+    progress: Progress | None,
+    commit_records: int,
+    commit_seconds: float,
+) -> None:
     spec = stream.spec
     t0 = time.perf_counter()
     store.ensure_table(connection, spec)

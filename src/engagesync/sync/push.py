@@ -61,11 +61,20 @@ class PushResult:
         return self.rejected_locally + self.rejected_by_api
 
     def to_dict(self) -> dict[str, Any]:
-        return {"action": self.action, "read": self.read, "sent": self.sent, "done": self.done,
-                "skipped": self.skipped, "reconciled": self.reconciled, "rejected": self.rejected,
-                "rejected_locally": self.rejected_locally, "rejected_by_api": self.rejected_by_api,
-                "unknown": self.unknown, "previews_omitted": self.previews_omitted,
-                "elapsed_seconds": round(self.elapsed, 3)}
+        return {
+            "action": self.action,
+            "read": self.read,
+            "sent": self.sent,
+            "done": self.done,
+            "skipped": self.skipped,
+            "reconciled": self.reconciled,
+            "rejected": self.rejected,
+            "rejected_locally": self.rejected_locally,
+            "rejected_by_api": self.rejected_by_api,
+            "unknown": self.unknown,
+            "previews_omitted": self.previews_omitted,
+            "elapsed_seconds": round(self.elapsed, 3),
+        }
 
 
 def record_key(record: dict[str, Any], key_field: str | None, raw: dict[str, Any]) -> str:
@@ -110,9 +119,19 @@ class Pusher:
     reconciles before sending again, exactly as a crash between one record's two writes would.
     """
 
-    def __init__(self, client: ApiClient, connection: str, action: ActionSpec, store: Store,
-                 mapping: Mapping | None = None, key_field: str | None = None, progress: Progress | None = None,
-                 capture: bool = True, batch_size: int = BATCH_SIZE, concurrency: int = 1) -> None:
+    def __init__(
+        self,
+        client: ApiClient,
+        connection: str,
+        action: ActionSpec,
+        store: Store,
+        mapping: Mapping | None = None,
+        key_field: str | None = None,
+        progress: Progress | None = None,
+        capture: bool = True,
+        batch_size: int = BATCH_SIZE,
+        concurrency: int = 1,
+    ) -> None:
         if batch_size < 1:
             raise ValueError(f"batch size must be at least 1, not {batch_size}")
         if concurrency < 1:
@@ -134,8 +153,13 @@ class Pusher:
         self._responses: list[ResponseWrite] = []
 
     # -- entry points ----------------------------------------------------------------------------
-    def run(self, rows: Iterable[tuple[int, dict[str, Any]]], dry_run: bool = False, test: bool = False,
-            limit: int | None = None) -> PushResult:
+    def run(
+        self,
+        rows: Iterable[tuple[int, dict[str, Any]]],
+        dry_run: bool = False,
+        test: bool = False,
+        limit: int | None = None,
+    ) -> PushResult:
         result = PushResult(self.action.name)
         began = time.perf_counter()
         run_id = None if dry_run else self.store.run_start(self.connection, "push", self.action.name)
@@ -162,8 +186,15 @@ class Pusher:
         if self.progress:
             self.progress("record", {"read": result.read, "done": result.done, "rejected": result.rejected})
 
-    def _previews(self, rows: Iterable[tuple[int, dict[str, Any]]], result: PushResult, *, dry_run: bool,
-                  test: bool, limit: int | None) -> None:
+    def _previews(
+        self,
+        rows: Iterable[tuple[int, dict[str, Any]]],
+        result: PushResult,
+        *,
+        dry_run: bool,
+        test: bool,
+        limit: int | None,
+    ) -> None:
         """``--dry-run`` (every request, nothing sent) and ``--test`` (the first valid record, once)."""
         for line, raw in rows:
             if limit is not None and result.read >= limit:
@@ -210,8 +241,11 @@ class Pusher:
         if entry.status in ("done", "rejected"):
             result.skipped += 1  # rejected rows wait for `rejects retry`, done ones are done
             return True
-        return entry.status in ("sent", "unknown") and self.action.creates and self._reconcile(
-            item.key, item.record, result)
+        return (
+            entry.status in ("sent", "unknown")
+            and self.action.creates
+            and self._reconcile(item.key, item.record, result)
+        )
 
     def _resolve(self, item: _Item, result: PushResult) -> bool:
         """An upsert looks its target up now (a dry run shows the create); False if that failed."""
@@ -225,8 +259,9 @@ class Pusher:
             self._reject_api(item.key, item.record, item.raw, item.line, exc, exc.reason, result)
             return False
         except TransportError as exc:
-            self._reject_api(item.key, item.record, item.raw, item.line, None, f"looking the record up failed: {exc}",
-                             result)
+            self._reject_api(
+                item.key, item.record, item.raw, item.line, None, f"looking the record up failed: {exc}", result
+            )
             return False
         return True
 
@@ -245,8 +280,11 @@ class Pusher:
             seen.add(item.key)
             items.append(item)
         entries = self.store.ledger_get_many(self.connection, self.action.name, [i.key for i in items])
-        todo = [item for item in items if not self._settled(entries.get(item.key), item, result)
-                and self._resolve(item, result)]
+        todo = [
+            item
+            for item in items
+            if not self._settled(entries.get(item.key), item, result) and self._resolve(item, result)
+        ]
         for item in todo:
             self._mark_sent(item, result)
         self._flush()  # local rejects and the whole batch's "sent" marks, before anything goes out
@@ -274,7 +312,7 @@ class Pusher:
         """Each item's response or the exception its request ended with, in the items' order."""
         if self.action.send_batch is not None:  # the whole batch in one request (split over workers)
             size = -(-len(items) // self.concurrency)
-            chunks = [items[i:i + size] for i in range(0, len(items), size)]
+            chunks = [items[i : i + size] for i in range(0, len(items), size)]
             if len(chunks) == 1:
                 return self._send_batch(items, retry=True)
             with ThreadPoolExecutor(max_workers=len(chunks), thread_name_prefix="push") as pool:
@@ -300,8 +338,9 @@ class Pusher:
             return self._send_batch([item], retry=retry)[0]
         request = item.request
         try:
-            return self.client.request(request.method, request.path, json=request.json,
-                                       idempotent=not self.action.creates, retry=retry)
+            return self.client.request(
+                request.method, request.path, json=request.json, idempotent=not self.action.creates, retry=retry
+            )
         except (OutcomeUnknown, AuthError, ApiError, TransportError) as exc:
             return exc
 
@@ -312,8 +351,9 @@ class Pusher:
     def _flush(self) -> None:
         """Write the buffered ledger changes, rejects and responses in one transaction."""
         if self._ledger or self._rejects or self._responses:
-            self.store.write_batch(self.connection, self.action.name, ledger=self._ledger, rejects=self._rejects,
-                                   responses=self._responses)
+            self.store.write_batch(
+                self.connection, self.action.name, ledger=self._ledger, rejects=self._rejects, responses=self._responses
+            )
             self._ledger, self._rejects, self._responses = [], [], []
 
     def _settle(self, item: _Item, outcome: Any, result: PushResult, test: bool = False) -> None:
@@ -333,8 +373,14 @@ class Pusher:
         else:
             body, status, location = _body(outcome), outcome.status_code, outcome.headers.get("location")
         remote_id = dig(body, self.action.id_path) if self.action.id_path else None
-        self._ledger.append(LedgerWrite(key, "done", remote_id=None if remote_id is None else str(remote_id),
-                                        response={"status": status, "body": body}))
+        self._ledger.append(
+            LedgerWrite(
+                key,
+                "done",
+                remote_id=None if remote_id is None else str(remote_id),
+                response={"status": status, "body": body},
+            )
+        )
         self._capture(key, status, body)
         result.done += 1
         if test:
@@ -362,9 +408,15 @@ class Pusher:
             if attempt > MAX_UNKNOWN_RESENDS:
                 break
         result.unknown += 1
-        self._reject_api(item.key, item.record, item.raw, item.line, None,
-                         f"outcome unknown after {MAX_UNKNOWN_RESENDS + 1} attempts (timeouts); not found on lookup",
-                         result)
+        self._reject_api(
+            item.key,
+            item.record,
+            item.raw,
+            item.line,
+            None,
+            f"outcome unknown after {MAX_UNKNOWN_RESENDS + 1} attempts (timeouts); not found on lookup",
+            result,
+        )
         self._flush()
 
     def _reconcile(self, key: str, record: dict[str, Any], result: PushResult, since: float | None = None) -> bool:
@@ -379,16 +431,28 @@ class Pusher:
         if found is None:
             return False
         remote_id = dig(found, self.action.id_path) if self.action.id_path else None
-        self.store.ledger_put(self.connection, self.action.name, key, "done",
-                              remote_id=None if remote_id is None else str(remote_id),
-                              response={"reconciled": True, "body": found})
+        self.store.ledger_put(
+            self.connection,
+            self.action.name,
+            key,
+            "done",
+            remote_id=None if remote_id is None else str(remote_id),
+            response={"reconciled": True, "body": found},
+        )
         result.reconciled += 1
         result.done += 1
         return True
 
     # -- outcomes --------------------------------------------------------------------------------
-    def _reject_local(self, key: str | None, raw: dict[str, Any], line: int, problems: list[tuple[str, str]],
-                      result: PushResult, dry_run: bool) -> None:
+    def _reject_local(
+        self,
+        key: str | None,
+        raw: dict[str, Any],
+        line: int,
+        problems: list[tuple[str, str]],
+        result: PushResult,
+        dry_run: bool,
+    ) -> None:
         result.rejected_locally += 1
         if dry_run:
             result.preview({"line": line, "rejected": [f"{f} {r}" for f, r in problems]})
@@ -398,11 +462,20 @@ class Pusher:
         if self.store.has_open_reject(self.connection, self.action.name, key):
             return  # filed by an earlier run; still open
         for field_name, reason in problems:
-            self._rejects.append(RejectWrite(key, {"line": line, "record": raw}, field_name,
-                                             f"line {line}: {field_name} {reason}"))
+            self._rejects.append(
+                RejectWrite(key, {"line": line, "record": raw}, field_name, f"line {line}: {field_name} {reason}")
+            )
 
-    def _reject_api(self, key: str, record: dict[str, Any], raw: dict[str, Any], line: int, exc: ApiError | None,
-                    reason: str, result: PushResult) -> None:
+    def _reject_api(
+        self,
+        key: str,
+        record: dict[str, Any],
+        raw: dict[str, Any],
+        line: int,
+        exc: ApiError | None,
+        reason: str,
+        result: PushResult,
+    ) -> None:
         result.rejected_by_api += 1
         self._ledger.append(LedgerWrite(key, "rejected"))
         messages = exc.messages if exc is not None and exc.messages else [reason]
@@ -417,8 +490,9 @@ class Pusher:
             self._responses.append(ResponseWrite(key, status, body))
 
 
-def _batches(rows: Iterable[tuple[int, dict[str, Any]]], size: int,
-             limit: int | None) -> Iterator[list[tuple[int, dict[str, Any]]]]:
+def _batches(
+    rows: Iterable[tuple[int, dict[str, Any]]], size: int, limit: int | None
+) -> Iterator[list[tuple[int, dict[str, Any]]]]:
     batch: list[tuple[int, dict[str, Any]]] = []
     for taken, row in enumerate(rows):
         if limit is not None and taken >= limit:
@@ -447,7 +521,8 @@ def retry_rejects(pusher: Pusher, store: Store) -> PushResult:
     for item in rejects:
         by_key.setdefault(item.key, item)
     rows: Iterator[tuple[int, dict[str, Any]]] = (
-        (int(r.record.get("line", 0)), r.record.get("record", {})) for r in by_key.values())
+        (int(r.record.get("line", 0)), r.record.get("record", {})) for r in by_key.values()
+    )
     for item in rejects:
         store.mark_reject_retried(item.id)
     for item in by_key.values():

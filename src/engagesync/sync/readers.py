@@ -87,7 +87,7 @@ def read_csv(path: str, delimiter: str = ",") -> Iterator[Record]:
                 if len(row) > len(header):
                     raise InputError(path, f"{len(row)} values but the header has {len(header)} columns", line)
                 record: dict[str, Any] = {h: (v if v != "" else None) for h, v in zip(header, row, strict=False)}
-                for h in header[len(row):]:
+                for h in header[len(row) :]:
                     record[h] = None
                 yield line, record
         except csv.Error as exc:

@@ -261,8 +261,12 @@ _FAST_EXTRACT: dict[str, tuple[str, str]] = {
 }
 
 COERCERS: dict[str, Callable[[Any], Any]] = {
-    "VARCHAR": _to_varchar, "BIGINT": _to_bigint, "DOUBLE": _to_double, "BOOLEAN": _to_boolean,
-    "TIMESTAMP": _to_timestamp, "JSON": _to_json,
+    "VARCHAR": _to_varchar,
+    "BIGINT": _to_bigint,
+    "DOUBLE": _to_double,
+    "BOOLEAN": _to_boolean,
+    "TIMESTAMP": _to_timestamp,
+    "JSON": _to_json,
 }
 
 
@@ -286,8 +290,9 @@ class _TablePlan:
     @property
     def fields(self) -> list[tuple[str, str, str, Callable[[Any], Any]]]:
         """(row key, column, type, coercer) per column, in order."""
-        return [(f"c{i}", c, t, f) for i, (c, t, f) in enumerate(zip(self.columns, self.types, self.coercers,
-                                                                       strict=True))]
+        return [
+            (f"c{i}", c, t, f) for i, (c, t, f) in enumerate(zip(self.columns, self.types, self.coercers, strict=True))
+        ]
 
     @property
     def pk_names(self) -> list[str]:
@@ -379,8 +384,13 @@ class Store:
         self.path = path
         self._lock = threading.RLock()
         # DuckDB caches up to 80% of RAM as the file grows; a fixed ceiling keeps a long pull flat.
-        self._con = duckdb.connect(path, config={"memory_limit": os.environ.get("ENGAGESYNC_DUCKDB_MEMORY", "256MB"),
-                                                 "threads": int(os.environ.get("ENGAGESYNC_DUCKDB_THREADS", "1"))})
+        self._con = duckdb.connect(
+            path,
+            config={
+                "memory_limit": os.environ.get("ENGAGESYNC_DUCKDB_MEMORY", "256MB"),
+                "threads": int(os.environ.get("ENGAGESYNC_DUCKDB_THREADS", "1")),
+            },
+        )
         self._plans: dict[tuple[str, str], _TablePlan] = {}
         # Stream tables are named catalog.schema.table: DuckDB names the catalog after the file, and a
         # store called volt.duckdb would otherwise make "volt"."contacts" ambiguous.
@@ -416,8 +426,9 @@ class Store:
         with self._lock:
             return self._con.execute(sql, params).fetchall()
 
-    def iter_query(self, sql: str, params: Sequence[Any] | None = None,
-                   chunk: int = _FETCH_ROWS) -> Iterator[tuple[list[str], list[tuple[Any, ...]]]]:
+    def iter_query(
+        self, sql: str, params: Sequence[Any] | None = None, chunk: int = _FETCH_ROWS
+    ) -> Iterator[tuple[list[str], list[tuple[Any, ...]]]]:
         """Stream a query's rows in chunks of ``(column_names, rows)`` through a cursor of its own.
 
         The cursor is a separate DuckDB connection to the same database, so the caller may write to the
@@ -451,8 +462,10 @@ class Store:
         types = tuple(spec.columns[c].upper() for c in columns)
         for column, type_ in zip(columns, types, strict=True):
             if type_ not in COLUMN_TYPES:
-                raise StoreError(f"stream {spec.name!r}: column {column!r} has unsupported type {type_!r} "
-                                 f"(expected one of {', '.join(sorted(COLUMN_TYPES))})")
+                raise StoreError(
+                    f"stream {spec.name!r}: column {column!r} has unsupported type {type_!r} "
+                    f"(expected one of {', '.join(sorted(COLUMN_TYPES))})"
+                )
         if not spec.primary_key:
             raise StoreError(f"stream {spec.name!r} declares no primary key")
         missing = [k for k in spec.primary_key if k not in spec.columns]
@@ -467,48 +480,74 @@ class Store:
             # No PRIMARY KEY constraint: DuckDB keeps a key's index in memory, so it would grow with every
             # row pulled. Upserts delete the page's keys and insert, inside the page's transaction.
             self._con.execute(f"CREATE TABLE IF NOT EXISTS {table} ({coldefs}, _raw JSON, _synced_at TIMESTAMP)")
-            existing = {row[0] for row in self._con.execute(
-                "SELECT column_name FROM information_schema.columns WHERE table_schema = ? AND table_name = ?",
-                [schema_for(connection), sanitize(spec.name)]).fetchall()}
+            existing = {
+                row[0]
+                for row in self._con.execute(
+                    "SELECT column_name FROM information_schema.columns WHERE table_schema = ? AND table_name = ?",
+                    [schema_for(connection), sanitize(spec.name)],
+                ).fetchall()
+            }
             for column, type_ in zip(columns, types, strict=True):
                 if column not in existing:  # the connector grew a column: extend, keep the data
                     self._con.execute(f"ALTER TABLE {table} ADD COLUMN {quote(column)} {type_}")
-            keyed = bool(self._con.execute(  # a table made by an earlier version keeps its constraint
-                "SELECT 1 FROM duckdb_constraints() WHERE schema_name = ? AND table_name = ? "
-                "AND constraint_type = 'PRIMARY KEY'", [schema_for(connection), sanitize(spec.name)]).fetchall())
+            keyed = bool(
+                self._con.execute(  # a table made by an earlier version keeps its constraint
+                    "SELECT 1 FROM duckdb_constraints() WHERE schema_name = ? AND table_name = ? "
+                    "AND constraint_type = 'PRIMARY KEY'",
+                    [schema_for(connection), sanitize(spec.name)],
+                ).fetchall()
+            )
         fields = [f"c{i}" for i in range(len(columns))]
         structure = _dumps([{**dict(zip(fields, types, strict=True)), "raw": "JSON"}])
         target = ", ".join([*(quote(c) for c in columns), "_raw", "_synced_at"])
         names = ", ".join([*(quote(c) for c in columns), "_raw"])
-        stage_sql = (f"CREATE OR REPLACE TEMP TABLE {_STAGE} AS SELECT "
-                     + ", ".join([*(f"u.{f} AS {quote(c)}" for f, c in zip(fields, columns, strict=True)),
-                                  "u.raw AS _raw"])
-                     + " FROM (SELECT unnest(from_json_strict(?, ?)) AS u)")
+        stage_sql = (
+            f"CREATE OR REPLACE TEMP TABLE {_STAGE} AS SELECT "
+            + ", ".join([*(f"u.{f} AS {quote(c)}" for f, c in zip(fields, columns, strict=True)), "u.raw AS _raw"])
+            + " FROM (SELECT unnest(from_json_strict(?, ?)) AS u)"
+        )
         fast_stage_sql = None
         if all(_PLAIN_NAME.fullmatch(c) for c in columns):
             # one parse per record (json_transform), not one per column: 60 json_extract calls over a
             # 2,000-record chunk would hold hundreds of MB
             shape = _dumps({c: _FAST_EXTRACT[t][0] for c, t in zip(columns, types, strict=True)})
-            extracts = ", ".join(_FAST_EXTRACT[t][1].format(field=f"u.{quote(c)}") + f" AS {quote(c)}"
-                                 for c, t in zip(columns, types, strict=True))
-            fast_stage_sql = (f"CREATE OR REPLACE TEMP TABLE {_STAGE} AS SELECT {extracts}, r AS _raw FROM "
-                              f"(SELECT r, json_transform(r, '{shape}') AS u "
-                              f"FROM (SELECT unnest(from_json(?, '[\"JSON\"]')) AS r))")
+            extracts = ", ".join(
+                _FAST_EXTRACT[t][1].format(field=f"u.{quote(c)}") + f" AS {quote(c)}"
+                for c, t in zip(columns, types, strict=True)
+            )
+            fast_stage_sql = (
+                f"CREATE OR REPLACE TEMP TABLE {_STAGE} AS SELECT {extracts}, r AS _raw FROM "
+                f"(SELECT r, json_transform(r, '{shape}') AS u "
+                f"FROM (SELECT unnest(from_json(?, '[\"JSON\"]')) AS r))"
+            )
         apply: tuple[str, ...]
         if keyed:
-            updates = ", ".join(f"{quote(c)} = excluded.{quote(c)}" for c in [*columns, "_raw", "_synced_at"]
-                                if c not in spec.primary_key)
-            apply = (f"INSERT INTO {table} ({target}) SELECT {names}, ?::TIMESTAMP FROM {_STAGE} "
-                     f"ON CONFLICT ({pk}) DO UPDATE SET {updates}",)
+            updates = ", ".join(
+                f"{quote(c)} = excluded.{quote(c)}"
+                for c in [*columns, "_raw", "_synced_at"]
+                if c not in spec.primary_key
+            )
+            apply = (
+                f"INSERT INTO {table} ({target}) SELECT {names}, ?::TIMESTAMP FROM {_STAGE} "
+                f"ON CONFLICT ({pk}) DO UPDATE SET {updates}",
+            )
         else:
             same = " AND ".join(f"s.{quote(k)} = t.{quote(k)}" for k in spec.primary_key)
-            apply = (f"DELETE FROM {table} t WHERE EXISTS (SELECT 1 FROM {_STAGE} s WHERE {same})",
-                     f"INSERT INTO {table} ({target}) SELECT {names}, ?::TIMESTAMP FROM {_STAGE}")
-        plan = _TablePlan(columns=columns, types=types,
-                          coercers=tuple(COERCERS[t] for t in types),
-                          pk_index=tuple(columns.index(k) for k in spec.primary_key),
-                          structure=structure, stage_sql=stage_sql, fast_stage_sql=fast_stage_sql,
-                          fast_checks=tuple(_FAST_CHECK[t] for t in types), apply=apply)
+            apply = (
+                f"DELETE FROM {table} t WHERE EXISTS (SELECT 1 FROM {_STAGE} s WHERE {same})",
+                f"INSERT INTO {table} ({target}) SELECT {names}, ?::TIMESTAMP FROM {_STAGE}",
+            )
+        plan = _TablePlan(
+            columns=columns,
+            types=types,
+            coercers=tuple(COERCERS[t] for t in types),
+            pk_index=tuple(columns.index(k) for k in spec.primary_key),
+            structure=structure,
+            stage_sql=stage_sql,
+            fast_stage_sql=fast_stage_sql,
+            fast_checks=tuple(_FAST_CHECK[t] for t in types),
+            apply=apply,
+        )
         self._plans[key] = plan
         return plan
 
@@ -526,19 +565,21 @@ class Store:
                     try:
                         value = coerce(value)
                     except (ValueError, TypeError, OverflowError) as exc:
-                        raise CoercionError(spec.name, _key_text(spec, record), column, value, type_,
-                                            str(exc)) from exc
+                        raise CoercionError(spec.name, _key_text(spec, record), column, value, type_, str(exc)) from exc
                 row[name] = value
             key = tuple(row[name] for name in pk_names)
             if any(part is None for part in key):
-                raise StoreError(f"stream {spec.name!r}: record has no primary key "
-                                 f"{'/'.join(spec.primary_key)}: {_dumps(record)[:200]}")
+                raise StoreError(
+                    f"stream {spec.name!r}: record has no primary key "
+                    f"{'/'.join(spec.primary_key)}: {_dumps(record)[:200]}"
+                )
             row["raw"] = record
             rows[key] = row
         return list(rows.values())
 
-    def commit_page(self, connection: str, spec: StreamSpec, records: Sequence[dict[str, Any]],
-                    state: dict[str, Any] | None) -> int:
+    def commit_page(
+        self, connection: str, spec: StreamSpec, records: Sequence[dict[str, Any]], state: dict[str, Any] | None
+    ) -> int:
         """Upsert a page's records and write the stream's state in one transaction; return rows written.
 
         Values are coerced before anything is written: a value that does not fit raises
@@ -555,7 +596,7 @@ class Store:
         payloads: list[str] = []
         for start in range(0, len(rows), _CHUNK_ROWS):
             try:
-                payloads.append(_dumps(rows[start:start + _CHUNK_ROWS]))
+                payloads.append(_dumps(rows[start : start + _CHUNK_ROWS]))
             except ValueError as exc:  # NaN/Infinity somewhere in a raw record
                 raise StoreError(f"stream {spec.name!r}: a record cannot be stored as JSON: {exc}") from exc
         now = utcnow()
@@ -567,15 +608,19 @@ class Store:
             self._write_state(con, connection, spec.name, state, now)
         return len(rows)
 
-    def _fast_rows(self, spec: StreamSpec, plan: _TablePlan,
-                   records: Sequence[dict[str, Any]]) -> list[dict[str, Any]] | None:
+    def _fast_rows(
+        self, spec: StreamSpec, plan: _TablePlan, records: Sequence[dict[str, Any]]
+    ) -> list[dict[str, Any]] | None:
         """The records deduplicated by primary key if every value already fits its column, else None
         (the page then takes the coercing path, which converts what it can and names what it cannot)."""
         if plan.fast_stage_sql is None:
             return None
         # (column, a type taken as is, the check for anything else); JSON columns take anything
-        checks = [(column, _PLAIN_TYPE.get(type_), check) for column, type_, check
-                  in zip(plan.columns, plan.types, plan.fast_checks, strict=True) if type_ != "JSON"]
+        checks = [
+            (column, _PLAIN_TYPE.get(type_), check)
+            for column, type_, check in zip(plan.columns, plan.types, plan.fast_checks, strict=True)
+            if type_ != "JSON"
+        ]
         pk_columns = [plan.columns[i] for i in plan.pk_index]
         unique: dict[tuple[Any, ...], dict[str, Any]] = {}
         for record in records:
@@ -597,11 +642,14 @@ class Store:
     def _upsert(self, con: duckdb.DuckDBPyConnection, sql: str, params: list[Any]) -> None:
         con.execute(sql, params)
 
-    def _write_state(self, con: duckdb.DuckDBPyConnection, connection: str, stream: str,
-                     state: dict[str, Any] | None, now: datetime) -> None:
-        con.execute(f"INSERT INTO {ENGINE_SCHEMA}.state VALUES (?, ?, ?::JSON, ?) ON CONFLICT (connection, stream) "
-                    "DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at",
-                    [connection, stream, None if state is None else _dumps(state), now])
+    def _write_state(
+        self, con: duckdb.DuckDBPyConnection, connection: str, stream: str, state: dict[str, Any] | None, now: datetime
+    ) -> None:
+        con.execute(
+            f"INSERT INTO {ENGINE_SCHEMA}.state VALUES (?, ?, ?::JSON, ?) ON CONFLICT (connection, stream) "
+            "DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at",
+            [connection, stream, None if state is None else _dumps(state), now],
+        )
 
     def count(self, connection: str, stream: str) -> int:
         """Rows in a stream's table (0 if it does not exist yet)."""
@@ -611,14 +659,17 @@ class Store:
         return int(rows[0][0])
 
     def has_table(self, connection: str, stream: str) -> bool:
-        rows = self.execute("SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
-                            [schema_for(connection), sanitize(stream)])
+        rows = self.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
+            [schema_for(connection), sanitize(stream)],
+        )
         return bool(rows[0][0])
 
     # -- state -------------------------------------------------------------------------------------
     def get_state(self, connection: str, stream: str) -> dict[str, Any] | None:
-        rows = self.execute(f"SELECT state FROM {ENGINE_SCHEMA}.state WHERE connection = ? AND stream = ?",
-                            [connection, stream])
+        rows = self.execute(
+            f"SELECT state FROM {ENGINE_SCHEMA}.state WHERE connection = ? AND stream = ?", [connection, stream]
+        )
         if not rows or rows[0][0] is None:
             return None
         state = _loads(rows[0][0])
@@ -630,8 +681,9 @@ class Store:
 
     def states(self, connection: str) -> dict[str, dict[str, Any] | None]:
         """Every stream's stored state for a connection (one small row per stream)."""
-        rows = self.execute(f"SELECT stream, state FROM {ENGINE_SCHEMA}.state WHERE connection = ? ORDER BY stream",
-                            [connection])
+        rows = self.execute(
+            f"SELECT stream, state FROM {ENGINE_SCHEMA}.state WHERE connection = ? ORDER BY stream", [connection]
+        )
         return {stream: _loads(state) for stream, state in rows}
 
     def reset_state(self, connection: str, stream: str | None = None) -> None:
@@ -639,54 +691,99 @@ class Store:
         if stream is None:
             self.execute(f"DELETE FROM {ENGINE_SCHEMA}.state WHERE connection = ?", [connection])
         else:
-            self.execute(f"DELETE FROM {ENGINE_SCHEMA}.state WHERE connection = ? AND stream = ?",
-                         [connection, stream])
+            self.execute(f"DELETE FROM {ENGINE_SCHEMA}.state WHERE connection = ? AND stream = ?", [connection, stream])
 
     # -- runs --------------------------------------------------------------------------------------
     def run_start(self, connection: str, kind: str, target: str | None = None) -> int:
         if kind not in RUN_KINDS:
             raise StoreError(f"run kind must be one of {sorted(RUN_KINDS)}, not {kind!r}")
-        rows = self.execute(f"INSERT INTO {ENGINE_SCHEMA}.runs (connection, kind, target, started_at, status) "
-                            "VALUES (?, ?, ?, ?, 'running') RETURNING id", [connection, kind, target, utcnow()])
+        rows = self.execute(
+            f"INSERT INTO {ENGINE_SCHEMA}.runs (connection, kind, target, started_at, status) "
+            "VALUES (?, ?, ?, ?, 'running') RETURNING id",
+            [connection, kind, target, utcnow()],
+        )
         return int(rows[0][0])
 
     def run_finish(self, run_id: int, status: str, counts: dict[str, Any] | None = None) -> None:
-        self.execute(f"UPDATE {ENGINE_SCHEMA}.runs SET finished_at = ?, status = ?, counts = ?::JSON WHERE id = ?",
-                     [utcnow(), status, None if counts is None else _dumps(counts), run_id])
+        self.execute(
+            f"UPDATE {ENGINE_SCHEMA}.runs SET finished_at = ?, status = ?, counts = ?::JSON WHERE id = ?",
+            [utcnow(), status, None if counts is None else _dumps(counts), run_id],
+        )
 
     def runs(self, connection: str | None = None, kind: str | None = None, limit: int = 100) -> list[Run]:
         """The most recent runs first."""
         where, params = _filters(connection=connection, kind=kind)
-        rows = self.execute(f"SELECT id, connection, kind, target, started_at, finished_at, status, counts "
-                            f"FROM {ENGINE_SCHEMA}.runs {where} ORDER BY id DESC LIMIT {int(limit)}", params)
-        return [Run(id=row[0], connection=row[1], kind=row[2], target=row[3], started_at=row[4], finished_at=row[5],
-                    status=row[6], counts=_loads(row[7])) for row in rows]
+        rows = self.execute(
+            f"SELECT id, connection, kind, target, started_at, finished_at, status, counts "
+            f"FROM {ENGINE_SCHEMA}.runs {where} ORDER BY id DESC LIMIT {int(limit)}",
+            params,
+        )
+        return [
+            Run(
+                id=row[0],
+                connection=row[1],
+                kind=row[2],
+                target=row[3],
+                started_at=row[4],
+                finished_at=row[5],
+                status=row[6],
+                counts=_loads(row[7]),
+            )
+            for row in rows
+        ]
 
     # -- ledger ------------------------------------------------------------------------------------
     def ledger_get(self, connection: str, action: str, key: str) -> LedgerEntry | None:
-        rows = self.execute(f"SELECT {_LEDGER_COLS} FROM {ENGINE_SCHEMA}.ledger "
-                            "WHERE connection = ? AND action = ? AND key = ?", [connection, action, key])
+        rows = self.execute(
+            f"SELECT {_LEDGER_COLS} FROM {ENGINE_SCHEMA}.ledger WHERE connection = ? AND action = ? AND key = ?",
+            [connection, action, key],
+        )
         return _ledger_entry(rows[0]) if rows else None
 
     def ledger_get_many(self, connection: str, action: str, keys: Sequence[str]) -> dict[str, LedgerEntry]:
         """The ledger entries of ``keys`` that exist, in one query."""
         if not keys:
             return {}
-        rows = self.execute(f"SELECT {_LEDGER_COLS} FROM {ENGINE_SCHEMA}.ledger WHERE connection = ? AND action = ? "
-                            "AND key IN (SELECT unnest(?::VARCHAR[]))", [connection, action, list(keys)])
+        rows = self.execute(
+            f"SELECT {_LEDGER_COLS} FROM {ENGINE_SCHEMA}.ledger WHERE connection = ? AND action = ? "
+            "AND key IN (SELECT unnest(?::VARCHAR[]))",
+            [connection, action, list(keys)],
+        )
         return {entry.key: entry for entry in map(_ledger_entry, rows)}
 
-    def ledger_put(self, connection: str, action: str, key: str, status: str, *, remote_id: str | int | None = None,
-                   request: Any = None, response: Any = None, attempt: bool = False) -> LedgerEntry:
+    def ledger_put(
+        self,
+        connection: str,
+        action: str,
+        key: str,
+        status: str,
+        *,
+        remote_id: str | int | None = None,
+        request: Any = None,
+        response: Any = None,
+        attempt: bool = False,
+    ) -> LedgerEntry:
         """Insert or update one ledger entry and return it (``attempt=True`` counts one more send)."""
-        self.write_batch(connection, action, ledger=[LedgerWrite(
-            key, status, None if remote_id is None else str(remote_id), request, response, attempt)])
+        self.write_batch(
+            connection,
+            action,
+            ledger=[
+                LedgerWrite(key, status, None if remote_id is None else str(remote_id), request, response, attempt)
+            ],
+        )
         entry = self.ledger_get(connection, action, key)
         assert entry is not None
         return entry
 
-    def write_batch(self, connection: str, action: str, *, ledger: Sequence[LedgerWrite] = (),
-                    rejects: Sequence[RejectWrite] = (), responses: Sequence[ResponseWrite] = ()) -> list[int]:
+    def write_batch(
+        self,
+        connection: str,
+        action: str,
+        *,
+        ledger: Sequence[LedgerWrite] = (),
+        rejects: Sequence[RejectWrite] = (),
+        responses: Sequence[ResponseWrite] = (),
+    ) -> list[int]:
         """Ledger changes, rejects and captured responses of one push batch: one transaction, one
         statement per table (a statement per record costs ~100x more). Returns the new reject ids."""
         for write in ledger:
@@ -706,20 +803,43 @@ class Store:
             if merged:
                 con.execute(_LEDGER_UPSERT, [connection, action, now, _dumps(list(merged.values()))])
             if rejects:
-                ids = [int(r[0]) for r in con.execute(_REJECTS_INSERT, [connection, action, now, _dumps(
-                    [{"key": r.key, "record": r.record, "field": r.field, "reason": r.reason} for r in rejects]
-                )]).fetchall()]
+                ids = [
+                    int(r[0])
+                    for r in con.execute(
+                        _REJECTS_INSERT,
+                        [
+                            connection,
+                            action,
+                            now,
+                            _dumps(
+                                [
+                                    {"key": r.key, "record": r.record, "field": r.field, "reason": r.reason}
+                                    for r in rejects
+                                ]
+                            ),
+                        ],
+                    ).fetchall()
+                ]
             if responses:
-                con.execute(_RESPONSES_INSERT, [connection, action, now, _dumps(
-                    [{"key": r.key, "status_code": r.status_code, "body": r.body} for r in responses])])
+                con.execute(
+                    _RESPONSES_INSERT,
+                    [
+                        connection,
+                        action,
+                        now,
+                        _dumps([{"key": r.key, "status_code": r.status_code, "body": r.body} for r in responses]),
+                    ],
+                )
         return ids
 
-    def ledger_entries(self, connection: str, action: str | None = None,
-                       status: str | None = None) -> Iterator[LedgerEntry]:
+    def ledger_entries(
+        self, connection: str, action: str | None = None, status: str | None = None
+    ) -> Iterator[LedgerEntry]:
         """Stream ledger entries (e.g. every ``unknown`` one to reconcile)."""
         where, params = _filters(connection=connection, action=action, status=status)
-        for _, rows in self.iter_query(f"SELECT {_LEDGER_COLS} FROM {ENGINE_SCHEMA}.ledger {where} "
-                                       "ORDER BY updated_at, key", params):
+        for _, rows in self.iter_query(
+            f"SELECT {_LEDGER_COLS} FROM {ENGINE_SCHEMA}.ledger {where} ORDER BY updated_at, key", params
+        ):
             yield from (_ledger_entry(row) for row in rows)
 
     def ledger_counts(self, connection: str, action: str | None = None) -> dict[str, int]:
@@ -728,24 +848,28 @@ class Store:
         return {status: int(n) for status, n in rows}
 
     # -- rejects -----------------------------------------------------------------------------------
-    def reject(self, connection: str, action: str, key: str | None, record: Any, field: str | None,
-               reason: str) -> int:
+    def reject(self, connection: str, action: str, key: str | None, record: Any, field: str | None, reason: str) -> int:
         """Record a rejected record (with the offending field when known and the vendor's reason)."""
         return self.write_batch(connection, action, rejects=[RejectWrite(key, record, field, reason)])[0]
 
     def rejects(self, connection: str, action: str | None = None, status: str | None = "open") -> Iterator[Reject]:
         """Stream rejects, oldest first (``status=None``: all)."""
         where, params = _filters(connection=connection, action=action, status=status)
-        sql = (f"SELECT id, connection, action, key, record, field, reason, status, created_at, retried_at "
-               f"FROM {ENGINE_SCHEMA}.rejects {where} ORDER BY id")
+        sql = (
+            f"SELECT id, connection, action, key, record, field, reason, status, created_at, retried_at "
+            f"FROM {ENGINE_SCHEMA}.rejects {where} ORDER BY id"
+        )
         for _, rows in self.iter_query(sql, params):
             for row in rows:
                 yield Reject(row[0], row[1], row[2], row[3], _loads(row[4]), *row[5:])
 
     def has_open_reject(self, connection: str, action: str, key: str) -> bool:
         """Whether ``key`` already has an open reject (a re-run must not file the same reject twice)."""
-        rows = self.execute(f"SELECT 1 FROM {ENGINE_SCHEMA}.rejects WHERE connection = ? AND action = ? AND key = ? "
-                            "AND status = 'open' LIMIT 1", [connection, action, key])
+        rows = self.execute(
+            f"SELECT 1 FROM {ENGINE_SCHEMA}.rejects WHERE connection = ? AND action = ? AND key = ? "
+            "AND status = 'open' LIMIT 1",
+            [connection, action, key],
+        )
         return bool(rows)
 
     def reject_count(self, connection: str, action: str | None = None, status: str | None = "open") -> int:
@@ -754,46 +878,70 @@ class Store:
 
     def mark_reject_retried(self, reject_id: int, status: str = "retried") -> None:
         """Close a reject after it was sent again (``status`` may also be e.g. ``resolved``)."""
-        self.execute(f"UPDATE {ENGINE_SCHEMA}.rejects SET status = ?, retried_at = ? WHERE id = ?",
-                     [status, utcnow(), reject_id])
+        self.execute(
+            f"UPDATE {ENGINE_SCHEMA}.rejects SET status = ?, retried_at = ? WHERE id = ?", [status, utcnow(), reject_id]
+        )
 
     # -- responses ---------------------------------------------------------------------------------
-    def capture_response(self, connection: str, action: str, key: str | None, status_code: int | None,
-                         body: Any) -> None:
+    def capture_response(
+        self, connection: str, action: str, key: str | None, status_code: int | None, body: Any
+    ) -> None:
         self.write_batch(connection, action, responses=[ResponseWrite(key, status_code, body)])
 
     def responses(self, connection: str, action: str | None = None) -> Iterator[Response]:
         where, params = _filters(connection=connection, action=action)
-        for _, rows in self.iter_query(f'SELECT id, connection, action, key, status_code, body, "at" '
-                                       f"FROM {ENGINE_SCHEMA}.responses {where} ORDER BY id", params):
+        for _, rows in self.iter_query(
+            f'SELECT id, connection, action, key, status_code, body, "at" '
+            f"FROM {ENGINE_SCHEMA}.responses {where} ORDER BY id",
+            params,
+        ):
             for row in rows:
-                yield Response(id=row[0], connection=row[1], action=row[2], key=row[3], status_code=row[4],
-                               body=_loads(row[5]), at=row[6])
+                yield Response(
+                    id=row[0],
+                    connection=row[1],
+                    action=row[2],
+                    key=row[3],
+                    status_code=row[4],
+                    body=_loads(row[5]),
+                    at=row[6],
+                )
 
 
 _LEDGER_COLS = "connection, action, key, status, remote_id, request, response, attempts, updated_at"
 _LEDGER_UPSERT = (
     f"INSERT INTO {ENGINE_SCHEMA}.ledger AS l SELECT ?, ?, u.key, u.status, u.remote_id, u.request, u.response, "
-    "u.attempts, ?::TIMESTAMP FROM (SELECT unnest(from_json(?, '[{\"key\": \"VARCHAR\", \"status\": \"VARCHAR\", "
-    "\"remote_id\": \"VARCHAR\", \"request\": \"JSON\", \"response\": \"JSON\", \"attempts\": \"INTEGER\"}]') "
+    'u.attempts, ?::TIMESTAMP FROM (SELECT unnest(from_json(?, \'[{"key": "VARCHAR", "status": "VARCHAR", '
+    '"remote_id": "VARCHAR", "request": "JSON", "response": "JSON", "attempts": "INTEGER"}]\') '
     ") AS u) ON CONFLICT (connection, action, key) DO UPDATE SET status = excluded.status, "
     "remote_id = coalesce(excluded.remote_id, l.remote_id), request = coalesce(excluded.request, l.request), "
     "response = coalesce(excluded.response, l.response), attempts = l.attempts + excluded.attempts, "
-    "updated_at = excluded.updated_at")
+    "updated_at = excluded.updated_at"
+)
 _REJECTS_INSERT = (
     f"INSERT INTO {ENGINE_SCHEMA}.rejects (connection, action, created_at, key, record, field, reason, status) "
     "SELECT ?, ?, ?::TIMESTAMP, u.key, u.record, u.field, u.reason, 'open' FROM (SELECT unnest(from_json(?, "
-    "'[{\"key\": \"VARCHAR\", \"record\": \"JSON\", \"field\": \"VARCHAR\", \"reason\": \"VARCHAR\"}]')) AS u) "
-    "RETURNING id")
+    '\'[{"key": "VARCHAR", "record": "JSON", "field": "VARCHAR", "reason": "VARCHAR"}]\')) AS u) '
+    "RETURNING id"
+)
 _RESPONSES_INSERT = (
-    f"INSERT INTO {ENGINE_SCHEMA}.responses (connection, action, \"at\", key, status_code, body) "
+    f'INSERT INTO {ENGINE_SCHEMA}.responses (connection, action, "at", key, status_code, body) '
     "SELECT ?, ?, ?::TIMESTAMP, u.key, u.status_code, u.body FROM (SELECT unnest(from_json(?, "
-    "'[{\"key\": \"VARCHAR\", \"status_code\": \"INTEGER\", \"body\": \"JSON\"}]')) AS u)")
+    '\'[{"key": "VARCHAR", "status_code": "INTEGER", "body": "JSON"}]\')) AS u)'
+)
 
 
 def _ledger_entry(row: tuple[Any, ...]) -> LedgerEntry:
-    return LedgerEntry(connection=row[0], action=row[1], key=row[2], status=row[3], remote_id=row[4],
-                       request=_loads(row[5]), response=_loads(row[6]), attempts=int(row[7]), updated_at=row[8])
+    return LedgerEntry(
+        connection=row[0],
+        action=row[1],
+        key=row[2],
+        status=row[3],
+        remote_id=row[4],
+        request=_loads(row[5]),
+        response=_loads(row[6]),
+        attempts=int(row[7]),
+        updated_at=row[8],
+    )
 
 
 def _filters(**values: str | None) -> tuple[str, list[Any]]:

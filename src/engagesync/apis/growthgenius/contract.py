@@ -19,32 +19,81 @@ Problem = tuple[str, str]  # (field, reason)
 #: Every field of a contact in the documented example, with its type ("id", "created_at" and
 #: "updated_at" are the server's). "string" also takes numbers (stored as sent); "any" is free JSON.
 CONTACT_FIELDS: dict[str, str] = {
-    "annual_revenue": "number", "bad_data_reason": "string", "city": "string", "company_address": "string",
-    "company_city": "string", "company_country": "string", "company_linkedin_url": "string",
-    "company_name": "string", "company_name_informal": "string", "company_state": "string",
-    "contact_account": "account", "contact_account_id": "integer", "corporate_phone": "string",
-    "country": "string", **{f"custom{i}": "string" for i in range(1, 10)}, "email": "email",
-    "email_confidence": "integer", "email_status": "string", "employee_count": "integer",
-    "facebook_url": "string", "first_name": "string", "first_phone": "string", "full_name": "string",
-    "home_phone": "string", "industry": "string", "keywords": "string", "label_names": "any",
-    "last_name": "string", "linkedin_url": "string", "linkedin_username": "string", "lists": "any",
-    "mobile_phone": "string", "name": "string", "other_phone": "string", "prospect_id": "integer",
-    "seo_description": "string", "stage": "string", "state": "string", "status": "string",
-    "technologies": "string", "title": "string", "twitter_url": "string", "unstructured_data": "any",
-    "upload_identifier": "string", "user_id": "integer", "website": "string", "work_phone": "string",
+    "annual_revenue": "number",
+    "bad_data_reason": "string",
+    "city": "string",
+    "company_address": "string",
+    "company_city": "string",
+    "company_country": "string",
+    "company_linkedin_url": "string",
+    "company_name": "string",
+    "company_name_informal": "string",
+    "company_state": "string",
+    "contact_account": "account",
+    "contact_account_id": "integer",
+    "corporate_phone": "string",
+    "country": "string",
+    **{f"custom{i}": "string" for i in range(1, 10)},
+    "email": "email",
+    "email_confidence": "integer",
+    "email_status": "string",
+    "employee_count": "integer",
+    "facebook_url": "string",
+    "first_name": "string",
+    "first_phone": "string",
+    "full_name": "string",
+    "home_phone": "string",
+    "industry": "string",
+    "keywords": "string",
+    "label_names": "any",
+    "last_name": "string",
+    "linkedin_url": "string",
+    "linkedin_username": "string",
+    "lists": "any",
+    "mobile_phone": "string",
+    "name": "string",
+    "other_phone": "string",
+    "prospect_id": "integer",
+    "seo_description": "string",
+    "stage": "string",
+    "state": "string",
+    "status": "string",
+    "technologies": "string",
+    "title": "string",
+    "twitter_url": "string",
+    "unstructured_data": "any",
+    "upload_identifier": "string",
+    "user_id": "integer",
+    "website": "string",
+    "work_phone": "string",
 }
 #: Fields a contact create must carry (the documented request shows first_name, last_name and email;
 #: only the email is required: prospects are often known by address alone).
 CONTACT_REQUIRED = ("email",)
 
 MESSAGE_FIELDS: dict[str, str] = {
-    "contact_id": "integer", "message_type": "string", "rendered_copy": "string", "rendered_subject": "string",
-    "sent_at": "datetime", "team_id": "integer", "user_id": "integer",
+    "contact_id": "integer",
+    "message_type": "string",
+    "rendered_copy": "string",
+    "rendered_subject": "string",
+    "sent_at": "datetime",
+    "team_id": "integer",
+    "user_id": "integer",
 }
 MESSAGE_REQUIRED = ("contact_id", "message_type")
 
-USER_FIELDS = ("id", "team_id", "created_at", "email", "email_bcc", "first_name", "full_name", "last_name",
-               "reporting_email", "roles")
+USER_FIELDS = (
+    "id",
+    "team_id",
+    "created_at",
+    "email",
+    "email_bcc",
+    "first_name",
+    "full_name",
+    "last_name",
+    "reporting_email",
+    "roles",
+)
 
 #: Contact search (``POST /contacts/search``): sort fields and paging, Apollo-style.
 SORT_FIELDS = ("contact_last_activity_date", "contact_created_at", "contact_updated_at", "contact_name")
@@ -114,8 +163,7 @@ def render_time(ms: int | None) -> str | None:
     sign = "-" if offset < 0 else "+"
     hours, minutes = divmod(abs(offset) // 60, 60)
     local = time.gmtime(seconds)  # strftime's %Y does not pad years below 1000; the format wants four digits
-    return (f"{local.tm_year:04d}-{time.strftime('%m-%dT%H:%M:%S', local)}.{millis:03d}"
-            f"{sign}{hours:02d}:{minutes:02d}")
+    return f"{local.tm_year:04d}-{time.strftime('%m-%dT%H:%M:%S', local)}.{millis:03d}{sign}{hours:02d}:{minutes:02d}"
 
 
 def parse_time(value: Any) -> float | None:
@@ -155,8 +203,9 @@ def _check(kind: str, value: Any) -> str | None:
             return f"is not a valid email address (got {value!r})"
     elif kind == "integer":
         if whole_number(value) is None:
-            whole = not isinstance(value, bool) and (isinstance(value, int) or (isinstance(value, str)
-                                                     and bool(_WHOLE.match(value))))
+            whole = not isinstance(value, bool) and (
+                isinstance(value, int) or (isinstance(value, str) and bool(_WHOLE.match(value)))
+            )
             return f"is out of range (got {value!r})" if whole else f"must be a whole number (got {value!r})"
     elif kind == "number":
         if isinstance(value, bool) or to_number(value) is None:
@@ -169,7 +218,7 @@ def _check(kind: str, value: Any) -> str | None:
             return f"must fall in the years 1 to 9999 (got {value!r})"
     elif kind == "account":
         if not isinstance(value, dict):
-            return "must be an object like {\"id\": 485499, \"status\": \"cold\"}"
+            return 'must be an object like {"id": 485499, "status": "cold"}'
         if value.get("id") is None:
             return "id can't be blank"
         for key, part in (("id", "integer"), ("status", "string")):
@@ -221,8 +270,9 @@ def to_number(value: Any) -> float | int | None:
     return None
 
 
-def check_fields(body: dict[str, Any], fields: dict[str, str], required: tuple[str, ...], creating: bool
-                 ) -> list[Problem]:
+def check_fields(
+    body: dict[str, Any], fields: dict[str, str], required: tuple[str, ...], creating: bool
+) -> list[Problem]:
     """Every problem with a contact or message body; required fields only on create (an update may omit
     them, but may not blank them)."""
     problems: list[Problem] = []

@@ -198,8 +198,9 @@ def load_public_key(text: str | bytes) -> rsa.RSAPublicKey:
     """The published key, in OpenSSH (``ssh-rsa AAAA...``, as ``id_rsa.pub`` files are) or PEM form."""
     data = text.encode() if isinstance(text, str) else text
     data = data.strip()
-    key = (serialization.load_ssh_public_key(data) if data.startswith(b"ssh-")
-           else serialization.load_pem_public_key(data))
+    key = (
+        serialization.load_ssh_public_key(data) if data.startswith(b"ssh-") else serialization.load_pem_public_key(data)
+    )
     if not isinstance(key, rsa.RSAPublicKey):
         raise ValueError("the Volt webhook key is an RSA key")
     return key
@@ -227,8 +228,11 @@ def openssh_public_key(private_key: rsa.RSAPrivateKey, comment: str = "callbacks
 
 
 def pem_public_key(private_key: rsa.RSAPrivateKey) -> str:
-    return private_key.public_key().public_bytes(serialization.Encoding.PEM,
-                                                 serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+    return (
+        private_key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
 
 
 def media_problems(media: Sequence[Any] | None) -> list[str]:

@@ -33,8 +33,12 @@ def make_client(base_url: str, token: str, **kwargs: Any) -> ApiClient:
 def check(client: ApiClient) -> dict[str, Any]:
     """Test the credential with one cheap call; raises ``AuthError`` on 401."""
     mailboxes = client.get_json("mailboxes").get("mailboxes", [])
-    return {"ok": True, "base_url": client.base_url, "mailboxes": len(mailboxes),
-            "primary_mailbox": next((m.get("email") for m in mailboxes if m.get("primary")), None)}
+    return {
+        "ok": True,
+        "base_url": client.base_url,
+        "mailboxes": len(mailboxes),
+        "primary_mailbox": next((m.get("email") for m in mailboxes if m.get("primary")), None),
+    }
 
 
 def seg(value: Any) -> str:
@@ -42,8 +46,14 @@ def seg(value: Any) -> str:
     return quote(str(value).strip(), safe="@")
 
 
-def _json(client: ApiClient, method: str, path: str, body: Any = None, params: Json | None = None,
-          idempotent: bool | None = None) -> Json | None:
+def _json(
+    client: ApiClient,
+    method: str,
+    path: str,
+    body: Any = None,
+    params: Json | None = None,
+    idempotent: bool | None = None,
+) -> Json | None:
     response = client.request(method, path, params=params, json=body, idempotent=idempotent)
     if response.status_code == 204 or not response.content:
         return None
@@ -70,10 +80,24 @@ class GrooveHelpdesk:
             yield from items
 
     # -- tickets -----------------------------------------------------------------------------------
-    def list_tickets(self, *, page: int = 1, per_page: int = 50, assignee: str | None = None,
-                     customer: str | None = None, state: str | None = None, folder: str | None = None) -> Json:
-        params = {"page": page, "per_page": per_page, "assignee": assignee, "customer": customer, "state": state,
-                  "folder": folder}
+    def list_tickets(
+        self,
+        *,
+        page: int = 1,
+        per_page: int = 50,
+        assignee: str | None = None,
+        customer: str | None = None,
+        state: str | None = None,
+        folder: str | None = None,
+    ) -> Json:
+        params = {
+            "page": page,
+            "per_page": per_page,
+            "assignee": assignee,
+            "customer": customer,
+            "state": state,
+            "folder": folder,
+        }
         return self._get("tickets", {k: v for k, v in params.items() if v is not None})
 
     def iter_tickets(self, **filters: Any) -> Iterator[Json]:

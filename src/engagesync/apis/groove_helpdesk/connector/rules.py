@@ -72,8 +72,12 @@ def customer_problems(value: Any, field: str) -> list[Problem]:
 def sent_at_problems(record: dict[str, Any], field: str = "sent_at") -> list[Problem]:
     if blank(record.get(field)) or parse_sent_at(record[field]) is not None:
         return []
-    return [(field, f"is not a valid date (got {record[field]!r}; RFC-822 preferred, "
-                    "e.g. 'Tue, 17 Jul 2012 13:41:01 +0000')")]
+    return [
+        (
+            field,
+            f"is not a valid date (got {record[field]!r}; RFC-822 preferred, e.g. 'Tue, 17 Jul 2012 13:41:01 +0000')",
+        )
+    ]
 
 
 def tag_list_problems(value: Any, field: str = "tags") -> list[Problem]:

@@ -25,41 +25,128 @@ from ....client.streams import Page, Stream, StreamSpec
 V, B, BOOL, TS, J = "VARCHAR", "BIGINT", "BOOLEAN", "TIMESTAMP", "JSON"
 
 TICKET_COLUMNS = {
-    "number": B, "id": V, "title": V, "state": V, "priority": V, "assignee": V, "assigned_group": V,
-    "assigned_group_id": V, "customer_id": V, "mailbox": V, "mailbox_id": V, "starred": BOOL, "tags": J,
-    "tag_ids": J, "message_count": B, "summary": V, "closed_by": V, "resolution_time": B, "created_at": TS,
-    "updated_at": TS, "href": V, "links": J,
+    "number": B,
+    "id": V,
+    "title": V,
+    "state": V,
+    "priority": V,
+    "assignee": V,
+    "assigned_group": V,
+    "assigned_group_id": V,
+    "customer_id": V,
+    "mailbox": V,
+    "mailbox_id": V,
+    "starred": BOOL,
+    "tags": J,
+    "tag_ids": J,
+    "message_count": B,
+    "summary": V,
+    "closed_by": V,
+    "resolution_time": B,
+    "created_at": TS,
+    "updated_at": TS,
+    "href": V,
+    "links": J,
 }
 MESSAGE_COLUMNS = {
-    "id": V, "ticket_number": B, "note": BOOL, "body": V, "plain_text_body": V, "created_at": TS,
-    "updated_at": TS, "href": V, "links": J,
+    "id": V,
+    "ticket_number": B,
+    "note": BOOL,
+    "body": V,
+    "plain_text_body": V,
+    "created_at": TS,
+    "updated_at": TS,
+    "href": V,
+    "links": J,
 }
 CUSTOMER_COLUMNS = {
-    "id": V, "email": V, "name": V, "first_name": V, "last_name": V, "about": V, "twitter_username": V,
-    "title": V, "company_name": V, "phone_number": V, "location": V, "website_url": V, "linkedin_username": V,
-    "custom": J, "created_at": TS, "updated_at": TS, "href": V, "links": J,
+    "id": V,
+    "email": V,
+    "name": V,
+    "first_name": V,
+    "last_name": V,
+    "about": V,
+    "twitter_username": V,
+    "title": V,
+    "company_name": V,
+    "phone_number": V,
+    "location": V,
+    "website_url": V,
+    "linkedin_username": V,
+    "custom": J,
+    "created_at": TS,
+    "updated_at": TS,
+    "href": V,
+    "links": J,
 }
-AGENT_COLUMNS = {"id": V, "email": V, "first_name": V, "last_name": V, "role": V, "state": V, "href": V,
-                 "links": J}
+AGENT_COLUMNS = {"id": V, "email": V, "first_name": V, "last_name": V, "role": V, "state": V, "href": V, "links": J}
 GROUP_COLUMNS = {"id": V, "name": V, "description": V, "agent_ids": J, "href": V, "links": J}
-MAILBOX_COLUMNS = {"id": V, "name": V, "email": V, "primary": BOOL, "created_at": TS, "updated_at": TS,
-                   "href": V, "links": J}
+MAILBOX_COLUMNS = {
+    "id": V,
+    "name": V,
+    "email": V,
+    "primary": BOOL,
+    "created_at": TS,
+    "updated_at": TS,
+    "href": V,
+    "links": J,
+}
 FOLDER_COLUMNS = {"id": V, "name": V, "mailbox_id": V, "links": J}
 WEBHOOK_COLUMNS = {"id": V, "event": V, "url": V, "state": V, "created_at": TS, "href": V}
-WIDGET_COLUMNS = {"id": V, "name": V, "uuid": V, "enabled": BOOL, "published_settings": J, "created_at": TS,
-                  "updated_at": TS, "href": V}
+WIDGET_COLUMNS = {
+    "id": V,
+    "name": V,
+    "uuid": V,
+    "enabled": BOOL,
+    "published_settings": J,
+    "created_at": TS,
+    "updated_at": TS,
+    "href": V,
+}
 KB_COLUMNS = {
-    "id": V, "title": V, "subdomain": V, "custom_domain": V, "language": V, "primary": BOOL, "site_url": V,
-    "subdomain_url": V, "created_at": TS, "updated_at": TS, "href": V, "links": J,
+    "id": V,
+    "title": V,
+    "subdomain": V,
+    "custom_domain": V,
+    "language": V,
+    "primary": BOOL,
+    "site_url": V,
+    "subdomain_url": V,
+    "created_at": TS,
+    "updated_at": TS,
+    "href": V,
+    "links": J,
 }
 _DOCUMENT = {
-    "id": V, "knowledge_base_id": V, "title": V, "slug": V, "state": V, "description": V, "featured": BOOL,
-    "position": B, "author_id": V, "meta_description": V, "meta_robots": V, "og_description": V,
-    "og_image_url": V, "og_title": V, "page_title": V, "published_at": TS, "created_at": TS, "updated_at": TS,
+    "id": V,
+    "knowledge_base_id": V,
+    "title": V,
+    "slug": V,
+    "state": V,
+    "description": V,
+    "featured": BOOL,
+    "position": B,
+    "author_id": V,
+    "meta_description": V,
+    "meta_robots": V,
+    "og_description": V,
+    "og_image_url": V,
+    "og_title": V,
+    "page_title": V,
+    "published_at": TS,
+    "created_at": TS,
+    "updated_at": TS,
 }
 CATEGORY_COLUMNS = {**_DOCUMENT, "articles_count": B, "article_ids": J, "cover_image_url": V}
-ARTICLE_COLUMNS = {**_DOCUMENT, "category_id": V, "body": V, "tags": J, "related_ids": J, "ratings": J,
-                   "deleted_at": TS}
+ARTICLE_COLUMNS = {
+    **_DOCUMENT,
+    "category_id": V,
+    "body": V,
+    "tags": J,
+    "related_ids": J,
+    "ratings": J,
+    "deleted_at": TS,
+}
 
 
 def _items(body: Any, key: str) -> list[dict[str, Any]]:
@@ -150,8 +237,9 @@ class MessagesStream:
         state = state or {}
         first = int(state.get("number") or 1)
         first_page = int(state.get("page") or 1)
-        tickets_page, spent = _ticket_page_holding(client, int(state.get("tickets_page") or 1), first,
-                                                   self.tickets_per_page)
+        tickets_page, spent = _ticket_page_holding(
+            client, int(state.get("tickets_page") or 1), first, self.tickets_per_page
+        )
         params = {"page": tickets_page, "per_page": self.tickets_per_page}
         for tickets, tickets_next in follow_next_page(client, "tickets", params, "tickets"):
             spent += 1
@@ -167,11 +255,15 @@ class MessagesStream:
                 first_page = 1  # only the ticket the state names resumes mid-way
                 params = {"page": start, "per_page": self.per_page}
                 try:
-                    for messages, next_url in follow_next_page(client, f"tickets/{number}/messages", params,
-                                                               "messages"):
+                    for messages, next_url in follow_next_page(
+                        client, f"tickets/{number}/messages", params, "messages"
+                    ):
                         records = [{**m, "ticket_number": number} for m in messages]
-                        next_state = ({"tickets_page": tickets_page, "number": number, "page": page_of(next_url)}
-                                      if next_url else after_ticket)
+                        next_state = (
+                            {"tickets_page": tickets_page, "number": number, "page": page_of(next_url)}
+                            if next_url
+                            else after_ticket
+                        )
                         yield Page(records, next_state, requests=1 + spent)
                         spent = 0
                 except NotFoundError:  # the ticket was deleted while we were paging: nothing to pull
@@ -231,23 +323,29 @@ def streams(per_page: int = DEFAULT_PER_PAGE) -> dict[str, Stream]:
         return StreamSpec(name=name, primary_key=(pk,), columns=columns, description=description, parent=parent)
 
     out: list[Stream] = [
-        ListStream(spec("mailboxes", "id", MAILBOX_COLUMNS, "Mailboxes (inboxes), primary first"), "mailboxes",
-                   "mailboxes"),
+        ListStream(
+            spec("mailboxes", "id", MAILBOX_COLUMNS, "Mailboxes (inboxes), primary first"), "mailboxes", "mailboxes"
+        ),
         ListStream(spec("folders", "id", FOLDER_COLUMNS, "Folders (saved ticket views)"), "folders", "folders"),
-        ListStream(spec("agents", "id", AGENT_COLUMNS, "Agents of the account, archived included"), "agents",
-                   "agents"),
+        ListStream(spec("agents", "id", AGENT_COLUMNS, "Agents of the account, archived included"), "agents", "agents"),
         ListStream(spec("groups", "id", GROUP_COLUMNS, "Agent groups with their member ids"), "groups", "groups"),
-        PagedStream(spec("customers", "id", CUSTOMER_COLUMNS, "Customers, by id"), "customers", "customers",
-                    per_page),
+        PagedStream(spec("customers", "id", CUSTOMER_COLUMNS, "Customers, by id"), "customers", "customers", per_page),
         TicketsStream(spec("tickets", "number", TICKET_COLUMNS, "Tickets, by number"), per_page),
-        MessagesStream(spec("messages", "id", MESSAGE_COLUMNS, "Messages and notes of every ticket", "tickets"),
-                       per_page, per_page),
+        MessagesStream(
+            spec("messages", "id", MESSAGE_COLUMNS, "Messages and notes of every ticket", "tickets"), per_page, per_page
+        ),
         ListStream(spec("webhooks", "id", WEBHOOK_COLUMNS, "Registered webhooks"), "webhooks", "webhooks"),
         ListStream(spec("widgets", "id", WIDGET_COLUMNS, "Embeddable widgets"), "widgets", "widgets"),
         ListStream(spec("knowledge_bases", "id", KB_COLUMNS, "Knowledge bases"), "kb", "knowledge_bases"),
-        KbChildStream(spec("kb_categories", "id", CATEGORY_COLUMNS, "Categories of every knowledge base",
-                           "knowledge_bases"), "categories", per_page),
-        KbChildStream(spec("kb_articles", "id", ARTICLE_COLUMNS, "Articles of every knowledge base",
-                           "knowledge_bases"), "articles", per_page),
+        KbChildStream(
+            spec("kb_categories", "id", CATEGORY_COLUMNS, "Categories of every knowledge base", "knowledge_bases"),
+            "categories",
+            per_page,
+        ),
+        KbChildStream(
+            spec("kb_articles", "id", ARTICLE_COLUMNS, "Articles of every knowledge base", "knowledge_bases"),
+            "articles",
+            per_page,
+        ),
     ]
     return {s.spec.name: s for s in out}

@@ -26,11 +26,34 @@ MAX_PER_PAGE = 50
 DEFAULT_PER_PAGE = 25
 
 #: Attributes accepted in a customer hash (ticket ``from``/``to``) and on customer update.
-CUSTOMER_FIELDS = ("email", "name", "about", "twitter_username", "title", "company_name", "phone_number",
-                   "location", "linkedin_username")
+CUSTOMER_FIELDS = (
+    "email",
+    "name",
+    "about",
+    "twitter_username",
+    "title",
+    "company_name",
+    "phone_number",
+    "location",
+    "linkedin_username",
+)
 
-TICKET_CREATE_FIELDS = ("body", "from", "to", "mailbox", "assigned_group", "assignee", "sent_at", "note",
-                        "send_copy_to_customer", "state", "subject", "tags", "starred", "skip_notifications")
+TICKET_CREATE_FIELDS = (
+    "body",
+    "from",
+    "to",
+    "mailbox",
+    "assigned_group",
+    "assignee",
+    "sent_at",
+    "note",
+    "send_copy_to_customer",
+    "state",
+    "subject",
+    "tags",
+    "starred",
+    "skip_notifications",
+)
 
 _EMAIL = re.compile(r"^[^@\s<>(),;:\"\[\]]+@[^@\s<>(),;:\"\[\]]+\.[^@\s<>(),;:\"\[\]]+$")
 
@@ -81,6 +104,7 @@ def parse_sent_at(value: Any) -> float | None:
     except (TypeError, ValueError, IndexError):
         pass
     from datetime import UTC, datetime
+
     try:
         parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:

@@ -27,8 +27,7 @@ BOOL, TEXT, URL, COLOR, RGB, ZINDEX, IPS, ROBOTS = "bool", "text", "url", "color
 MAILBOX, KB, THEME = "mailbox", "kb", "theme"
 REFERENCES = (MAILBOX, KB, THEME)
 
-ROBOTS_TOKENS = ("INDEX", "NOINDEX", "FOLLOW", "NOFOLLOW", "NOARCHIVE", "NOSNIPPET", "NOIMAGEINDEX",
-                 "ALL", "NONE")
+ROBOTS_TOKENS = ("INDEX", "NOINDEX", "FOLLOW", "NOFOLLOW", "NOARCHIVE", "NOSNIPPET", "NOIMAGEINDEX", "ALL", "NONE")
 DEFAULT_ROBOTS = "INDEX,FOLLOW"
 Z_INDEX_MAX = 2_147_483_647
 
@@ -82,7 +81,7 @@ def parse_color(value: Any) -> str | None:
 
 def color_rgb(color: str) -> str:
     """``"#1e2825"`` -> ``"30, 40, 37"``, the form the docs show for ``primary_color_rgb``."""
-    return ", ".join(str(int(color[i:i + 2], 16)) for i in (1, 3, 5))
+    return ", ".join(str(int(color[i : i + 2], 16)) for i in (1, 3, 5))
 
 
 def check_color(value: Any, hint: str) -> Checked:
@@ -209,7 +208,11 @@ WIDGET = SettingTable(
         "primary_color_rgb": RGB,
         "logo_image_url": URL,
     },
-    unknown="is not a known widget setting", color_hint="#1e2825", text_max=255, nulls=False)
+    unknown="is not a known widget setting",
+    color_hint="#1e2825",
+    text_max=255,
+    nulls=False,
+)
 
 #: Knowledge-base text fields and settings (descriptions, SEO text, CSS).
 KB_TEXT_MAX = 5000
@@ -242,7 +245,11 @@ KNOWLEDGE_BASE = SettingTable(
         "og_description": TEXT,
         "og_image_url": URL,
     },
-    unknown="is not a knowledge base setting", color_hint="#2f80ed", text_max=KB_TEXT_MAX, nulls=True)
+    unknown="is not a knowledge base setting",
+    color_hint="#2f80ed",
+    text_max=KB_TEXT_MAX,
+    nulls=True,
+)
 
 
 def flatten(body: dict[str, Any], known: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -257,9 +264,13 @@ def flatten(body: dict[str, Any], known: Mapping[str, Any], prefix: str = "") ->
     return out
 
 
-def check_settings(table: SettingTable, body: dict[str, Any], *, strict: bool,
-                   reference: Callable[[str, str, Any], Checked] | None = None
-                   ) -> tuple[dict[str, Any], list[Problem]]:
+def check_settings(
+    table: SettingTable,
+    body: dict[str, Any],
+    *,
+    strict: bool,
+    reference: Callable[[str, str, Any], Checked] | None = None,
+) -> tuple[dict[str, Any], list[Problem]]:
     """(normalised values, problems), both in body order. ``strict`` reports keys that are not settings
     (else they are skipped); ``reference(kind, key, value)`` checks the reference kinds."""
     values: dict[str, Any] = {}

@@ -28,7 +28,6 @@ ID_SEQUENCE = "id"
 ID_START = 4_000_000_001
 
 
-
 class GrooveHelpdeskApi(EmulatedApi):
     id = pkg.API_ID
     prefix = pkg.PREFIX
@@ -72,7 +71,7 @@ class GrooveHelpdeskApi(EmulatedApi):
 
     # -- auth ------------------------------------------------------------------------------------
     def is_public(self, request: Request) -> bool:
-        path = request.url.path[len(request.scope.get("root_path", "")):]
+        path = request.url.path[len(request.scope.get("root_path", "")) :]
         return path == openapi.PATH or path.startswith("/public/")
 
     def authenticate(self, request: Request) -> AuthResult | None:
@@ -91,9 +90,18 @@ class GrooveHelpdeskApi(EmulatedApi):
         return error_response(401, ["You must be authenticated to access this resource"])
 
     def error_body(self, status: int) -> tuple[bytes, str]:
-        message = {400: "Bad request", 401: "Unauthorized", 403: "Forbidden", 404: "Not found",
-                   422: "Unprocessable entity", 429: "Too many requests", 500: "Internal server error",
-                   502: "Bad gateway", 503: "Service unavailable", 504: "Gateway timeout"}.get(status, "Error")
+        message = {
+            400: "Bad request",
+            401: "Unauthorized",
+            403: "Forbidden",
+            404: "Not found",
+            422: "Unprocessable entity",
+            429: "Too many requests",
+            500: "Internal server error",
+            502: "Bad gateway",
+            503: "Service unavailable",
+            504: "Gateway timeout",
+        }.get(status, "Error")
         return bytes(JSONResponse({"errors": [message]}).body), "application/json"
 
     # -- tenants, seeding, credentials -----------------------------------------------------------
@@ -108,9 +116,12 @@ class GrooveHelpdeskApi(EmulatedApi):
 
     def credentials(self, tenant: Tenant, base_url: str) -> dict[str, Any]:
         tokens = self.ctx.credentials_of(self.id, tenant.id, "token")
-        return {"base_url": f"{base_url}{self.prefix}", "token": tokens[0].secret if tokens else None,
-                "auth": "Authorization: Bearer <token> (or ?access_token=<token>)",
-                "samples": seed.samples(self, tenant)}
+        return {
+            "base_url": f"{base_url}{self.prefix}",
+            "token": tokens[0].secret if tokens else None,
+            "auth": "Authorization: Bearer <token> (or ?access_token=<token>)",
+            "samples": seed.samples(self, tenant),
+        }
 
     # -- shared services for resource modules ----------------------------------------------------
     def next_value(self, tenant_id: int, kind: str, start: int = 1) -> int:
@@ -141,4 +152,3 @@ class GrooveHelpdeskApi(EmulatedApi):
 
     def iso(self, epoch: float | None) -> str | None:
         return None if epoch is None else self.ctx.clock.iso(epoch)
-

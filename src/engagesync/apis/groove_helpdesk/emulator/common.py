@@ -144,18 +144,20 @@ def pagination(request: Request, page: int, per_page: int, total: int) -> dict[s
     """``meta.pagination``; ``next_page``/``prev_page`` are absolute and keep every filter but per_page."""
     total_pages = max(1, -(-total // per_page)) if total else 0
     keep = [(k, v) for k, v in request.query_params.multi_items() if k not in ("page", "per_page")]
-    base = f"{api_base(request)}{request.url.path[len(request.scope.get('root_path', '')):]}"
+    base = f"{api_base(request)}{request.url.path[len(request.scope.get('root_path', '')) :]}"
 
     def page_url(n: int) -> str:
         return f"{base}?{urlencode([*keep, ('page', n)])}"
 
-    return {"pagination": {
-        "current_page": page,
-        "total_pages": total_pages,
-        "total_count": total,
-        "next_page": page_url(page + 1) if page < total_pages else None,
-        "prev_page": page_url(page - 1) if page > 1 and total_pages else None,
-    }}
+    return {
+        "pagination": {
+            "current_page": page,
+            "total_pages": total_pages,
+            "total_count": total,
+            "next_page": page_url(page + 1) if page < total_pages else None,
+            "prev_page": page_url(page - 1) if page > 1 and total_pages else None,
+        }
+    }
 
 
 def created(body: dict[str, Any], location: str) -> JSONResponse:
@@ -209,8 +211,9 @@ def optional_id(value: Any) -> str | _Missing | None:
     return str(value).strip()
 
 
-def name_field(problems: Problems, body: dict[str, Any], key: str = "name", *, required: bool,
-               max_len: int = NAME_MAX) -> str | None:
+def name_field(
+    problems: Problems, body: dict[str, Any], key: str = "name", *, required: bool, max_len: int = NAME_MAX
+) -> str | None:
     """A trimmed, non-blank name (groups, widgets); ``None`` when absent or after recording why not."""
     if key not in body:
         if required:

@@ -28,12 +28,30 @@ DDL = ""
 TABLES: tuple[str, ...] = ()
 
 
-SEED_NAMES = ("Support", "Billing", "Sales", "Customer Success", "Technical", "Escalations", "Onboarding",
-              "VIP", "Partners", "Returns")
-SEED_DESCRIPTIONS = ("Front-line support team", "Invoices, refunds and plan changes", "Pre-sales questions",
-                     "Account health and renewals", "Bugs and integrations", "Tickets that need a lead",
-                     "New customers in their first month", "Priority accounts", "Resellers and agencies",
-                     "Returns and exchanges")
+SEED_NAMES = (
+    "Support",
+    "Billing",
+    "Sales",
+    "Customer Success",
+    "Technical",
+    "Escalations",
+    "Onboarding",
+    "VIP",
+    "Partners",
+    "Returns",
+)
+SEED_DESCRIPTIONS = (
+    "Front-line support team",
+    "Invoices, refunds and plan changes",
+    "Pre-sales questions",
+    "Account health and renewals",
+    "Bugs and integrations",
+    "Tickets that need a lead",
+    "New customers in their first month",
+    "Priority accounts",
+    "Resellers and agencies",
+    "Returns and exchanges",
+)
 
 
 # -- rendering -------------------------------------------------------------------------------------
@@ -44,15 +62,15 @@ def _agent_ids(api: GrooveHelpdeskApi, tenant: int, group_ids: list[str]) -> dic
         return out
     marks = ",".join("?" * len(group_ids))
     rows = api.ctx.store.all(
-        f"SELECT group_id, agent_id FROM gh_group_agents WHERE tenant_id = ? AND group_id IN ({marks}) "
-        "ORDER BY rowid", (tenant, *group_ids))
+        f"SELECT group_id, agent_id FROM gh_group_agents WHERE tenant_id = ? AND group_id IN ({marks}) ORDER BY rowid",
+        (tenant, *group_ids),
+    )
     for row in rows:
         out[row["group_id"]].append(row["agent_id"])
     return out
 
 
-def render(request: Request, row: sqlite3.Row, agent_ids: list[str], *,
-           listed: bool = False) -> dict[str, Any]:
+def render(request: Request, row: sqlite3.Row, agent_ids: list[str], *, listed: bool = False) -> dict[str, Any]:
     """The documented group shape; list items also carry ``href`` (as every listed resource does)."""
     body: dict[str, Any] = {"id": row["id"], "name": row["name"], "description": row["description"]}
     if listed:
@@ -105,8 +123,7 @@ def _member_refs(problems: Problems, key: str, value: Any) -> list[str] | None:
     return refs
 
 
-def _members(api: GrooveHelpdeskApi, tenant: int, problems: Problems,
-             body: dict[str, Any]) -> list[str] | None:
+def _members(api: GrooveHelpdeskApi, tenant: int, problems: Problems, body: dict[str, Any]) -> list[str] | None:
     """Resolved agent ids, or ``None`` when the body does not touch membership.
 
     ``agents`` is Groove's documented name; Nexla's template speaks of "agent IDs", so ``agent_ids`` is
@@ -141,15 +158,18 @@ def _members(api: GrooveHelpdeskApi, tenant: int, problems: Problems,
 def _name_taken(api: GrooveHelpdeskApi, tenant: int, name: str, except_id: str | None = None) -> bool:
     row = api.ctx.store.one(
         "SELECT id FROM gh_groups WHERE tenant_id = ? AND lower(name) = lower(?) AND id != ?",
-        (tenant, name, except_id or ""))
+        (tenant, name, except_id or ""),
+    )
     return row is not None
 
 
 def _set_members(api: GrooveHelpdeskApi, tenant: int, group_id: str, agent_ids: list[str]) -> None:
     store = api.ctx.store
     store.execute("DELETE FROM gh_group_agents WHERE tenant_id = ? AND group_id = ?", (tenant, group_id))
-    store.executemany("INSERT INTO gh_group_agents (tenant_id, group_id, agent_id) VALUES (?, ?, ?)",
-                      [(tenant, group_id, a) for a in agent_ids])
+    store.executemany(
+        "INSERT INTO gh_group_agents (tenant_id, group_id, agent_id) VALUES (?, ?, ?)",
+        [(tenant, group_id, a) for a in agent_ids],
+    )
 
 
 # -- handlers --------------------------------------------------------------------------------------
@@ -182,8 +202,11 @@ async def create_group(request: Request) -> Response:
         assert name is not None
         group_id = api.new_id(tenant, "group")
         now = api.now()
-        store.execute("INSERT INTO gh_groups (tenant_id, id, name, description, created_at, updated_at) "
-                      "VALUES (?, ?, ?, ?, ?, ?)", (tenant, group_id, name, description, now, now))
+        store.execute(
+            "INSERT INTO gh_groups (tenant_id, id, name, description, created_at, updated_at) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            (tenant, group_id, name, description, now, now),
+        )
         _set_members(api, tenant, group_id, members or [])
         out = _one(request, api, tenant, group_id)
     return common.created(out, common.href(request, "groups", group_id))
@@ -214,8 +237,9 @@ async def update_group(request: Request) -> Response:
         if sets or members is not None:
             sets.append("updated_at = ?")
             values.append(api.now())
-            store.execute(f"UPDATE gh_groups SET {', '.join(sets)} WHERE tenant_id = ? AND id = ?",
-                          (*values, tenant, group_id))
+            store.execute(
+                f"UPDATE gh_groups SET {', '.join(sets)} WHERE tenant_id = ? AND id = ?", (*values, tenant, group_id)
+            )
         if members is not None:
             _set_members(api, tenant, group_id, members)
         out = _one(request, api, tenant, group_id)
@@ -231,8 +255,10 @@ async def delete_group(request: Request) -> Response:
         out = _one(request, api, tenant, group_id)
         store.execute("DELETE FROM gh_group_agents WHERE tenant_id = ? AND group_id = ?", (tenant, group_id))
         store.execute("DELETE FROM gh_groups WHERE tenant_id = ? AND id = ?", (tenant, group_id))
-        store.execute("UPDATE gh_tickets SET assigned_group_id = NULL "
-                      "WHERE tenant_id = ? AND assigned_group_id = ?", (tenant, group_id))
+        store.execute(
+            "UPDATE gh_tickets SET assigned_group_id = NULL WHERE tenant_id = ? AND assigned_group_id = ?",
+            (tenant, group_id),
+        )
     return JSONResponse(out, headers={"Location": common.href(request, "groups", group_id)})
 
 
@@ -251,8 +277,10 @@ def seed(api: GrooveHelpdeskApi, tenant: Tenant, rng: random.Random, counts: dic
     n = max(0, int(counts.get("groups", 0)))
     if n == 0:
         return
-    agents = [r["id"] for r in api.ctx.store.all(
-        "SELECT id FROM gh_agents WHERE tenant_id = ? ORDER BY created_at, id", (tenant.id,))]
+    agents = [
+        r["id"]
+        for r in api.ctx.store.all("SELECT id FROM gh_agents WHERE tenant_id = ? ORDER BY created_at, id", (tenant.id,))
+    ]
     first = api.reserve(tenant.id, "id:group", n, start=4_000_000_001)
     created = sorted(SEED_EPOCH - rng.uniform(180, 365) * 86400 for _ in range(n))
     groups: list[tuple[Any, ...]] = []
@@ -268,12 +296,13 @@ def seed(api: GrooveHelpdeskApi, tenant: Tenant, rng: random.Random, counts: dic
             size = rng.randint(1, min(len(agents), 4))
             members.extend((tenant.id, group_id, a) for a in rng.sample(agents, size))
     store = api.ctx.store
-    store.executemany("INSERT INTO gh_groups (tenant_id, id, name, description, created_at, updated_at) "
-                      "VALUES (?, ?, ?, ?, ?, ?)", groups)
+    store.executemany(
+        "INSERT INTO gh_groups (tenant_id, id, name, description, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)",
+        groups,
+    )
     store.executemany("INSERT INTO gh_group_agents (tenant_id, group_id, agent_id) VALUES (?, ?, ?)", members)
 
 
 def samples(api: GrooveHelpdeskApi, tenant: Tenant) -> dict[str, Any]:
-    rows = api.ctx.store.all("SELECT id, name FROM gh_groups WHERE tenant_id = ? ORDER BY rowid LIMIT 5",
-                             (tenant.id,))
+    rows = api.ctx.store.all("SELECT id, name FROM gh_groups WHERE tenant_id = ? ORDER BY rowid LIMIT 5", (tenant.id,))
     return {"group_ids": [r["id"] for r in rows], "group_names": [r["name"] for r in rows]}

@@ -82,9 +82,7 @@ class FolderRule:
         tied to a mailbox other than the one counted needs its own query (``sql``).
         """
         column = {"starred": 1, "unassigned": 2}.get(self.kind, 0)
-        return sum(
-            counts[column] for state, counts in per_state.items() if not self.states or state in self.states
-        )
+        return sum(counts[column] for state, counts in per_state.items() if not self.states or state in self.states)
 
 
 # -- lookups ---------------------------------------------------------------------------------
@@ -116,12 +114,9 @@ def find_folder(api: GrooveHelpdeskApi, tenant_id: int, ref: Any) -> sqlite3.Row
 def folders_for(api: GrooveHelpdeskApi, tenant_id: int, mailbox_id: str | None = None) -> list[sqlite3.Row]:
     """The account-wide folders plus, when a mailbox is named, that mailbox's own."""
     if mailbox_id is None:
-        return api.ctx.store.all(
-            "SELECT * FROM gh_folders WHERE tenant_id = ? ORDER BY position, id", (tenant_id,)
-        )
+        return api.ctx.store.all("SELECT * FROM gh_folders WHERE tenant_id = ? ORDER BY position, id", (tenant_id,))
     return api.ctx.store.all(
-        "SELECT * FROM gh_folders WHERE tenant_id = ? AND (mailbox_id IS NULL OR "
-        "mailbox_id = ?) ORDER BY position, id",
+        "SELECT * FROM gh_folders WHERE tenant_id = ? AND (mailbox_id IS NULL OR mailbox_id = ?) ORDER BY position, id",
         (tenant_id, mailbox_id),
     )
 
@@ -152,9 +147,7 @@ def render_folder(base: str, row: sqlite3.Row) -> dict[str, Any]:
 # -- handlers --------------------------------------------------------------------------------
 async def list_mailboxes(request: Request) -> Response:
     api, tid = common.api_of(request), common.tenant_id(request)
-    rows = api.ctx.store.all(
-        "SELECT * FROM gh_mailboxes WHERE tenant_id = ? ORDER BY is_primary DESC, id", (tid,)
-    )
+    rows = api.ctx.store.all("SELECT * FROM gh_mailboxes WHERE tenant_id = ? ORDER BY is_primary DESC, id", (tid,))
     base = common.api_base(request)
     return JSONResponse({"mailboxes": [render_mailbox(base, r) for r in rows]})
 
@@ -219,10 +212,6 @@ def seed(api: GrooveHelpdeskApi, tenant: Tenant, rng: random.Random, counts: dic
 
 def samples(api: GrooveHelpdeskApi, tenant: Tenant) -> dict[str, Any]:
     store = api.ctx.store
-    mailboxes = store.all(
-        "SELECT id FROM gh_mailboxes WHERE tenant_id = ? ORDER BY is_primary DESC, id", (tenant.id,)
-    )
-    folders = store.all(
-        "SELECT id, name FROM gh_folders WHERE tenant_id = ? ORDER BY position, id", (tenant.id,)
-    )
+    mailboxes = store.all("SELECT id FROM gh_mailboxes WHERE tenant_id = ? ORDER BY is_primary DESC, id", (tenant.id,))
+    folders = store.all("SELECT id, name FROM gh_folders WHERE tenant_id = ? ORDER BY position, id", (tenant.id,))
     return {"mailbox_ids": [r["id"] for r in mailboxes], "folder_ids": {r["name"]: r["id"] for r in folders}}

@@ -100,15 +100,21 @@ _TAG = re.compile(r"<[^>]*>")
 
 #: Built-in themes: identical for every account, like Groove's (names and ids are the emulator's own).
 THEMES: tuple[dict[str, str], ...] = tuple(
-    {"id": theme_id, "name": name, "description": description,
-     "screenshot_url": f"https://assets.groovehq.com/kb/themes/{name.lower()}.png",
-     "created_at": "2019-06-03T00:00:00Z", "updated_at": "2021-02-15T00:00:00Z"}
+    {
+        "id": theme_id,
+        "name": name,
+        "description": description,
+        "screenshot_url": f"https://assets.groovehq.com/kb/themes/{name.lower()}.png",
+        "created_at": "2019-06-03T00:00:00Z",
+        "updated_at": "2021-02-15T00:00:00Z",
+    }
     for theme_id, name, description in (
         ("3000000001", "Classic", "Category cards on the home page, articles with a sidebar"),
         ("3000000002", "Minimal", "One column and a prominent search box"),
         ("3000000003", "Modern", "Full-width header with featured articles"),
         ("3000000004", "Docs", "Navigation tree for product documentation"),
-    ))
+    )
+)
 THEME_IDS = tuple(t["id"] for t in THEMES)
 
 
@@ -210,16 +216,27 @@ def slugify(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", folded.lower()).strip("-")[:100].strip("-")
 
 
-def _slug_taken(api: GrooveHelpdeskApi, tenant: int, table: str, kb_id: str, slug: str,
-                except_id: str) -> bool:
+def _slug_taken(api: GrooveHelpdeskApi, tenant: int, table: str, kb_id: str, slug: str, except_id: str) -> bool:
     deleted = " AND deleted_at IS NULL" if table == "gh_kb_articles" else ""
-    return api.ctx.store.one(
-        f"SELECT 1 FROM {table} WHERE tenant_id = ? AND kb_id = ? AND slug = ? AND id != ?{deleted}",
-        (tenant, kb_id, slug, except_id)) is not None
+    return (
+        api.ctx.store.one(
+            f"SELECT 1 FROM {table} WHERE tenant_id = ? AND kb_id = ? AND slug = ? AND id != ?{deleted}",
+            (tenant, kb_id, slug, except_id),
+        )
+        is not None
+    )
 
 
-def _resolve_slug(api: GrooveHelpdeskApi, tenant: int, problems: Problems, table: str, kb_id: str,
-                  body: dict[str, Any], title: str | None, except_id: str = "") -> str | None:
+def _resolve_slug(
+    api: GrooveHelpdeskApi,
+    tenant: int,
+    problems: Problems,
+    table: str,
+    kb_id: str,
+    body: dict[str, Any],
+    title: str | None,
+    except_id: str = "",
+) -> str | None:
     """An explicit slug must be free; one derived from the title gets ``-2``, ``-3``… until it is."""
     explicit = _text(problems, body, "slug", max_len=TITLE_MAX)
     if isinstance(explicit, str) and explicit.strip():
@@ -250,8 +267,8 @@ def _author(api: GrooveHelpdeskApi, tenant: int, problems: Problems, body: dict[
         return MISSING
     if isinstance(ref, str):
         row = api.ctx.store.one(
-            "SELECT id FROM gh_agents WHERE tenant_id = ? AND (id = ? OR lower(email) = lower(?))",
-            (tenant, ref, ref))
+            "SELECT id FROM gh_agents WHERE tenant_id = ? AND (id = ? OR lower(email) = lower(?))", (tenant, ref, ref)
+        )
         if row is not None:
             return row["id"]
     problems.add("author_id", f"must be the id of one of your agents (got {body['author_id']!r})")
@@ -265,8 +282,7 @@ def default_author(api: GrooveHelpdeskApi, tenant: int) -> str | None:
     return None if row is None else str(row["id"])
 
 
-def _document_fields(api: GrooveHelpdeskApi, tenant: int, problems: Problems,
-                     body: dict[str, Any]) -> dict[str, Any]:
+def _document_fields(api: GrooveHelpdeskApi, tenant: int, problems: Problems, body: dict[str, Any]) -> dict[str, Any]:
     """Fields categories and articles share: description, author, featured and the SEO/open-graph set."""
     out: dict[str, Any] = {}
     values: dict[str, Any] = {key: _text(problems, body, key) for key in ("description", *SEO_TEXT)}
@@ -293,24 +309,44 @@ def _publish_columns(row: sqlite3.Row | None, state: Any, now: float) -> dict[st
 
 def _insert(api: GrooveHelpdeskApi, table: str, values: dict[str, Any]) -> None:
     keys = list(values)
-    api.ctx.store.execute(f"INSERT INTO {table} ({', '.join(keys)}) VALUES ({', '.join('?' * len(keys))})",
-                          [values[k] for k in keys])
+    api.ctx.store.execute(
+        f"INSERT INTO {table} ({', '.join(keys)}) VALUES ({', '.join('?' * len(keys))})", [values[k] for k in keys]
+    )
 
 
 def _update(api: GrooveHelpdeskApi, table: str, tenant: int, row_id: str, values: dict[str, Any]) -> None:
     if values:
-        api.ctx.store.execute(f"UPDATE {table} SET {', '.join(f'{k} = ?' for k in values)} "
-                              "WHERE tenant_id = ? AND id = ?", [*values.values(), tenant, row_id])
+        api.ctx.store.execute(
+            f"UPDATE {table} SET {', '.join(f'{k} = ?' for k in values)} WHERE tenant_id = ? AND id = ?",
+            [*values.values(), tenant, row_id],
+        )
 
 
 # -- knowledge bases -------------------------------------------------------------------------------
 KB_DEFAULT_SETTINGS: dict[str, Any] = {
-    "enabled": True, "password_enabled": False, "password": None, "ip_addresses_enabled": False,
-    "ip_addresses": [], "redirect_legacy": False, "theme_id": THEME_IDS[0], "ratings_enabled": True,
-    "ratings_type": "emoji", "primary_color": "#2f80ed", "logo_url": None, "favicon_url": None,
-    "branding_disabled": False, "custom_css": None, "custom_scripts_enabled": False, "ga_code": None,
-    "ga_anonymized": False, "meta_description": None, "meta_robots": DEFAULT_ROBOTS, "page_title": None,
-    "og_title": None, "og_description": None, "og_image_url": None,
+    "enabled": True,
+    "password_enabled": False,
+    "password": None,
+    "ip_addresses_enabled": False,
+    "ip_addresses": [],
+    "redirect_legacy": False,
+    "theme_id": THEME_IDS[0],
+    "ratings_enabled": True,
+    "ratings_type": "emoji",
+    "primary_color": "#2f80ed",
+    "logo_url": None,
+    "favicon_url": None,
+    "branding_disabled": False,
+    "custom_css": None,
+    "custom_scripts_enabled": False,
+    "ga_code": None,
+    "ga_anonymized": False,
+    "meta_description": None,
+    "meta_robots": DEFAULT_ROBOTS,
+    "page_title": None,
+    "og_title": None,
+    "og_description": None,
+    "og_image_url": None,
 }
 
 
@@ -321,8 +357,7 @@ def _theme(_kind: str, _key: str, value: Any) -> Checked:
     return None, f"must be one of the theme ids from GET /kb/themes ({', '.join(THEME_IDS)})"
 
 
-def validate_kb_settings(current: dict[str, Any], body: dict[str, Any], *,
-                         strict: bool) -> dict[str, Any]:
+def validate_kb_settings(current: dict[str, Any], body: dict[str, Any], *, strict: bool) -> dict[str, Any]:
     """Normalised setting changes. ``strict`` (the settings endpoint) refuses unknown keys by name;
     the knowledge-base endpoints pass only the keys that are settings, so nothing is reported twice."""
     problems = Problems()
@@ -336,8 +371,7 @@ def validate_kb_settings(current: dict[str, Any], body: dict[str, Any], *,
     return changes
 
 
-def _collect(problems: Problems, current: dict[str, Any], body: dict[str, Any], *,
-             strict: bool) -> dict[str, Any]:
+def _collect(problems: Problems, current: dict[str, Any], body: dict[str, Any], *, strict: bool) -> dict[str, Any]:
     """Settings changes, with their problems added to the caller's so one 422 names everything."""
     try:
         return validate_kb_settings(current, body, strict=strict)
@@ -375,8 +409,10 @@ def render_kb(request: Request, api: GrooveHelpdeskApi, row: sqlite3.Row) -> dic
         "created_at": api.iso(row["created_at"]),
         "updated_at": api.iso(row["updated_at"]),
         "href": common.href(request, "kb", row["id"]),
-        "links": {rel: common.link(common.href(request, "kb", row["id"], rel))
-                  for rel in ("categories", "articles", "settings")},
+        "links": {
+            rel: common.link(common.href(request, "kb", row["id"], rel))
+            for rel in ("categories", "articles", "settings")
+        },
     }
 
 
@@ -395,13 +431,18 @@ def _kb_body(body: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
 
 
 def _subdomain_taken(api: GrooveHelpdeskApi, tenant: int, subdomain: str, except_id: str = "") -> bool:
-    return api.ctx.store.one(
-        "SELECT 1 FROM gh_knowledge_bases WHERE tenant_id = ? AND subdomain = ? AND id != ?",
-        (tenant, subdomain, except_id)) is not None
+    return (
+        api.ctx.store.one(
+            "SELECT 1 FROM gh_knowledge_bases WHERE tenant_id = ? AND subdomain = ? AND id != ?",
+            (tenant, subdomain, except_id),
+        )
+        is not None
+    )
 
 
-def _kb_fields(api: GrooveHelpdeskApi, tenant: int, problems: Problems, body: dict[str, Any], *,
-               creating: bool, kb_id: str = "") -> dict[str, Any]:
+def _kb_fields(
+    api: GrooveHelpdeskApi, tenant: int, problems: Problems, body: dict[str, Any], *, creating: bool, kb_id: str = ""
+) -> dict[str, Any]:
     out: dict[str, Any] = {}
     if "settings" in body and not isinstance(body["settings"], dict):
         problems.add("settings", "must be an object of knowledge base settings")
@@ -464,12 +505,22 @@ async def create_kb(request: Request) -> Response:
         kb_id = api.new_id(tenant, "knowledge_base")
         now = api.now()
         is_primary = store.one("SELECT 1 FROM gh_knowledge_bases WHERE tenant_id = ?", (tenant,)) is None
-        _insert(api, "gh_knowledge_bases", {
-            "tenant_id": tenant, "id": kb_id, "title": fields["title"],
-            "subdomain": fields.get("subdomain") or _free_subdomain(api, tenant, fields["title"]),
-            "custom_domain": fields.get("custom_domain"), "language": fields.get("language", "en"),
-            "is_primary": int(is_primary), "settings": json.dumps(settings),
-            "created_at": now, "updated_at": now})
+        _insert(
+            api,
+            "gh_knowledge_bases",
+            {
+                "tenant_id": tenant,
+                "id": kb_id,
+                "title": fields["title"],
+                "subdomain": fields.get("subdomain") or _free_subdomain(api, tenant, fields["title"]),
+                "custom_domain": fields.get("custom_domain"),
+                "language": fields.get("language", "en"),
+                "is_primary": int(is_primary),
+                "settings": json.dumps(settings),
+                "created_at": now,
+                "updated_at": now,
+            },
+        )
         out = {"knowledge_base": render_kb(request, api, _load_kb(api, tenant, kb_id))}
     return common.created(out, common.href(request, "kb", kb_id))
 
@@ -513,8 +564,9 @@ async def update_kb_settings(request: Request) -> Response:
         changes = validate_kb_settings(settings, body, strict=True)
         if changes:
             settings.update(changes)
-            _update(api, "gh_knowledge_bases", tenant, kb_id,
-                    {"settings": json.dumps(settings), "updated_at": api.now()})
+            _update(
+                api, "gh_knowledge_bases", tenant, kb_id, {"settings": json.dumps(settings), "updated_at": api.now()}
+            )
     return JSONResponse({"settings": settings})
 
 
@@ -525,8 +577,10 @@ def _category_articles(api: GrooveHelpdeskApi, tenant: int, category_ids: list[s
         return out
     marks = ",".join("?" * len(category_ids))
     for row in api.ctx.store.all(
-            f"SELECT id, category_id FROM gh_kb_articles WHERE tenant_id = ? AND category_id IN ({marks}) "
-            "AND deleted_at IS NULL ORDER BY position, rowid", (tenant, *category_ids)):
+        f"SELECT id, category_id FROM gh_kb_articles WHERE tenant_id = ? AND category_id IN ({marks}) "
+        "AND deleted_at IS NULL ORDER BY position, rowid",
+        (tenant, *category_ids),
+    ):
         out[row["category_id"]].append(row["id"])
     return out
 
@@ -565,22 +619,40 @@ def _render_categories(api: GrooveHelpdeskApi, tenant: int, rows: list[sqlite3.R
 
 
 def _load_category(api: GrooveHelpdeskApi, tenant: int, kb_id: str, category_id: str) -> sqlite3.Row:
-    return common.one_or_404(api, "Category", "SELECT * FROM gh_kb_categories WHERE tenant_id = ? AND kb_id = ? "
-                             "AND id = ?", tenant, kb_id, category_id)
+    return common.one_or_404(
+        api,
+        "Category",
+        "SELECT * FROM gh_kb_categories WHERE tenant_id = ? AND kb_id = ? AND id = ?",
+        tenant,
+        kb_id,
+        category_id,
+    )
 
 
 def _one_category(api: GrooveHelpdeskApi, tenant: int, kb_id: str, category_id: str) -> dict[str, Any]:
     return {"category": _render_categories(api, tenant, [_load_category(api, tenant, kb_id, category_id)])[0]}
 
 
-def _existing_articles(api: GrooveHelpdeskApi, tenant: int, problems: Problems, kb_id: str, key: str,
-                       ids: list[str] | None, except_id: str = "") -> list[str] | None:
+def _existing_articles(
+    api: GrooveHelpdeskApi,
+    tenant: int,
+    problems: Problems,
+    kb_id: str,
+    key: str,
+    ids: list[str] | None,
+    except_id: str = "",
+) -> list[str] | None:
     if not ids:
         return ids
     marks = ",".join("?" * len(ids))
-    found = {r["id"] for r in api.ctx.store.all(
-        f"SELECT id FROM gh_kb_articles WHERE tenant_id = ? AND kb_id = ? AND deleted_at IS NULL "
-        f"AND id IN ({marks})", (tenant, kb_id, *ids))}
+    found = {
+        r["id"]
+        for r in api.ctx.store.all(
+            f"SELECT id FROM gh_kb_articles WHERE tenant_id = ? AND kb_id = ? AND deleted_at IS NULL "
+            f"AND id IN ({marks})",
+            (tenant, kb_id, *ids),
+        )
+    }
     if except_id in ids:
         problems.add(key, "can't include the article itself")
         return None
@@ -592,21 +664,33 @@ def _existing_articles(api: GrooveHelpdeskApi, tenant: int, problems: Problems, 
 
 
 def _next_position(api: GrooveHelpdeskApi, table: str, tenant: int, kb_id: str) -> int:
-    return int(api.ctx.store.scalar(f"SELECT COALESCE(MAX(position), 0) FROM {table} WHERE tenant_id = ? "
-                                    "AND kb_id = ?", (tenant, kb_id))) + 1
+    return (
+        int(
+            api.ctx.store.scalar(
+                f"SELECT COALESCE(MAX(position), 0) FROM {table} WHERE tenant_id = ? AND kb_id = ?", (tenant, kb_id)
+            )
+        )
+        + 1
+    )
 
 
-def _assign_articles(api: GrooveHelpdeskApi, tenant: int, kb_id: str, category_id: str,
-                     article_ids: list[str], now: float) -> None:
+def _assign_articles(
+    api: GrooveHelpdeskApi, tenant: int, kb_id: str, category_id: str, article_ids: list[str], now: float
+) -> None:
     """Make ``article_ids`` exactly the category's articles (moving them from wherever they were)."""
     store = api.ctx.store
     marks = ",".join("?" * len(article_ids)) or "''"
-    store.execute(f"UPDATE gh_kb_articles SET category_id = NULL, updated_at = ? WHERE tenant_id = ? AND "
-                  f"category_id = ? AND id NOT IN ({marks})", (now, tenant, category_id, *article_ids))
+    store.execute(
+        f"UPDATE gh_kb_articles SET category_id = NULL, updated_at = ? WHERE tenant_id = ? AND "
+        f"category_id = ? AND id NOT IN ({marks})",
+        (now, tenant, category_id, *article_ids),
+    )
     if article_ids:
-        store.execute(f"UPDATE gh_kb_articles SET category_id = ?, updated_at = ? WHERE tenant_id = ? "
-                      f"AND kb_id = ? AND id IN ({marks}) AND (category_id IS NULL OR category_id != ?)",
-                      (category_id, now, tenant, kb_id, *article_ids, category_id))
+        store.execute(
+            f"UPDATE gh_kb_articles SET category_id = ?, updated_at = ? WHERE tenant_id = ? "
+            f"AND kb_id = ? AND id IN ({marks}) AND (category_id IS NULL OR category_id != ?)",
+            (category_id, now, tenant, kb_id, *article_ids, category_id),
+        )
 
 
 async def list_categories(request: Request) -> Response:
@@ -644,27 +728,41 @@ async def _category_query(request: Request, *, keyword_required: bool) -> Respon
     if keyword and keyword != "*":
         terms = keyword.lower().split()
         rows = [r for r in rows if all(t in f"{r['title']} {r['description'] or ''}".lower() for t in terms)]
-    window = rows[(page - 1) * per_page:page * per_page]
-    return JSONResponse({"categories": _render_categories(api, tenant, window),
-                         "meta": common.pagination(request, page, per_page, len(rows))})
+    window = rows[(page - 1) * per_page : page * per_page]
+    return JSONResponse(
+        {
+            "categories": _render_categories(api, tenant, window),
+            "meta": common.pagination(request, page, per_page, len(rows)),
+        }
+    )
 
 
-def _category_input(api: GrooveHelpdeskApi, tenant: int, problems: Problems, kb_id: str, body: dict[str, Any],
-                    row: sqlite3.Row | None) -> tuple[dict[str, Any], list[str] | None]:
+def _category_input(
+    api: GrooveHelpdeskApi, tenant: int, problems: Problems, kb_id: str, body: dict[str, Any], row: sqlite3.Row | None
+) -> tuple[dict[str, Any], list[str] | None]:
     values = _document_fields(api, tenant, problems, body)
     title = _title(problems, body, "title", required=row is None)
     if title is not MISSING:
         values["title"] = title
-    slug = _resolve_slug(api, tenant, problems, "gh_kb_categories", kb_id, body,
-                         values.get("title") if row is None else None, row["id"] if row else "")
+    slug = _resolve_slug(
+        api,
+        tenant,
+        problems,
+        "gh_kb_categories",
+        kb_id,
+        body,
+        values.get("title") if row is None else None,
+        row["id"] if row else "",
+    )
     if slug is not None:
         values["slug"] = slug
     cover = _url(problems, body, "cover_image_url")
     if cover is not MISSING:
         values["cover_image_url"] = cover
     state = _state(problems, body)
-    article_ids = _existing_articles(api, tenant, problems, kb_id, "article_ids",
-                                     _id_list(problems, body, "article_ids"))
+    article_ids = _existing_articles(
+        api, tenant, problems, kb_id, "article_ids", _id_list(problems, body, "article_ids")
+    )
     return {**values, **_publish_columns(row, state, api.now())}, article_ids
 
 
@@ -681,10 +779,19 @@ async def create_category(request: Request) -> Response:
         now = api.now()
         values.setdefault("author_id", default_author(api, tenant))
         values.setdefault("state", "draft")
-        _insert(api, "gh_kb_categories", {
-            **values, "tenant_id": tenant, "id": category_id, "kb_id": kb_id,
-            "position": _next_position(api, "gh_kb_categories", tenant, kb_id),
-            "created_at": now, "updated_at": now})
+        _insert(
+            api,
+            "gh_kb_categories",
+            {
+                **values,
+                "tenant_id": tenant,
+                "id": category_id,
+                "kb_id": kb_id,
+                "position": _next_position(api, "gh_kb_categories", tenant, kb_id),
+                "created_at": now,
+                "updated_at": now,
+            },
+        )
         if article_ids:
             _assign_articles(api, tenant, kb_id, category_id, article_ids, now)
         out = _one_category(api, tenant, kb_id, category_id)
@@ -725,8 +832,7 @@ async def delete_category(request: Request) -> Response:
         _load_kb(api, tenant, kb_id)
         out = _one_category(api, tenant, kb_id, category_id)
         _assign_articles(api, tenant, kb_id, category_id, [], api.now())
-        api.ctx.store.execute("DELETE FROM gh_kb_categories WHERE tenant_id = ? AND id = ?",
-                              (tenant, category_id))
+        api.ctx.store.execute("DELETE FROM gh_kb_categories WHERE tenant_id = ? AND id = ?", (tenant, category_id))
     return JSONResponse(out)
 
 
@@ -751,18 +857,33 @@ def render_article(api: GrooveHelpdeskApi, row: sqlite3.Row) -> dict[str, Any]:
 
 
 def _load_article(api: GrooveHelpdeskApi, tenant: int, kb_id: str, article_id: str) -> sqlite3.Row:
-    return common.one_or_404(api, "Article", "SELECT * FROM gh_kb_articles WHERE tenant_id = ? AND kb_id = ? "
-                             "AND id = ? AND deleted_at IS NULL", tenant, kb_id, article_id)
+    return common.one_or_404(
+        api,
+        "Article",
+        "SELECT * FROM gh_kb_articles WHERE tenant_id = ? AND kb_id = ? AND id = ? AND deleted_at IS NULL",
+        tenant,
+        kb_id,
+        article_id,
+    )
 
 
-def _article_input(api: GrooveHelpdeskApi, tenant: int, problems: Problems, kb_id: str, body: dict[str, Any],
-                   row: sqlite3.Row | None) -> dict[str, Any]:
+def _article_input(
+    api: GrooveHelpdeskApi, tenant: int, problems: Problems, kb_id: str, body: dict[str, Any], row: sqlite3.Row | None
+) -> dict[str, Any]:
     values = _document_fields(api, tenant, problems, body)
     title = _title(problems, body, "title", required=row is None)
     if title is not MISSING:
         values["title"] = title
-    slug = _resolve_slug(api, tenant, problems, "gh_kb_articles", kb_id, body,
-                         values.get("title") if row is None else None, row["id"] if row else "")
+    slug = _resolve_slug(
+        api,
+        tenant,
+        problems,
+        "gh_kb_articles",
+        kb_id,
+        body,
+        values.get("title") if row is None else None,
+        row["id"] if row else "",
+    )
     if slug is not None:
         values["slug"] = slug
     content = _text(problems, body, "body", max_len=1_000_000)
@@ -773,17 +894,25 @@ def _article_input(api: GrooveHelpdeskApi, tenant: int, problems: Problems, kb_i
         if ref is None:
             values["category_id"] = None
         elif isinstance(ref, str) and api.ctx.store.one(
-                "SELECT 1 FROM gh_kb_categories WHERE tenant_id = ? AND kb_id = ? AND id = ?",
-                (tenant, kb_id, ref)):
+            "SELECT 1 FROM gh_kb_categories WHERE tenant_id = ? AND kb_id = ? AND id = ?", (tenant, kb_id, ref)
+        ):
             values["category_id"] = ref
         else:
-            problems.add("category_id", "must be the id of a category of this knowledge base "
-                                        f"(got {body['category_id']!r})")
+            problems.add(
+                "category_id", f"must be the id of a category of this knowledge base (got {body['category_id']!r})"
+            )
     tags = _tags(problems, body)
     if tags is not None:
         values["tags"] = json.dumps(tags)
-    related = _existing_articles(api, tenant, problems, kb_id, "related_ids",
-                                 _id_list(problems, body, "related_ids"), except_id=row["id"] if row else "")
+    related = _existing_articles(
+        api,
+        tenant,
+        problems,
+        kb_id,
+        "related_ids",
+        _id_list(problems, body, "related_ids"),
+        except_id=row["id"] if row else "",
+    )
     if related is not None:
         values["related_ids"] = json.dumps(related)
     return {**values, **_publish_columns(row, _state(problems, body), api.now())}
@@ -798,17 +927,24 @@ async def _article_query(request: Request, *, keyword_required: bool) -> Respons
     keyword, state = _keyword_and_state(request, keyword_required)
     sql = "SELECT * FROM gh_kb_articles WHERE tenant_id = ? AND kb_id = ? AND deleted_at IS NULL"
     args: list[Any] = [tenant, kb_id]
-    for column, value in (("state", state), ("category_id", query.get("category_id", MISSING)),
-                          ("author_id", query.get("author_id", MISSING))):
+    for column, value in (
+        ("state", state),
+        ("category_id", query.get("category_id", MISSING)),
+        ("author_id", query.get("author_id", MISSING)),
+    ):
         if value is not MISSING and value != "":
             sql, args = sql + f" AND {column} = ?", [*args, value]
     rows = api.ctx.store.all(sql + " ORDER BY position, rowid", args)
     if keyword and keyword != "*":
         terms = keyword.lower().split()
         rows = [r for r in rows if all(t in _searchable(r) for t in terms)]
-    window = rows[(page - 1) * per_page:page * per_page]
-    return JSONResponse({"articles": [render_article(api, r) for r in window],
-                         "meta": common.pagination(request, page, per_page, len(rows))})
+    window = rows[(page - 1) * per_page : page * per_page]
+    return JSONResponse(
+        {
+            "articles": [render_article(api, r) for r in window],
+            "meta": common.pagination(request, page, per_page, len(rows)),
+        }
+    )
 
 
 def _searchable(row: sqlite3.Row) -> str:
@@ -838,10 +974,19 @@ async def create_article(request: Request) -> Response:
         now = api.now()
         values.setdefault("author_id", default_author(api, tenant))
         values.setdefault("state", "draft")
-        _insert(api, "gh_kb_articles", {
-            **values, "tenant_id": tenant, "id": article_id, "kb_id": kb_id,
-            "position": _next_position(api, "gh_kb_articles", tenant, kb_id),
-            "created_at": now, "updated_at": now})
+        _insert(
+            api,
+            "gh_kb_articles",
+            {
+                **values,
+                "tenant_id": tenant,
+                "id": article_id,
+                "kb_id": kb_id,
+                "position": _next_position(api, "gh_kb_articles", tenant, kb_id),
+                "created_at": now,
+                "updated_at": now,
+            },
+        )
         out = {"article": render_article(api, _load_article(api, tenant, kb_id, article_id))}
     return common.created(out, common.href(request, "kb", kb_id, "articles", article_id))
 
@@ -850,8 +995,9 @@ async def get_article(request: Request) -> Response:
     api, tenant = common.api_of(request), common.tenant_id(request)
     kb_id = request.path_params["kb_id"]
     _load_kb(api, tenant, kb_id)
-    return JSONResponse({"article": render_article(api, _load_article(api, tenant, kb_id,
-                                                                      request.path_params["article_id"]))})
+    return JSONResponse(
+        {"article": render_article(api, _load_article(api, tenant, kb_id, request.path_params["article_id"]))}
+    )
 
 
 async def update_article(request: Request) -> Response:
@@ -879,8 +1025,7 @@ async def delete_article(request: Request) -> Response:
         _load_article(api, tenant, kb_id, article_id)
         now = api.now()
         _update(api, "gh_kb_articles", tenant, article_id, {"deleted_at": now, "updated_at": now})
-        row = api.ctx.store.one("SELECT * FROM gh_kb_articles WHERE tenant_id = ? AND id = ?",
-                                (tenant, article_id))
+        row = api.ctx.store.one("SELECT * FROM gh_kb_articles WHERE tenant_id = ? AND id = ?", (tenant, article_id))
         assert row is not None
     return JSONResponse({"article": render_article(api, row)})
 
@@ -911,19 +1056,40 @@ def routes() -> list[BaseRoute]:
 
 # -- seeding ---------------------------------------------------------------------------------------
 KB_TITLES = ("Help Center", "Developer Docs", "Partner Portal", "Internal Playbook", "Status & Releases")
-CATEGORY_TITLES = ("Getting started", "Account & billing", "Integrations", "Troubleshooting", "Security",
-                   "Reporting", "Mobile apps", "API")
-ARTICLE_TOPICS = ("resetting your password", "inviting teammates", "changing your plan", "exporting data",
-                  "connecting Slack", "setting up single sign-on", "understanding invoices",
-                  "using keyboard shortcuts",
-                  "configuring email forwarding", "creating saved replies", "managing notifications",
-                  "importing contacts", "two-factor authentication", "closing your account")
+CATEGORY_TITLES = (
+    "Getting started",
+    "Account & billing",
+    "Integrations",
+    "Troubleshooting",
+    "Security",
+    "Reporting",
+    "Mobile apps",
+    "API",
+)
+ARTICLE_TOPICS = (
+    "resetting your password",
+    "inviting teammates",
+    "changing your plan",
+    "exporting data",
+    "connecting Slack",
+    "setting up single sign-on",
+    "understanding invoices",
+    "using keyboard shortcuts",
+    "configuring email forwarding",
+    "creating saved replies",
+    "managing notifications",
+    "importing contacts",
+    "two-factor authentication",
+    "closing your account",
+)
 ARTICLE_TAGS = ("billing", "setup", "security", "account", "integrations", "email", "faq", "admin", "mobile")
-SENTENCES = ("Follow the steps below; it takes about two minutes.",
-             "Only account admins can change this setting.",
-             "If anything looks wrong afterwards, contact support and mention this article.",
-             "Changes apply to every teammate straight away.",
-             "You can undo this at any time from the same screen.")
+SENTENCES = (
+    "Follow the steps below; it takes about two minutes.",
+    "Only account admins can change this setting.",
+    "If anything looks wrong afterwards, contact support and mention this article.",
+    "Changes apply to every teammate straight away.",
+    "You can undo this at any time from the same screen.",
+)
 
 
 def seed(api: GrooveHelpdeskApi, tenant: Tenant, rng: random.Random, counts: dict[str, int]) -> None:
@@ -933,8 +1099,7 @@ def seed(api: GrooveHelpdeskApi, tenant: Tenant, rng: random.Random, counts: dic
     n_categories = max(0, int(counts.get("categories", 0)))
     n_articles = max(0, int(counts.get("articles", 0)))
     store = api.ctx.store
-    agents = [r["id"] for r in store.all("SELECT id FROM gh_agents WHERE tenant_id = ? ORDER BY rowid",
-                                         (tenant.id,))]
+    agents = [r["id"] for r in store.all("SELECT id FROM gh_agents WHERE tenant_id = ? ORDER BY rowid", (tenant.id,))]
 
     def author() -> str | None:
         return rng.choice(agents) if agents else None
@@ -946,13 +1111,32 @@ def seed(api: GrooveHelpdeskApi, tenant: Tenant, rng: random.Random, counts: dic
         title = KB_TITLES[i % len(KB_TITLES)] + ("" if i < len(KB_TITLES) else f" {i + 1}")
         subdomain = slugify(title)
         color = f"#{rng.randrange(0x1000000):06x}"
-        settings = {**KB_DEFAULT_SETTINGS, "theme_id": rng.choice(THEME_IDS), "primary_color": color,
-                    "ratings_type": rng.choice(("emoji", "upvote"))}
-        kb_rows.append((tenant.id, str(kb_first + i), title, subdomain, None, "en", int(i == 0),
-                        json.dumps(settings), kb_created[i], kb_created[i] + rng.uniform(0, 30) * 86400))
-    store.executemany("INSERT INTO gh_knowledge_bases (tenant_id, id, title, subdomain, custom_domain, "
-                      "language, is_primary, settings, created_at, updated_at) "
-                      "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", kb_rows)
+        settings = {
+            **KB_DEFAULT_SETTINGS,
+            "theme_id": rng.choice(THEME_IDS),
+            "primary_color": color,
+            "ratings_type": rng.choice(("emoji", "upvote")),
+        }
+        kb_rows.append(
+            (
+                tenant.id,
+                str(kb_first + i),
+                title,
+                subdomain,
+                None,
+                "en",
+                int(i == 0),
+                json.dumps(settings),
+                kb_created[i],
+                kb_created[i] + rng.uniform(0, 30) * 86400,
+            )
+        )
+    store.executemany(
+        "INSERT INTO gh_knowledge_bases (tenant_id, id, title, subdomain, custom_domain, "
+        "language, is_primary, settings, created_at, updated_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        kb_rows,
+    )
 
     cat_first = api.reserve(tenant.id, "id:kb_category", n_categories, start=4_000_000_001)
     categories: dict[str, list[str]] = {str(kb_first + k): [] for k in range(n_kbs)}
@@ -966,15 +1150,32 @@ def seed(api: GrooveHelpdeskApi, tenant: Tenant, rng: random.Random, counts: dic
             title = f"{title} {i // n_kbs // len(CATEGORY_TITLES) + 1}"
         created = kb_created[kb_index] + rng.uniform(1, 60) * 86400
         published = rng.random() < 0.85
-        cat_rows.append((tenant.id, category_id, kb_id, title, slugify(title),
-                         f"Articles about {title.lower()}", author(), None, int(rng.random() < 0.3), position,
-                         "published" if published else "draft", created + 3600 if published else None,
-                         created, created + rng.uniform(0, 30) * 86400))
+        cat_rows.append(
+            (
+                tenant.id,
+                category_id,
+                kb_id,
+                title,
+                slugify(title),
+                f"Articles about {title.lower()}",
+                author(),
+                None,
+                int(rng.random() < 0.3),
+                position,
+                "published" if published else "draft",
+                created + 3600 if published else None,
+                created,
+                created + rng.uniform(0, 30) * 86400,
+            )
+        )
         categories[kb_id].append(category_id)
-    store.executemany("INSERT INTO gh_kb_categories (tenant_id, id, kb_id, title, slug, description, "
-                      "author_id, cover_image_url, featured, position, state, published_at, created_at, "
-                      "updated_at) "
-                      "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", cat_rows)
+    store.executemany(
+        "INSERT INTO gh_kb_categories (tenant_id, id, kb_id, title, slug, description, "
+        "author_id, cover_image_url, featured, position, state, published_at, created_at, "
+        "updated_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        cat_rows,
+    )
 
     art_first = api.reserve(tenant.id, "id:kb_article", n_articles, start=4_000_000_001)
     per_kb: dict[str, list[str]] = {kb: [] for kb in categories}
@@ -992,16 +1193,35 @@ def seed(api: GrooveHelpdeskApi, tenant: Tenant, rng: random.Random, counts: dic
         created = kb_created[kb_index] + rng.uniform(2, 300) * 86400
         published = rng.random() < 0.75
         related = [rng.choice(per_kb[kb_id])] if per_kb[kb_id] and rng.random() < 0.3 else []
-        art_rows.append((tenant.id, article_id, kb_id, category, title, slugify(title), body,
-                         f"How to handle {topic}", author(), int(rng.random() < 0.2), n_in_kb + 1,
-                         "published" if published else "draft", created + 7200 if published else None,
-                         json.dumps(rng.sample(ARTICLE_TAGS, rng.randint(0, 3))), json.dumps(related),
-                         created, created + rng.uniform(0, 30) * 86400))
+        art_rows.append(
+            (
+                tenant.id,
+                article_id,
+                kb_id,
+                category,
+                title,
+                slugify(title),
+                body,
+                f"How to handle {topic}",
+                author(),
+                int(rng.random() < 0.2),
+                n_in_kb + 1,
+                "published" if published else "draft",
+                created + 7200 if published else None,
+                json.dumps(rng.sample(ARTICLE_TAGS, rng.randint(0, 3))),
+                json.dumps(related),
+                created,
+                created + rng.uniform(0, 30) * 86400,
+            )
+        )
         per_kb[kb_id].append(article_id)
-    store.executemany("INSERT INTO gh_kb_articles (tenant_id, id, kb_id, category_id, title, slug, body, "
-                      "description, author_id, featured, position, state, published_at, tags, related_ids, "
-                      "created_at, updated_at) "
-                      "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", art_rows)
+    store.executemany(
+        "INSERT INTO gh_kb_articles (tenant_id, id, kb_id, category_id, title, slug, body, "
+        "description, author_id, featured, position, state, published_at, tags, related_ids, "
+        "created_at, updated_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        art_rows,
+    )
 
     primary = store.one(KB_BY_ID, (tenant.id, str(kb_first)))
     assert primary is not None
@@ -1010,12 +1230,24 @@ def seed(api: GrooveHelpdeskApi, tenant: Tenant, rng: random.Random, counts: dic
 
 def samples(api: GrooveHelpdeskApi, tenant: Tenant) -> dict[str, Any]:
     store = api.ctx.store
-    kbs = [r["id"] for r in store.all(
-        "SELECT id FROM gh_knowledge_bases WHERE tenant_id = ? ORDER BY rowid LIMIT 5", (tenant.id,))]
-    categories = [r["id"] for r in store.all(
-        "SELECT id FROM gh_kb_categories WHERE tenant_id = ? ORDER BY rowid LIMIT 5", (tenant.id,))]
-    articles = [r["id"] for r in store.all(
-        "SELECT id FROM gh_kb_articles WHERE tenant_id = ? AND deleted_at IS NULL ORDER BY rowid LIMIT 5",
-        (tenant.id,))]
-    return {"knowledge_base_ids": kbs, "kb_category_ids": categories, "article_ids": articles,
-            "kb_theme_ids": list(THEME_IDS)}
+    kbs = [
+        r["id"]
+        for r in store.all("SELECT id FROM gh_knowledge_bases WHERE tenant_id = ? ORDER BY rowid LIMIT 5", (tenant.id,))
+    ]
+    categories = [
+        r["id"]
+        for r in store.all("SELECT id FROM gh_kb_categories WHERE tenant_id = ? ORDER BY rowid LIMIT 5", (tenant.id,))
+    ]
+    articles = [
+        r["id"]
+        for r in store.all(
+            "SELECT id FROM gh_kb_articles WHERE tenant_id = ? AND deleted_at IS NULL ORDER BY rowid LIMIT 5",
+            (tenant.id,),
+        )
+    ]
+    return {
+        "knowledge_base_ids": kbs,
+        "kb_category_ids": categories,
+        "article_ids": articles,
+        "kb_theme_ids": list(THEME_IDS),
+    }

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 DDL = ""
 TABLES: tuple[str, ...] = ()
 
+
 def to_html(text: str) -> tuple[str, str]:
     """(body, plain_text_body) for what a client sent, whether it was HTML or plain text."""
     text = text.replace("\r\n", "\n")
@@ -144,9 +145,13 @@ async def ticket_messages(request: Request) -> Response:
     page, per_page = common.page_window(request)
     store = api.ctx.store
     total = store.counted("SELECT COUNT(*) FROM gh_messages WHERE tenant_id = ? AND ticket_number = ?", (tid, number))
-    rows = store.page(MESSAGE_SELECT + " WHERE m.tenant_id = ? AND m.ticket_number = ? {after} "
-                      "ORDER BY m.created_at, m.id", (tid, number), [("m.created_at", "created_at"), ("m.id", "id")],
-                      per_page, common.offset(page, per_page))
+    rows = store.page(
+        MESSAGE_SELECT + " WHERE m.tenant_id = ? AND m.ticket_number = ? {after} ORDER BY m.created_at, m.id",
+        (tid, number),
+        [("m.created_at", "created_at"), ("m.id", "id")],
+        per_page,
+        common.offset(page, per_page),
+    )
     base = common.api_base(request)
     return JSONResponse(
         {
@@ -185,9 +190,7 @@ async def create_message(request: Request, api: GrooveHelpdeskApi, tid: int, num
         if agent is None or agent["state"] == "archived":
             agent = people.owner_agent(api, tid)
         if agent is None:
-            customer = (
-                people.find_customer(api, tid, ticket["customer_id"]) if ticket["customer_id"] else None
-            )
+            customer = people.find_customer(api, tid, ticket["customer_id"]) if ticket["customer_id"] else None
     if note and agent is None and not problems.items:
         problems.add("note", "can only be added by an agent")
     problems.raise_if_any()
@@ -300,8 +303,7 @@ _FIRST = (
     ),
     (
         "API returns 500",
-        "Our integration gets HTTP 500 from the export endpoint since yesterday.\nRequest id is "
-        "in the attached log.",
+        "Our integration gets HTTP 500 from the export endpoint since yesterday.\nRequest id is in the attached log.",
     ),
     (
         "Invoice address",
@@ -442,9 +444,7 @@ def seed(api: GrooveHelpdeskApi, tenant: Tenant, rng: random.Random, counts: dic
             filename, ctype = ATTACHMENTS[int(rnd() * len(ATTACHMENTS))]
             att_id = str(first_att + i)
             size = 2_000 + int(rnd() * 2_000_000)
-            att_rows.append(
-                (tid, att_id, mid, filename, size, ctype, f"{ATTACHMENT_HOST}/{att_id}/{filename}", at)
-            )
+            att_rows.append((tid, att_id, mid, filename, size, ctype, f"{ATTACHMENT_HOST}/{att_id}/{filename}", at))
         store.executemany(
             "INSERT INTO gh_attachments (tenant_id, id, message_id, filename, size, content_type, url,"
             " created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -455,9 +455,7 @@ def seed(api: GrooveHelpdeskApi, tenant: Tenant, rng: random.Random, counts: dic
 def samples(api: GrooveHelpdeskApi, tenant: Tenant) -> dict[str, Any]:
     store = api.ctx.store
     rows = store.all("SELECT id FROM gh_messages WHERE tenant_id = ? ORDER BY id LIMIT 3", (tenant.id,))
-    att = store.all(
-        "SELECT message_id FROM gh_attachments WHERE tenant_id = ? ORDER BY id LIMIT 3", (tenant.id,)
-    )
+    att = store.all("SELECT message_id FROM gh_attachments WHERE tenant_id = ? ORDER BY id LIMIT 3", (tenant.id,))
     return {
         "message_ids": [r["id"] for r in rows],
         "message_ids_with_attachments": [r["message_id"] for r in att],

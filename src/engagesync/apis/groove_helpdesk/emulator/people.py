@@ -283,8 +283,13 @@ async def list_customers(request: Request) -> Response:
     page, per_page = common.page_window(request)
     store = api.ctx.store
     total = store.counted("SELECT COUNT(*) FROM gh_customers WHERE tenant_id = ?", (tid,))
-    rows = store.page("SELECT * FROM gh_customers WHERE tenant_id = ? {after} ORDER BY id", (tid,), [("id", "id")],
-                      per_page, common.offset(page, per_page))
+    rows = store.page(
+        "SELECT * FROM gh_customers WHERE tenant_id = ? {after} ORDER BY id",
+        (tid,),
+        [("id", "id")],
+        per_page,
+        common.offset(page, per_page),
+    )
     base = common.api_base(request)
     return JSONResponse(
         {
@@ -485,9 +490,7 @@ def _seed_agents(api: GrooveHelpdeskApi, tenant: Tenant, rng: random.Random, n: 
         seen.add(local)
         created = SEED_EPOCH - 2 * 365 * DAY - rng.random() * 30 * DAY
         role = AGENT_ROLES[i] if i < len(AGENT_ROLES) else "agent"
-        rows.append(
-            (tid, str(first_id + i), f"{local}@{domain}", first, last, role, "active", created, created)
-        )
+        rows.append((tid, str(first_id + i), f"{local}@{domain}", first, last, role, "active", created, created))
     api.ctx.store.executemany(
         "INSERT INTO gh_agents (tenant_id, id, email, first_name, last_name, role, state, created_at,"
         " updated_at)"
@@ -549,7 +552,5 @@ def _seed_customers(api: GrooveHelpdeskApi, tenant: Tenant, rng: random.Random, 
 def samples(api: GrooveHelpdeskApi, tenant: Tenant) -> dict[str, Any]:
     store = api.ctx.store
     agents = store.all("SELECT email FROM gh_agents WHERE tenant_id = ? ORDER BY id LIMIT 3", (tenant.id,))
-    customers = store.all(
-        "SELECT email FROM gh_customers WHERE tenant_id = ? ORDER BY id LIMIT 3", (tenant.id,)
-    )
+    customers = store.all("SELECT email FROM gh_customers WHERE tenant_id = ? ORDER BY id LIMIT 3", (tenant.id,))
     return {"agent_emails": [r["email"] for r in agents], "customer_emails": [r["email"] for r in customers]}

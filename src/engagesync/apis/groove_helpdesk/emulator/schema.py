@@ -75,5 +75,16 @@ CREATE TABLE IF NOT EXISTS gh_webhooks (
 CREATE INDEX IF NOT EXISTS gh_webhooks_event ON gh_webhooks (tenant_id, event);
 """
 
-TABLES = ("gh_agents", "gh_customers", "gh_mailboxes", "gh_folders", "gh_groups", "gh_group_agents", "gh_tags",
-          "gh_tickets", "gh_messages", "gh_attachments", "gh_webhooks")
+TABLES = (
+    "gh_agents",
+    "gh_customers",
+    "gh_mailboxes",
+    "gh_folders",
+    "gh_groups",
+    "gh_group_agents",
+    "gh_tags",
+    "gh_tickets",
+    "gh_messages",
+    "gh_attachments",
+    "gh_webhooks",
+)

@@ -17,16 +17,28 @@ if TYPE_CHECKING:
 SEED_EPOCH = 1767225600.0
 
 #: Default counts when a reset names none for this API.
-DEFAULT_COUNTS = {"agents": 5, "groups": 3, "mailboxes": 2, "customers": 40, "tickets": 60,
-                  "messages_per_ticket": 3, "widgets": 2, "knowledge_bases": 1, "categories": 3, "articles": 8}
+DEFAULT_COUNTS = {
+    "agents": 5,
+    "groups": 3,
+    "mailboxes": 2,
+    "customers": 40,
+    "tickets": 60,
+    "messages_per_ticket": 3,
+    "widgets": 2,
+    "knowledge_bases": 1,
+    "categories": 3,
+    "articles": 8,
+}
 
 
 def seed_tenant(api: GrooveHelpdeskApi, tenant: Tenant, rng: random.Random, counts: dict[str, int]) -> None:
     from . import MODULES
+
     unknown = sorted(set(counts) - set(DEFAULT_COUNTS))
     if unknown:
-        raise ValueError(f"unknown groove-helpdesk count(s): {', '.join(unknown)}; "
-                         f"known: {', '.join(sorted(DEFAULT_COUNTS))}")
+        raise ValueError(
+            f"unknown groove-helpdesk count(s): {', '.join(unknown)}; known: {', '.join(sorted(DEFAULT_COUNTS))}"
+        )
     merged = {**DEFAULT_COUNTS, **counts}
     with api.ctx.store.tx():
         for module in MODULES:
@@ -35,6 +47,7 @@ def seed_tenant(api: GrooveHelpdeskApi, tenant: Tenant, rng: random.Random, coun
 
 def samples(api: GrooveHelpdeskApi, tenant: Tenant) -> dict[str, Any]:
     from . import MODULES
+
     out: dict[str, Any] = {}
     for module in MODULES:
         if hasattr(module, "samples"):

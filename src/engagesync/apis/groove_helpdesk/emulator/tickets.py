@@ -126,9 +126,7 @@ def tag_map(api: GrooveHelpdeskApi, tenant_id: int, rows: Iterable[sqlite3.Row])
     return {r["name"]: int(r["id"]) for r in found}
 
 
-def render_rows(
-    api: GrooveHelpdeskApi, tenant_id: int, base: str, rows: Sequence[sqlite3.Row]
-) -> list[dict[str, Any]]:
+def render_rows(api: GrooveHelpdeskApi, tenant_id: int, base: str, rows: Sequence[sqlite3.Row]) -> list[dict[str, Any]]:
     ids = tag_map(api, tenant_id, rows)
     return [render_ticket(base, r, ids) for r in rows]
 
@@ -184,9 +182,7 @@ def normalize_state(value: Any) -> tuple[str | None, str | None]:
     if text in TICKET_STATES:
         return text, None
     allowed = ", ".join(TICKET_STATES)
-    hint = STATE_HINTS.get(text) or next(
-        (s for s in TICKET_STATES if len(text) >= 3 and s.startswith(text)), None
-    )
+    hint = STATE_HINTS.get(text) or next((s for s in TICKET_STATES if len(text) >= 3 and s.startswith(text)), None)
     suggestion = f'; did you mean "{hint}"?' if hint else ""
     return None, f'"{value}" is not a valid state (allowed: {allowed}){suggestion}'
 
@@ -236,8 +232,7 @@ def parse_time(p: dict[str, Any], problems: Problems, name: str = "sent_at") -> 
     if at is None:
         problems.add(
             name,
-            f"is not a valid date (got {p[name]!r}; RFC-822 preferred, "
-            "e.g. 'Tue, 17 Jul 2012 13:41:01 +0000')",
+            f"is not a valid date (got {p[name]!r}; RFC-822 preferred, e.g. 'Tue, 17 Jul 2012 13:41:01 +0000')",
         )
     elif not 0 <= at <= LAST_INSTANT:
         problems.add(name, f"is out of range (got {p[name]!r}; between 1970 and 9999)")
@@ -263,9 +258,7 @@ def ensure_tags(api: GrooveHelpdeskApi, tenant_id: int, names: Iterable[str]) ->
     store = api.ctx.store
     out: list[str] = []
     for name in names:
-        row = store.one(
-            "SELECT name FROM gh_tags WHERE tenant_id = ? AND lower(name) = ?", (tenant_id, name.lower())
-        )
+        row = store.one("SELECT name FROM gh_tags WHERE tenant_id = ? AND lower(name) = ?", (tenant_id, name.lower()))
         if row is None:
             store.execute(
                 "INSERT INTO gh_tags (tenant_id, id, name) VALUES (?, ?, ?)",
@@ -305,9 +298,7 @@ def change_state(api: GrooveHelpdeskApi, tenant_id: int, row: sqlite3.Row, state
     return {"opened": ["ticket_opened"], "closed": ["ticket_closed"]}.get(state, [])
 
 
-def emit_ticket(
-    api: GrooveHelpdeskApi, tenant_id: int, number: int, base: str, events: Iterable[str]
-) -> None:
+def emit_ticket(api: GrooveHelpdeskApi, tenant_id: int, number: int, base: str, events: Iterable[str]) -> None:
     events = list(events)
     if not events:
         return
@@ -368,9 +359,20 @@ async def list_tickets(request: Request) -> Response:
     # Pick the page's numbers from an index first, then join only those rows. Unfiltered, the planner
     # would walk the primary key and read every row to check ``deleted``; the live index needs none.
     hint = "INDEXED BY gh_tickets_live" if len(where) == 2 else ""
-    numbers = [] if nothing else [r["number"] for r in store.page(
-        f"SELECT t.number FROM gh_tickets t {hint} WHERE {sql_where} {{after}} ORDER BY t.number", args,
-        [("t.number", "number")], per_page, common.offset(page, per_page))]
+    numbers = (
+        []
+        if nothing
+        else [
+            r["number"]
+            for r in store.page(
+                f"SELECT t.number FROM gh_tickets t {hint} WHERE {sql_where} {{after}} ORDER BY t.number",
+                args,
+                [("t.number", "number")],
+                per_page,
+                common.offset(page, per_page),
+            )
+        ]
+    )
     rows = (
         []
         if not numbers
@@ -410,12 +412,8 @@ async def create_ticket(request: Request) -> Response:
     if not blank(p.get("mailbox")):
         mailbox = inbox.find_mailbox(api, tid, p["mailbox"])
         if mailbox is None:
-            problems.add(
-                "mailbox", f"is not a mailbox of this account (got {p['mailbox']!r}; use its email or id)"
-            )
-    assignee = (
-        agent_param(api, tid, p["assignee"], "assignee", problems) if not blank(p.get("assignee")) else None
-    )
+            problems.add("mailbox", f"is not a mailbox of this account (got {p['mailbox']!r}; use its email or id)")
+    assignee = agent_param(api, tid, p["assignee"], "assignee", problems) if not blank(p.get("assignee")) else None
     group = None
     if not blank(p.get("assigned_group")):
         group = find_group(api, tid, p["assigned_group"])
@@ -597,9 +595,7 @@ async def ticket_assignee(request: Request) -> Response:
     if request.method == "GET":
         row = raw_ticket(api, tid, number)
         agent = people.find_agent(api, tid, row["assignee_id"]) if row["assignee_id"] else None
-        return JSONResponse(
-            {"agent": people.render_agent(common.api_base(request), agent) if agent else None}
-        )
+        return JSONResponse({"agent": people.render_agent(common.api_base(request), agent) if agent else None})
     p = await common.params(request)
     raw_ticket(api, tid, number)
     problems = Problems()
@@ -734,9 +730,7 @@ async def admin_delete_ticket(api: GrooveHelpdeskApi, request: Request) -> Respo
 
 
 def admin_routes(api: GrooveHelpdeskApi) -> list[BaseRoute]:
-    return [
-        Route("/tickets/{number:int}", people.admin_endpoint(api, admin_delete_ticket), methods=["DELETE"])
-    ]
+    return [Route("/tickets/{number:int}", people.admin_endpoint(api, admin_delete_ticket), methods=["DELETE"])]
 
 
 # -- seeding ---------------------------------------------------------------------------------
@@ -782,9 +776,7 @@ def seed(api: GrooveHelpdeskApi, tenant: Tenant, rng: random.Random, counts: dic
     per_ticket = max(1, int(counts.get("messages_per_ticket", 1)))
     agents = _ids(store, "SELECT id FROM gh_agents WHERE tenant_id = ? AND state = 'active' ORDER BY id", tid)
     customers = _ids(store, "SELECT id FROM gh_customers WHERE tenant_id = ? ORDER BY id", tid)
-    mailboxes = _ids(
-        store, "SELECT id FROM gh_mailboxes WHERE tenant_id = ? ORDER BY is_primary DESC, id", tid
-    )
+    mailboxes = _ids(store, "SELECT id FROM gh_mailboxes WHERE tenant_id = ? ORDER BY is_primary DESC, id", tid)
     groups = _ids(store, "SELECT id FROM gh_groups WHERE tenant_id = ? ORDER BY id", tid)
     first_number = api.reserve(tid, "ticket_number", n, start=1)
     first_id = api.reserve(tid, "id:ticket", n, start=4_000_000_001)

@@ -97,8 +97,7 @@ async def create_webhook(request: Request) -> Response:
             if unknown:
                 problems.add(
                     "event_types",
-                    f"contains unknown event(s) {', '.join(unknown)}; "
-                    f"known events: {', '.join(WEBHOOK_EVENTS)}",
+                    f"contains unknown event(s) {', '.join(unknown)}; known events: {', '.join(WEBHOOK_EVENTS)}",
                 )
             events = list(dict.fromkeys(e for e in (canonical_event(i) for i in items) if e))
     else:
@@ -106,9 +105,7 @@ async def create_webhook(request: Request) -> Response:
         if raw is None or (isinstance(raw, str) and not raw.strip()):
             problems.add("event", "can't be blank")
         elif canonical_event(raw) is None:
-            problems.add(
-                "event", f"is not a webhook event: {_unknown(raw)}; known events: {', '.join(WEBHOOK_EVENTS)}"
-            )
+            problems.add("event", f"is not a webhook event: {_unknown(raw)}; known events: {', '.join(WEBHOOK_EVENTS)}")
         else:
             events = [str(canonical_event(raw))]
     problems.raise_if_any()
@@ -131,9 +128,7 @@ async def list_webhooks(request: Request) -> Response:
 async def webhook(request: Request) -> Response:
     api, tid = common.api_of(request), common.tenant_id(request)
     store = api.ctx.store
-    row = store.one(
-        "SELECT * FROM gh_webhooks WHERE tenant_id = ? AND id = ?", (tid, request.path_params["id"])
-    )
+    row = store.one("SELECT * FROM gh_webhooks WHERE tenant_id = ? AND id = ?", (tid, request.path_params["id"]))
     if row is None:
         raise NotFound("Webhook")
     if request.method == "DELETE":
@@ -165,6 +160,4 @@ def emit(api: GrooveHelpdeskApi, tenant_id: int, event: str, payload: dict[str, 
         (tenant_id, event),
     )
     for row in rows:
-        api.ctx.outbox.enqueue(
-            api.id, tenant_id, event, row["url"], payload, headers={"X-Groove-Event": event}
-        )
+        api.ctx.outbox.enqueue(api.id, tenant_id, event, row["url"], payload, headers={"X-Groove-Event": event})

@@ -72,18 +72,23 @@ def _reference(api: GrooveHelpdeskApi, tenant: int, kind: str, value: Any) -> Ch
         return None, None
     table, what = {MAILBOX: ("gh_mailboxes", "mailboxes"), KB: ("gh_knowledge_bases", "knowledge bases")}[kind]
     if isinstance(ref, str) and api.ctx.store.one(
-            f"SELECT 1 FROM {table} WHERE tenant_id = ? AND id = ?", (tenant, ref)):
+        f"SELECT 1 FROM {table} WHERE tenant_id = ? AND id = ?", (tenant, ref)
+    ):
         return ref, None
     return None, f"must be the id of one of your {what} (got {value!r})"
 
 
-def validate_settings(api: GrooveHelpdeskApi, tenant: int, current: dict[str, Any],
-                      body: dict[str, Any]) -> dict[str, Any]:
+def validate_settings(
+    api: GrooveHelpdeskApi, tenant: int, current: dict[str, Any], body: dict[str, Any]
+) -> dict[str, Any]:
     """Normalised changes for a widget's settings, or 422 naming every bad or unknown key."""
     problems = Problems()
     changes, problems.items = check_settings(
-        WIDGET, flatten(unwrap(body, "settings"), WIDGET.kinds), strict=True,
-        reference=lambda kind, _key, value: _reference(api, tenant, kind, value))
+        WIDGET,
+        flatten(unwrap(body, "settings"), WIDGET.kinds),
+        strict=True,
+        reference=lambda kind, _key, value: _reference(api, tenant, kind, value),
+    )
     if "primary_color" in changes:
         derived = color_rgb(changes["primary_color"])
         if changes.get("primary_color_rgb", derived) != derived:
@@ -96,6 +101,7 @@ def validate_settings(api: GrooveHelpdeskApi, tenant: int, current: dict[str, An
     problems.raise_if_any()
     if changes.get("kb.id") and "kb.url" not in changes:
         from .kb import site_url_of
+
         changes["kb.url"] = site_url_of(api, tenant, changes["kb.id"])
     return changes
 
@@ -143,8 +149,9 @@ def render(request: Request, api: GrooveHelpdeskApi, row: sqlite3.Row) -> dict[s
 
 
 def _load(api: GrooveHelpdeskApi, tenant: int, widget_id: str) -> sqlite3.Row:
-    return common.one_or_404(api, "Widget", "SELECT * FROM gh_widgets WHERE tenant_id = ? AND id = ?",
-                             tenant, widget_id)
+    return common.one_or_404(
+        api, "Widget", "SELECT * FROM gh_widgets WHERE tenant_id = ? AND id = ?", tenant, widget_id
+    )
 
 
 def _tenant(api: GrooveHelpdeskApi, tenant_id: int) -> Tenant:
@@ -153,8 +160,15 @@ def _tenant(api: GrooveHelpdeskApi, tenant_id: int) -> Tenant:
     return tenant
 
 
-def _write(api: GrooveHelpdeskApi, row: sqlite3.Row, *, name: str | None = None, enabled: bool | None = None,
-           changes: dict[str, Any] | None = None, publish: bool | None = None) -> None:
+def _write(
+    api: GrooveHelpdeskApi,
+    row: sqlite3.Row,
+    *,
+    name: str | None = None,
+    enabled: bool | None = None,
+    changes: dict[str, Any] | None = None,
+    publish: bool | None = None,
+) -> None:
     """Apply a change to a widget, keeping ``enabled`` and the two settings copies consistent.
 
     ``enabled`` is a live switch, not a staged setting: it changes the widget, its working settings
@@ -184,9 +198,17 @@ def _write(api: GrooveHelpdeskApi, row: sqlite3.Row, *, name: str | None = None,
     api.ctx.store.execute(
         "UPDATE gh_widgets SET name = ?, enabled = ?, published = ?, settings = ?, published_settings = ?, "
         "updated_at = ? WHERE tenant_id = ? AND id = ?",
-        (row["name"] if name is None else name, int(live), int(published), json.dumps(settings),
-         json.dumps(published_settings), api.now() if touched else row["updated_at"],
-         row["tenant_id"], row["id"]))
+        (
+            row["name"] if name is None else name,
+            int(live),
+            int(published),
+            json.dumps(settings),
+            json.dumps(published_settings),
+            api.now() if touched else row["updated_at"],
+            row["tenant_id"],
+            row["id"],
+        ),
+    )
 
 
 def _enabled(problems: Problems, body: dict[str, Any]) -> bool | None:
@@ -221,8 +243,17 @@ async def create_widget(request: Request) -> Response:
         store.execute(
             "INSERT INTO gh_widgets (tenant_id, id, uuid, name, enabled, published, settings, "
             "published_settings, created_at, updated_at) VALUES (?, ?, ?, ?, ?, 0, ?, '{}', ?, ?)",
-            (tenant, widget_id, widget_uuid(_tenant(api, tenant), widget_id), name, int(live),
-             json.dumps(settings), now, now))
+            (
+                tenant,
+                widget_id,
+                widget_uuid(_tenant(api, tenant), widget_id),
+                name,
+                int(live),
+                json.dumps(settings),
+                now,
+                now,
+            ),
+        )
         out = {"widget": render(request, api, _load(api, tenant, widget_id))}
     return common.created(out, common.href(request, "widgets", widget_id))
 
@@ -277,17 +308,21 @@ async def public_widget(request: Request) -> Response:
     uuid = request.path_params["widget_uuid"].strip().lower()
     row = common.one_or_404(api, "Widget", "SELECT * FROM gh_widgets WHERE uuid = ?", uuid)
     owner = _tenant(api, row["tenant_id"])
-    return JSONResponse({"widget": {
-        "id": row["id"],
-        "account_id": account_id(owner),
-        "company": company(owner),
-        "created_at": api.iso(row["created_at"]),
-        "enabled": bool(row["enabled"]),
-        "name": row["name"],
-        "published_settings": json.loads(row["published_settings"]),
-        "updated_at": api.iso(row["updated_at"]),
-        "uuid": row["uuid"],
-    }})
+    return JSONResponse(
+        {
+            "widget": {
+                "id": row["id"],
+                "account_id": account_id(owner),
+                "company": company(owner),
+                "created_at": api.iso(row["created_at"]),
+                "enabled": bool(row["enabled"]),
+                "name": row["name"],
+                "published_settings": json.loads(row["published_settings"]),
+                "updated_at": api.iso(row["updated_at"]),
+                "uuid": row["uuid"],
+            }
+        }
+    )
 
 
 def routes() -> list[BaseRoute]:
@@ -312,8 +347,12 @@ def seed(api: GrooveHelpdeskApi, tenant: Tenant, rng: random.Random, counts: dic
     n = max(0, int(counts.get("widgets", 0)))
     if n == 0:
         return
-    mailboxes = [r["id"] for r in api.ctx.store.all(
-        "SELECT id FROM gh_mailboxes WHERE tenant_id = ? ORDER BY is_primary DESC, rowid", (tenant.id,))]
+    mailboxes = [
+        r["id"]
+        for r in api.ctx.store.all(
+            "SELECT id FROM gh_mailboxes WHERE tenant_id = ? ORDER BY is_primary DESC, rowid", (tenant.id,)
+        )
+    ]
     first = api.reserve(tenant.id, "id:widget", n, start=4_000_000_001)
     created = sorted(SEED_EPOCH - rng.uniform(60, 365) * 86400 for _ in range(n))
     rows: list[tuple[Any, ...]] = []
@@ -340,17 +379,30 @@ def seed(api: GrooveHelpdeskApi, tenant: Tenant, rng: random.Random, counts: dic
         settings["enabled"] = enabled
         published = i == 0 or rng.random() < 0.5
         updated = created[i] + rng.uniform(0, 45) * 86400
-        rows.append((tenant.id, widget_id, widget_uuid(tenant, widget_id), name, int(enabled), int(published),
-                     json.dumps(settings), json.dumps(settings if published else {}), created[i], updated))
+        rows.append(
+            (
+                tenant.id,
+                widget_id,
+                widget_uuid(tenant, widget_id),
+                name,
+                int(enabled),
+                int(published),
+                json.dumps(settings),
+                json.dumps(settings if published else {}),
+                created[i],
+                updated,
+            )
+        )
     api.ctx.store.executemany(
         "INSERT INTO gh_widgets (tenant_id, id, uuid, name, enabled, published, settings, "
-        "published_settings, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+        "published_settings, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        rows,
+    )
 
 
 def attach_kb(api: GrooveHelpdeskApi, tenant_id: int, kb_id: str, kb_url: str) -> None:
     """Seeding only: point the first widget at a knowledge base (KBs are seeded after widgets)."""
-    row = api.ctx.store.one("SELECT * FROM gh_widgets WHERE tenant_id = ? ORDER BY rowid LIMIT 1",
-                            (tenant_id,))
+    row = api.ctx.store.one("SELECT * FROM gh_widgets WHERE tenant_id = ? ORDER BY rowid LIMIT 1", (tenant_id,))
     if row is None:
         return
     link = {"kb.enabled": True, "kb.id": kb_id, "kb.url": kb_url}
@@ -360,10 +412,10 @@ def attach_kb(api: GrooveHelpdeskApi, tenant_id: int, kb_id: str, kb_url: str) -
         published.update(link)
     api.ctx.store.execute(
         "UPDATE gh_widgets SET settings = ?, published_settings = ? WHERE tenant_id = ? AND id = ?",
-        (json.dumps(settings), json.dumps(published), tenant_id, row["id"]))
+        (json.dumps(settings), json.dumps(published), tenant_id, row["id"]),
+    )
 
 
 def samples(api: GrooveHelpdeskApi, tenant: Tenant) -> dict[str, Any]:
-    rows = api.ctx.store.all("SELECT id, uuid FROM gh_widgets WHERE tenant_id = ? ORDER BY rowid LIMIT 5",
-                             (tenant.id,))
+    rows = api.ctx.store.all("SELECT id, uuid FROM gh_widgets WHERE tenant_id = ? ORDER BY rowid LIMIT 5", (tenant.id,))
     return {"widget_ids": [r["id"] for r in rows], "widget_uuids": [r["uuid"] for r in rows]}

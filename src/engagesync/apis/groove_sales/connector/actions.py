@@ -57,15 +57,21 @@ def _normalize(record: dict[str, Any]) -> dict[str, Any]:
 def build_request(record: dict[str, Any]) -> Request:
     """One record's request as a preview shows it (a Salesforce id is looked up first when sent)."""
     person = record.get("personId") or f"<findPersonBySalesforceId(salesforceId: {record.get('salesforceId')!r})>"
-    return Request("POST", "", {"query": mutation(1), "variables": {"i0": {"flowId": record.get("flowId"),
-                                                                           "personId": person}}})
+    return Request(
+        "POST", "", {"query": mutation(1), "variables": {"i0": {"flowId": record.get("flowId"), "personId": person}}}
+    )
 
 
 def _refused(client: ApiClient, errors: list[GraphQLError], record: dict[str, Any] | None = None) -> RejectedError:
-    body = {"errors": [{"message": e.message, "path": list(e.path), "extensions": {"code": e.code}}
-                       for e in errors]}
-    return RejectedError(200, [e.message for e in errors] or ["refused"], "POST", client.safe_url(client.base_url),
-                         body, fields=[field_of(e, record or {}) for e in errors])
+    body = {"errors": [{"message": e.message, "path": list(e.path), "extensions": {"code": e.code}} for e in errors]}
+    return RejectedError(
+        200,
+        [e.message for e in errors] or ["refused"],
+        "POST",
+        client.safe_url(client.base_url),
+        body,
+        fields=[field_of(e, record or {}) for e in errors],
+    )
 
 
 def field_of(error: GraphQLError, record: dict[str, Any]) -> str | None:
@@ -93,8 +99,12 @@ def _already(errors: list[GraphQLError]) -> bool:
     return any(e.code == ALREADY_IN_FLOW or "already in this flow" in e.message.lower() for e in errors)
 
 
-def _resolve_people(client: ApiClient, records: list[dict[str, Any]], outcomes: list[Any], retry: bool,
-                    ) -> dict[int, dict[str, str]]:
+def _resolve_people(
+    client: ApiClient,
+    records: list[dict[str, Any]],
+    outcomes: list[Any],
+    retry: bool,
+) -> dict[int, dict[str, str]]:
     """Index -> mutation input, looking Salesforce ids up in aliased batches; misses become rejects."""
     inputs: dict[int, dict[str, str]] = {}
     lookups: list[tuple[int, str]] = []
@@ -105,10 +115,11 @@ def _resolve_people(client: ApiClient, records: list[dict[str, Any]], outcomes: 
             lookups.append((i, str(record["salesforceId"])))
     runner = gql(client)
     for start in range(0, len(lookups), LOOKUPS_PER_REQUEST):
-        chunk = lookups[start:start + LOOKUPS_PER_REQUEST]
+        chunk = lookups[start : start + LOOKUPS_PER_REQUEST]
         try:
-            result = runner.execute(people_query(len(chunk)), {f"s{k}": sf for k, (_, sf) in enumerate(chunk)},
-                                    retry=retry)
+            result = runner.execute(
+                people_query(len(chunk)), {f"s{k}": sf for k, (_, sf) in enumerate(chunk)}, retry=retry
+            )
         except GraphQLRequestError as exc:
             for i, _ in chunk:
                 outcomes[i] = _refused(client, exc.errors, records[i])
@@ -124,9 +135,17 @@ def _resolve_people(client: ApiClient, records: list[dict[str, Any]], outcomes: 
             if errors:
                 outcomes[i] = _refused(client, errors, records[i])
             elif not isinstance(person, dict):
-                outcomes[i] = _refused(client, [GraphQLError(
-                    f"No person with Salesforce id {sf} (findPersonBySalesforceId returned null)", (), "NOT_FOUND")],
-                    records[i])
+                outcomes[i] = _refused(
+                    client,
+                    [
+                        GraphQLError(
+                            f"No person with Salesforce id {sf} (findPersonBySalesforceId returned null)",
+                            (),
+                            "NOT_FOUND",
+                        )
+                    ],
+                    records[i],
+                )
             else:
                 inputs[i] = {"flowId": str(records[i]["flowId"]), "personId": str(person["id"])}
     return inputs
@@ -140,8 +159,9 @@ def send_batch(client: ApiClient, records: list[dict[str, Any]], retry: bool = T
     if not order:
         return outcomes
     try:
-        result = gql(client).execute(mutation(len(order)), {f"i{k}": inputs[i] for k, i in enumerate(order)},
-                                     retry=retry)
+        result = gql(client).execute(
+            mutation(len(order)), {f"i{k}": inputs[i] for k, i in enumerate(order)}, retry=retry
+        )
     except GraphQLRequestError as exc:
         for i in order:
             outcomes[i] = _refused(client, exc.errors, records[i])
@@ -155,14 +175,18 @@ def send_batch(client: ApiClient, records: list[dict[str, Any]], retry: bool = T
     return outcomes
 
 
-def _outcome(client: ApiClient, result: GraphQLResult, alias: str, sent: dict[str, str],
-             record: dict[str, Any]) -> Any:
+def _outcome(client: ApiClient, result: GraphQLResult, alias: str, sent: dict[str, str], record: dict[str, Any]) -> Any:
     assert result.data is not None
     payload = result.data.get(alias)
     errors = result.errors_for(alias) or ([] if payload is not None else result.unplaced_errors())
     if _already(errors):  # idempotent: the person is in the flow, which is what was asked
-        return Sent({"alreadyInFlow": True, "message": errors[0].message,
-                     "personFlow": {"flow": {"id": sent["flowId"]}, "person": {"id": sent["personId"]}}})
+        return Sent(
+            {
+                "alreadyInFlow": True,
+                "message": errors[0].message,
+                "personFlow": {"flow": {"id": sent["flowId"]}, "person": {"id": sent["personId"]}},
+            }
+        )
     if errors:
         return _refused(client, errors, record)
     if not isinstance(payload, dict):
@@ -179,13 +203,28 @@ def reconcile(client: ApiClient, record: dict[str, Any], since: float | None = N
 
 def actions() -> dict[str, ActionSpec]:
     add = ActionSpec(
-        name="add_person_to_flow", title="Add a person to a flow", method="POST", path="",
-        fields=(FieldSpec("flowId", "Id of the flow (sequence)", required=True, type="string"),
-                FieldSpec("personId", "Groove person id (or give salesforceId)", type="string"),
-                FieldSpec("salesforceId", "Salesforce Contact/Lead id (15 or 18 characters), looked up with "
-                                          "findPersonBySalesforceId when personId is not given", type="string")),
+        name="add_person_to_flow",
+        title="Add a person to a flow",
+        method="POST",
+        path="",
+        fields=(
+            FieldSpec("flowId", "Id of the flow (sequence)", required=True, type="string"),
+            FieldSpec("personId", "Groove person id (or give salesforceId)", type="string"),
+            FieldSpec(
+                "salesforceId",
+                "Salesforce Contact/Lead id (15 or 18 characters), looked up with "
+                "findPersonBySalesforceId when personId is not given",
+                type="string",
+            ),
+        ),
         description="addPersonToFlow, many records per request through GraphQL aliases (--batch-size); "
-                    "'already in this Flow' counts as done",
-        creates=True, validate_extra=_validate, normalize=_normalize, reconcile=reconcile,
-        id_path="personFlow.person.id", send_batch=send_batch, request_builder=build_request)
+        "'already in this Flow' counts as done",
+        creates=True,
+        validate_extra=_validate,
+        normalize=_normalize,
+        reconcile=reconcile,
+        id_path="personFlow.person.id",
+        send_batch=send_batch,
+        request_builder=build_request,
+    )
     return {add.name: add}

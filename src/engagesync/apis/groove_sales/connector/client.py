@@ -28,7 +28,6 @@ PERSISTS_TOKENS = True
 DEFAULT_BASE_URL = REAL_GRAPHQL_URL
 
 
-
 def auth_base_for(graphql_url: str) -> str:
     """Where the OAuth endpoints of a GraphQL URL live (the real auth host, or the sandbox's prefix)."""
     url = graphql_url.rstrip("/")
@@ -44,15 +43,26 @@ def token_url_for(graphql_url: str) -> str:
 def oauth_endpoints(graphql_url: str) -> dict[str, str]:
     """The authorize and token URLs that go with a GraphQL URL (``engagesync connect`` defaults)."""
     from ..contract import AUTHORIZE_PATH
+
     base = auth_base_for(graphql_url)
     return {"authorize_url": base + AUTHORIZE_PATH, "token_url": base + TOKEN_PATH}
 
 
-def make_client(base_url: str, access_token: str | None = None, refresh_token: str | None = None,
-                client_id: str | None = None, client_secret: str | None = None, token_url: str | None = None,
-                token_expires_at: str | float | None = None, redirect_uri: str | None = None, scope: str = "",
-                on_rotate: RotateListener | None = None, token: str | None = None,
-                margin: float = DEFAULT_MARGIN, **kwargs: Any) -> ApiClient:
+def make_client(
+    base_url: str,
+    access_token: str | None = None,
+    refresh_token: str | None = None,
+    client_id: str | None = None,
+    client_secret: str | None = None,
+    token_url: str | None = None,
+    token_expires_at: str | float | None = None,
+    redirect_uri: str | None = None,
+    scope: str = "",
+    on_rotate: RotateListener | None = None,
+    token: str | None = None,
+    margin: float = DEFAULT_MARGIN,
+    **kwargs: Any,
+) -> ApiClient:
     """An ``ApiClient`` on the GraphQL endpoint, authenticated by one shared ``OAuthHolder``.
 
     Without a refresh token (``--token`` only) the access token is used until it expires. ``on_rotate``
@@ -62,15 +72,27 @@ def make_client(base_url: str, access_token: str | None = None, refresh_token: s
     """
     access = access_token or token
     if not access:
-        raise ValueError("a Groove sales connection needs an access token: run `engagesync connect groove-sales "
-                         "--client-id ... --client-secret ...` to authorize")
+        raise ValueError(
+            "a Groove sales connection needs an access token: run `engagesync connect groove-sales "
+            "--client-id ... --client-secret ...` to authorize"
+        )
     if refresh_token and not (client_id and client_secret):
         raise ValueError("refreshing a Groove sales token needs the app's client_id and client_secret")
     expires = float(token_expires_at) if token_expires_at not in (None, "") else None
-    app = OAuthApp(token_url or token_url_for(base_url), client_id or "", client_secret or "",
-                   redirect_uri=redirect_uri, scope=scope)
-    holder = shared_holder(app, TokenSet(access, refresh_token, expires, scope), transport=kwargs.get("transport"),
-                           on_rotate=on_rotate, margin=margin)
+    app = OAuthApp(
+        token_url or token_url_for(base_url),
+        client_id or "",
+        client_secret or "",
+        redirect_uri=redirect_uri,
+        scope=scope,
+    )
+    holder = shared_holder(
+        app,
+        TokenSet(access, refresh_token, expires, scope),
+        transport=kwargs.get("transport"),
+        on_rotate=on_rotate,
+        margin=margin,
+    )
     window = float(kwargs.pop("window_seconds", WINDOW_SECONDS))
     on_wait = kwargs.pop("on_wait", None)
     budget = kwargs.pop("budget", None) or RateBudget(window_seconds=window, on_wait=on_wait)

@@ -27,11 +27,32 @@ from .client import gql
 V, B, TS = "VARCHAR", "BIGINT", "TIMESTAMP"
 BOOL = "BOOLEAN"
 
-FLOW_FIELDS = ("id", "name", "description", "userId", "finalized", "isMasterFlow", "autoImportAssignOwner",
-               "autoImportId", "removePersonAfterBounce", "removePersonAfterReply", "sfdcCampaignId")
-FLOW_COLUMNS = {"id": V, "name": V, "description": V, "userId": V, "finalized": BOOL, "isMasterFlow": BOOL,
-                "autoImportAssignOwner": BOOL, "autoImportId": V, "removePersonAfterBounce": BOOL,
-                "removePersonAfterReply": BOOL, "sfdcCampaignId": V}
+FLOW_FIELDS = (
+    "id",
+    "name",
+    "description",
+    "userId",
+    "finalized",
+    "isMasterFlow",
+    "autoImportAssignOwner",
+    "autoImportId",
+    "removePersonAfterBounce",
+    "removePersonAfterReply",
+    "sfdcCampaignId",
+)
+FLOW_COLUMNS = {
+    "id": V,
+    "name": V,
+    "description": V,
+    "userId": V,
+    "finalized": BOOL,
+    "isMasterFlow": BOOL,
+    "autoImportAssignOwner": BOOL,
+    "autoImportId": V,
+    "removePersonAfterBounce": BOOL,
+    "removePersonAfterReply": BOOL,
+    "sfdcCampaignId": V,
+}
 STEP_COLUMNS = {"id": V, "flow_id": V, "name": V, "dayNumber": V}
 LABEL_COLUMNS = {"id": V, "flow_id": V}
 PERSON_COLUMNS = {"id": V, "name": V, "emailAddress": V, "salesforceId": V}
@@ -43,9 +64,11 @@ PEOPLE_PER_REQUEST = 50
 
 
 def child_query(connection: str, node_fields: str) -> str:
-    return (f"query Flow{connection[0].upper()}{connection[1:]}($id: ID!, $first: Int, $after: String) "
-            f"{{ flow(id: $id) {{ id {connection}(first: $first, after: $after) "
-            f"{{ nodes {{ {node_fields} }} pageInfo {{ hasNextPage endCursor }} }} }} }}")
+    return (
+        f"query Flow{connection[0].upper()}{connection[1:]}($id: ID!, $first: Int, $after: String) "
+        f"{{ flow(id: $id) {{ id {connection}(first: $first, after: $after) "
+        f"{{ nodes {{ {node_fields} }} pageInfo {{ hasNextPage endCursor }} }} }} }}"
+    )
 
 
 @dataclass
@@ -84,8 +107,14 @@ class FlowChildStream:
         for i in range(start, len(ids)):
             fid = ids[i]
             following = {"flow_id": ids[i + 1], "after": None} if i + 1 < len(ids) else None
-            for page in relay_pages(runner, query, {"id": fid}, ("flow", self.connection), first=self.page_size,
-                                    after=after if i == start else None):
+            for page in relay_pages(
+                runner,
+                query,
+                {"id": fid},
+                ("flow", self.connection),
+                first=self.page_size,
+                after=after if i == start else None,
+            ):
                 records = [{**node, "flow_id": fid} for node in page.nodes]
                 next_state = {"flow_id": fid, "after": page.end_cursor} if page.has_next else following
                 yield Page(records, next_state, requests=1 + spent)
@@ -112,10 +141,13 @@ class PeopleStream:
             return
         runner = gql(client)
         while index < len(ids):
-            chunk = ids[index:index + self.per_request]
+            chunk = ids[index : index + self.per_request]
             data = runner.query(people_query(len(chunk)), {f"s{i}": sf for i, sf in enumerate(chunk)})
-            records = [{**person, "salesforceId": sf} for i, sf in enumerate(chunk)
-                       if isinstance(person := data.get(f"p{i}"), dict)]
+            records = [
+                {**person, "salesforceId": sf}
+                for i, sf in enumerate(chunk)
+                if isinstance(person := data.get(f"p{i}"), dict)
+            ]
             index += len(chunk)
             yield Page(records, {"index": index} if index < len(ids) else None)
 
@@ -123,8 +155,9 @@ class PeopleStream:
 def people_query(count: int) -> str:
     """One query finding ``count`` people by Salesforce id: ``p0: findPersonBySalesforceId(...)`` ..."""
     params = ", ".join(f"$s{i}: String!" for i in range(count))
-    fields = " ".join(f"p{i}: findPersonBySalesforceId(salesforceId: $s{i}) {{ id name emailAddress }}"
-                      for i in range(count))
+    fields = " ".join(
+        f"p{i}: findPersonBySalesforceId(salesforceId: $s{i}) {{ id name emailAddress }}" for i in range(count)
+    )
     return f"query People({params}) {{ {fields} }}"
 
 
@@ -142,8 +175,10 @@ def parse_salesforce_ids(value: str | list[str] | None) -> list[str]:
             f.seek(0)
             if "," in first or "salesforce" in first.lower():
                 reader = csv.DictReader(f)
-                column = next((c for c in reader.fieldnames or [] if c.lower().replace("_", "") in
-                               ("salesforceid", "sfid")), (reader.fieldnames or [""])[0])
+                column = next(
+                    (c for c in reader.fieldnames or [] if c.lower().replace("_", "") in ("salesforceid", "sfid")),
+                    (reader.fieldnames or [""])[0],
+                )
                 items = [row.get(column) or "" for row in reader]
             else:
                 items = f.read().splitlines()
@@ -160,13 +195,28 @@ def streams(salesforce_ids: str | list[str] | None = None, page_size: int = MAX_
     """Every Groove sales stream by name (parents before children)."""
     out: list[Stream] = [
         FlowsStream(StreamSpec("flows", ("id",), FLOW_COLUMNS, "Flows (sequences), full refresh")),
-        FlowChildStream(StreamSpec("steps", ("id",), STEP_COLUMNS, "Steps of every flow (Relay pages)",
-                                   parent="flows"), "steps", "id name dayNumber", page_size),
-        FlowChildStream(StreamSpec("label_instances", ("id",), LABEL_COLUMNS,
-                                   "Labels applied to every flow (Relay pages)", parent="flows"),
-                        "labelInstances", "id", page_size),
-        PeopleStream(StreamSpec("people", ("id",), PERSON_COLUMNS,
-                                "People found by the Salesforce ids of the connection's salesforce_ids setting"),
-                     parse_salesforce_ids(salesforce_ids)),
+        FlowChildStream(
+            StreamSpec("steps", ("id",), STEP_COLUMNS, "Steps of every flow (Relay pages)", parent="flows"),
+            "steps",
+            "id name dayNumber",
+            page_size,
+        ),
+        FlowChildStream(
+            StreamSpec(
+                "label_instances", ("id",), LABEL_COLUMNS, "Labels applied to every flow (Relay pages)", parent="flows"
+            ),
+            "labelInstances",
+            "id",
+            page_size,
+        ),
+        PeopleStream(
+            StreamSpec(
+                "people",
+                ("id",),
+                PERSON_COLUMNS,
+                "People found by the Salesforce ids of the connection's salesforce_ids setting",
+            ),
+            parse_salesforce_ids(salesforce_ids),
+        ),
     ]
     return {s.spec.name: s for s in out}

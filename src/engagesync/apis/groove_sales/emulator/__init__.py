@@ -40,10 +40,19 @@ class GrooveSalesApi(EmulatedApi):
 
     def __init__(self, ctx: Any) -> None:
         super().__init__(ctx)
-        self.oauth = OAuthServer(ctx, self.id, OAuthConfig(
-            access_token_ttl=contract.ACCESS_TOKEN_TTL, code_ttl=contract.CODE_TTL,
-            authorize_path=contract.AUTHORIZE_PATH, token_paths=contract.TOKEN_PATHS,
-            revoke_path=contract.REVOKE_PATH, created_at_as_string=True, title="Groove"))
+        self.oauth = OAuthServer(
+            ctx,
+            self.id,
+            OAuthConfig(
+                access_token_ttl=contract.ACCESS_TOKEN_TTL,
+                code_ttl=contract.CODE_TTL,
+                authorize_path=contract.AUTHORIZE_PATH,
+                token_paths=contract.TOKEN_PATHS,
+                revoke_path=contract.REVOKE_PATH,
+                created_at_as_string=True,
+                title="Groove",
+            ),
+        )
         self.graphql = GraphQLService(contract.sdl(), resolvers.RESOLVERS, resolvers.SCALARS, context=self._context)
 
     def _context(self, request: Request) -> dict[str, Any]:
@@ -77,7 +86,7 @@ class GrooveSalesApi(EmulatedApi):
 
     # -- auth ------------------------------------------------------------------------------------
     def is_public(self, request: Request) -> bool:
-        path = request.url.path[len(request.scope.get("root_path", "")):]
+        path = request.url.path[len(request.scope.get("root_path", "")) :]
         return self.oauth.is_oauth_path(path) or path == f"{contract.GRAPHQL_PATH}/schema.graphql"
 
     def authenticate(self, request: Request) -> AuthResult | None:
@@ -92,18 +101,29 @@ class GrooveSalesApi(EmulatedApi):
     def error_body(self, status: int) -> tuple[bytes, str]:
         if status == 429:
             return b"", ""
-        message = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found",
-                   500: "Internal server error", 502: "Bad Gateway", 503: "Service Unavailable",
-                   504: "Gateway Timeout"}.get(status, "Error")
+        message = {
+            400: "Bad Request",
+            401: "Unauthorized",
+            403: "Forbidden",
+            404: "Not Found",
+            500: "Internal server error",
+            502: "Bad Gateway",
+            503: "Service Unavailable",
+            504: "Gateway Timeout",
+        }.get(status, "Error")
         return bytes(JSONResponse({"errors": [{"message": message}]}).body), "application/json"
 
     # -- tenants, seeding, credentials -----------------------------------------------------------
     def provision(self, tenant: Tenant) -> None:
         derive = self.ctx.derive_secret
         client_id = "gs_" + derive("groove-sales:client", tenant.name, tenant.seed, length=24)
-        self.oauth.register_client(tenant.id, client_id, derive("groove-sales:secret", tenant.name, tenant.seed,
-                                                                length=43),
-                                   [DEFAULT_REDIRECT_URI], name=f"Sandbox partner app ({tenant.name})")
+        self.oauth.register_client(
+            tenant.id,
+            client_id,
+            derive("groove-sales:secret", tenant.name, tenant.seed, length=43),
+            [DEFAULT_REDIRECT_URI],
+            name=f"Sandbox partner app ({tenant.name})",
+        )
 
     def seed(self, tenant: Tenant, counts: dict[str, int]) -> None:
         seed.seed_tenant(self, tenant, counts)

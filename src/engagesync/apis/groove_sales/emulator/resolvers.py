@@ -35,13 +35,20 @@ def _bool(value: Any) -> bool | None:
 
 
 def flow_dict(row: sqlite3.Row) -> dict[str, Any]:
-    return {"id": str(row["id"]), "_id": row["id"], "name": row["name"], "description": row["description"],
-            "userId": None if row["user_id"] is None else str(row["user_id"]),
-            "autoImportAssignOwner": _bool(row["auto_import_assign_owner"]), "autoImportId": row["auto_import_id"],
-            "finalized": _bool(row["finalized"]), "isMasterFlow": _bool(row["is_master_flow"]),
-            "removePersonAfterBounce": _bool(row["remove_person_after_bounce"]),
-            "removePersonAfterReply": _bool(row["remove_person_after_reply"]),
-            "sfdcCampaignId": row["sfdc_campaign_id"]}
+    return {
+        "id": str(row["id"]),
+        "_id": row["id"],
+        "name": row["name"],
+        "description": row["description"],
+        "userId": None if row["user_id"] is None else str(row["user_id"]),
+        "autoImportAssignOwner": _bool(row["auto_import_assign_owner"]),
+        "autoImportId": row["auto_import_id"],
+        "finalized": _bool(row["finalized"]),
+        "isMasterFlow": _bool(row["is_master_flow"]),
+        "removePersonAfterBounce": _bool(row["remove_person_after_bounce"]),
+        "removePersonAfterReply": _bool(row["remove_person_after_reply"]),
+        "sfdcCampaignId": row["sfdc_campaign_id"],
+    }
 
 
 def person_dict(row: sqlite3.Row) -> dict[str, Any]:
@@ -50,15 +57,21 @@ def person_dict(row: sqlite3.Row) -> dict[str, Any]:
 
 def find_flow(api: GrooveSalesApi, tenant_id: int, flow_id: Any) -> dict[str, Any] | None:
     key = _int_id(flow_id)
-    row = None if key is None else api.ctx.store.one(
-        "SELECT * FROM gs_flows WHERE tenant_id = ? AND id = ?", (tenant_id, key))
+    row = (
+        None
+        if key is None
+        else api.ctx.store.one("SELECT * FROM gs_flows WHERE tenant_id = ? AND id = ?", (tenant_id, key))
+    )
     return None if row is None else flow_dict(row)
 
 
 def find_person(api: GrooveSalesApi, tenant_id: int, person_id: Any) -> dict[str, Any] | None:
     key = _int_id(person_id)
-    row = None if key is None else api.ctx.store.one(
-        "SELECT * FROM gs_people WHERE tenant_id = ? AND id = ?", (tenant_id, key))
+    row = (
+        None
+        if key is None
+        else api.ctx.store.one("SELECT * FROM gs_people WHERE tenant_id = ? AND id = ?", (tenant_id, key))
+    )
     return None if row is None else person_dict(row)
 
 
@@ -81,26 +94,41 @@ def resolve_flow(_: Any, info: GraphQLResolveInfo, id: str) -> dict[str, Any] | 
 
 def resolve_flows(_: Any, info: GraphQLResolveInfo) -> list[dict[str, Any]]:
     api, tenant_id = _ctx(info)
-    return [flow_dict(r) for r in api.ctx.store.all("SELECT * FROM gs_flows WHERE tenant_id = ? ORDER BY id",
-                                                    (tenant_id,))]
+    return [
+        flow_dict(r) for r in api.ctx.store.all("SELECT * FROM gs_flows WHERE tenant_id = ? ORDER BY id", (tenant_id,))
+    ]
 
 
 # -- Flow connections ----------------------------------------------------------------------------
-def resolve_steps(flow: dict[str, Any], info: GraphQLResolveInfo, first: int | None = None, last: int | None = None,
-                  after: str | None = None, before: str | None = None) -> dict[str, Any]:
+def resolve_steps(
+    flow: dict[str, Any],
+    info: GraphQLResolveInfo,
+    first: int | None = None,
+    last: int | None = None,
+    after: str | None = None,
+    before: str | None = None,
+) -> dict[str, Any]:
     api, tenant_id = _ctx(info)
-    rows = api.ctx.store.all("SELECT id, name, day_number FROM gs_steps WHERE tenant_id = ? AND flow_id = ? "
-                             "ORDER BY id", (tenant_id, flow["_id"]))
+    rows = api.ctx.store.all(
+        "SELECT id, name, day_number FROM gs_steps WHERE tenant_id = ? AND flow_id = ? ORDER BY id",
+        (tenant_id, flow["_id"]),
+    )
     items = [{"_id": r["id"], "id": str(r["id"]), "name": r["name"], "dayNumber": r["day_number"]} for r in rows]
     return relay_connection(items, "_id", first, last, after, before, MAX_PAGE_SIZE)
 
 
-def resolve_label_instances(flow: dict[str, Any], info: GraphQLResolveInfo, first: int | None = None,
-                            last: int | None = None, after: str | None = None,
-                            before: str | None = None) -> dict[str, Any]:
+def resolve_label_instances(
+    flow: dict[str, Any],
+    info: GraphQLResolveInfo,
+    first: int | None = None,
+    last: int | None = None,
+    after: str | None = None,
+    before: str | None = None,
+) -> dict[str, Any]:
     api, tenant_id = _ctx(info)
-    rows = api.ctx.store.all("SELECT id FROM gs_label_instances WHERE tenant_id = ? AND flow_id = ? ORDER BY id",
-                             (tenant_id, flow["_id"]))
+    rows = api.ctx.store.all(
+        "SELECT id FROM gs_label_instances WHERE tenant_id = ? AND flow_id = ? ORDER BY id", (tenant_id, flow["_id"])
+    )
     items = [{"_id": r["id"], "id": str(r["id"])} for r in rows]
     return relay_connection(items, "_id", first, last, after, before, MAX_PAGE_SIZE)
 
@@ -116,14 +144,19 @@ def resolve_add_person_to_flow(_: Any, info: GraphQLResolveInfo, input: dict[str
         person = find_person(api, tenant_id, input["personId"])
         if person is None:
             raise ResolverError(f"Couldn't find Person with 'id'={input['personId']}", "NOT_FOUND")
-        if store.one("SELECT 1 FROM gs_person_flows WHERE tenant_id = ? AND person_id = ? AND flow_id = ?",
-                     (tenant_id, person["_id"], flow["_id"])):
+        if store.one(
+            "SELECT 1 FROM gs_person_flows WHERE tenant_id = ? AND person_id = ? AND flow_id = ?",
+            (tenant_id, person["_id"], flow["_id"]),
+        ):
             raise ResolverError("Validation failed: Person is already in this Flow", "ALREADY_IN_FLOW")
         now = api.ctx.clock.now()
-        next_id = store.scalar("SELECT COALESCE(MAX(id), 800000) + 1 FROM gs_person_flows WHERE tenant_id = ?",
-                               (tenant_id,))
-        store.execute("INSERT INTO gs_person_flows (tenant_id, id, person_id, flow_id, created_at) "
-                      "VALUES (?, ?, ?, ?, ?)", (tenant_id, next_id, person["_id"], flow["_id"], now))
+        next_id = store.scalar(
+            "SELECT COALESCE(MAX(id), 800000) + 1 FROM gs_person_flows WHERE tenant_id = ?", (tenant_id,)
+        )
+        store.execute(
+            "INSERT INTO gs_person_flows (tenant_id, id, person_id, flow_id, created_at) VALUES (?, ?, ?, ?, ?)",
+            (tenant_id, next_id, person["_id"], flow["_id"], now),
+        )
     return {"personFlow": {"createdAt": now, "flow": flow, "person": person}}
 
 
@@ -131,6 +164,7 @@ def resolve_add_person_to_flow(_: Any, info: GraphQLResolveInfo, input: dict[str
 def serialize_datetime(value: Any) -> str:
     """graphql-ruby's ISO8601DateTime: ``2026-01-15T10:20:30Z`` (UTC, whole seconds)."""
     from ....sandbox.clock import iso8601
+
     if isinstance(value, datetime):
         return iso8601(value.timestamp())
     return iso8601(float(value))
@@ -149,4 +183,5 @@ RESOLVERS: dict[str, dict[str, Callable[..., Any]]] = {
     "Flow": {"steps": resolve_steps, "labelInstances": resolve_label_instances},
 }
 SCALARS: dict[str, dict[str, Callable[..., Any]]] = {
-    "ISO8601DateTime": {"serialize": serialize_datetime, "parse_value": parse_datetime}}
+    "ISO8601DateTime": {"serialize": serialize_datetime, "parse_value": parse_datetime}
+}

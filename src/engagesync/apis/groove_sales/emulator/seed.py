@@ -18,21 +18,69 @@ if TYPE_CHECKING:
 #: Seeded timestamps fall in the year before this instant (2026-01-01T00:00:00Z).
 SEED_EPOCH = 1767225600.0
 
-DEFAULT_COUNTS = {"users": 3, "flows": 8, "steps_per_flow": 6, "labels_per_flow": 3, "people": 50,
-                  "person_flows": 20}
+DEFAULT_COUNTS = {"users": 3, "flows": 8, "steps_per_flow": 6, "labels_per_flow": 3, "people": 50, "person_flows": 20}
 
 FLOW_ID, STEP_ID, LABEL_ID, PERSON_ID, PERSON_FLOW_ID, USER_ID = 70_001, 510_001, 30_001, 9_000_001, 800_001, 4_101
 
-FLOW_NAMES = ["Outbound: VP Sales", "Inbound demo follow-up", "Conference leads", "Trial nurture",
-              "Closed-lost re-engage", "Champion moved jobs", "Webinar attendees", "Expansion: existing accounts",
-              "Renewal prep", "Cold outbound: RevOps"]
-STEP_KINDS = ["Intro email", "LinkedIn touch", "Call", "Follow-up email", "Case study email", "Breakup email",
-              "Voicemail", "Manual task"]
+FLOW_NAMES = [
+    "Outbound: VP Sales",
+    "Inbound demo follow-up",
+    "Conference leads",
+    "Trial nurture",
+    "Closed-lost re-engage",
+    "Champion moved jobs",
+    "Webinar attendees",
+    "Expansion: existing accounts",
+    "Renewal prep",
+    "Cold outbound: RevOps",
+]
+STEP_KINDS = [
+    "Intro email",
+    "LinkedIn touch",
+    "Call",
+    "Follow-up email",
+    "Case study email",
+    "Breakup email",
+    "Voicemail",
+    "Manual task",
+]
 LABELS = ["Q1", "Q2", "EMEA", "NA", "Enterprise", "SMB", "Priority", "Partner"]
-FIRST = ["Ada", "Grace", "Alan", "Katherine", "Linus", "Margaret", "Dennis", "Barbara", "Ken", "Frances",
-         "Edsger", "Radia", "Tim", "Hedy", "John", "Shafi"]
-LAST = ["Lovelace", "Hopper", "Turing", "Johnson", "Torvalds", "Hamilton", "Ritchie", "Liskov", "Thompson",
-        "Allen", "Dijkstra", "Perlman", "Berners-Lee", "Lamarr", "Backus", "Goldwasser"]
+FIRST = [
+    "Ada",
+    "Grace",
+    "Alan",
+    "Katherine",
+    "Linus",
+    "Margaret",
+    "Dennis",
+    "Barbara",
+    "Ken",
+    "Frances",
+    "Edsger",
+    "Radia",
+    "Tim",
+    "Hedy",
+    "John",
+    "Shafi",
+]
+LAST = [
+    "Lovelace",
+    "Hopper",
+    "Turing",
+    "Johnson",
+    "Torvalds",
+    "Hamilton",
+    "Ritchie",
+    "Liskov",
+    "Thompson",
+    "Allen",
+    "Dijkstra",
+    "Perlman",
+    "Berners-Lee",
+    "Lamarr",
+    "Backus",
+    "Goldwasser",
+]
 COMPANIES = ["acme", "globex", "initech", "umbrella", "hooli", "stark", "wayne", "wonka"]
 _SF_CHARS = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 
@@ -46,8 +94,9 @@ def salesforce_id(rng: random.Random, lead: bool) -> str:
 def seed_tenant(api: GrooveSalesApi, tenant: Tenant, counts: dict[str, int]) -> None:
     unknown = sorted(set(counts) - set(DEFAULT_COUNTS))
     if unknown:
-        raise ValueError(f"unknown groove-sales count(s): {', '.join(unknown)}; "
-                         f"known: {', '.join(sorted(DEFAULT_COUNTS))}")
+        raise ValueError(
+            f"unknown groove-sales count(s): {', '.join(unknown)}; known: {', '.join(sorted(DEFAULT_COUNTS))}"
+        )
     n = {**DEFAULT_COUNTS, **counts}
     rng = random.Random(f"groove-sales:{tenant.seed}")
     t = tenant.id
@@ -57,16 +106,28 @@ def seed_tenant(api: GrooveSalesApi, tenant: Tenant, counts: dict[str, int]) -> 
         fid = FLOW_ID + i
         created = SEED_EPOCH - rng.uniform(30, 365) * 86400
         auto_import = rng.random() < 0.3
-        flows.append((t, fid, f"{FLOW_NAMES[i % len(FLOW_NAMES)]}{'' if i < len(FLOW_NAMES) else f' #{i + 1}'}",
-                      rng.choice([None, "Sequence for prospects who match the ICP.", "Owned by the SDR team."]),
-                      rng.choice(users), int(auto_import), f"ai_{rng.randrange(10**6):06d}" if auto_import else None,
-                      int(rng.random() < 0.85), int(i == 0), int(rng.random() < 0.7), int(rng.random() < 0.8),
-                      ("7015e00000" + "".join(rng.choice(_SF_CHARS) for _ in range(5))) if rng.random() < 0.4
-                      else None, created))
+        flows.append(
+            (
+                t,
+                fid,
+                f"{FLOW_NAMES[i % len(FLOW_NAMES)]}{'' if i < len(FLOW_NAMES) else f' #{i + 1}'}",
+                rng.choice([None, "Sequence for prospects who match the ICP.", "Owned by the SDR team."]),
+                rng.choice(users),
+                int(auto_import),
+                f"ai_{rng.randrange(10**6):06d}" if auto_import else None,
+                int(rng.random() < 0.85),
+                int(i == 0),
+                int(rng.random() < 0.7),
+                int(rng.random() < 0.8),
+                ("7015e00000" + "".join(rng.choice(_SF_CHARS) for _ in range(5))) if rng.random() < 0.4 else None,
+                created,
+            )
+        )
         day = 1
         for s in range(n["steps_per_flow"]):
-            steps.append((t, STEP_ID + i * n["steps_per_flow"] + s, fid,
-                          f"{STEP_KINDS[(s + i) % len(STEP_KINDS)]}", str(day)))
+            steps.append(
+                (t, STEP_ID + i * n["steps_per_flow"] + s, fid, f"{STEP_KINDS[(s + i) % len(STEP_KINDS)]}", str(day))
+            )
             day += rng.choice([1, 2, 2, 3, 4])
         for k in range(n["labels_per_flow"]):
             labels.append((t, LABEL_ID + i * n["labels_per_flow"] + k, fid, rng.choice(LABELS)))
@@ -93,23 +154,27 @@ def seed_tenant(api: GrooveSalesApi, tenant: Tenant, counts: dict[str, int]) -> 
         store.executemany("INSERT INTO gs_steps VALUES (?,?,?,?,?)", steps)
         store.executemany("INSERT INTO gs_label_instances VALUES (?,?,?,?)", labels)
         store.executemany("INSERT INTO gs_people VALUES (?,?,?,?,?)", people)
-        store.executemany("INSERT INTO gs_person_flows VALUES (?,?,?,?,?)",
-                          [(t, PERSON_FLOW_ID + j, pid, fid, at)
-                           for j, ((pid, fid), at) in enumerate(sorted(memberships.items()))])
+        store.executemany(
+            "INSERT INTO gs_person_flows VALUES (?,?,?,?,?)",
+            [(t, PERSON_FLOW_ID + j, pid, fid, at) for j, ((pid, fid), at) in enumerate(sorted(memberships.items()))],
+        )
 
 
 def samples(api: GrooveSalesApi, tenant: Tenant) -> dict[str, Any]:
     """A few seeded ids, and a ready query for every root field, so a newcomer can try it all at once."""
     store, t = api.ctx.store, tenant.id
-    flow_ids = [str(r["id"]) for r in store.all("SELECT id FROM gs_flows WHERE tenant_id = ? ORDER BY id LIMIT 3",
-                                                (t,))]
+    flow_ids = [
+        str(r["id"]) for r in store.all("SELECT id FROM gs_flows WHERE tenant_id = ? ORDER BY id LIMIT 3", (t,))
+    ]
     people = store.all("SELECT id, salesforce_id FROM gs_people WHERE tenant_id = ? ORDER BY id LIMIT 3", (t,))
     member = store.one("SELECT person_id, flow_id FROM gs_person_flows WHERE tenant_id = ? ORDER BY id LIMIT 1", (t,))
     free = None
     if flow_ids:
-        free = store.one("SELECT id FROM gs_people WHERE tenant_id = ? AND id NOT IN (SELECT person_id FROM "
-                         "gs_person_flows WHERE tenant_id = ? AND flow_id = ?) ORDER BY id LIMIT 1",
-                         (t, t, int(flow_ids[0])))
+        free = store.one(
+            "SELECT id FROM gs_people WHERE tenant_id = ? AND id NOT IN (SELECT person_id FROM "
+            "gs_person_flows WHERE tenant_id = ? AND flow_id = ?) ORDER BY id LIMIT 1",
+            (t, t, int(flow_ids[0])),
+        )
     out: dict[str, Any] = {
         "flow_ids": flow_ids,
         "person_ids": [str(r["id"]) for r in people],
@@ -120,14 +185,21 @@ def samples(api: GrooveSalesApi, tenant: Tenant) -> dict[str, Any]:
     sf = out["salesforce_ids"][0] if out["salesforce_ids"] else "003000000000000AAA"
     out["queries"] = {
         "flows": {"query": "{ flows { id name finalized userId } }"},
-        "flow": {"query": "query Flow($id: ID!) { flow(id: $id) { id name description "
-                          "steps(first: 10) { nodes { id name dayNumber } pageInfo { hasNextPage endCursor } } "
-                          "labelInstances(first: 10) { nodes { id } } } }", "variables": {"id": flow}},
-        "findPersonBySalesforceId": {"query": "query Person($sf: String!) { findPersonBySalesforceId("
-                                              "salesforceId: $sf) { id name emailAddress } }",
-                                     "variables": {"sf": sf}},
-        "addPersonToFlow": {"query": "mutation Add($input: AddPersonToFlowInput!) { addPersonToFlow(input: $input) "
-                                     "{ personFlow { createdAt flow { id name } person { id name } } } }",
-                            "variables": {"input": {"flowId": flow, "personId": str(free["id"]) if free else "0"}}},
+        "flow": {
+            "query": "query Flow($id: ID!) { flow(id: $id) { id name description "
+            "steps(first: 10) { nodes { id name dayNumber } pageInfo { hasNextPage endCursor } } "
+            "labelInstances(first: 10) { nodes { id } } } }",
+            "variables": {"id": flow},
+        },
+        "findPersonBySalesforceId": {
+            "query": "query Person($sf: String!) { findPersonBySalesforceId("
+            "salesforceId: $sf) { id name emailAddress } }",
+            "variables": {"sf": sf},
+        },
+        "addPersonToFlow": {
+            "query": "mutation Add($input: AddPersonToFlowInput!) { addPersonToFlow(input: $input) "
+            "{ personFlow { createdAt flow { id name } person { id name } } } }",
+            "variables": {"input": {"flowId": flow, "personId": str(free["id"]) if free else "0"}},
+        },
     }
     return out

@@ -41,15 +41,23 @@ Record = dict[str, Any]
 _SPEC_TYPE = {"integer": "integer", "string": "string"}
 _DESCRIPTIONS = {
     "email": "Email address (required on create; GrowthGenius never deduplicates by it)",
-    "contact_account": "Account object {id, status}", "contact_account_id": "Account id",
+    "contact_account": "Account object {id, status}",
+    "contact_account_id": "Account id",
     "user_id": "Owner: a user of the team (default: the connection's user)",
-    "email_confidence": "0-100", "lists": "Any JSON", "label_names": "Any JSON", "unstructured_data": "Any JSON",
+    "email_confidence": "0-100",
+    "lists": "Any JSON",
+    "label_names": "Any JSON",
+    "unstructured_data": "Any JSON",
 }
 
 
 def _field(name: str, kind: str, required: bool = False) -> FieldSpec:
-    return FieldSpec(name=name, description=_DESCRIPTIONS.get(name, name.replace("_", " ").capitalize()),
-                     required=required, type=_SPEC_TYPE.get(kind, "any"))
+    return FieldSpec(
+        name=name,
+        description=_DESCRIPTIONS.get(name, name.replace("_", " ").capitalize()),
+        required=required,
+        type=_SPEC_TYPE.get(kind, "any"),
+    )
 
 
 ID = FieldSpec("id", "Contact id (URL path)", required=True, type="integer", path=True)
@@ -63,6 +71,7 @@ MESSAGE_UPDATE_SPECS = tuple(_field(n, k) for n, k in MESSAGE_FIELDS.items())
 def _rules(check: Callable[[Record, bool], list[Problem]], creating: bool) -> Callable[[Record], list[Problem]]:
     def validate(record: Record) -> list[Problem]:
         return check({k: v for k, v in record.items() if k != "id"}, creating)
+
     return validate
 
 
@@ -78,8 +87,9 @@ def _same(sent: Any, held: Any, kind: str) -> bool:
         sent_ms, held_ms = parse_time(sent), parse_time(held)
         return sent_ms is not None and held_ms is not None and abs(sent_ms - held_ms) < 1
     if kind == "account":
-        return isinstance(held, dict) and isinstance(sent, dict) and \
-            to_number(sent.get("id")) == to_number(held.get("id"))
+        return (
+            isinstance(held, dict) and isinstance(sent, dict) and to_number(sent.get("id")) == to_number(held.get("id"))
+        )
     if isinstance(sent, str) or isinstance(held, str):
         return str(sent).strip() == str(held if held is not None else "").strip()
     return bool(sent == held)
@@ -108,8 +118,11 @@ def reconcile_contact(client: ApiClient, record: Record, since: float | None = N
     if not isinstance(email, str) or not email.strip():
         return None
     fields = {k: v for k, v in record.items() if k != "id"}
-    matches = [c for c in GrowthGenius(client).find_by_email(email)
-               if holds(c, fields, CONTACT_FIELDS) and _created_since(c, since)]
+    matches = [
+        c
+        for c in GrowthGenius(client).find_by_email(email)
+        if holds(c, fields, CONTACT_FIELDS) and _created_since(c, since)
+    ]
     return {"contact": matches[-1]} if matches else None
 
 
@@ -136,8 +149,11 @@ def reconcile_message(client: ApiClient, record: Record, since: float | None = N
     best: Record | None = None
     for page in pager.pages({"since": start}, lambda: server_now_ms(client) + 1000):
         for message in page.records:
-            if holds(message, fields, MESSAGE_FIELDS) and _created_since(message, since) and (
-                    best is None or int(message["id"]) > int(best["id"])):
+            if (
+                holds(message, fields, MESSAGE_FIELDS)
+                and _created_since(message, since)
+                and (best is None or int(message["id"]) > int(best["id"]))
+            ):
                 best = message
     return {"message": best} if best else None
 
@@ -156,29 +172,90 @@ def _numbers(record: Record) -> Record:
 def actions() -> dict[str, ActionSpec]:
     """Every GrowthGenius action by name."""
     out = [
-        ActionSpec("create_contact", "Create a Contact", "POST", "contacts", CONTACT_SPECS,
-                   "Creates a contact. GrowthGenius never deduplicates: the same row twice is two contacts "
-                   "(use upsert_contact to match on email).", creates=True, envelope="contact",
-                   validate_extra=_rules(check_contact, True), normalize=_numbers, reconcile=reconcile_contact,
-                   id_path="contact.id"),
-        ActionSpec("upsert_contact", "Upsert a Contact by email", "POST", "contacts", CONTACT_SPECS,
-                   "Updates the contact with this email (the oldest, if several) or creates it.", creates=True,
-                   envelope="contact", validate_extra=_rules(check_contact, True), normalize=_numbers,
-                   reconcile=reconcile_upsert, resolve=resolve_upsert, id_path="contact.id"),
-        ActionSpec("update_contact", "Update a Contact", "PATCH", "contacts/{id}", (ID, *CONTACT_UPDATE_SPECS),
-                   "Changes the given fields of a contact.", envelope="contact",
-                   validate_extra=_rules(check_contact, False), normalize=_numbers, id_path="contact.id"),
-        ActionSpec("delete_contact", "Delete a Contact", "DELETE", "contacts/{id}", (ID,), "Deletes a contact.",
-                   id_path="contact.id"),
-        ActionSpec("create_message", "Create a Message", "POST", "messages", MESSAGE_SPECS,
-                   "Records a message between a user and a contact (never deduplicated).", creates=True,
-                   envelope="message", validate_extra=_rules(check_message, True), reconcile=reconcile_message,
-                   id_path="message.id"),
-        ActionSpec("update_message", "Update a Message", "PATCH", "messages/{id}", (MESSAGE_ID, *MESSAGE_UPDATE_SPECS),
-                   "Changes the given fields of a message.", envelope="message",
-                   validate_extra=_rules(check_message, False), id_path="message.id"),
-        ActionSpec("delete_message", "Delete a Message", "DELETE", "messages/{id}", (MESSAGE_ID,),
-                   "Deletes a message.", id_path="message.id"),
+        ActionSpec(
+            "create_contact",
+            "Create a Contact",
+            "POST",
+            "contacts",
+            CONTACT_SPECS,
+            "Creates a contact. GrowthGenius never deduplicates: the same row twice is two contacts "
+            "(use upsert_contact to match on email).",
+            creates=True,
+            envelope="contact",
+            validate_extra=_rules(check_contact, True),
+            normalize=_numbers,
+            reconcile=reconcile_contact,
+            id_path="contact.id",
+        ),
+        ActionSpec(
+            "upsert_contact",
+            "Upsert a Contact by email",
+            "POST",
+            "contacts",
+            CONTACT_SPECS,
+            "Updates the contact with this email (the oldest, if several) or creates it.",
+            creates=True,
+            envelope="contact",
+            validate_extra=_rules(check_contact, True),
+            normalize=_numbers,
+            reconcile=reconcile_upsert,
+            resolve=resolve_upsert,
+            id_path="contact.id",
+        ),
+        ActionSpec(
+            "update_contact",
+            "Update a Contact",
+            "PATCH",
+            "contacts/{id}",
+            (ID, *CONTACT_UPDATE_SPECS),
+            "Changes the given fields of a contact.",
+            envelope="contact",
+            validate_extra=_rules(check_contact, False),
+            normalize=_numbers,
+            id_path="contact.id",
+        ),
+        ActionSpec(
+            "delete_contact",
+            "Delete a Contact",
+            "DELETE",
+            "contacts/{id}",
+            (ID,),
+            "Deletes a contact.",
+            id_path="contact.id",
+        ),
+        ActionSpec(
+            "create_message",
+            "Create a Message",
+            "POST",
+            "messages",
+            MESSAGE_SPECS,
+            "Records a message between a user and a contact (never deduplicated).",
+            creates=True,
+            envelope="message",
+            validate_extra=_rules(check_message, True),
+            reconcile=reconcile_message,
+            id_path="message.id",
+        ),
+        ActionSpec(
+            "update_message",
+            "Update a Message",
+            "PATCH",
+            "messages/{id}",
+            (MESSAGE_ID, *MESSAGE_UPDATE_SPECS),
+            "Changes the given fields of a message.",
+            envelope="message",
+            validate_extra=_rules(check_message, False),
+            id_path="message.id",
+        ),
+        ActionSpec(
+            "delete_message",
+            "Delete a Message",
+            "DELETE",
+            "messages/{id}",
+            (MESSAGE_ID,),
+            "Deletes a message.",
+            id_path="message.id",
+        ),
     ]
     return {a.name: a for a in out}
 

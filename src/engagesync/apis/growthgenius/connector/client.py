@@ -19,8 +19,9 @@ CONNECTION_SETTINGS = ("user_id",)
 Json = dict[str, Any]
 
 
-def make_client(base_url: str, api_key: str | None = None, user_id: int | str | None = None,
-                token: str | None = None, **kwargs: Any) -> ApiClient:
+def make_client(
+    base_url: str, api_key: str | None = None, user_id: int | str | None = None, token: str | None = None, **kwargs: Any
+) -> ApiClient:
     """An ``ApiClient`` sending ``Authorization: <api_key>`` and ``?user_id=`` on every request.
 
     ``token`` is accepted as the key (``engagesync connect --token``). ``window_seconds`` and ``on_wait``
@@ -30,8 +31,10 @@ def make_client(base_url: str, api_key: str | None = None, user_id: int | str | 
     if not key:
         raise ValueError("a GrowthGenius connection needs its API key (--token, or api_key)")
     if user_id is None or not str(user_id).strip().isdigit():
-        raise ValueError("a GrowthGenius connection needs the numeric user_id of a team member with integrations "
-                         f"enabled (got {user_id!r}); e.g. engagesync connect --api growthgenius --setting user_id=42")
+        raise ValueError(
+            "a GrowthGenius connection needs the numeric user_id of a team member with integrations "
+            f"enabled (got {user_id!r}); e.g. engagesync connect --api growthgenius --setting user_id=42"
+        )
     window = float(kwargs.pop("window_seconds", WINDOW_SECONDS))
     on_wait = kwargs.pop("on_wait", None)
     budget = kwargs.pop("budget", None) or RateBudget(window_seconds=window, on_wait=on_wait)
@@ -43,8 +46,13 @@ def make_client(base_url: str, api_key: str | None = None, user_id: int | str | 
 def check(client: ApiClient) -> dict[str, Any]:
     """Test key and user_id with one cheap call (the current user); raises ``AuthError`` when refused."""
     user = client.get_json("users/").get("user") or {}
-    return {"ok": True, "base_url": client.base_url, "user": user.get("email"), "user_id": user.get("id"),
-            "team_id": user.get("team_id")}
+    return {
+        "ok": True,
+        "base_url": client.base_url,
+        "user": user.get("email"),
+        "user_id": user.get("id"),
+        "team_id": user.get("team_id"),
+    }
 
 
 def server_now_ms(client: ApiClient) -> int:
@@ -99,9 +107,15 @@ class GrowthGenius:
     def delete_contact(self, contact_id: int) -> Json:
         return self._send("DELETE", f"contacts/{int(contact_id)}")
 
-    def search_contacts(self, q_keywords: str = "", *, sort_by_field: str | None = None,
-                        sort_ascending: bool | None = None, page: int = 1,
-                        per_page: int = SEARCH_MAX_PER_PAGE) -> Json:
+    def search_contacts(
+        self,
+        q_keywords: str = "",
+        *,
+        sort_by_field: str | None = None,
+        sort_ascending: bool | None = None,
+        page: int = 1,
+        per_page: int = SEARCH_MAX_PER_PAGE,
+    ) -> Json:
         body: Json = {"q_keywords": q_keywords, "page": page, "per_page": per_page}
         if sort_by_field is not None:
             body["sort_by_field"] = sort_by_field
@@ -124,8 +138,11 @@ class GrowthGenius:
     def find_by_email(self, email: str) -> list[Json]:
         """Contacts whose email is exactly ``email`` (any case), oldest first: the API may hold several."""
         wanted = email.strip().lower()
-        found = [c for c in self.iter_search(wanted, sort_by_field="contact_created_at", sort_ascending=True)
-                 if str(c.get("email") or "").strip().lower() == wanted]
+        found = [
+            c
+            for c in self.iter_search(wanted, sort_by_field="contact_created_at", sort_ascending=True)
+            if str(c.get("email") or "").strip().lower() == wanted
+        ]
         return sorted(found, key=lambda c: int(c["id"]))
 
     # -- messages ----------------------------------------------------------------------------------

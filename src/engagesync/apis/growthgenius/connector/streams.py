@@ -22,10 +22,30 @@ V, B, D, TS, J = "VARCHAR", "BIGINT", "DOUBLE", "TIMESTAMP", "JSON"
 _DUCK = {"string": V, "email": V, "integer": B, "number": D, "account": J, "any": J}
 
 CONTACT_COLUMNS = {"id": B, **{k: _DUCK[t] for k, t in CONTACT_FIELDS.items()}, "created_at": TS, "updated_at": TS}
-MESSAGE_COLUMNS = {"id": B, "contact_id": B, "message_type": V, "rendered_copy": V, "rendered_subject": V,
-                   "sent_at": TS, "team_id": B, "user_id": B, "created_at": TS, "updated_at": TS}
-USER_COLUMNS = {"id": B, "team_id": B, "created_at": TS, "email": V, "email_bcc": V, "first_name": V,
-                "full_name": V, "last_name": V, "reporting_email": V, "roles": J}
+MESSAGE_COLUMNS = {
+    "id": B,
+    "contact_id": B,
+    "message_type": V,
+    "rendered_copy": V,
+    "rendered_subject": V,
+    "sent_at": TS,
+    "team_id": B,
+    "user_id": B,
+    "created_at": TS,
+    "updated_at": TS,
+}
+USER_COLUMNS = {
+    "id": B,
+    "team_id": B,
+    "created_at": TS,
+    "email": V,
+    "email_bcc": V,
+    "first_name": V,
+    "full_name": V,
+    "last_name": V,
+    "reporting_email": V,
+    "roles": J,
+}
 
 #: Seconds a pass stays behind the server's clock, so writes in flight at its end land in the next pass.
 LAG_SECONDS = 2.0
@@ -71,11 +91,21 @@ def streams(limit: int = WINDOW_LIMIT, lag_seconds: float = LAG_SECONDS) -> dict
     """Every GrowthGenius stream by name."""
     out: list[Stream] = [
         UsersStream(StreamSpec("users", ("id",), USER_COLUMNS, "Team members with integrations enabled")),
-        UpdatedWindowStream(StreamSpec("contacts", ("id",), CONTACT_COLUMNS,
-                                       "Contacts, incremental on updated_at"), "contacts", "contacts", limit,
-                            lag_seconds),
-        UpdatedWindowStream(StreamSpec("messages", ("id",), MESSAGE_COLUMNS,
-                                       "Messages between users and contacts, incremental on updated_at"),
-                            "messages", "messages", limit, lag_seconds),
+        UpdatedWindowStream(
+            StreamSpec("contacts", ("id",), CONTACT_COLUMNS, "Contacts, incremental on updated_at"),
+            "contacts",
+            "contacts",
+            limit,
+            lag_seconds,
+        ),
+        UpdatedWindowStream(
+            StreamSpec(
+                "messages", ("id",), MESSAGE_COLUMNS, "Messages between users and contacts, incremental on updated_at"
+            ),
+            "messages",
+            "messages",
+            limit,
+            lag_seconds,
+        ),
     ]
     return {s.spec.name: s for s in out}

@@ -56,9 +56,10 @@ class GrowthGeniusApi(EmulatedApi):
 
         async def http_error(request: Request, exc: Exception) -> Response:
             assert isinstance(exc, HTTPException)
-            message = {404: f"No route matches {request.method} {_subpath(request)}",
-                       405: f"{request.method} is not allowed on {_subpath(request)}"}.get(exc.status_code,
-                                                                                          str(exc.detail))
+            message = {
+                404: f"No route matches {request.method} {_subpath(request)}",
+                405: f"{request.method} is not allowed on {_subpath(request)}",
+            }.get(exc.status_code, str(exc.detail))
             return error_response(exc.status_code, message)
 
         async def crash(request: Request, exc: Exception) -> Response:
@@ -89,7 +90,7 @@ class GrowthGeniusApi(EmulatedApi):
         if not header:
             return 401, "Missing API key: send it as the Authorization header (Authorization: <api key>)"
         if header[:7].lower() == "bearer ":
-            return 401, "Invalid API key: send the bare key (Authorization: <api key>), without \"Bearer\""
+            return 401, 'Invalid API key: send the bare key (Authorization: <api key>), without "Bearer"'
         cred = self.ctx.find_credential(self.id, header)
         if cred is None:
             return 401, "Invalid API key"
@@ -120,9 +121,18 @@ class GrowthGeniusApi(EmulatedApi):
         return error_response(status, message)
 
     def error_body(self, status: int) -> tuple[bytes, str]:
-        message = {400: "Bad request", 401: "Invalid API key", 403: "Forbidden", 404: "Not found",
-                   422: "Validation failed", 429: "Rate limit exceeded", 500: "Internal server error",
-                   502: "Bad gateway", 503: "Service unavailable", 504: "Gateway timeout"}.get(status, "Error")
+        message = {
+            400: "Bad request",
+            401: "Invalid API key",
+            403: "Forbidden",
+            404: "Not found",
+            422: "Validation failed",
+            429: "Rate limit exceeded",
+            500: "Internal server error",
+            502: "Bad gateway",
+            503: "Service unavailable",
+            504: "Gateway timeout",
+        }.get(status, "Error")
         return bytes(error_response(status, message).body), "application/json"
 
     # -- tenants, seeding, credentials -----------------------------------------------------------
@@ -141,12 +151,16 @@ class GrowthGeniusApi(EmulatedApi):
 
     def credentials(self, tenant: Tenant, base_url: str) -> dict[str, Any]:
         keys = self.ctx.credentials_of(self.id, tenant.id, "api_key")
-        first = self.ctx.store.one("SELECT id FROM gg_users WHERE tenant_id = ? AND integrations = 1 ORDER BY id"
-                                   " LIMIT 1", (tenant.id,))
-        return {"base_url": f"{base_url}{self.prefix}", "api_key": keys[0].secret if keys else None,
-                "user_id": first["id"] if first else None,
-                "auth": "Authorization: <api_key> (no Bearer) and ?user_id=<user_id> on every request",
-                "samples": seed.samples(self, tenant)}
+        first = self.ctx.store.one(
+            "SELECT id FROM gg_users WHERE tenant_id = ? AND integrations = 1 ORDER BY id LIMIT 1", (tenant.id,)
+        )
+        return {
+            "base_url": f"{base_url}{self.prefix}",
+            "api_key": keys[0].secret if keys else None,
+            "user_id": first["id"] if first else None,
+            "auth": "Authorization: <api_key> (no Bearer) and ?user_id=<user_id> on every request",
+            "samples": seed.samples(self, tenant),
+        }
 
     # -- shared services -------------------------------------------------------------------------
     def now_ms(self) -> int:
@@ -154,4 +168,4 @@ class GrowthGeniusApi(EmulatedApi):
 
 
 def _subpath(request: Request) -> str:
-    return request.url.path[len(request.scope.get("root_path", "")):] or "/"
+    return request.url.path[len(request.scope.get("root_path", "")) :] or "/"

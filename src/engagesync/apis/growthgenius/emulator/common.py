@@ -173,5 +173,7 @@ class Records:
         low, high = window(request, api.now_ms())
         rows = api.ctx.store.all(
             f"SELECT * FROM {self.table} WHERE tenant_id = ? AND updated_at >= ? AND updated_at <= ?"
-            " ORDER BY updated_at, id LIMIT ?", (tid, low, high, window_limit(api)))
+            " ORDER BY updated_at, id LIMIT ?",
+            (tid, low, high, window_limit(api)),
+        )
         return JSONResponse({self.many: [self.render(r) for r in rows]})

@@ -31,8 +31,16 @@ if TYPE_CHECKING:
     from . import GrowthGeniusApi
 
 #: Text the keyword search looks in (lower-cased, joined).
-SEARCH_FIELDS = ("first_name", "last_name", "full_name", "name", "email", "title", "company_name",
-                 "company_name_informal")
+SEARCH_FIELDS = (
+    "first_name",
+    "last_name",
+    "full_name",
+    "name",
+    "email",
+    "title",
+    "company_name",
+    "company_name_informal",
+)
 
 
 def render_contact(row: sqlite3.Row) -> dict[str, Any]:
@@ -42,8 +50,9 @@ def render_contact(row: sqlite3.Row) -> dict[str, Any]:
     return dict(sorted(out.items()))
 
 
-def apply_fields(api: GrowthGeniusApi, tid: int, data: dict[str, Any], sent: dict[str, Any], creating: bool,
-                 caller: int | None) -> dict[str, Any]:
+def apply_fields(
+    api: GrowthGeniusApi, tid: int, data: dict[str, Any], sent: dict[str, Any], creating: bool, caller: int | None
+) -> dict[str, Any]:
     """Validate ``sent`` and merge it into ``data`` (the stored fields); raises ``Invalid``."""
     problems = check_contact(sent, creating)
     problems += owner_problems(api, tid, sent, problems)
@@ -56,8 +65,9 @@ def apply_fields(api: GrowthGeniusApi, tid: int, data: dict[str, Any], sent: dic
     elif "contact_account_id" in sent and "contact_account" not in sent:
         account_id = out["contact_account_id"]
         old = data.get("contact_account") or {}
-        out["contact_account"] = None if account_id is None else {"id": account_id,
-                                                                  "status": old.get("status") or "cold"}
+        out["contact_account"] = (
+            None if account_id is None else {"id": account_id, "status": old.get("status") or "cold"}
+        )
     # full_name and name default to "first last" when the caller never set them.
     joined = " ".join(str(out[k]) for k in ("first_name", "last_name") if out.get(k)) or None
     for name in ("full_name", "name"):
@@ -93,9 +103,11 @@ async def create_contact(request: Request) -> Response:
     now = api.now_ms()
     with store.tx():
         new_id = api.reserve(0, "contact", 1, start=1_102_755)
-        store.execute("INSERT INTO gg_contacts (tenant_id, id, email, search, data, created_at, updated_at)"
-                      " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                      (tid, new_id, _email_key(data), search_text(data), json.dumps(data), now, now))
+        store.execute(
+            "INSERT INTO gg_contacts (tenant_id, id, email, search, data, created_at, updated_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (tid, new_id, _email_key(data), search_text(data), json.dumps(data), now, now),
+        )
         row = CONTACTS.existing(api, tid, new_id)
     return CONTACTS.answer(row, 201)
 
@@ -109,16 +121,17 @@ async def update_contact(request: Request) -> Response:
         old = json.loads(CONTACTS.existing(api, tid, contact_id)["data"])
         data = apply_fields(api, tid, old, sent, False, common.caller_id(request))
         if data != old:  # updated_at moves on every change, and only then (as Rails does)
-            store.execute("UPDATE gg_contacts SET email = ?, search = ?, data = ?, updated_at = ?"
-                          " WHERE tenant_id = ? AND id = ?",
-                          (_email_key(data), search_text(data), json.dumps(data), api.now_ms(), tid, contact_id))
+            store.execute(
+                "UPDATE gg_contacts SET email = ?, search = ?, data = ?, updated_at = ? WHERE tenant_id = ? AND id = ?",
+                (_email_key(data), search_text(data), json.dumps(data), api.now_ms(), tid, contact_id),
+            )
         row = CONTACTS.existing(api, tid, contact_id)
     return CONTACTS.answer(row)
 
 
 _SORT_SQL = {
     "contact_last_activity_date": "COALESCE((SELECT MAX(m.sent_at) FROM gg_messages m WHERE m.tenant_id = c.tenant_id"
-                                  " AND m.contact_id = c.id), c.updated_at)",
+    " AND m.contact_id = c.id), c.updated_at)",
     "contact_created_at": "c.created_at",
     "contact_updated_at": "c.updated_at",
     "contact_name": "lower(COALESCE(json_extract(c.data, '$.name'), json_extract(c.data, '$.full_name'), ''))",
@@ -170,20 +183,32 @@ async def search_contacts(request: Request) -> Response:
     rows: list[sqlite3.Row] = []
     if offset < reachable:
         order = "ASC" if ascending else "DESC"
-        rows = store.all(f"SELECT c.* FROM gg_contacts c WHERE {where} ORDER BY {_SORT_SQL[sort]} {order}, c.id {order}"
-                         " LIMIT ? OFFSET ?", (*args, min(per_page, reachable - offset), offset))
-    breadcrumbs = ([{"label": "Keywords", "signature_field_name": "q_keywords", "value": keywords,
-                     "display_name": keywords}] if keywords.strip() else [])
-    return JSONResponse({
-        "breadcrumbs": breadcrumbs,
-        "partial_results_only": total > PARTIAL_RESULTS_LIMIT,
-        "disable_eu_prospecting": False,
-        "partial_results_limit": PARTIAL_RESULTS_LIMIT,
-        "pagination": {"page": page, "per_page": per_page, "total_entries": total,
-                       "total_pages": -(-reachable // per_page)},
-        "contacts": [{"contact": render_contact(r)} for r in rows],
-        "num_fetch_result": None,
-    })
+        rows = store.all(
+            f"SELECT c.* FROM gg_contacts c WHERE {where} ORDER BY {_SORT_SQL[sort]} {order}, c.id {order}"
+            " LIMIT ? OFFSET ?",
+            (*args, min(per_page, reachable - offset), offset),
+        )
+    breadcrumbs = (
+        [{"label": "Keywords", "signature_field_name": "q_keywords", "value": keywords, "display_name": keywords}]
+        if keywords.strip()
+        else []
+    )
+    return JSONResponse(
+        {
+            "breadcrumbs": breadcrumbs,
+            "partial_results_only": total > PARTIAL_RESULTS_LIMIT,
+            "disable_eu_prospecting": False,
+            "partial_results_limit": PARTIAL_RESULTS_LIMIT,
+            "pagination": {
+                "page": page,
+                "per_page": per_page,
+                "total_entries": total,
+                "total_pages": -(-reachable // per_page),
+            },
+            "contacts": [{"contact": render_contact(r)} for r in rows],
+            "num_fetch_result": None,
+        }
+    )
 
 
 def routes() -> list[BaseRoute]:

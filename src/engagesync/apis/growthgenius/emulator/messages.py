@@ -26,21 +26,30 @@ RENDERED = ("id", "contact_id", "message_type", "rendered_copy", "rendered_subje
 def render_message(row: sqlite3.Row) -> dict[str, Any]:
     data = json.loads(row["data"])
     out = {name: data.get(name) for name in RENDERED}
-    out.update(id=row["id"], contact_id=row["contact_id"], sent_at=render_time(row["sent_at"]),
-               created_at=render_time(row["created_at"]), updated_at=render_time(row["updated_at"]))
+    out.update(
+        id=row["id"],
+        contact_id=row["contact_id"],
+        sent_at=render_time(row["sent_at"]),
+        created_at=render_time(row["created_at"]),
+        updated_at=render_time(row["updated_at"]),
+    )
     return out
 
 
 MESSAGES = common.Records("gg_messages", "Message", "message", "messages", render_message)
 
 
-def apply_fields(api: GrowthGeniusApi, tid: int, data: dict[str, Any], sent: dict[str, Any], creating: bool,
-                 caller: int | None) -> dict[str, Any]:
+def apply_fields(
+    api: GrowthGeniusApi, tid: int, data: dict[str, Any], sent: dict[str, Any], creating: bool, caller: int | None
+) -> dict[str, Any]:
     problems = check_message(sent, creating)
     bad = {p[0] for p in problems}
     team = api.team_id(tid)
-    if sent.get("contact_id") is not None and "contact_id" not in bad \
-            and CONTACTS.find(api, tid, whole_number(sent["contact_id"]) or 0) is None:
+    if (
+        sent.get("contact_id") is not None
+        and "contact_id" not in bad
+        and CONTACTS.find(api, tid, whole_number(sent["contact_id"]) or 0) is None
+    ):
         problems.append(("contact_id", f"{sent['contact_id']} is not a contact of your team"))
     if sent.get("team_id") is not None and "team_id" not in bad and whole_number(sent["team_id"]) != team:
         problems.append(("team_id", f"must be your team's id, {team} (got {sent['team_id']})"))
@@ -71,8 +80,11 @@ async def create_message(request: Request) -> Response:
         data.setdefault("sent_at", None)
         contact_id, sent_at, blob = _columns(data)
         new_id = api.reserve(0, "message", 1, start=393_642)
-        store.execute("INSERT INTO gg_messages (tenant_id, id, contact_id, sent_at, data, created_at, updated_at)"
-                      " VALUES (?, ?, ?, ?, ?, ?, ?)", (tid, new_id, contact_id, sent_at, blob, now, now))
+        store.execute(
+            "INSERT INTO gg_messages (tenant_id, id, contact_id, sent_at, data, created_at, updated_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (tid, new_id, contact_id, sent_at, blob, now, now),
+        )
         row = MESSAGES.existing(api, tid, new_id)
     return MESSAGES.answer(row, 201)
 
@@ -91,8 +103,11 @@ async def update_message(request: Request) -> Response:
         data = apply_fields(api, tid, old, sent, False, common.caller_id(request))
         if data != old:
             contact_id, sent_at, blob = _columns(data)
-            store.execute("UPDATE gg_messages SET contact_id = ?, sent_at = ?, data = ?, updated_at = ?"
-                          " WHERE tenant_id = ? AND id = ?", (contact_id, sent_at, blob, api.now_ms(), tid, message_id))
+            store.execute(
+                "UPDATE gg_messages SET contact_id = ?, sent_at = ?, data = ?, updated_at = ?"
+                " WHERE tenant_id = ? AND id = ?",
+                (contact_id, sent_at, blob, api.now_ms(), tid, message_id),
+            )
         row = MESSAGES.existing(api, tid, message_id)
     return MESSAGES.answer(row)
 

@@ -38,8 +38,9 @@ def find_user(api: GrowthGeniusApi, tenant_id: int, user_id: int) -> sqlite3.Row
     return api.ctx.store.one("SELECT * FROM gg_users WHERE tenant_id = ? AND id = ?", (tenant_id, user_id))
 
 
-def owner_problems(api: GrowthGeniusApi, tenant_id: int, sent: dict[str, Any], problems: list[Problem]
-                   ) -> list[Problem]:
+def owner_problems(
+    api: GrowthGeniusApi, tenant_id: int, sent: dict[str, Any], problems: list[Problem]
+) -> list[Problem]:
     """A ``user_id`` in a contact or message body must name a member of the team (checked once well-formed)."""
     owner = sent.get("user_id")
     if owner is None or any(field == "user_id" for field, _ in problems):

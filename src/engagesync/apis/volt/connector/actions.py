@@ -30,12 +30,16 @@ from .streams import CONTACT_FIELDS, MESSAGE_FIELDS, contact_record, conversatio
 
 Record = dict[str, Any]
 
-SEND_MUTATION = (f"mutation createMessage($to: String!, $from: String!, $body: String!, $media: [String!]) {{ "
-                 f"createMessage(to: $to, from: $from, body: $body, media: $media) {{ {MESSAGE_FIELDS} }} }}")
-UPSERT_MUTATION = ("mutation createOrUpdateContact($name: String!, $phoneNumber: String!, $accountPhone: String!, "
-                   "$customFields: [ContactCustomFieldInput]!, $blocked: Boolean!) { createOrUpdateContact("
-                   "name: $name, phoneNumber: $phoneNumber, accountPhone: $accountPhone, customFields: $customFields, "
-                   f"blocked: $blocked) {{ {CONTACT_FIELDS} }} }}")
+SEND_MUTATION = (
+    f"mutation createMessage($to: String!, $from: String!, $body: String!, $media: [String!]) {{ "
+    f"createMessage(to: $to, from: $from, body: $body, media: $media) {{ {MESSAGE_FIELDS} }} }}"
+)
+UPSERT_MUTATION = (
+    "mutation createOrUpdateContact($name: String!, $phoneNumber: String!, $accountPhone: String!, "
+    "$customFields: [ContactCustomFieldInput]!, $blocked: Boolean!) { createOrUpdateContact("
+    "name: $name, phoneNumber: $phoneNumber, accountPhone: $accountPhone, customFields: $customFields, "
+    f"blocked: $blocked) {{ {CONTACT_FIELDS} }} }}"
+)
 #: Conversation pages read back when reconciling a send (newest first; the send is on the first one).
 RECONCILE_PAGES = 5
 
@@ -60,9 +64,13 @@ def _custom_fields(value: Any) -> list[Record]:
 
 
 def _upsert_variables(record: Record) -> Record:
-    return {"name": record.get("name"), "phoneNumber": record.get("phoneNumber"),
-            "accountPhone": record.get("accountPhone"), "customFields": _custom_fields(record.get("customFields")),
-            "blocked": bool(record.get("blocked", False))}
+    return {
+        "name": record.get("name"),
+        "phoneNumber": record.get("phoneNumber"),
+        "accountPhone": record.get("accountPhone"),
+        "customFields": _custom_fields(record.get("customFields")),
+        "blocked": bool(record.get("blocked", False)),
+    }
 
 
 _ARG = re.compile(r"^\s*(to|from|body|media|name|phoneNumber|accountPhone|customFields|blocked)\b[\s:]")
@@ -83,10 +91,15 @@ def field_of(error: GraphQLError) -> str | None:
 
 
 def _refused(client: ApiClient, errors: list[GraphQLError]) -> RejectedError:
-    body = {"errors": [{"message": e.message, "path": list(e.path), "extensions": {"code": e.code}}
-                       for e in errors]}
-    return RejectedError(200, [e.message for e in errors] or ["refused"], "POST", client.safe_url(client.base_url),
-                         body, fields=[field_of(e) for e in errors])
+    body = {"errors": [{"message": e.message, "path": list(e.path), "extensions": {"code": e.code}} for e in errors]}
+    return RejectedError(
+        200,
+        [e.message for e in errors] or ["refused"],
+        "POST",
+        client.safe_url(client.base_url),
+        body,
+        fields=[field_of(e) for e in errors],
+    )
 
 
 def _one(client: ApiClient, mutation: str, root: str, variables: Record, retry: bool) -> Any:
@@ -141,8 +154,13 @@ def validate_upsert(record: Record) -> list[Problem]:
     try:
         fields = _custom_fields(record.get("customFields"))
     except (ValueError, TypeError, KeyError, AttributeError):
-        return [*problems, ("customFields", "must be an object of key: value, or a list of {key, value} "
-                                            f"(got {record.get('customFields')!r})")]
+        return [
+            *problems,
+            (
+                "customFields",
+                f"must be an object of key: value, or a list of {{key, value}} (got {record.get('customFields')!r})",
+            ),
+        ]
     if any(not f["key"].strip() for f in fields):
         problems.append(("customFields", "key must not be blank"))
     return problems
@@ -157,8 +175,10 @@ def _normalize_send(record: Record) -> Record:
 
 
 def _normalize_upsert(record: Record) -> Record:
-    return {k: v.strip() if k in ("phoneNumber", "accountPhone", "name") and isinstance(v, str) else v
-            for k, v in record.items()}
+    return {
+        k: v.strip() if k in ("phoneNumber", "accountPhone", "name") and isinstance(v, str) else v
+        for k, v in record.items()
+    }
 
 
 # -- reconcile -----------------------------------------------------------------------------------
@@ -181,8 +201,11 @@ def reconcile_send(client: ApiClient, record: Record, since: float | None = None
                 sent_at = _epoch(message.get("sentAt"))
                 if since is not None and sent_at is not None and sent_at < since - 1.0:
                     return None  # older than the push: the send never arrived
-                if (message.get("toNumber") == variables["to"] and message.get("body") == variables["body"]
-                        and list(message.get("media") or []) == media):
+                if (
+                    message.get("toNumber") == variables["to"]
+                    and message.get("body") == variables["body"]
+                    and list(message.get("media") or []) == media
+                ):
                     return dict(message)
             if pages >= RECONCILE_PAGES:
                 break
@@ -197,28 +220,51 @@ def _request(mutation: str, variables: Record) -> Request:
 
 def actions() -> dict[str, ActionSpec]:
     send = ActionSpec(
-        name="send_message", title="Send a text message", method="POST", path="",
-        fields=(FieldSpec("to", "Number to send to (E.164, e.g. +15555550123)", required=True, type="string"),
-                FieldSpec("from", "Primary number of the Volt account (E.164)", required=True, type="string"),
-                FieldSpec("body", f"Text of the message (up to {MAX_BODY_LENGTH} characters; blank only with "
-                                  "media)", type="string"),
-                FieldSpec("media", "Public http(s) URLs to attach (a list, or comma-separated)", type="array")),
+        name="send_message",
+        title="Send a text message",
+        method="POST",
+        path="",
+        fields=(
+            FieldSpec("to", "Number to send to (E.164, e.g. +15555550123)", required=True, type="string"),
+            FieldSpec("from", "Primary number of the Volt account (E.164)", required=True, type="string"),
+            FieldSpec(
+                "body",
+                f"Text of the message (up to {MAX_BODY_LENGTH} characters; blank only with media)",
+                type="string",
+            ),
+            FieldSpec("media", "Public http(s) URLs to attach (a list, or comma-separated)", type="array"),
+        ),
         description="createMessage, one request per record; a send whose outcome is unknown is looked up in "
-                    "the conversation before it is sent again",
-        creates=True, validate_extra=validate_send, normalize=_normalize_send, reconcile=reconcile_send,
-        id_path="id", send_batch=send_messages,
-        request_builder=lambda r: _request(SEND_MUTATION, _send_variables(r)))
+        "the conversation before it is sent again",
+        creates=True,
+        validate_extra=validate_send,
+        normalize=_normalize_send,
+        reconcile=reconcile_send,
+        id_path="id",
+        send_batch=send_messages,
+        request_builder=lambda r: _request(SEND_MUTATION, _send_variables(r)),
+    )
     upsert = ActionSpec(
-        name="upsert_contact", title="Create or update a contact", method="POST", path="",
-        fields=(FieldSpec("phoneNumber", "The contact's number (E.164); the upsert key", required=True,
-                          type="string"),
-                FieldSpec("accountPhone", "Primary number of the Volt account (E.164)", required=True,
-                          type="string"),
-                FieldSpec("name", "Display name", required=True, type="string"),
-                FieldSpec("customFields", "Custom fields: {key: value} or [{key, value}] (JSON in a CSV cell); "
-                                          "fields not named are kept", type="any"),
-                FieldSpec("blocked", "Block the contact (default false: an upsert unblocks)", type="boolean")),
+        name="upsert_contact",
+        title="Create or update a contact",
+        method="POST",
+        path="",
+        fields=(
+            FieldSpec("phoneNumber", "The contact's number (E.164); the upsert key", required=True, type="string"),
+            FieldSpec("accountPhone", "Primary number of the Volt account (E.164)", required=True, type="string"),
+            FieldSpec("name", "Display name", required=True, type="string"),
+            FieldSpec(
+                "customFields",
+                "Custom fields: {key: value} or [{key, value}] (JSON in a CSV cell); fields not named are kept",
+                type="any",
+            ),
+            FieldSpec("blocked", "Block the contact (default false: an upsert unblocks)", type="boolean"),
+        ),
         description="createOrUpdateContact (an upsert by phone number: safe to resend)",
-        validate_extra=validate_upsert, normalize=_normalize_upsert, id_path="id", send_batch=upsert_contacts,
-        request_builder=lambda r: _request(UPSERT_MUTATION, _upsert_variables(r)))
+        validate_extra=validate_upsert,
+        normalize=_normalize_upsert,
+        id_path="id",
+        send_batch=upsert_contacts,
+        request_builder=lambda r: _request(UPSERT_MUTATION, _upsert_variables(r)),
+    )
     return {a.name: a for a in (send, upsert)}

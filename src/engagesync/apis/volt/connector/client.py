@@ -23,7 +23,6 @@ STREAM_SETTINGS = ("primary_phone",)
 DEFAULT_BASE_URL = REAL_GRAPHQL_URL
 
 
-
 def make_client(base_url: str, token: str | None = None, **kwargs: Any) -> ApiClient:
     """An ``ApiClient`` on the GraphQL endpoint sending ``Authorization: Bearer <token>``.
 

@@ -31,63 +31,119 @@ from .client import gql
 V, B, TS, BOOL, J = "VARCHAR", "BIGINT", "TIMESTAMP", "BOOLEAN", "JSON"
 Json = dict[str, Any]
 
-CONTACT_FIELDS = ("id phoneNumber name mappedNumber blocked createdAt lastUpdatedAt "
-                  "customFields { key type value } lists { id name }")
-MESSAGE_FIELDS = ("id legacyId toNumber fromNumber status statusDescription media body sentAt confirmedAt "
-                  "wave { id } contact { id phoneNumber }")
+CONTACT_FIELDS = (
+    "id phoneNumber name mappedNumber blocked createdAt lastUpdatedAt customFields { key type value } lists { id name }"
+)
+MESSAGE_FIELDS = (
+    "id legacyId toNumber fromNumber status statusDescription media body sentAt confirmedAt "
+    "wave { id } contact { id phoneNumber }"
+)
 PAGE_INFO = "pageInfo { totalItems nextPage hasNextPage }"
 
-INBOX_QUERY = (f"query Inbox($from: String!, $before: String) {{ inbox(from: $from, before: $before) {{ "
-               f"items {{ contact {{ {CONTACT_FIELDS} }} lastMessage isUnread lastMessageTime }} {PAGE_INFO} }} }}")
-CONVERSATION_QUERY = (f"query Conversation($to: String!, $from: String!, $before: String) {{ "
-                      f"conversation(to: $to, from: $from, before: $before) {{ messages {{ {MESSAGE_FIELDS} }} "
-                      f"{PAGE_INFO} }} }}")
+INBOX_QUERY = (
+    f"query Inbox($from: String!, $before: String) {{ inbox(from: $from, before: $before) {{ "
+    f"items {{ contact {{ {CONTACT_FIELDS} }} lastMessage isUnread lastMessageTime }} {PAGE_INFO} }} }}"
+)
+CONVERSATION_QUERY = (
+    f"query Conversation($to: String!, $from: String!, $before: String) {{ "
+    f"conversation(to: $to, from: $from, before: $before) {{ messages {{ {MESSAGE_FIELDS} }} "
+    f"{PAGE_INFO} }} }}"
+)
 WEBHOOKS_QUERY = "query Webhooks { webhooks { id url createdAt lastUpdatedAt } }"
 
-CONVERSATION_COLUMNS = {"phoneNumber": V, "contactId": V, "contactName": V, "lastMessage": V, "isUnread": BOOL,
-                        "lastMessageTime": TS}
-CONTACT_COLUMNS = {"id": V, "phoneNumber": V, "name": V, "mappedNumber": V, "blocked": BOOL, "createdAt": TS,
-                   "lastUpdatedAt": TS, "customFields": J, "lists": J}
-MESSAGE_COLUMNS = {"id": V, "legacyId": V, "peer": V, "toNumber": V, "fromNumber": V, "status": V,
-                   "statusDescription": V, "media": J, "body": V, "sentAt": TS, "confirmedAt": TS, "waveId": V,
-                   "contactId": V}
+CONVERSATION_COLUMNS = {
+    "phoneNumber": V,
+    "contactId": V,
+    "contactName": V,
+    "lastMessage": V,
+    "isUnread": BOOL,
+    "lastMessageTime": TS,
+}
+CONTACT_COLUMNS = {
+    "id": V,
+    "phoneNumber": V,
+    "name": V,
+    "mappedNumber": V,
+    "blocked": BOOL,
+    "createdAt": TS,
+    "lastUpdatedAt": TS,
+    "customFields": J,
+    "lists": J,
+}
+MESSAGE_COLUMNS = {
+    "id": V,
+    "legacyId": V,
+    "peer": V,
+    "toNumber": V,
+    "fromNumber": V,
+    "status": V,
+    "statusDescription": V,
+    "media": J,
+    "body": V,
+    "sentAt": TS,
+    "confirmedAt": TS,
+    "waveId": V,
+    "contactId": V,
+}
 WEBHOOK_COLUMNS = {"id": V, "url": V, "createdAt": TS, "lastUpdatedAt": TS}
 
 
 def _need(primary_phone: str | None) -> str:
     if not primary_phone:
-        raise ValueError("Volt streams need the account's primary number: set the connection's primary_phone "
-                         "(e.g. --setting primary_phone=+15555554321)")
+        raise ValueError(
+            "Volt streams need the account's primary number: set the connection's primary_phone "
+            "(e.g. --setting primary_phone=+15555554321)"
+        )
     return primary_phone
 
 
 def contact_record(contact: Json) -> Json:
     """A contact as stored: custom fields as ``[{key, type, value}]``, lists as ``[{id, name}]``."""
-    return {"id": str(contact["id"]), "phoneNumber": contact["phoneNumber"], "name": contact["name"],
-            "mappedNumber": contact.get("mappedNumber"), "blocked": contact["blocked"],
-            "createdAt": contact["createdAt"], "lastUpdatedAt": contact["lastUpdatedAt"],
-            "customFields": contact.get("customFields") or [], "lists": contact.get("lists") or []}
+    return {
+        "id": str(contact["id"]),
+        "phoneNumber": contact["phoneNumber"],
+        "name": contact["name"],
+        "mappedNumber": contact.get("mappedNumber"),
+        "blocked": contact["blocked"],
+        "createdAt": contact["createdAt"],
+        "lastUpdatedAt": contact["lastUpdatedAt"],
+        "customFields": contact.get("customFields") or [],
+        "lists": contact.get("lists") or [],
+    }
 
 
 def conversation_record(item: Json) -> Json | None:
     contact = item.get("contact")
     if not isinstance(contact, dict):  # a peer without a contact cannot be named; never seen in practice
         return None
-    return {"phoneNumber": contact["phoneNumber"], "contactId": str(contact["id"]), "contactName": contact["name"],
-            "lastMessage": item["lastMessage"], "isUnread": item["isUnread"],
-            "lastMessageTime": item["lastMessageTime"]}
+    return {
+        "phoneNumber": contact["phoneNumber"],
+        "contactId": str(contact["id"]),
+        "contactName": contact["name"],
+        "lastMessage": item["lastMessage"],
+        "isUnread": item["isUnread"],
+        "lastMessageTime": item["lastMessageTime"],
+    }
 
 
 def message_record(message: Json, peer: str) -> Json:
     """A message as stored; the zero ``confirmedAt`` of an unconfirmed message becomes null."""
     wave, contact = message.get("wave"), message.get("contact")
-    return {"id": str(message["id"]), "legacyId": message["legacyId"], "peer": peer,
-            "toNumber": message["toNumber"], "fromNumber": message["fromNumber"], "status": message["status"],
-            "statusDescription": message["statusDescription"], "media": message.get("media") or [],
-            "body": message["body"], "sentAt": message["sentAt"],
-            "confirmedAt": None if message["confirmedAt"] == UNCONFIRMED else message["confirmedAt"],
-            "waveId": str(wave["id"]) if isinstance(wave, dict) else None,
-            "contactId": str(contact["id"]) if isinstance(contact, dict) else None}
+    return {
+        "id": str(message["id"]),
+        "legacyId": message["legacyId"],
+        "peer": peer,
+        "toNumber": message["toNumber"],
+        "fromNumber": message["fromNumber"],
+        "status": message["status"],
+        "statusDescription": message["statusDescription"],
+        "media": message.get("media") or [],
+        "body": message["body"],
+        "sentAt": message["sentAt"],
+        "confirmedAt": None if message["confirmedAt"] == UNCONFIRMED else message["confirmedAt"],
+        "waveId": str(wave["id"]) if isinstance(wave, dict) else None,
+        "contactId": str(contact["id"]) if isinstance(contact, dict) else None,
+    }
 
 
 def _next(page_info: Json | None) -> str | None:
@@ -103,11 +159,15 @@ def inbox_fetch(client: ApiClient, primary_phone: str) -> Callable[[str | None],
     def fetch(before: str | None) -> tuple[list[Json], str | None]:
         inbox = runner.query(INBOX_QUERY, {"from": primary_phone, "before": before})["inbox"] or {}
         return list(inbox.get("items") or []), _next(inbox.get("pageInfo"))
+
     return fetch
 
 
-def conversation_fetch(client: ApiClient, primary_phone: str, to: str,
-                       ) -> Callable[[str | None], tuple[list[Json], str | None]]:
+def conversation_fetch(
+    client: ApiClient,
+    primary_phone: str,
+    to: str,
+) -> Callable[[str | None], tuple[list[Json], str | None]]:
     """``fetch(before)`` for ``follow_cursor``: one page of a conversation's messages and the next cursor."""
     runner = gql(client)
 
@@ -115,6 +175,7 @@ def conversation_fetch(client: ApiClient, primary_phone: str, to: str,
         data = runner.query(CONVERSATION_QUERY, {"to": to, "from": primary_phone, "before": before})
         conversation = data["conversation"] or {}
         return list(conversation.get("messages") or []), _next(conversation.get("pageInfo"))
+
     return fetch
 
 
@@ -190,15 +251,36 @@ class WebhooksStream:
 def streams(primary_phone: str | None = None) -> dict[str, Stream]:
     """Every Volt stream by name (parents before children)."""
     out: list[Stream] = [
-        InboxStream(StreamSpec("conversations", ("phoneNumber",), CONVERSATION_COLUMNS,
-                               "The inbox: one row per peer with its last message (before-cursor pages)"),
-                    primary_phone, conversation_record),
-        InboxStream(StreamSpec("contacts", ("id",), CONTACT_COLUMNS,
-                               "Contacts of the inbox's conversations (the schema lists no other way)"),
-                    primary_phone, _contact_of),
-        MessagesStream(StreamSpec("messages", ("id",), MESSAGE_COLUMNS,
-                                  "Messages of every conversation (before-cursor pages, per peer)",
-                                  parent="conversations"), primary_phone),
+        InboxStream(
+            StreamSpec(
+                "conversations",
+                ("phoneNumber",),
+                CONVERSATION_COLUMNS,
+                "The inbox: one row per peer with its last message (before-cursor pages)",
+            ),
+            primary_phone,
+            conversation_record,
+        ),
+        InboxStream(
+            StreamSpec(
+                "contacts",
+                ("id",),
+                CONTACT_COLUMNS,
+                "Contacts of the inbox's conversations (the schema lists no other way)",
+            ),
+            primary_phone,
+            _contact_of,
+        ),
+        MessagesStream(
+            StreamSpec(
+                "messages",
+                ("id",),
+                MESSAGE_COLUMNS,
+                "Messages of every conversation (before-cursor pages, per peer)",
+                parent="conversations",
+            ),
+            primary_phone,
+        ),
         WebhooksStream(StreamSpec("webhooks", ("id",), WEBHOOK_COLUMNS, "Registered webhooks, full refresh")),
     ]
     return {s.spec.name: s for s in out}

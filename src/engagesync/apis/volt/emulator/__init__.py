@@ -62,8 +62,9 @@ class VoltApi(EmulatedApi):
 
     def __init__(self, ctx: Any) -> None:
         super().__init__(ctx)
-        self.graphql = GraphQLService(contract.sdl(), resolvers.RESOLVERS, context=self._context,
-                                      request_errors=resolvers.request_errors)
+        self.graphql = GraphQLService(
+            contract.sdl(), resolvers.RESOLVERS, context=self._context, request_errors=resolvers.request_errors
+        )
         self._key: rsa.RSAPrivateKey | None = None
         saved = ctx.store.get_meta(SETTINGS_META)
         self.settings = CarrierSettings(**saved) if saved else CarrierSettings()
@@ -74,9 +75,11 @@ class VoltApi(EmulatedApi):
 
     # -- composition -----------------------------------------------------------------------------
     def routes(self) -> list[BaseRoute]:
-        return [*self.graphql.routes(contract.GRAPHQL_PATH),
-                Route(contract.PUBLIC_KEY_PATH, self._public_key, methods=["GET"]),
-                Route(contract.PUBLIC_KEY_PEM_PATH, self._public_key_pem, methods=["GET"])]
+        return [
+            *self.graphql.routes(contract.GRAPHQL_PATH),
+            Route(contract.PUBLIC_KEY_PATH, self._public_key, methods=["GET"]),
+            Route(contract.PUBLIC_KEY_PEM_PATH, self._public_key_pem, methods=["GET"]),
+        ]
 
     def asgi_app(self) -> ASGIApp:
         app = Starlette(routes=self.routes(), exception_handlers=self.exception_handlers())
@@ -98,14 +101,19 @@ class VoltApi(EmulatedApi):
         return self.graphql.operation_name(body, query_string) if subpath == contract.GRAPHQL_PATH else None
 
     def admin_routes(self) -> list[BaseRoute]:
-        return [Route("/inbound", self._inbound, methods=["POST"]),
-                Route("/settings", self._settings, methods=["GET", "PUT"])]
+        return [
+            Route("/inbound", self._inbound, methods=["POST"]),
+            Route("/settings", self._settings, methods=["GET", "PUT"]),
+        ]
 
     # -- auth ------------------------------------------------------------------------------------
     def is_public(self, request: Request) -> bool:
-        path = request.url.path[len(request.scope.get("root_path", "")):]
-        return path in (contract.PUBLIC_KEY_PATH, contract.PUBLIC_KEY_PEM_PATH,
-                        f"{contract.GRAPHQL_PATH}/schema.graphql")
+        path = request.url.path[len(request.scope.get("root_path", "")) :]
+        return path in (
+            contract.PUBLIC_KEY_PATH,
+            contract.PUBLIC_KEY_PEM_PATH,
+            f"{contract.GRAPHQL_PATH}/schema.graphql",
+        )
 
     def authenticate(self, request: Request) -> AuthResult | None:
         header = request.headers.get("authorization", "")
@@ -118,17 +126,28 @@ class VoltApi(EmulatedApi):
 
     def unauthorized(self, request: Request) -> Response:
         header = request.headers.get("authorization", "")
-        message = ("missing access token: send Authorization: Bearer <token>" if not header.strip() else
-                   "invalid or expired access token")
-        return JSONResponse({"errors": [{"message": message, "extensions": {"code": "UNAUTHENTICATED"}}],
-                             "data": None}, status_code=401)
+        message = (
+            "missing access token: send Authorization: Bearer <token>"
+            if not header.strip()
+            else "invalid or expired access token"
+        )
+        return JSONResponse(
+            {"errors": [{"message": message, "extensions": {"code": "UNAUTHENTICATED"}}], "data": None}, status_code=401
+        )
 
     def error_body(self, status: int) -> tuple[bytes, str]:
         if status == 429:
             return b"", ""
-        message = {400: "bad request", 401: "unauthorized", 403: "forbidden", 404: "not found",
-                   500: "internal system error", 502: "bad gateway", 503: "service unavailable",
-                   504: "gateway timeout"}.get(status, "error")
+        message = {
+            400: "bad request",
+            401: "unauthorized",
+            403: "forbidden",
+            404: "not found",
+            500: "internal system error",
+            502: "bad gateway",
+            503: "service unavailable",
+            504: "gateway timeout",
+        }.get(status, "error")
         return json.dumps({"errors": [{"message": message}], "data": None}).encode(), "application/json"
 
     # -- tenants, seeding, credentials -----------------------------------------------------------
@@ -151,8 +170,9 @@ class VoltApi(EmulatedApi):
     def credentials(self, tenant: Tenant, base_url: str) -> dict[str, Any]:
         tokens = self.ctx.credentials_of(self.id, tenant.id, "token")
         base = f"{base_url}{self.prefix}"
-        primary = self.ctx.store.scalar("SELECT primary_phone FROM vt_accounts WHERE tenant_id = ? ORDER BY id LIMIT 1",
-                                        (tenant.id,))
+        primary = self.ctx.store.scalar(
+            "SELECT primary_phone FROM vt_accounts WHERE tenant_id = ? ORDER BY id LIMIT 1", (tenant.id,)
+        )
         return {
             "graphql_url": f"{base}{contract.GRAPHQL_PATH}",
             "schema_url": f"{base}{contract.GRAPHQL_PATH}/schema.graphql",
@@ -181,8 +201,9 @@ class VoltApi(EmulatedApi):
                 pem = self.ctx.store.get_meta(KEY_META)
                 if pem is None:
                     fresh = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-                    pem = fresh.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                              serialization.NoEncryption()).decode()
+                    pem = fresh.private_bytes(
+                        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+                    ).decode()
                     self.ctx.store.set_meta(KEY_META, pem)
             key = serialization.load_pem_private_key(pem.encode(), password=None)
             assert isinstance(key, rsa.RSAPrivateKey)
@@ -217,8 +238,10 @@ class VoltApi(EmulatedApi):
             raise ResolverError(f"webhook test request to the URL failed ({problem}); it must answer with a 2xx status")
         with store.tx():
             hook_id = self.reserve(tenant.t, "webhook", 1, model.WEBHOOK_ID)
-            store.execute("INSERT INTO vt_webhooks (tenant_id, id, url, created_at, updated_at) VALUES (?, ?, ?, ?, ?)",
-                          (tenant.t, hook_id, url, now, now))
+            store.execute(
+                "INSERT INTO vt_webhooks (tenant_id, id, url, created_at, updated_at) VALUES (?, ?, ?, ?, ?)",
+                (tenant.t, hook_id, url, now, now),
+            )
         return store.one("SELECT * FROM vt_webhooks WHERE tenant_id = ? AND id = ?", (tenant.t, hook_id))
 
     async def _public_key(self, request: Request) -> Response:
@@ -263,8 +286,13 @@ class VoltApi(EmulatedApi):
             merged = {**asdict(self.settings), **{k: v for k, v in body.items() if k in asdict(self.settings)}}
             unknown = sorted(set(body) - set(merged))
             if unknown or any(not isinstance(v, int | float) or v < 0 for v in merged.values()):
-                return JSONResponse({"error": f"settings are non-negative seconds: {', '.join(asdict(self.settings))}"
-                                     + (f"; unknown: {', '.join(unknown)}" if unknown else "")}, status_code=400)
+                return JSONResponse(
+                    {
+                        "error": f"settings are non-negative seconds: {', '.join(asdict(self.settings))}"
+                        + (f"; unknown: {', '.join(unknown)}" if unknown else "")
+                    },
+                    status_code=400,
+                )
             self.settings = CarrierSettings(**{k: float(v) for k, v in merged.items()})
             self.ctx.store.set_meta(SETTINGS_META, asdict(self.settings))
         return JSONResponse(asdict(self.settings))

@@ -61,8 +61,9 @@ def _page_cursor(before: str | None) -> int | None:
         raise ResolverError(f"before: {exc}") from None
 
 
-def resolve_conversation(_: Any, info: GraphQLResolveInfo, to: str, before: str | None = None,
-                         **kwargs: Any) -> dict[str, Any]:
+def resolve_conversation(
+    _: Any, info: GraphQLResolveInfo, to: str, before: str | None = None, **kwargs: Any
+) -> dict[str, Any]:
     t = _tenant(info)
     _check(contract.e164_problem("to", to))
     account = t.account_by_number(kwargs["from"], "from")
@@ -77,8 +78,10 @@ def resolve_conversation(_: Any, info: GraphQLResolveInfo, to: str, before: str 
     more = len(rows) > size
     rows = rows[:size]
     next_page = contract.encode_cursor(rows[-1]["sent_at"], rows[-1]["seq"]) if more else None
-    return {"messages": [t.message(r) for r in rows],
-            "pageInfo": {"totalItems": total, "nextPage": next_page, "hasNextPage": more}}
+    return {
+        "messages": [t.message(r) for r in rows],
+        "pageInfo": {"totalItems": total, "nextPage": next_page, "hasNextPage": more},
+    }
 
 
 def resolve_inbox(_: Any, info: GraphQLResolveInfo, before: str | None = None, **kwargs: Any) -> dict[str, Any]:
@@ -86,12 +89,18 @@ def resolve_inbox(_: Any, info: GraphQLResolveInfo, before: str | None = None, *
     account = t.account_by_number(kwargs["from"], "from")
     key = _page_cursor(before)
     size = contract.INBOX_PAGE_SIZE
-    total = int(t.store.scalar("SELECT COUNT(DISTINCT peer) FROM vt_messages WHERE tenant_id = ? AND account_id = ?",
-                               (t.t, account["id"])))
+    total = int(
+        t.store.scalar(
+            "SELECT COUNT(DISTINCT peer) FROM vt_messages WHERE tenant_id = ? AND account_id = ?", (t.t, account["id"])
+        )
+    )
     having = "" if key is None else "HAVING last < ?"
     args: tuple[Any, ...] = (t.t, account["id"]) + (() if key is None else (key,))
-    groups = t.store.all(f"SELECT peer, MAX(seq) AS last FROM vt_messages WHERE tenant_id = ? AND account_id = ? "
-                         f"GROUP BY peer {having} ORDER BY last DESC LIMIT ?", (*args, size + 1))
+    groups = t.store.all(
+        f"SELECT peer, MAX(seq) AS last FROM vt_messages WHERE tenant_id = ? AND account_id = ? "
+        f"GROUP BY peer {having} ORDER BY last DESC LIMIT ?",
+        (*args, size + 1),
+    )
     more = len(groups) > size
     groups = groups[:size]
     items = []
@@ -100,12 +109,20 @@ def resolve_inbox(_: Any, info: GraphQLResolveInfo, before: str | None = None, *
         last_row = t.store.one("SELECT * FROM vt_messages WHERE tenant_id = ? AND seq = ?", (t.t, g["last"]))
         assert last_row is not None
         contact = t.contact_row(last_row["contact_id"])
-        items.append({"contact": None if contact is None else t.contact(contact), "lastMessage": last_row["body"],
-                      "isUnread": last_row["direction"] == "inbound",
-                      "lastMessageTime": contract.rfc3339(last_row["sent_at"])})
+        items.append(
+            {
+                "contact": None if contact is None else t.contact(contact),
+                "lastMessage": last_row["body"],
+                "isUnread": last_row["direction"] == "inbound",
+                "lastMessageTime": contract.rfc3339(last_row["sent_at"]),
+            }
+        )
     next_page = contract.encode_cursor(last_row["sent_at"], last_row["seq"]) if more and last_row else None
-    return {"account": t.account(account["id"]), "items": items,
-            "pageInfo": {"totalItems": total, "nextPage": next_page, "hasNextPage": more}}
+    return {
+        "account": t.account(account["id"]),
+        "items": items,
+        "pageInfo": {"totalItems": total, "nextPage": next_page, "hasNextPage": more},
+    }
 
 
 def resolve_message(_: Any, info: GraphQLResolveInfo, id: str) -> dict[str, Any] | None:
@@ -146,8 +163,9 @@ def resolve_webhooks(_: Any, info: GraphQLResolveInfo) -> list[dict[str, Any]]:
 
 
 # -- Mutation ------------------------------------------------------------------------------------
-def resolve_create_message(_: Any, info: GraphQLResolveInfo, to: str, body: str, media: list[str] | None = None,
-                           **kwargs: Any) -> dict[str, Any]:
+def resolve_create_message(
+    _: Any, info: GraphQLResolveInfo, to: str, body: str, media: list[str] | None = None, **kwargs: Any
+) -> dict[str, Any]:
     t = _tenant(info)
     media = list(media or [])
     _check(contract.e164_problem("to", to), *_body_problems(body, media))
@@ -162,19 +180,29 @@ def resolve_create_message(_: Any, info: GraphQLResolveInfo, to: str, body: str,
     return t.message(fresh)
 
 
-def resolve_create_or_update_contact(_: Any, info: GraphQLResolveInfo, name: str, phoneNumber: str,
-                                     accountPhone: str, customFields: list[dict[str, Any] | None],
-                                     blocked: bool) -> dict[str, Any]:
+def resolve_create_or_update_contact(
+    _: Any,
+    info: GraphQLResolveInfo,
+    name: str,
+    phoneNumber: str,
+    accountPhone: str,
+    customFields: list[dict[str, Any] | None],
+    blocked: bool,
+) -> dict[str, Any]:
     t = _tenant(info)
     fields = [(str(f["key"]).strip(), str(f["value"])) for f in customFields if f is not None]
-    _check(contract.e164_problem("phoneNumber", phoneNumber), None if name.strip() else "name must not be blank",
-           *["customFields: key must not be blank" for k, _v in fields if not k][:1])
+    _check(
+        contract.e164_problem("phoneNumber", phoneNumber),
+        None if name.strip() else "name must not be blank",
+        *["customFields: key must not be blank" for k, _v in fields if not k][:1],
+    )
     account = t.account_by_number(accountPhone, "accountPhone")
     return t.contact(t.upsert_contact(account, phoneNumber, name.strip(), fields, blocked))
 
 
-def resolve_create_or_update_list(_: Any, info: GraphQLResolveInfo, primaryPhone: str,
-                                  listQuery: dict[str, Any]) -> dict[str, Any]:
+def resolve_create_or_update_list(
+    _: Any, info: GraphQLResolveInfo, primaryPhone: str, listQuery: dict[str, Any]
+) -> dict[str, Any]:
     t = _tenant(info)
     account = t.account_by_number(primaryPhone, "primaryPhone")
     return t.list_dict(t.upsert_list(account, listQuery))
@@ -187,46 +215,77 @@ def _scheduled(value: str) -> float:
         raise ResolverError(str(exc)) from None
 
 
-def resolve_schedule_message(_: Any, info: GraphQLResolveInfo, primaryPhone: str,
-                             message: dict[str, Any]) -> dict[str, Any]:
+def resolve_schedule_message(
+    _: Any, info: GraphQLResolveInfo, primaryPhone: str, message: dict[str, Any]
+) -> dict[str, Any]:
     t = _tenant(info)
     numbers, media, body = list(message["contactNumbers"]), list(message.get("media") or []), message["messageBody"]
-    _check(*[contract.e164_problem("contactNumbers", n) for n in numbers],
-           None if numbers else "contactNumbers must name at least one phone number", *_body_problems(body, media))
+    _check(
+        *[contract.e164_problem("contactNumbers", n) for n in numbers],
+        None if numbers else "contactNumbers must name at least one phone number",
+        *_body_problems(body, media),
+    )
     at = _scheduled(message["scheduledTime"])
     account = t.account_by_number(primaryPhone, "primaryPhone")
     with t.store.tx():
-        row = t.new_wave(account_id=account["id"], name="Scheduled message", kind="contact", status="scheduled",
-                         scheduled_at=at, body=body, media=media, lists=None, numbers=list(dict.fromkeys(numbers)))
+        row = t.new_wave(
+            account_id=account["id"],
+            name="Scheduled message",
+            kind="contact",
+            status="scheduled",
+            scheduled_at=at,
+            body=body,
+            media=media,
+            lists=None,
+            numbers=list(dict.fromkeys(numbers)),
+        )
     t.api.process_due()
     return t.wave(row)
 
 
-def resolve_schedule_wave(_: Any, info: GraphQLResolveInfo, type: str, status: str, wave: dict[str, Any],
-                          primaryPhone: str | None = None) -> dict[str, Any]:
+def resolve_schedule_wave(
+    _: Any, info: GraphQLResolveInfo, type: str, status: str, wave: dict[str, Any], primaryPhone: str | None = None
+) -> dict[str, Any]:
     t = _tenant(info)
     media = [m for m in (wave.get("media") or []) if m is not None]
     name, body = str(wave["waveName"]).strip(), wave["messageBody"]
-    _check(None if name else "waveName must not be blank", *_body_problems(body, media),
-           None if wave["listNames"] else "listNames must name at least one list")
+    _check(
+        None if name else "waveName must not be blank",
+        *_body_problems(body, media),
+        None if wave["listNames"] else "listNames must name at least one list",
+    )
     at = _scheduled(wave["scheduledTime"])
     if type == "account":
         if primaryPhone is None:
             raise ResolverError("primaryPhone is required for an account wave")
         accounts = [t.account_by_number(primaryPhone, "primaryPhone")]
     else:
-        accounts = ([t.account_by_number(primaryPhone, "primaryPhone")] if primaryPhone else
-                    t.store.all("SELECT * FROM vt_accounts WHERE tenant_id = ? ORDER BY id", (t.t,)))
+        accounts = (
+            [t.account_by_number(primaryPhone, "primaryPhone")]
+            if primaryPhone
+            else t.store.all("SELECT * FROM vt_accounts WHERE tenant_id = ? ORDER BY id", (t.t,))
+        )
     list_ids: list[int] = []
     for list_name in dict.fromkeys(wave["listNames"]):
         found = [row for row in (t.list_row(a["id"], list_name) for a in accounts) if row is not None]
         if not found:
-            raise ResolverError(f'listNames: no list named "{list_name}"'
-                                + (" on this account" if type == "account" else " in this organization"))
+            raise ResolverError(
+                f'listNames: no list named "{list_name}"'
+                + (" on this account" if type == "account" else " in this organization")
+            )
         list_ids.extend(int(r["id"]) for r in found)
     with t.store.tx():
-        row = t.new_wave(account_id=accounts[0]["id"] if type == "account" else None, name=name, kind=type,
-                         status=status, scheduled_at=at, body=body, media=media, lists=list_ids, numbers=None)
+        row = t.new_wave(
+            account_id=accounts[0]["id"] if type == "account" else None,
+            name=name,
+            kind=type,
+            status=status,
+            scheduled_at=at,
+            body=body,
+            media=media,
+            lists=list_ids,
+            numbers=None,
+        )
     t.api.process_due()
     return t.wave(row)
 
@@ -250,22 +309,38 @@ def resolve_delete_webhook(_: Any, info: GraphQLResolveInfo, id: str) -> dict[st
 
 
 RESOLVERS: dict[str, dict[str, Callable[..., Any]]] = {
-    "Query": {"contact": resolve_contact, "conversation": resolve_conversation, "inbox": resolve_inbox,
-              "legacyMessage": resolve_legacy_message, "list": resolve_list, "message": resolve_message,
-              "wave": resolve_wave, "webhooks": resolve_webhooks},
-    "Mutation": {"createMessage": resolve_create_message, "createOrUpdateContact": resolve_create_or_update_contact,
-                 "createOrUpdateList": resolve_create_or_update_list, "deleteWebhook": resolve_delete_webhook,
-                 "registerWebhook": resolve_register_webhook, "scheduleMessage": resolve_schedule_message,
-                 "scheduleWave": resolve_schedule_wave},
+    "Query": {
+        "contact": resolve_contact,
+        "conversation": resolve_conversation,
+        "inbox": resolve_inbox,
+        "legacyMessage": resolve_legacy_message,
+        "list": resolve_list,
+        "message": resolve_message,
+        "wave": resolve_wave,
+        "webhooks": resolve_webhooks,
+    },
+    "Mutation": {
+        "createMessage": resolve_create_message,
+        "createOrUpdateContact": resolve_create_or_update_contact,
+        "createOrUpdateList": resolve_create_or_update_list,
+        "deleteWebhook": resolve_delete_webhook,
+        "registerWebhook": resolve_register_webhook,
+        "scheduleMessage": resolve_schedule_message,
+        "scheduleWave": resolve_schedule_wave,
+    },
 }
 
 
 # -- request errors, as gqlgen answers them ----------------------------------------------------------
 # graphql-core 3.2 and 3.3 word these differently; both are recognised.
-_NOT_PROVIDED = re.compile(r"Variable '\$(\w+)' (?:of required type '.+' was not provided|has invalid value: "
-                           r"Expected a value of non-null type '.+' to be provided)\.")
-_NULL = re.compile(r"Variable '\$(\w+)' (?:of non-null type '.+' must not be null|has invalid value: "
-                   r"Expected value of non-null type '.+' not to be None)\.")
+_NOT_PROVIDED = re.compile(
+    r"Variable '\$(\w+)' (?:of required type '.+' was not provided|has invalid value: "
+    r"Expected a value of non-null type '.+' to be provided)\."
+)
+_NULL = re.compile(
+    r"Variable '\$(\w+)' (?:of non-null type '.+' must not be null|has invalid value: "
+    r"Expected value of non-null type '.+' not to be None)\."
+)
 _INVALID = re.compile(r"Variable '\$(\w+)' (?:got|has) invalid value:? (.*)")
 _MISSING_ARG = re.compile(r"Argument '(\w+)\.(\w+)\((\w+):\)' of type '(.+)' is required, but it was not provided\.")
 

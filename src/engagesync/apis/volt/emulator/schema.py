@@ -7,7 +7,9 @@ also time order (the clock only moves forward): the ``before`` cursors are keyed
 
 from ....sandbox.api import sequences_ddl
 
-DDL = sequences_ddl("vt_sequences") + """
+DDL = (
+    sequences_ddl("vt_sequences")
+    + """
 CREATE TABLE IF NOT EXISTS vt_orgs (
     tenant_id INTEGER PRIMARY KEY, id INTEGER NOT NULL, company_name TEXT NOT NULL, domain TEXT, size TEXT,
     industry TEXT, user_email TEXT NOT NULL, free_trial INTEGER NOT NULL, active INTEGER NOT NULL,
@@ -70,6 +72,18 @@ CREATE TABLE IF NOT EXISTS vt_webhooks (
     PRIMARY KEY (tenant_id, id)
 );
 """
+)
 
-TABLES = ("vt_sequences", "vt_orgs", "vt_accounts", "vt_numbers", "vt_fields", "vt_contacts", "vt_lists",
-          "vt_messages", "vt_transitions", "vt_waves", "vt_webhooks")
+TABLES = (
+    "vt_sequences",
+    "vt_orgs",
+    "vt_accounts",
+    "vt_numbers",
+    "vt_fields",
+    "vt_contacts",
+    "vt_lists",
+    "vt_messages",
+    "vt_transitions",
+    "vt_waves",
+    "vt_webhooks",
+)
