@@ -110,7 +110,8 @@ def _emails(sandbox: Sandbox) -> list[str]:
     return [
         r["email"]
         for r in sandbox.ctx.store.all(
-            "SELECT c.email FROM gh_tickets t JOIN gh_customers c ON c.tenant_id = t.tenant_id AND c.id = t.customer_id "
+            "SELECT c.email FROM gh_tickets t JOIN gh_customers c "
+            "ON c.tenant_id = t.tenant_id AND c.id = t.customer_id "
             "WHERE c.email LIKE '%@kill.example'"
         )
     ]
