@@ -47,10 +47,12 @@ def is_loopback_host(host: str) -> bool:
 def bind_listener(host: str, port: int) -> socket.socket:
     """Bind the port before anything is printed or seeded: a busy port is one line and exit 2.
 
-    The bound socket is handed to uvicorn, so nothing can take the port between check and serve."""
+    The bound socket is handed to uvicorn, so nothing can take the port between check and serve. A name
+    binds its IPv4 address, as uvicorn does (``localhost`` is 127.0.0.1); an IPv6 literal binds IPv6."""
+    wanted = socket.AF_INET6 if ":" in host else socket.AF_INET
     try:
         family, kind, proto, _, address = socket.getaddrinfo(
-            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+            host, port, wanted, socket.SOCK_STREAM, flags=socket.AI_PASSIVE
         )[0]
     except socket.gaierror as exc:
         _usage_error(f"--host {host}: cannot resolve it ({exc.strerror}); pass an address such as 127.0.0.1")
