@@ -94,9 +94,8 @@ class ConnectionStore:
 
     def _fault(self, what: str, name: str | None = None) -> ConnectionFileError:
         where = f"{self.path}: connection {name!r}: " if name is not None else f"{self.path}: "
-        again = f"engagesync connect {name}" if name is not None else "engagesync connect"
         return ConnectionFileError(
-            f"{where}{what}; run `{again}` again to recreate it (or restore the file from a backup)"
+            f"{where}{what}; run `engagesync connect` again to recreate it (or restore the file from a backup)"
         )
 
     def _load(self) -> dict[str, Any]:
