@@ -153,6 +153,7 @@ def test_refresh_rotates_the_old_refresh_and_access_tokens_stop_working(
     first = token_pair(http, creds)
     second = refresh(http, creds, first["refresh_token"]).json()
     assert second["refresh_token"] != first["refresh_token"]
+    assert gql(http, second["access_token"], QUERY).status_code == 200  # first use: the old refresh token dies
     reused = refresh(http, creds, first["refresh_token"])
     assert reused.status_code == 400 and reused.json()["error"] == "invalid_grant"
     assert gql(http, first["access_token"], QUERY).status_code == 401

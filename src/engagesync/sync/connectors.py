@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -15,7 +14,7 @@ from ..client.budget import WaitListener
 from ..client.http import ApiClient
 from ..client.oauth import OAuthApp, authorize_interactively, authorize_without_browser
 from ..client.streams import Stream
-from .connections import Connection, ConnectionStore
+from .connections import Connection, ConnectionStore, ConnectionTokens
 
 
 def client_for(
@@ -43,13 +42,10 @@ def client_for(
     return client
 
 
-def _persister(connection: Connection, store: ConnectionStore) -> Any:
-    def persist(secrets: dict[str, str]) -> None:
-        connection.secrets.update(secrets)
-        with contextlib.suppress(KeyError):  # a connection never saved (demo, tests) has no file entry
-            store.update_secrets(connection.name, secrets)
-
-    return persist
+def _persister(connection: Connection, store: ConnectionStore) -> ConnectionTokens:
+    """The connection's tokens in its file: the OAuth holder refreshes under the connection's lock,
+    adopts a pair another process wrote, and writes each new pair (atomically, 0600) before use."""
+    return ConnectionTokens(connection, store)
 
 
 def streams_for(connection: Connection) -> Mapping[str, Stream]:
