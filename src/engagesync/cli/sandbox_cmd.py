@@ -58,11 +58,12 @@ def serve(
     """
     import uvicorn
 
-    from ..sandbox.app import Sandbox
+    from ..apis.registry import emulator_factories
+    from ..sandbox import Sandbox
 
     counts = parse_counts(count or [])
     try:
-        sandbox = Sandbox(db=db, seed=seed)
+        sandbox = Sandbox(emulator_factories(), db=db, seed=seed)
         if counts:
             sandbox.reset(seed=seed, counts=counts)
     except ValueError as exc:
