@@ -56,7 +56,8 @@ class ToyApi(EmulatedApi):
         return JSONResponse({"error": "unauthorized"}, status_code=401)
 
     def provision(self, tenant: Tenant) -> None:
-        self.ctx.issue_credential(self.id, tenant.id, "token", self.ctx.derive_secret(self.id, tenant.name, tenant.seed))
+        secret = self.ctx.derive_secret(self.id, tenant.name, tenant.seed)
+        self.ctx.issue_credential(self.id, tenant.id, "token", secret)
 
     def seed(self, tenant: Tenant, counts: dict[str, int]) -> None:
         rows = [(tenant.id, i, f"note {i} of tenant {tenant.name}") for i in range(1, counts.get("notes", 25) + 1)]
@@ -87,7 +88,8 @@ class ToyConnector(Connector):
 
     def make_client(self, base_url: str, **kwargs: Any) -> ApiClient:
         token = kwargs.pop("token")
-        budget = RateBudget(window_seconds=float(kwargs.pop("window_seconds", 60.0)), on_wait=kwargs.pop("on_wait", None))
+        window = float(kwargs.pop("window_seconds", self.window_seconds))
+        budget = RateBudget(window_seconds=window, on_wait=kwargs.pop("on_wait", None))
         return ApiClient(base_url, auth=BearerToken(token), budget=budget, **kwargs)
 
     def streams(self, **settings: Any) -> Mapping[str, Stream]:
