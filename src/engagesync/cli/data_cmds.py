@@ -79,7 +79,7 @@ def connect(
     store = ConnectionStore()
     made: list[Connection] = []
     if client_id or client_secret:  # OAuth 2.0 authorization code flow (see oauth_connect.py)
-        oauth_api = api or "groove-sales"
+        oauth_api = api or connectors.default_oauth_api()
         made.append(
             oauth_connection(
                 name or oauth_api,

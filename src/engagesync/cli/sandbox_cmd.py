@@ -134,7 +134,8 @@ def serve(
     """
     import uvicorn
 
-    from ..sandbox.app import Sandbox
+    from ..apis.registry import emulator_factories
+    from ..sandbox import Sandbox
 
     counts = parse_counts(count or [])
     remote = not is_loopback_host(host)
@@ -145,7 +146,7 @@ def serve(
         )
     listener = bind_listener(host, port)
     try:
-        sandbox = Sandbox(db=db, seed=seed)
+        sandbox = Sandbox(emulator_factories(), db=db, seed=seed)
         if counts:
             sandbox.reset(seed=seed, counts=counts)
     except ValueError as exc:
