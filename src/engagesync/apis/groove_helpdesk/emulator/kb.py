@@ -205,7 +205,7 @@ def _tags(problems: Problems, body: dict[str, Any]) -> list[str] | None:
         if len(tag) > TAG_MAX:
             problems.add("tags", f"contain a name longer than {TAG_MAX} characters")
             return None
-        if tag and tag.lower() not in (o.lower() for o in out):
+        if tag and common.fold(tag) not in (common.fold(o) for o in out):
             out.append(tag)
     return out
 
@@ -267,7 +267,8 @@ def _author(api: GrooveHelpdeskApi, tenant: int, problems: Problems, body: dict[
         return MISSING
     if isinstance(ref, str):
         row = api.ctx.store.one(
-            "SELECT id FROM gh_agents WHERE tenant_id = ? AND (id = ? OR lower(email) = lower(?))", (tenant, ref, ref)
+            "SELECT id FROM gh_agents WHERE tenant_id = ? AND (id = ? OR gh_fold(email) = gh_fold(?))",
+            (tenant, ref, ref),
         )
         if row is not None:
             return row["id"]

@@ -145,7 +145,7 @@ def _find(api: GrooveHelpdeskApi, table: str, tenant_id: int, ref: Any) -> sqlit
     key = _ref(ref)
     if not key:
         return None
-    column, value = ("email", key.lower()) if "@" in key else ("id", key)
+    column, value = ("email", common.fold(key)) if "@" in key else ("id", key)
     return api.ctx.store.one(f"SELECT * FROM {table} WHERE tenant_id = ? AND {column} = ?", (tenant_id, value))
 
 
@@ -211,7 +211,7 @@ def parse_customer(value: Any, field: str, problems: Problems) -> tuple[str, dic
         if not is_email(value):
             problems.add(field, f"is not a valid email address (got {value!r})")
             return None
-        return value.strip().lower(), {}
+        return common.fold(value.strip()), {}
     if isinstance(value, dict):
         email = value.get("email")
         if not isinstance(email, str) or not email.strip():
@@ -220,7 +220,7 @@ def parse_customer(value: Any, field: str, problems: Problems) -> tuple[str, dic
         if not is_email(email):
             problems.add(f"{field}[email]", f"is not a valid email address (got {email!r})")
             return None
-        return email.strip().lower(), customer_attributes(value, field, problems)
+        return common.fold(email.strip()), customer_attributes(value, field, problems)
     if value is None:
         problems.add(field, "can't be blank")
     else:
@@ -320,7 +320,7 @@ async def update_customer(request: Request) -> Response:
     elif not is_email(email):
         problems.add("email", f"is not a valid email address (got {email!r})")
     else:
-        email = email.strip().lower()
+        email = common.fold(email.strip())
         other = find_customer(api, tid, email)
         if other is not None and other["id"] != row["id"]:
             problems.add("email", "has already been taken")
@@ -430,7 +430,7 @@ async def admin_invite_agent(api: GrooveHelpdeskApi, request: Request) -> Respon
         store.execute(
             "INSERT INTO gh_agents (tenant_id, id, email, first_name, last_name, role, state, created_at,"
             " updated_at) VALUES (?, ?, ?, ?, ?, ?, 'invited', ?, ?)",
-            (tid, agent_id, email.strip().lower(), p.get("first_name"), p.get("last_name"), role, now, now),
+            (tid, agent_id, common.fold(email.strip()), p.get("first_name"), p.get("last_name"), role, now, now),
         )
         row = find_agent(api, tid, agent_id)
         assert row is not None

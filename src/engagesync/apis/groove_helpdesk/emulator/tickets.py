@@ -163,8 +163,8 @@ def find_group(api: GrooveHelpdeskApi, tenant_id: int, ref: Any) -> sqlite3.Row 
     row = store.one("SELECT * FROM gh_groups WHERE tenant_id = ? AND id = ?", (tenant_id, key))
     if row is None:
         row = store.one(
-            "SELECT * FROM gh_groups WHERE tenant_id = ? AND lower(name) = ? ORDER BY id LIMIT 1",
-            (tenant_id, key.lower()),
+            "SELECT * FROM gh_groups WHERE tenant_id = ? AND gh_fold(name) = ? ORDER BY id LIMIT 1",
+            (tenant_id, common.fold(key)),
         )
     return row
 
@@ -217,8 +217,8 @@ def parse_tags(value: Any, problems: Problems, field: str = "tags", allow_empty:
                 return []
             continue
         name = str(item).strip()
-        if name.lower() not in seen:
-            seen.add(name.lower())
+        if common.fold(name) not in seen:
+            seen.add(common.fold(name))
             names.append(name)
     if not names and not allow_empty:
         problems.add(field, "can't be blank")
@@ -258,7 +258,9 @@ def ensure_tags(api: GrooveHelpdeskApi, tenant_id: int, names: Iterable[str]) ->
     store = api.ctx.store
     out: list[str] = []
     for name in names:
-        row = store.one("SELECT name FROM gh_tags WHERE tenant_id = ? AND lower(name) = ?", (tenant_id, name.lower()))
+        row = store.one(
+            "SELECT name FROM gh_tags WHERE tenant_id = ? AND gh_fold(name) = ?", (tenant_id, common.fold(name))
+        )
         if row is None:
             store.execute(
                 "INSERT INTO gh_tags (tenant_id, id, name) VALUES (?, ?, ?)",
@@ -676,9 +678,9 @@ async def ticket_tags(request: Request) -> Response:
         if replacing:
             result = wanted
         else:
-            have = {n.lower() for n in current}
-            result = current + [n for n in wanted if n.lower() not in have]
-        applied = {n.lower() for n in result} - {n.lower() for n in current}
+            have = {common.fold(n) for n in current}
+            result = current + [n for n in wanted if common.fold(n) not in have]
+        applied = {common.fold(n) for n in result} - {common.fold(n) for n in current}
         if result != current:
             update_ticket(api, tid, number, tags=json.dumps(result))
         if applied:
