@@ -76,7 +76,7 @@ def fold(text: str) -> str:
     return text.lower()
 
 
-def sql_fold(value: object) -> object:
+def sql_fold(value: str | float | None) -> str | float | None:
     """``gh_fold(x)`` in SQL: ``fold`` for text, anything else (NULL, numbers) unchanged."""
     return fold(value) if isinstance(value, str) else value
 
