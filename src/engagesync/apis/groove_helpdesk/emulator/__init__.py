@@ -119,7 +119,7 @@ class GrooveHelpdeskApi(EmulatedApi):
         self.ctx.issue_credential(self.id, tenant.id, "token", self.token_for(tenant))
 
     def seed(self, tenant: Tenant, counts: dict[str, int]) -> None:
-        seed.seed_tenant(self, tenant, random.Random(f"groove-helpdesk:{tenant.seed}"), counts)
+        seed.seed_tenant(self, MODULES, tenant, random.Random(f"groove-helpdesk:{tenant.seed}"), counts)
 
     def credentials(self, tenant: Tenant, base_url: str) -> dict[str, Any]:
         tokens = self.ctx.credentials_of(self.id, tenant.id, "token")
@@ -127,7 +127,7 @@ class GrooveHelpdeskApi(EmulatedApi):
             "base_url": f"{base_url}{self.prefix}",
             "token": tokens[0].secret if tokens else None,
             "auth": "Authorization: Bearer <token> (or ?access_token=<token>)",
-            "samples": seed.samples(self, tenant),
+            "samples": seed.samples(self, MODULES, tenant),
         }
 
     # -- shared services for resource modules ----------------------------------------------------
