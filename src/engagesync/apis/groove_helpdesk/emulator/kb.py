@@ -21,36 +21,12 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from ..contract import unwrap
-from ..contract.fields import (
-    HOSTNAME,
-    HOSTNAME_MESSAGE,
-    LANGUAGE,
-    LANGUAGE_MESSAGE,
-    SUBDOMAIN,
-    SUBDOMAIN_MESSAGE,
-)
-from ..contract.settings import (
-    KNOWLEDGE_BASE,
-    Checked,
-    check_settings,
-)
+from ..contract.fields import HOSTNAME, HOSTNAME_MESSAGE, LANGUAGE, LANGUAGE_MESSAGE, SUBDOMAIN, SUBDOMAIN_MESSAGE
+from ..contract.settings import KNOWLEDGE_BASE, Checked, check_settings
 from . import common, kb_articles, kb_categories, kb_seed, kb_store
 from .common import MISSING, Invalid, Problems, optional_id
-from .kb_fields import (
-    read_text,
-    read_title,
-    slugify,
-)
-from .kb_store import (
-    KB_DEFAULT_SETTINGS,
-    THEME_IDS,
-    THEMES,
-    insert_row,
-    kb_settings,
-    load_kb,
-    site_urls,
-    update_row,
-)
+from .kb_fields import read_text, read_title, slugify
+from .kb_store import KB_DEFAULT_SETTINGS, THEME_IDS, THEMES, insert_row, kb_settings, load_kb, site_urls, update_row
 
 if TYPE_CHECKING:
     from . import GrooveHelpdeskApi

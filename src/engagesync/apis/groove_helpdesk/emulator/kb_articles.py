@@ -27,10 +27,7 @@ from .kb_fields import (
     read_title,
     resolve_slug,
 )
-from .kb_store import (
-    load_kb,
-    update_row,
-)
+from .kb_store import load_kb, update_row
 
 if TYPE_CHECKING:
     from . import GrooveHelpdeskApi

@@ -27,9 +27,7 @@ from .kb_fields import (
     read_url,
     resolve_slug,
 )
-from .kb_store import (
-    load_kb,
-)
+from .kb_store import load_kb
 
 if TYPE_CHECKING:
     from . import GrooveHelpdeskApi

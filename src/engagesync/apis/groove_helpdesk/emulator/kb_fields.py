@@ -13,18 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
 
-from ..contract.fields import (
-    ARTICLE_STATES,
-    TITLE_MAX,
-)
-from ..contract.settings import (
-    KB_TEXT_MAX,
-    Checked,
-    check_bool,
-    check_robots,
-    check_text,
-    check_url,
-)
+from ..contract.fields import ARTICLE_STATES, TITLE_MAX
+from ..contract.settings import KB_TEXT_MAX, Checked, check_bool, check_robots, check_text, check_url
 from . import common, people
 from .common import MISSING, Problems, optional_id
 

@@ -7,15 +7,8 @@ import random
 from typing import TYPE_CHECKING, Any
 
 from . import widgets
-from .kb_fields import (
-    slugify,
-)
-from .kb_store import (
-    KB_BY_ID,
-    KB_DEFAULT_SETTINGS,
-    THEME_IDS,
-    site_urls,
-)
+from .kb_fields import slugify
+from .kb_store import KB_BY_ID, KB_DEFAULT_SETTINGS, THEME_IDS, site_urls
 from .seed import SEED_EPOCH
 
 if TYPE_CHECKING:

@@ -10,9 +10,7 @@ import json
 import sqlite3
 from typing import TYPE_CHECKING, Any
 
-from ..contract.settings import (
-    DEFAULT_ROBOTS,
-)
+from ..contract.settings import DEFAULT_ROBOTS
 from . import common
 
 if TYPE_CHECKING:
