@@ -18,9 +18,10 @@ from ..client.errors import AuthError, EngageSyncError
 from ..sync import connectors
 from ..sync.connections import Connection, ConnectionError_, ConnectionFileError, ConnectionStore
 from ..sync.mapping import Mapping, MappingError
+from ..sync.preflight import before_store, open_checked
 from ..sync.pull import PullError, pull
 from ..sync.push import Pusher, retry_rejects
-from ..sync.readers import InputError, open_input
+from ..sync.readers import InputError
 from ..sync.store import Store
 from .common import AUTH, FAILED, OK, PARTIAL, USAGE, emit_json, err, fail, out
 from .oauth_connect import oauth_connection
@@ -366,12 +367,16 @@ def push(
     spec = found[action]
     try:
         mapping = Mapping.parse(map_ or [], passthrough=[f.name for f in spec.fields])
-        rows = open_input(input_)
+        before_store(input_, mapping, spec)
         with (
             _progress(as_json or dry_run or test) as (progress, on_wait),
             Store(store) as db,
             connectors.client_for(connection, on_wait=on_wait) as client,
         ):
+            rows = open_checked(input_, mapping, spec, db)
+            if rows is None:
+                err.print(f"[yellow]warning:[/yellow] {input_} has no records: nothing to push", soft_wrap=True)
+                rows = iter(())
             task = progress.add_task(f"push {action}", total=None, detail="")
 
             def on_record(_: str, counts: dict[str, Any]) -> None:
