@@ -120,7 +120,9 @@ class AdminApi:
         base = self._base_url(request)
         out: dict[str, Any] = {"tenant": {"id": tenant.id, "name": tenant.name, "seed": tenant.seed}}
         for api in self.ctx.apis.values():
-            out[api.id] = api.credentials(tenant, base)
+            out[api.id] = entry = api.credentials(tenant, base)
+            rule = self.ctx.rate_limit_for(api.id, entry.get("token") or entry.get("api_key"))
+            entry["rate_limit"] = rule.to_dict() if rule else None  # what `connect --sandbox` records
         return out
 
     # -- endpoints -------------------------------------------------------------------------------
