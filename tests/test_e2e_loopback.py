@@ -26,8 +26,8 @@ from engagesync.sandbox.ratelimit import RateLimit
 
 def _cli(home: Path, *args: str, progress: bool = False) -> subprocess.Popen[bytes]:
     env = {**os.environ, "ENGAGESYNC_HOME": str(home)}
-    if progress:
-        env["ENGAGESYNC_PROGRESS"] = "lines"
+    if progress:  # a line per committed page
+        env.update(ENGAGESYNC_PROGRESS="lines", ENGAGESYNC_COMMIT_RECORDS="1")
     return subprocess.Popen(
         [sys.executable, "-m", "engagesync.cli.main", *args], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
     )
