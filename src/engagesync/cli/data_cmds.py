@@ -19,7 +19,7 @@ from ..sync import connectors
 from ..sync.connections import Connection, ConnectionError_, ConnectionStore
 from ..sync.mapping import Mapping, MappingError
 from ..sync.pull import PullError, pull
-from ..sync.push import Pusher, PushResult, retry_rejects
+from ..sync.push import Pusher, PushResult, is_outage, retry_rejects
 from ..sync.readers import InputError, open_input
 from ..sync.store import Store
 from .common import AUTH, FAILED, OK, PARTIAL, USAGE, emit_json, err, fail, out
@@ -432,8 +432,9 @@ def _stopped(name: str, exc: EngageSyncError, result: PushResult, what: str) -> 
     """A push that stopped on the API, not on a record: one line, exit 3 (credential) or 4 (unreachable)."""
     if isinstance(exc, AuthError):
         fail(f"{name}: the credential was refused ({exc.status}: {exc.reason})", AUTH)
+    why = "the API could not be reached" if is_outage(exc) else "the API failed"
     fail(
-        f"{name}: {what} stopped, the API could not be reached ({exc}); {result.done} done, "
+        f"{name}: {what} stopped, {why} ({exc}); {result.done} done, "
         f"{result.rejected} rejected, the rest not sent (or looked up first if its outcome is unknown): "
         "run the same command again when the API answers",
         FAILED,
