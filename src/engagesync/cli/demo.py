@@ -12,6 +12,7 @@ pulled over GraphQL, ``flow_members.csv`` (Salesforce ids) added to a flow with 
 from __future__ import annotations
 
 import time
+from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -29,7 +30,8 @@ from ..sync.readers import open_input
 from ..sync.store import Store
 
 console = Console()
-EXAMPLES = Path(__file__).resolve().parents[3] / "examples"
+#: The example CSVs, packaged with engagesync (src/engagesync/examples links to the repo's examples/).
+EXAMPLES = Path(str(resources.files("engagesync") / "examples"))
 
 
 def demo(
@@ -41,12 +43,13 @@ def demo(
     examples: Annotated[Path, typer.Option(help="Folder with the example CSVs.")] = EXAMPLES,
 ) -> None:
     """Pull everything into DuckDB and push the example CSVs, on an embedded sandbox."""
-    from ..sandbox.app import Sandbox
+    from ..apis.registry import emulator_factories
+    from ..sandbox import Sandbox
 
     started = time.perf_counter()
     for suffix in ("", ".wal"):
         Path(store + suffix).unlink(missing_ok=True)
-    with Sandbox(seed=seed) as sandbox:
+    with Sandbox(emulator_factories(), seed=seed) as sandbox:
         sandbox.reset(seed=seed, counts={"groove-helpdesk.tickets": tickets})
         sandbox.ctx.set_rate_limit("groove-helpdesk", None)
         url = sandbox.serve()
