@@ -128,7 +128,7 @@ def record_key(record: dict[str, Any], key_field: str | None, raw: dict[str, Any
 
 
 def payload_key(record: dict[str, Any]) -> str:
-    """The key runs before 0.x used by default (a hash of the mapped payload), still honoured when
+    """The key earlier versions used by default (a hash of the mapped payload), still honoured when
     found in a ledger so an upgrade re-creates nothing; also the fingerprint of what was sent."""
     return _digest(record)
 
