@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from engagesync.apis.groove_helpdesk import connector
+from engagesync.client.errors import OutcomeUnknown
 from engagesync.client.http import ApiClient, RetryPolicy
 from engagesync.sandbox.app import Sandbox
 from engagesync.sync.mapping import Mapping
@@ -130,16 +131,17 @@ def test_5xx_before_commit_is_resent_without_duplicates(sandbox: Sandbox, store:
     assert sorted(_tickets_of(sandbox, "e")) == sorted(f"e{i}@push.example" for i in range(5))
 
 
-def test_a_create_that_never_succeeds_ends_as_a_reject_not_lost(sandbox: Sandbox, store: Store) -> None:
+def test_a_create_that_never_succeeds_stops_the_push_and_stays_unknown(sandbox: Sandbox, store: Store) -> None:
+    """A 5xx that outlasts the resends is an outage (issue 9): no reject; the record stays `unknown`."""
     sandbox.ctx.faults.replace(
         [{"match": {"api": "groove-helpdesk", "method": "POST", "path": "/tickets"}, "effect": {"status": 503}}]
     )
-    result = Pusher(_client(sandbox), CONN, connector.actions()["create_ticket"], store, mapping=MAP).run(
-        _rows(sandbox, 1, prefix="n")
-    )
-    assert (result.done, result.rejected_by_api) == (0, 1)
-    (reject,) = store.rejects(CONN, "create_ticket")
-    assert "outcome unknown" in str(reject.reason)
+    pusher = Pusher(_client(sandbox), CONN, connector.actions()["create_ticket"], store, mapping=MAP)
+    with pytest.raises(OutcomeUnknown):
+        pusher.run(_rows(sandbox, 1, prefix="n"))
+    assert (pusher.result.done, pusher.result.rejected, pusher.result.unknown) == (0, 0, 1)
+    assert store.reject_count(CONN, "create_ticket") == 0
+    assert store.ledger_counts(CONN, "create_ticket") == {"unknown": 1}
     assert _tickets_of(sandbox, "n") == []
 
 

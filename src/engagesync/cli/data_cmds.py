@@ -8,7 +8,7 @@ from collections import abc
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import httpx
 import typer
@@ -25,7 +25,7 @@ from ..sync.connections import Connection, ConnectionError_, ConnectionFileError
 from ..sync.mapping import Mapping, MappingError
 from ..sync.preflight import before_store, open_checked
 from ..sync.pull import COMMIT_RECORDS, PullError, pull
-from ..sync.push import Pusher, retry_rejects
+from ..sync.push import Pusher, PushResult, is_outage, retry_rejects
 from ..sync.readers import InputError
 from ..sync.store import Store
 from .common import AUTH, FAILED, OK, PARTIAL, USAGE, TimeoutOpt, emit_json, err, fail, out
@@ -421,7 +421,12 @@ def push(
         typer.Option("--map", help="TO=FROM: a column, 'constant', template {col}, or lower(col)... (repeatable)."),
     ] = None,
     key: Annotated[
-        str | None, typer.Option(help="Column identifying a record across runs (default: hash of the mapped payload).")
+        str | None,
+        typer.Option(
+            help="Column identifying a record across runs (default: a hash of the source row, so a changed --map "
+            "re-creates nothing). Pass it when rows may be edited between runs (e.g. fixing a rejected row), or "
+            "when two identical rows are two records."
+        ),
     ] = None,
     batch_size: Annotated[
         int,
@@ -480,12 +485,13 @@ def push(
                 batch_size=batch_size,
                 concurrency=concurrency,
             )
-            result = pusher.run(rows, dry_run=dry_run, test=test)
+            try:
+                result = pusher.run(rows, dry_run=dry_run, test=test)
+            except EngageSyncError as exc:
+                _stopped(exc, pusher.result, "push")
             open_rejects = db.reject_count(connection.name, spec.name)
     except (InputError, MappingError, ValueError) as exc:
         fail(str(exc))
-    except AuthError as exc:
-        fail(f"{name}: the credential was refused ({exc.status}: {exc.reason})", AUTH)
     summary = result.to_dict()
     if as_json:
         emit_json(
@@ -518,26 +524,74 @@ def push(
     raise typer.Exit(PARTIAL if result.rejected else OK)
 
 
+def _stopped(exc: EngageSyncError, result: PushResult, what: str) -> NoReturn:
+    """A push that stopped on the API, not on a record: one line, exit 3 (credential) or 4 (unreachable)."""
+    if isinstance(exc, AuthError):
+        raise exc  # the CLI's error handler words a refused credential (exit 3)
+    why = "the API could not be reached" if is_outage(exc) else "the API failed"
+    fail(
+        f"{why} ({exc}); {what} stopped with {result.done} done and {result.rejected} rejected, the rest left "
+        "for the next run (records whose outcome is unknown are looked up first): run the same command again "
+        "when the API answers (or give a slow API more time with --timeout)",
+        FAILED,
+    )
+
+
 def rejects(
     name: Annotated[str, typer.Argument(help="Connection name.")],
     action: Annotated[str | None, typer.Option(help="Only this action's rejects.")] = None,
-    retry: Annotated[bool, typer.Option("--retry", help="Send open rejects again (after fixing the cause).")] = False,
+    retry: Annotated[
+        bool,
+        typer.Option(
+            "--retry",
+            help="Send open rejects again (after fixing the cause), with the mapping, key and options of the push "
+            "that rejected them.",
+        ),
+    ] = False,
+    dismiss: Annotated[
+        list[str] | None,
+        typer.Option("--dismiss", help="Close an open reject without sending it: its ID (repeatable), or 'all'."),
+    ] = None,
+    all_: Annotated[
+        bool, typer.Option("--all", help="Dismiss every open reject (of --action, if given); same as --dismiss all.")
+    ] = False,
     store: StoreOpt = DEFAULT_STORE,
     as_json: JsonOpt = False,
 ) -> None:
-    """List rejected records with the field and reason, or retry them."""
+    """List rejected records with the field and reason, retry them, or dismiss them."""
     connection = _connection(name)
     if not Path(store).exists():
         fail(f"no store at {store}")
+    dismiss_all = all_ or "all" in (dismiss or [])
+    ids = [d for d in dismiss or [] if d != "all"]
+    if (dismiss or all_) and retry:
+        fail("give either --retry or --dismiss, not both")
+    if any(not d.isdigit() for d in ids):
+        fail(f"--dismiss takes reject ids (see `engagesync rejects {name}`) or 'all', not {', '.join(ids)}")
     with Store(store) as db:
+        if dismiss or all_:
+            closed = db.dismiss_rejects(connection.name, action, None if dismiss_all else [int(d) for d in ids])
+            if as_json:
+                emit_json({"dismissed": closed})
+            else:
+                out.print(f"{closed} reject(s) dismissed")
+            if not dismiss_all and closed < len(set(ids)):
+                fail(f"{len(set(ids)) - closed} of the ids given are not open rejects of {name}")
+            return
         if retry:
             found = connectors.actions_for(connection)
             names = [action] if action else sorted({r.action for r in db.rejects(connection.name)})
+            unknown = [n for n in names if n not in found]
+            if unknown:
+                fail(f"unknown action {', '.join(unknown)}; available: {', '.join(found)}")
             results = []
             with connectors.client_for(connection) as client:
                 for action_name in names:
                     pusher = Pusher(client, connection.name, found[action_name], db)
-                    results.append(retry_rejects(pusher, db).to_dict())
+                    try:
+                        results.append(retry_rejects(pusher, db).to_dict())
+                    except EngageSyncError as exc:
+                        _stopped(exc, pusher.result, "retry")
             if as_json:
                 emit_json({"retried": results})
             else:

@@ -7,13 +7,20 @@ and are never sent), then consult the ledger by the record's key:
   is looked up (``reconcile``) before anything is sent again, so nothing is created twice.
 The ledger row is written (``sent``) *before* the request goes out, so a crash at any point leaves a
 trail the next run can reconcile.
+
+Only a refusal (local validation, or the API's 4xx with a reason) is a reject. An outage (no
+connection, timeouts, 5xx or 429 after the retry budget, a reconcile lookup that fails) stops the push
+with the typed client error: records not sent are left ``pending``, records that may have been sent
+``unknown``, so a re-run sends the former and reconciles the latter first.
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
+import inspect
 import json
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -21,7 +28,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..client.actions import ActionSpec, Request, Sent, dig
-from ..client.errors import ApiError, AuthError, OutcomeUnknown, TransportError
+from ..client.errors import (
+    ApiError,
+    AuthError,
+    EngageSyncError,
+    OutcomeUnknown,
+    RateLimitedError,
+    ServerError,
+    TransportError,
+)
 from ..client.http import ApiClient
 from .mapping import Mapping, MappingError
 from .store import LedgerEntry, LedgerWrite, RejectWrite, ResponseWrite, Store
@@ -60,6 +75,23 @@ class PushResult:
     def rejected(self) -> int:
         return self.rejected_locally + self.rejected_by_api
 
+    def add(self, other: PushResult) -> None:
+        """Fold another run's counts into this one (``rejects --retry`` runs one push per settings)."""
+        for name in (
+            "read",
+            "sent",
+            "done",
+            "skipped",
+            "reconciled",
+            "rejected_locally",
+            "rejected_by_api",
+            "unknown",
+            "previews_omitted",
+        ):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.requests.extend(other.requests)
+        self.elapsed += other.elapsed
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "action": self.action,
@@ -77,15 +109,33 @@ class PushResult:
         }
 
 
+def _digest(data: Any) -> str:
+    canonical = json.dumps(data, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()[:32]
+
+
 def record_key(record: dict[str, Any], key_field: str | None, raw: dict[str, Any]) -> str:
-    """The ledger key: the ``--key`` column's value, else a hash of the mapped payload."""
+    """The ledger key: the ``--key`` column's value, else a hash of the source row.
+
+    The source row, not the mapped payload: a re-push with a changed ``--map`` is the same records.
+    A row edited between runs is a new record unless ``--key`` names a column that identifies it."""
     if key_field:
         value = raw.get(key_field, record.get(key_field))
         if value is None or value == "":
             raise MappingError(key_field, "the --key column is empty for this row")
         return str(value)
-    canonical = json.dumps(record, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(canonical.encode()).hexdigest()[:32]
+    return _digest(raw)
+
+
+def payload_key(record: dict[str, Any]) -> str:
+    """The key earlier versions used by default (a hash of the mapped payload), still honoured when
+    found in a ledger so an upgrade re-creates nothing; also the fingerprint of what was sent."""
+    return _digest(record)
+
+
+def is_outage(error: object) -> bool:
+    """A failure of the API rather than a refusal of the record: stops the push, never a reject."""
+    return isinstance(error, TransportError | ServerError | RateLimitedError)
 
 
 def _field_of(reason: str, record: dict[str, Any], action: ActionSpec) -> str | None:
@@ -104,6 +154,8 @@ class _Item:
     record: dict[str, Any]
     key: str
     request: Request
+    #: The pre-source-row default key (hash of the payload): an old ledger's entry for this record.
+    legacy_key: str | None = None
 
 
 #: Records per batch: their ledger rows, responses and rejects are written in one transaction each.
@@ -131,6 +183,7 @@ class Pusher:
         capture: bool = True,
         batch_size: int = BATCH_SIZE,
         concurrency: int = 1,
+        force: bool = False,
     ) -> None:
         if batch_size < 1:
             raise ValueError(f"batch size must be at least 1, not {batch_size}")
@@ -146,11 +199,49 @@ class Pusher:
         self.capture = capture
         self.batch_size = batch_size
         self.concurrency = concurrency
+        #: Send records the API rejected before even if unchanged (``rejects --retry``).
+        self.force = force
+        #: The last run's counts, also when it stopped on an error (the CLI reports them).
+        self.result = PushResult(action.name)
+        self._run_id: int | None = None
+        # set on the first outage: requests not yet made are not made (they stay pending)
+        self._stop = threading.Event()
+        self._claims = action.reconcile is not None and "claimed" in inspect.signature(action.reconcile).parameters
         self.started = client.budget.sync.midpoint(time.time())
         # writes waiting for the next transaction (see _flush)
         self._ledger: list[LedgerWrite] = []
         self._rejects: list[RejectWrite] = []
         self._responses: list[ResponseWrite] = []
+
+    # -- settings --------------------------------------------------------------------------------
+    def settings(self) -> dict[str, Any]:
+        """What this pusher was made with, stored with its run so ``rejects --retry`` can reuse it."""
+        passthrough = self.mapping.passthrough
+        return {
+            "action": self.action.name,
+            "map": [f"{rule.target}={rule.expr}" for rule in self.mapping.rules],
+            "passthrough": None if passthrough is None else sorted(passthrough),
+            "key": self.key_field,
+            "batch_size": self.batch_size,
+            "concurrency": self.concurrency,
+            "capture": self.capture,
+        }
+
+    def with_settings(self, settings: dict[str, Any], *, force: bool = False) -> Pusher:
+        """A pusher for the same client, action and store, with a stored run's settings."""
+        return Pusher(
+            self.client,
+            self.connection,
+            self.action,
+            self.store,
+            mapping=Mapping.parse(settings.get("map") or [], passthrough=settings.get("passthrough")),
+            key_field=settings.get("key"),
+            progress=self.progress,
+            capture=bool(settings.get("capture", True)),
+            batch_size=int(settings.get("batch_size") or BATCH_SIZE),
+            concurrency=int(settings.get("concurrency") or 1),
+            force=force,
+        )
 
     # -- entry points ----------------------------------------------------------------------------
     def run(
@@ -160,9 +251,11 @@ class Pusher:
         test: bool = False,
         limit: int | None = None,
     ) -> PushResult:
-        result = PushResult(self.action.name)
+        result = self.result = PushResult(self.action.name)
+        self._stop.clear()
         began = time.perf_counter()
-        run_id = None if dry_run else self.store.run_start(self.connection, "push", self.action.name)
+        run_id = None if dry_run else self.store.run_start(self.connection, "push", self.action.name, self.settings())
+        self._run_id = run_id
         status = "failed"
         try:
             if dry_run or test:
@@ -210,8 +303,8 @@ class Pusher:
                 result.preview({"line": line, "key": item.key, **preview})
                 self._report(result)
                 continue
-            entry = self.store.ledger_get(self.connection, self.action.name, item.key)
-            if self._settled(entry, item, result):
+            entries = self.store.ledger_get_many(self.connection, self.action.name, _keys([item]))
+            if self._settled(_entry(entries, item), item, result):
                 continue  # already pushed: test the next record instead
             if self._resolve(item, result):
                 self._send(item, result, test=True)
@@ -222,25 +315,38 @@ class Pusher:
     def _prepare(self, line: int, raw: dict[str, Any], result: PushResult, *, dry_run: bool = False) -> _Item | None:
         """Map, coerce and validate; a row that fails becomes a local reject (never sent)."""
         action = self.action
+        key: str | None = None
         try:
+            if self.key_field is None or self.key_field in raw:  # known before mapping: a bad map keeps it
+                key = record_key({}, self.key_field, raw)
             record = action.prepare(self.mapping.apply(raw))
-            key = record_key(record, self.key_field, raw)
+            key = key or record_key(record, self.key_field, raw)
         except MappingError as exc:
-            self._reject_local(None, raw, line, [(exc.field, exc.reason)], result, dry_run)
+            self._reject_local(key, raw, line, [(exc.field, exc.reason)], result, dry_run)
             return None
         problems = action.validate(record)
         if problems:
             self._reject_local(key, raw, line, problems, result, dry_run)
             return None
-        return _Item(line, raw, record, key, action.build(record))
+        legacy = payload_key(record) if self.key_field is None else None
+        return _Item(line, raw, record, key, action.build(record), legacy)
 
     def _settled(self, entry: LedgerEntry | None, item: _Item, result: PushResult) -> bool:
         """Whether the ledger says this record needs no send: done, rejected, or found by reconciling."""
         if entry is None:
             return False
-        if entry.status in ("done", "rejected"):
-            result.skipped += 1  # rejected rows wait for `rejects retry`, done ones are done
+        if entry.status == "done":
+            result.skipped += 1
+            if self.force:  # a retried reject whose record is done after all: close it
+                self._ledger.append(LedgerWrite(item.key, "done"))
             return True
+        if entry.status == "rejected":
+            # the same payload would be refused again (`rejects --retry` forces it); a changed one goes
+            sent = entry.request.get("fingerprint") if isinstance(entry.request, dict) else None
+            if not self.force and sent in (None, payload_key(item.record)):
+                result.skipped += 1
+                return True
+            return False
         return (
             entry.status in ("sent", "unknown")
             and self.action.creates
@@ -256,12 +362,9 @@ class Pusher:
         except AuthError:
             raise
         except ApiError as exc:
+            if is_outage(exc):
+                raise  # the lookup failed, not the record: stop (nothing of it was sent)
             self._reject_api(item.key, item.record, item.raw, item.line, exc, exc.reason, result)
-            return False
-        except TransportError as exc:
-            self._reject_api(
-                item.key, item.record, item.raw, item.line, None, f"looking the record up failed: {exc}", result
-            )
             return False
         return True
 
@@ -279,11 +382,11 @@ class Pusher:
                 continue
             seen.add(item.key)
             items.append(item)
-        entries = self.store.ledger_get_many(self.connection, self.action.name, [i.key for i in items])
+        entries = self.store.ledger_get_many(self.connection, self.action.name, _keys(items))
         todo = [
             item
             for item in items
-            if not self._settled(entries.get(item.key), item, result) and self._resolve(item, result)
+            if not self._settled(_entry(entries, item), item, result) and self._resolve(item, result)
         ]
         for item in todo:
             self._mark_sent(item, result)
@@ -292,18 +395,20 @@ class Pusher:
             return
         outcomes = self._send_all(todo)
         unknown: list[_Item] = []
-        refused: AuthError | None = None
+        stop: EngageSyncError | None = None
         for item, outcome in zip(todo, outcomes, strict=True):
             if isinstance(outcome, OutcomeUnknown):
                 self._ledger.append(LedgerWrite(item.key, "unknown"))
                 unknown.append(item)
-            elif isinstance(outcome, AuthError):
-                refused = outcome
+            elif isinstance(outcome, AuthError) or is_outage(outcome):
+                self._unsettled(item, outcome, result)
+                if stop is None or isinstance(outcome, AuthError):
+                    stop = outcome  # a refused credential says more than the outage it caused
             else:
                 self._settle(item, outcome, result)
         self._flush()
-        if refused is not None:
-            raise refused  # the whole run is refused, not one record
+        if stop is not None:
+            raise stop  # the whole run is refused or the API is down, not one record
         for item in unknown:  # rare: look each one up, then send again if it never arrived
             if not (self.action.creates and self._reconcile(item.key, item.record, result, since=self.started)):
                 self._send(item, result, test=False, first_attempt=2)
@@ -334,25 +439,44 @@ class Pusher:
         return outcomes
 
     def _request(self, item: _Item, *, retry: bool) -> Any:
-        if self.action.send_batch is not None:
-            return self._send_batch([item], retry=retry)[0]
         request = item.request
-        try:
-            return self.client.request(
-                request.method, request.path, json=request.json, idempotent=not self.action.creates, retry=retry
-            )
-        except (OutcomeUnknown, AuthError, ApiError, TransportError) as exc:
-            return exc
+        if self._stop.is_set():  # an earlier request of this batch found the API down
+            return TransportError("not sent: the API could not be reached", request.method, "", maybe_sent=False)
+        if self.action.send_batch is not None:
+            outcome = self._send_batch([item], retry=retry)[0]
+        else:
+            try:
+                outcome = self.client.request(
+                    request.method, request.path, json=request.json, idempotent=not self.action.creates, retry=retry
+                )
+            except (ApiError, TransportError) as exc:
+                outcome = exc
+        if isinstance(outcome, AuthError) or (is_outage(outcome) and not isinstance(outcome, OutcomeUnknown)):
+            self._stop.set()
+        return outcome
 
     def _mark_sent(self, item: _Item, result: PushResult) -> None:
-        self._ledger.append(LedgerWrite(item.key, "sent", request=item.request.describe(""), attempt=True))
+        request = {**item.request.describe(""), "fingerprint": payload_key(item.record)}
+        self._ledger.append(LedgerWrite(item.key, "sent", request=request, attempt=True))
         result.sent += 1
+
+    def _unsettled(self, item: _Item, error: Any, result: PushResult) -> None:
+        """A record the push stopped on: ``pending`` if nothing reached the API, else ``unknown``."""
+        maybe_sent = (isinstance(error, TransportError) and error.maybe_sent) or isinstance(error, ServerError)
+        self._ledger.append(LedgerWrite(item.key, "unknown" if maybe_sent else "pending"))
+        if maybe_sent:
+            result.unknown += 1
 
     def _flush(self) -> None:
         """Write the buffered ledger changes, rejects and responses in one transaction."""
         if self._ledger or self._rejects or self._responses:
             self.store.write_batch(
-                self.connection, self.action.name, ledger=self._ledger, rejects=self._rejects, responses=self._responses
+                self.connection,
+                self.action.name,
+                ledger=self._ledger,
+                rejects=self._rejects,
+                responses=self._responses,
+                run_id=self._run_id,
             )
             self._ledger, self._rejects, self._responses = [], [], []
 
@@ -364,9 +488,6 @@ class Pusher:
             self._reject_api(key, item.record, item.raw, line, outcome, outcome.reason, result)
             if test:
                 result.preview({"line": line, "key": key, "status": outcome.status, "body": outcome.body})
-            return
-        if isinstance(outcome, TransportError):
-            self._reject_api(key, item.record, item.raw, line, None, str(outcome), result)
             return
         if isinstance(outcome, Sent):  # one record's part of a batched request
             body, status, location = outcome.body, outcome.status, None
@@ -388,16 +509,20 @@ class Pusher:
 
     def _send(self, item: _Item, result: PushResult, *, test: bool, first_attempt: int = 1) -> None:
         """Send one record until its outcome is known (a timeout is looked up before sending again)."""
+        last: OutcomeUnknown | None = None
         for attempt in range(first_attempt, MAX_UNKNOWN_RESENDS + 2):
             self._mark_sent(item, result)
             self._flush()
             outcome = self._request(item, retry=not test)
-            if isinstance(outcome, AuthError):
+            if isinstance(outcome, AuthError) or (is_outage(outcome) and not isinstance(outcome, OutcomeUnknown)):
+                self._unsettled(item, outcome, result)
+                self._flush()
                 raise outcome
             if not isinstance(outcome, OutcomeUnknown):
                 self._settle(item, outcome, result, test=test)
                 self._flush()
                 return
+            last = outcome
             self.store.ledger_put(self.connection, self.action.name, item.key, "unknown")
             if test:
                 result.unknown += 1
@@ -407,30 +532,34 @@ class Pusher:
                 return
             if attempt > MAX_UNKNOWN_RESENDS:
                 break
+        # the API keeps failing after the request went out: an outage, not a refusal. The record stays
+        # `unknown` (the ledger says so already): the next run looks it up before sending it again.
         result.unknown += 1
-        self._reject_api(
-            item.key,
-            item.record,
-            item.raw,
-            item.line,
-            None,
-            f"outcome unknown after {MAX_UNKNOWN_RESENDS + 1} attempts (timeouts); not found on lookup",
-            result,
-        )
-        self._flush()
+        assert last is not None
+        raise last
 
     def _reconcile(self, key: str, record: dict[str, Any], result: PushResult, since: float | None = None) -> bool:
         """Look up whether an earlier send took effect; mark it done if so.
 
         ``since`` (server time) is given when the send was made by this run, so a lookup can tell the
         resource it just created from an identical older one (APIs that never deduplicate need that).
+        A resource whose id the ledger holds for another record is never claimed (two identical
+        records: the second's lost send is not the first's success). A lookup that fails raises (the
+        record stays ``sent``/``unknown`` for the next run).
         """
         if self.action.reconcile is None:
             return False
-        found = self.action.reconcile(self.client, record, since=since)
+
+        def claimed(remote_id: Any) -> bool:
+            return self.store.ledger_holder(self.connection, self.action.name, str(remote_id), key) is not None
+
+        extra = {"claimed": claimed} if self._claims else {}
+        found = self.action.reconcile(self.client, record, since=since, **extra)
         if found is None:
             return False
         remote_id = dig(found, self.action.id_path) if self.action.id_path else None
+        if remote_id is not None and claimed(remote_id):
+            return False
         self.store.ledger_put(
             self.connection,
             self.action.name,
@@ -514,18 +643,41 @@ def _body(response: Any) -> Any:
         return response.text
 
 
+def _keys(items: list[_Item]) -> list[str]:
+    """The ledger keys to look up: each item's key, and its legacy key when it has one."""
+    return [k for item in items for k in (item.key, item.legacy_key) if k is not None]
+
+
+def _entry(entries: dict[str, LedgerEntry], item: _Item) -> LedgerEntry | None:
+    found = entries.get(item.key)
+    if found is None and item.legacy_key is not None:
+        found = entries.get(item.legacy_key)
+    return found
+
+
 def retry_rejects(pusher: Pusher, store: Store) -> PushResult:
-    """Send open rejects of the pusher's action again (after the source data or mapping was fixed)."""
-    rejects = list(store.rejects(pusher.connection, pusher.action.name, status="open"))
-    by_key: dict[str | None, Any] = {}
-    for item in rejects:
-        by_key.setdefault(item.key, item)
-    rows: Iterator[tuple[int, dict[str, Any]]] = (
-        (int(r.record.get("line", 0)), r.record.get("record", {})) for r in by_key.values()
-    )
-    for item in rejects:
-        store.mark_reject_retried(item.id)
-    for item in by_key.values():
-        if item.key is not None:
-            store.ledger_put(pusher.connection, pusher.action.name, item.key, "unknown")
-    return pusher.run(rows)
+    """Send the open rejects of the pusher's action again, each with the settings of the push that
+    filed it (mapping, key, options; the pusher's own for rejects older than stored settings).
+
+    Rejects stay open until their record is done: a record refused again keeps one set of open
+    rejects (the latest reasons), so retrying never multiplies them."""
+    latest: dict[str, tuple[int | None, int, dict[str, Any]]] = {}
+    for item in store.rejects(pusher.connection, pusher.action.name, status="open"):
+        record = item.record if isinstance(item.record, dict) else {}
+        latest[item.key or f"id:{item.id}"] = (item.run_id, int(record.get("line") or 0), record.get("record") or {})
+    groups: dict[int | None, list[tuple[int, dict[str, Any]]]] = {}
+    for run_id, line, raw in latest.values():
+        groups.setdefault(run_id, []).append((line, raw))
+    total = PushResult(pusher.action.name)
+    for run_id, rows in groups.items():
+        settings = store.run_settings(run_id) if run_id is not None else None
+        if isinstance(settings, dict):
+            runner = pusher.with_settings(settings, force=True)
+        else:
+            runner = pusher.with_settings(pusher.settings(), force=True)
+        try:
+            runner.run(rows)
+        finally:  # counts so far, also when a group stopped on an outage
+            total.add(runner.result)
+            pusher.result = total
+    return total

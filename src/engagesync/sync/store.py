@@ -70,6 +70,8 @@ CREATE SEQUENCE IF NOT EXISTS {ENGINE_SCHEMA}.responses_id;
 CREATE TABLE IF NOT EXISTS {ENGINE_SCHEMA}.responses (
     id BIGINT PRIMARY KEY DEFAULT nextval('{ENGINE_SCHEMA}.responses_id'), connection VARCHAR NOT NULL,
     action VARCHAR NOT NULL, key VARCHAR, status_code INTEGER, body JSON, "at" TIMESTAMP NOT NULL);
+ALTER TABLE {ENGINE_SCHEMA}.runs ADD COLUMN IF NOT EXISTS settings JSON;
+ALTER TABLE {ENGINE_SCHEMA}.rejects ADD COLUMN IF NOT EXISTS run_id BIGINT;
 """
 
 
@@ -412,6 +414,8 @@ class Reject:
     status: str
     created_at: datetime
     retried_at: datetime | None
+    #: The push run that filed it: its settings (action, mapping, key, options) are what a retry reuses.
+    run_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -435,6 +439,8 @@ class Run:
     finished_at: datetime | None
     status: str
     counts: Any
+    #: What a push was run with (mapping, key, options): ``rejects --retry`` runs the rejects with it.
+    settings: Any = None
 
 
 class Store:
@@ -752,13 +758,13 @@ class Store:
             self.execute(f"DELETE FROM {ENGINE_SCHEMA}.state WHERE connection = ? AND stream = ?", [connection, stream])
 
     # -- runs --------------------------------------------------------------------------------------
-    def run_start(self, connection: str, kind: str, target: str | None = None) -> int:
+    def run_start(self, connection: str, kind: str, target: str | None = None, settings: Any = None) -> int:
         if kind not in RUN_KINDS:
             raise StoreError(f"run kind must be one of {sorted(RUN_KINDS)}, not {kind!r}")
         rows = self.execute(
-            f"INSERT INTO {ENGINE_SCHEMA}.runs (connection, kind, target, started_at, status) "
-            "VALUES (?, ?, ?, ?, 'running') RETURNING id",
-            [connection, kind, target, utcnow()],
+            f"INSERT INTO {ENGINE_SCHEMA}.runs (connection, kind, target, started_at, status, settings) "
+            "VALUES (?, ?, ?, ?, 'running', ?::JSON) RETURNING id",
+            [connection, kind, target, utcnow(), None if settings is None else _dumps(settings)],
         )
         return int(rows[0][0])
 
@@ -772,7 +778,7 @@ class Store:
         """The most recent runs first."""
         where, params = _filters(connection=connection, kind=kind)
         rows = self.execute(
-            f"SELECT id, connection, kind, target, started_at, finished_at, status, counts "
+            f"SELECT id, connection, kind, target, started_at, finished_at, status, counts, settings "
             f"FROM {ENGINE_SCHEMA}.runs {where} ORDER BY id DESC LIMIT {int(limit)}",
             params,
         )
@@ -786,9 +792,15 @@ class Store:
                 finished_at=row[5],
                 status=row[6],
                 counts=_loads(row[7]),
+                settings=_loads(row[8]),
             )
             for row in rows
         ]
+
+    def run_settings(self, run_id: int) -> Any:
+        """The settings a run was started with (``None`` for runs recorded before settings were kept)."""
+        rows = self.execute(f"SELECT settings FROM {ENGINE_SCHEMA}.runs WHERE id = ?", [run_id])
+        return _loads(rows[0][0]) if rows else None
 
     # -- ledger ------------------------------------------------------------------------------------
     def ledger_get(self, connection: str, action: str, key: str) -> LedgerEntry | None:
@@ -841,9 +853,13 @@ class Store:
         ledger: Sequence[LedgerWrite] = (),
         rejects: Sequence[RejectWrite] = (),
         responses: Sequence[ResponseWrite] = (),
+        run_id: int | None = None,
     ) -> list[int]:
         """Ledger changes, rejects and captured responses of one push batch: one transaction, one
-        statement per table (a statement per record costs ~100x more). Returns the new reject ids."""
+        statement per table (a statement per record costs ~100x more). Returns the new reject ids.
+
+        A record marked ``done`` closes its open rejects (``resolved``); a new reject of a record
+        supersedes its open ones (``retried``), so a record has one set of open rejects, the latest."""
         for write in ledger:
             if write.status not in LEDGER_STATUSES:
                 raise StoreError(f"ledger status must be one of {sorted(LEDGER_STATUSES)}, not {write.status!r}")
@@ -857,9 +873,14 @@ class Store:
             row["attempts"] += 1 if write.attempt else 0
         now = utcnow()
         ids: list[int] = []
+        resolved = [row["key"] for row in merged.values() if row["status"] == "done"]
+        superseded = sorted({r.key for r in rejects if r.key is not None})
         with self.transaction() as con:
             if merged:
                 con.execute(_LEDGER_UPSERT, [connection, action, now, _dumps(list(merged.values()))])
+            for status, keys in (("resolved", resolved), ("retried", superseded)):
+                if keys:
+                    con.execute(_REJECTS_CLOSE, [status, now, connection, action, keys])
             if rejects:
                 ids = [
                     int(r[0])
@@ -869,6 +890,7 @@ class Store:
                             connection,
                             action,
                             now,
+                            run_id,
                             _dumps(
                                 [
                                     {"key": r.key, "record": r.record, "field": r.field, "reason": r.reason}
@@ -905,6 +927,15 @@ class Store:
         rows = self.execute(f"SELECT status, count(*) FROM {ENGINE_SCHEMA}.ledger {where} GROUP BY status", params)
         return {status: int(n) for status, n in rows}
 
+    def ledger_holder(self, connection: str, action: str, remote_id: str, other_than: str) -> str | None:
+        """The key of another record whose ledger entry holds ``remote_id`` (a reconcile must not claim it)."""
+        rows = self.execute(
+            f"SELECT key FROM {ENGINE_SCHEMA}.ledger WHERE connection = ? AND action = ? AND remote_id = ? "
+            "AND key <> ? LIMIT 1",
+            [connection, action, remote_id, other_than],
+        )
+        return str(rows[0][0]) if rows else None
+
     # -- rejects -----------------------------------------------------------------------------------
     def reject(self, connection: str, action: str, key: str | None, record: Any, field: str | None, reason: str) -> int:
         """Record a rejected record (with the offending field when known and the vendor's reason)."""
@@ -914,7 +945,7 @@ class Store:
         """Stream rejects, oldest first (``status=None``: all)."""
         where, params = _filters(connection=connection, action=action, status=status)
         sql = (
-            f"SELECT id, connection, action, key, record, field, reason, status, created_at, retried_at "
+            f"SELECT id, connection, action, key, record, field, reason, status, created_at, retried_at, run_id "
             f"FROM {ENGINE_SCHEMA}.rejects {where} ORDER BY id"
         )
         for _, rows in self.iter_query(sql, params):
@@ -933,6 +964,16 @@ class Store:
     def reject_count(self, connection: str, action: str | None = None, status: str | None = "open") -> int:
         where, params = _filters(connection=connection, action=action, status=status)
         return int(self.execute(f"SELECT count(*) FROM {ENGINE_SCHEMA}.rejects {where}", params)[0][0])
+
+    def dismiss_rejects(self, connection: str, action: str | None = None, ids: Sequence[int] | None = None) -> int:
+        """Close open rejects without sending them (``dismissed``): all of them, or those in ``ids``.
+        Returns how many were closed."""
+        where, params = _filters(connection=connection, action=action)
+        sql = f"UPDATE {ENGINE_SCHEMA}.rejects SET status = 'dismissed', retried_at = ? {where} AND status = 'open'"
+        if ids is not None:
+            sql += " AND id IN (SELECT unnest(?::BIGINT[]))"
+            params.append(list(ids))
+        return len(self.execute(sql + " RETURNING id", [utcnow(), *params]))
 
     def mark_reject_retried(self, reject_id: int, status: str = "retried") -> None:
         """Close a reject after it was sent again (``status`` may also be e.g. ``resolved``)."""
@@ -975,9 +1016,13 @@ _LEDGER_UPSERT = (
     "response = coalesce(excluded.response, l.response), attempts = l.attempts + excluded.attempts, "
     "updated_at = excluded.updated_at"
 )
+_REJECTS_CLOSE = (
+    f"UPDATE {ENGINE_SCHEMA}.rejects SET status = ?, retried_at = ? WHERE connection = ? AND action = ? "
+    "AND status = 'open' AND key IN (SELECT unnest(?::VARCHAR[]))"
+)
 _REJECTS_INSERT = (
-    f"INSERT INTO {ENGINE_SCHEMA}.rejects (connection, action, created_at, key, record, field, reason, status) "
-    "SELECT ?, ?, ?::TIMESTAMP, u.key, u.record, u.field, u.reason, 'open' FROM (SELECT unnest(from_json(?, "
+    f"INSERT INTO {ENGINE_SCHEMA}.rejects (connection, action, created_at, run_id, key, record, field, reason, "
+    "status) SELECT ?, ?, ?::TIMESTAMP, ?, u.key, u.record, u.field, u.reason, 'open' FROM (SELECT unnest(from_json(?, "
     '\'[{"key": "VARCHAR", "record": "JSON", "field": "VARCHAR", "reason": "VARCHAR"}]\')) AS u) '
     "RETURNING id"
 )

@@ -10,18 +10,32 @@ Duplicate safety: ``createMessage`` is not idempotent. A send whose outcome is u
 dropped connection) is reconciled by reading the conversation with ``to`` (newest first) for an
 outbound message with the same body sent since the push began; found, it is recorded as done and
 never sent again. Without ``since`` (a send left ``sent`` by a crashed run) the latest identical
-message counts. ``createOrUpdateContact`` is an upsert by phone number: resending it is harmless.
+message counts. A message whose id the push's ledger already holds for another record is never
+claimed (``claimed``): two rows with the same number and body are two texts, and the second's lost
+send must not be mistaken for the first's. ``createOrUpdateContact`` is an upsert by phone number:
+resending it is harmless.
 """
 
 from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
 from ....client.actions import ActionSpec, FieldSpec, Problem, Request, Sent
-from ....client.errors import ApiError, GraphQLError, GraphQLRequestError, RejectedError, TransportError
+from ....client.errors import (
+    ApiError,
+    AuthError,
+    GraphQLError,
+    GraphQLRequestError,
+    OutcomeUnknown,
+    RateLimitedError,
+    RejectedError,
+    ServerError,
+    TransportError,
+)
 from ....client.http import ApiClient
 from ....client.paginate import follow_cursor
 from ..contract import MAX_BODY_LENGTH, e164_problem, media_problems
@@ -117,14 +131,33 @@ def _one(client: ApiClient, mutation: str, root: str, variables: Record, retry: 
     return Sent(payload)
 
 
+def _each(client: ApiClient, mutation: str, root: str, variables: list[Record], retry: bool) -> list[Any]:
+    """One request per record until the API is found down (unreachable, 5xx/429 after the retries, or the
+    credential refused): the records after that are not sent, and say so (``maybe_sent=False``)."""
+    outcomes: list[Any] = []
+    for values in variables:
+        if outcomes and _stops(outcomes[-1]):
+            url = client.safe_url(client.base_url)
+            outcomes.append(TransportError("not sent: the API could not be reached", "POST", url, maybe_sent=False))
+            continue
+        outcomes.append(_one(client, mutation, root, values, retry))
+    return outcomes
+
+
+def _stops(outcome: Any) -> bool:
+    if isinstance(outcome, OutcomeUnknown):
+        return False  # this one may have been sent: the push reconciles it; the next ones still go
+    return isinstance(outcome, TransportError | ServerError | RateLimitedError | AuthError)
+
+
 def send_messages(client: ApiClient, records: list[Record], retry: bool = True) -> list[Any]:
     """``createMessage`` for each record, one request each (see the module's note); one outcome per record."""
-    return [_one(client, SEND_MUTATION, "createMessage", _send_variables(r), retry) for r in records]
+    return _each(client, SEND_MUTATION, "createMessage", [_send_variables(r) for r in records], retry)
 
 
 def upsert_contacts(client: ApiClient, records: list[Record], retry: bool = True) -> list[Any]:
     """``createOrUpdateContact`` for each record; the payload is the contact as the ``contacts`` stream stores it."""
-    outcomes = [_one(client, UPSERT_MUTATION, "createOrUpdateContact", _upsert_variables(r), retry) for r in records]
+    outcomes = _each(client, UPSERT_MUTATION, "createOrUpdateContact", [_upsert_variables(r) for r in records], retry)
     return [Sent(contact_record(o.body)) if isinstance(o, Sent) else o for o in outcomes]
 
 
@@ -189,9 +222,15 @@ def _epoch(text: Any) -> float | None:
         return None
 
 
-def reconcile_send(client: ApiClient, record: Record, since: float | None = None) -> Record | None:
+def reconcile_send(
+    client: ApiClient,
+    record: Record,
+    since: float | None = None,
+    claimed: Callable[[str], bool] | None = None,
+) -> Record | None:
     """The message a send whose outcome was unknown created, or ``None``: the newest outbound message to
-    ``to`` with the same body (and media) sent at or after ``since``, from the conversation's first pages."""
+    ``to`` with the same body (and media) sent at or after ``since``, from the conversation's first pages,
+    that no other record already holds (``claimed(id)``)."""
     variables = _send_variables(record)
     media = variables.get("media") or []
     fetch = conversation_fetch(client, str(variables["from"]), str(variables["to"]))
@@ -205,6 +244,7 @@ def reconcile_send(client: ApiClient, record: Record, since: float | None = None
                     message.get("toNumber") == variables["to"]
                     and message.get("body") == variables["body"]
                     and list(message.get("media") or []) == media
+                    and not (claimed is not None and claimed(str(message.get("id"))))
                 ):
                     return dict(message)
             if pages >= RECONCILE_PAGES:
