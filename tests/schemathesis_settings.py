@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import schemathesis
+import schemathesis.specs.openapi.checks
 from hypothesis import HealthCheck, Phase, settings
-import schemathesis.specs.openapi.checks  # noqa: F401  (registers the OpenAPI checks)
 from schemathesis.checks import CHECKS as REGISTRY
 
 #: Every check schemathesis has, the leniency ones (negative_data_rejection, positive_data_acceptance)
