@@ -34,21 +34,30 @@ from engagesync.sandbox.inprocess import SyncASGITransport
 from engagesync.sandbox.openapi import operations, served_operations, template
 from engagesync.sandbox.pytest_plugin import make_sandbox
 from engagesync.sandbox.ratelimit import RateLimit
-from tests.schemathesis_settings import CHECKS, CONFIG, bounded
+from tests.schemathesis_settings import CHECKS, CONFIG, bounded, checks
 
 API_ID = "groove-helpdesk"
 DOCUMENT_PATH = f"{PREFIX}/openapi.json"
 #: Path parameter values that address a sibling route rather than a resource.
 ROUTE_LITERALS = {"kb_id": {"themes"}, "category_id": {"search"}, "article_id": {"search"}}
 
-#: Every generated case is held to ``CHECKS`` (tests/schemathesis_settings.py). Left out on purpose:
-#: ``negative_data_rejection`` and
-#: ``positive_data_acceptance``, because the emulator is lenient by design (Rails-style strong
-#: parameters ignore unknown keys, ``per_page`` above 50 is capped rather than refused, ids may be sent
-#: as numbers, states and priorities compare ignoring case) and schema-valid bodies still meet business
-#: rules (unknown agents, taken names, settings that must agree); ``use_after_free`` and
-#: ``ensure_resource_availability`` (stateful, and there is no stateful phase here); ``max_response_time``
-#: (timing is not the contract).
+#: Every generated case is held to every schemathesis check (tests/schemathesis_settings.py). A
+#: schema-valid request may still get a 422 for these rules about what the account holds, and only these:
+ACCOUNT_RULES = [
+    r"(email|name|slug|subdomain|custom_domain) has already been taken",
+    r"to must be the email of a mailbox or agent when from is a customer",
+    r"(agents|agent_ids) contain unknown agent",
+    r"to can't be blank \(give the mailbox email",  # `from` is a customer of the account
+    r"(assignee|agents|agent_ids) .*(not an agent|agents? of this account)",
+    r"group is not a group of this account",
+    r"author must be an agent or this ticket's customer",
+    r"author_id must be the id of one of your agents",
+    r"contact\.id must be the id of one of your mailboxes",
+    r"to can't be blank \(the customer an agent's ticket",  # `from` is an agent of the account
+    r"ip_addresses can't be empty when ip_addresses_enabled is true",  # none stored yet
+    r"password can't be blank when password_enabled",  # none stored yet
+]
+GENERATED_CHECKS = checks(ACCOUNT_RULES)
 BOUNDED = bounded(20)
 
 
@@ -305,7 +314,22 @@ def test_rate_limit_headers_429_and_401_match_the_document(
 FUZZED = [(method, path) for method, path in operations(DOCUMENT) if path != "/openapi.json"]
 
 
-@pytest.mark.parametrize(("method", "path"), FUZZED, ids=[f"{m} {p}" for m, p in FUZZED])
+#: Operations with a known emulator bug, outside this test's files: a tag sent twice in one request,
+#: spelled with a non-ASCII capital (``Î``), is looked up with SQLite's ASCII-only ``lower()`` and
+#: inserted twice (UNIQUE constraint, 500). Fix in emulator/tickets.py ``ensure_tags``.
+KNOWN_BUGS = {("POST", "/tickets/{number}/tags"), ("PUT", "/tickets/{number}/tags")}
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        pytest.param(m, p, marks=pytest.mark.xfail(strict=True, reason="ensure_tags: ASCII-only lower()"))
+        if (m, p) in KNOWN_BUGS
+        else (m, p)
+        for m, p in FUZZED
+    ],
+    ids=[f"{m} {p}" for m, p in FUZZED],
+)
 def test_operation_conforms_to_document(
     method: str, path: str, served: Sandbox, token: str, groove_schema: schemathesis.BaseSchema
 ) -> None:
@@ -316,7 +340,7 @@ def test_operation_conforms_to_document(
     @BOUNDED
     @given(case=cases)
     def conforms(case: schemathesis.Case) -> None:
-        case.call_and_validate(headers={"Authorization": f"Bearer {token}"}, checks=CHECKS)
+        case.call_and_validate(headers={"Authorization": f"Bearer {token}"}, checks=GENERATED_CHECKS)
 
     conforms()
 
