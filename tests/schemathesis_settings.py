@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 import schemathesis
-import schemathesis.specs.openapi.checks  # noqa: F401  (registers the OpenAPI checks)
+import schemathesis.specs.openapi.checks
 from hypothesis import HealthCheck, Phase, settings
 from schemathesis.checks import CHECKS as REGISTRY
 from schemathesis.specs.openapi.checks import positive_data_acceptance
