@@ -7,9 +7,11 @@ dropped the header altogether. The gate sets it for every emulated API.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
+import yaml
 
 from engagesync.sandbox.app import Sandbox
 
@@ -52,3 +54,29 @@ def test_other_statuses_carry_no_allow(sandbox: Sandbox) -> None:
     creds = sandbox.credentials()
     with sandbox.client(headers=auth_for(creds, "groove-helpdesk")) as client:
         assert "allow" not in client.get("/groove-helpdesk/v1/webhooks").headers
+
+
+@pytest.mark.parametrize("api", ["groove-helpdesk", "growthgenius"])
+def test_every_documented_path_answers_an_undocumented_method_with_the_documented_allow(
+    sandbox: Sandbox, api: str
+) -> None:
+    """What schemathesis's ``allow_header_conformance`` holds a 405 to, for every path of the document."""
+    from engagesync.apis.groove_helpdesk.openapi import SPEC as GROOVE_SPEC
+    from engagesync.apis.growthgenius.openapi import SPEC as GG_SPEC
+    from engagesync.sandbox.openapi import operations
+
+    document = yaml.safe_load((GROOVE_SPEC if api == "groove-helpdesk" else GG_SPEC).read_text())
+    creds = sandbox.credentials()
+    prefix = creds[api]["base_url"].removeprefix("http://sandbox")
+    documented: dict[str, set[str]] = {}
+    for method, path in operations(document):
+        documented.setdefault(path, set()).add(method)
+    with sandbox.client(headers=auth_for(creds, api)) as client:
+        for path, methods in documented.items():
+            concrete = re.sub(r"\{[^}]*\}", "1", path)
+            response = client.request(
+                "OPTIONS", prefix + concrete, params={"user_id": creds["growthgenius"]["user_id"]}
+            )
+            assert response.status_code == 405, (path, response.status_code, response.text)
+            allowed = set(response.headers["allow"].split(", "))
+            assert allowed == methods | ({"HEAD"} if "GET" in methods else set()), path
