@@ -68,11 +68,11 @@ def page_throughput(seconds: float = 5.0) -> list[Row]:
 
 
 def bulk_seed(tickets: int = 100_000) -> list[Row]:
-    from engagesync.sandbox.app import Sandbox
+    from engagesync.testing import make_sandbox
 
     counts = {"groove-helpdesk.tickets": tickets, "groove-helpdesk.customers": tickets // 5}
     started = time.perf_counter()
-    with Sandbox(counts=counts) as sandbox:
+    with make_sandbox(counts=counts) as sandbox:
         elapsed = time.perf_counter() - started
         store = sandbox.ctx.store
         n_tickets = store.scalar("SELECT COUNT(*) FROM gh_tickets")

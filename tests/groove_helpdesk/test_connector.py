@@ -109,7 +109,7 @@ def test_check_passes_and_a_bad_token_is_an_auth_error(sandbox: Sandbox, client:
     assert err.value.status == 401 and "authenticated" in err.value.reason
 
 
-def test_client_methods_cover_the_surface(client: ApiClient) -> None:
+def test_client_methods_cover_the_surface(client: ApiClient, sandbox: Sandbox) -> None:
     api = GrooveHelpdesk(client)
     ticket = api.list_tickets(per_page=2, state="opened")["tickets"][0]
     number = ticket["number"]
@@ -138,9 +138,11 @@ def test_client_methods_cover_the_surface(client: ApiClient) -> None:
         ["only"],
         mailboxes[-1]["id"],
     )
-    assert isinstance(api.ticket_count(), dict)
+    folders = api.list_folders()["folders"]
+    counts = api.ticket_count()  # {folder_id: count}, one per folder
+    assert folders and set(counts) == {f["id"] for f in folders}
+    assert all(isinstance(n, int) and n >= 0 for n in counts.values())
     assert api.get_mailbox(mailboxes[0]["id"])["mailbox"]["id"] == mailboxes[0]["id"]
-    assert isinstance(api.list_folders()["folders"], list)
     created = api.create_ticket(body="hello", **{"from": "new@cust.example"}, mailbox=mailboxes[0]["email"])
     assert created is not None
     message = api.create_message(created["ticket"]["number"], body="reply", note=True)
@@ -148,7 +150,11 @@ def test_client_methods_cover_the_surface(client: ApiClient) -> None:
     assert api.get_message(message["message"]["id"])["message"]["note"] is True
     assert len(list(api.iter_messages(created["ticket"]["number"]))) == 2
     first = api.list_messages(number)["messages"][0]
-    assert isinstance(api.list_attachments(first["id"])["attachments"], list)
+    attachments = api.list_attachments(first["id"])["attachments"]
+    assert all(a["url"].startswith("https://") for a in attachments)
+    assert len(attachments) == len(
+        sandbox.ctx.store.all("SELECT id FROM gh_attachments WHERE message_id = ?", (first["id"],))
+    )
     customer = api.get_customer("new@cust.example")["customer"]
     updated = api.update_customer(customer["id"], email="new@cust.example", name="New Customer")
     assert updated is not None and updated["customer"]["name"] == "New Customer"

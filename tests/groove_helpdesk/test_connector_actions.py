@@ -7,7 +7,6 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-import httpx
 import pytest
 
 from engagesync.apis.groove_helpdesk.connector import GrooveHelpdesk, actions, make_client
@@ -15,25 +14,15 @@ from engagesync.client.actions import ActionSpec, Request
 from engagesync.client.errors import RejectedError
 from engagesync.client.http import ApiClient
 from engagesync.sandbox.app import Sandbox
+from tests.transports import Passthrough
 
 ACTIONS = actions()
-
-
-class Keep(httpx.BaseTransport):
-    def __init__(self, inner: httpx.BaseTransport) -> None:
-        self.inner = inner
-
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        return self.inner.handle_request(request)
-
-    def close(self) -> None:
-        pass
 
 
 @pytest.fixture
 def client(sandbox: Sandbox) -> Iterator[ApiClient]:
     cred = sandbox.credentials()["groove-helpdesk"]
-    with make_client(cred["base_url"], cred["token"], transport=Keep(sandbox.transport())) as c:
+    with make_client(cred["base_url"], cred["token"], transport=Passthrough(sandbox.transport())) as c:
         yield c
 
 

@@ -7,6 +7,7 @@ from typing import Any
 import httpx
 
 from engagesync.sandbox.app import Sandbox
+from engagesync.testing import make_sandbox
 
 GROOVE = "/groove-helpdesk/v1"
 
@@ -216,9 +217,9 @@ def test_seeding_is_deterministic_per_seed() -> None:
         "groove-helpdesk.articles": 12,
     }
     with (
-        Sandbox(seed=7, counts=counts) as one,
-        Sandbox(seed=7, counts=counts) as two,
-        Sandbox(seed=8, counts=counts) as three,
+        make_sandbox(seed=7, counts=counts) as one,
+        make_sandbox(seed=7, counts=counts) as two,
+        make_sandbox(seed=8, counts=counts) as three,
     ):
         first = _snapshot(one)
         assert first == _snapshot(two)

@@ -32,8 +32,8 @@ from engagesync.apis.groove_helpdesk.openapi import SPEC
 from engagesync.sandbox.app import Sandbox
 from engagesync.sandbox.inprocess import SyncASGITransport
 from engagesync.sandbox.openapi import operations, served_operations, template
-from engagesync.sandbox.pytest_plugin import make_sandbox
 from engagesync.sandbox.ratelimit import RateLimit
+from engagesync.testing import make_sandbox
 from tests.schemathesis_settings import CHECKS, CONFIG, bounded, checks
 
 API_ID = "groove-helpdesk"
@@ -114,7 +114,7 @@ def fresh_state(sb: Sandbox, token: str) -> str:
 @pytest.fixture(scope="module")
 def served() -> Iterator[Sandbox]:
     """One fresh in-memory sandbox for the module, rate limits off, webhook deliveries kept offline."""
-    sb = make_sandbox()
+    sb = make_sandbox(limits=False)
     sb.ctx.set_rate_limit(API_ID, None)
     offline_deliveries(sb)
     try:

@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from engagesync.sandbox.app import Sandbox
+from engagesync.testing import make_sandbox
 
 
 def samples(sandbox: Sandbox) -> dict[str, Any]:
@@ -408,9 +409,9 @@ def _fingerprint(sandbox: Sandbox) -> str:
 def test_same_seed_same_data() -> None:
     counts = {"groove-helpdesk.tickets": 300, "groove-helpdesk.customers": 50}
     with (
-        Sandbox(seed=7, counts=counts) as a,
-        Sandbox(seed=7, counts=counts) as b,
-        Sandbox(seed=8, counts=counts) as c,
+        make_sandbox(seed=7, counts=counts) as a,
+        make_sandbox(seed=7, counts=counts) as b,
+        make_sandbox(seed=8, counts=counts) as c,
     ):
         assert _fingerprint(a) == _fingerprint(b)
         assert _fingerprint(a) != _fingerprint(c)
@@ -419,7 +420,7 @@ def test_same_seed_same_data() -> None:
 @pytest.mark.parametrize("per_ticket", [1, 4])
 def test_seeded_tickets_agree_with_their_messages(per_ticket: int) -> None:
     counts = {"groove-helpdesk.tickets": 40, "groove-helpdesk.messages_per_ticket": per_ticket}
-    with Sandbox(counts=counts) as sb:
+    with make_sandbox(counts=counts) as sb:
         store = sb.ctx.store
         assert store.scalar("SELECT COUNT(*) FROM gh_tickets") == 40
         assert store.scalar("SELECT COUNT(*) FROM gh_messages") == 40 * per_ticket

@@ -96,13 +96,6 @@ def http(sandbox: Sandbox) -> Iterator[httpx.Client]:
 
 
 @pytest.fixture
-def admin(sandbox: Sandbox) -> Iterator[httpx.Client]:
-    with sandbox.client() as client:
-        client.base_url = httpx.URL("http://sandbox/_sandbox/")
-        yield client
-
-
-@pytest.fixture
 def token(http: httpx.Client, creds: dict[str, Any]) -> str:
     return str(token_pair(http, creds)["access_token"])
 

@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 from engagesync.sandbox.app import Sandbox
+from engagesync.testing import make_sandbox
 
 from .conftest import PREFIX, authorize, code_for, exchange, gql, query_of, refresh, token_pair
 
@@ -153,6 +154,7 @@ def test_refresh_rotates_the_old_refresh_and_access_tokens_stop_working(
     first = token_pair(http, creds)
     second = refresh(http, creds, first["refresh_token"]).json()
     assert second["refresh_token"] != first["refresh_token"]
+    assert gql(http, second["access_token"], QUERY).status_code == 200  # first use: the old refresh token dies
     reused = refresh(http, creds, first["refresh_token"])
     assert reused.status_code == 400 and reused.json()["error"] == "invalid_grant"
     assert gql(http, first["access_token"], QUERY).status_code == 401
@@ -265,11 +267,11 @@ def test_tenant_b_credentials_get_nothing_from_tenant_a(
 
 def test_clients_codes_and_tokens_survive_a_restart(tmp_path: Path) -> None:
     db = str(tmp_path / "state.db")
-    with Sandbox(db=db) as sb, sb.client() as http:
+    with make_sandbox(db=db) as sb, sb.client() as http:
         creds = sb.credentials()["groove-sales"]
         pair = token_pair(http, creds)
         code = code_for(http, creds)
-    with Sandbox(db=db) as sb, sb.client() as http:
+    with make_sandbox(db=db) as sb, sb.client() as http:
         assert sb.credentials()["groove-sales"]["client_id"] == creds["client_id"]
         assert gql(http, pair["access_token"], QUERY).status_code == 200
         assert exchange(http, creds, code).status_code == 200

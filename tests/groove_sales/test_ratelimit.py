@@ -9,6 +9,7 @@ import httpx
 import pytest
 
 from engagesync.sandbox.app import Sandbox
+from engagesync.testing import make_sandbox
 
 from .conftest import gql, token_pair
 
@@ -19,7 +20,7 @@ WINDOW_START = 1_800_000_000 - 1_800_000_000 % 60 + 60  # a whole minute, in the
 @pytest.fixture
 def limited() -> Iterator[tuple[Sandbox, httpx.Client, httpx.Client]]:
     """A sandbox with the shipped limits, its clock frozen at the start of a minute."""
-    with Sandbox() as sb, sb.client() as http, sb.client() as admin:
+    with make_sandbox() as sb, sb.client() as http, sb.client() as admin:
         admin.base_url = httpx.URL("http://sandbox/_sandbox/")
         admin.post("clock/freeze")
         admin.post("clock/set", json={"epoch": WINDOW_START})

@@ -15,6 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from engagesync.sandbox.app import Sandbox
+from engagesync.testing import make_sandbox
 
 from .conftest import gql, token_pair
 
@@ -28,7 +29,7 @@ class Pager:
     """One sandbox for every example (hypothesis re-runs a test body many times), reset per example."""
 
     def __init__(self) -> None:
-        self.sandbox = Sandbox(seed=3)
+        self.sandbox = make_sandbox(seed=3)
         self.sandbox.ctx.set_rate_limit("groove-sales", None)
         self.http = self.sandbox.client()
         self.token = ""

@@ -16,7 +16,7 @@ from engagesync.client.errors import ApiError, AuthError
 from engagesync.client.oauth import OAuthApp, OAuthHolder, TokenSet, authorize_without_browser, request_token
 from engagesync.sandbox.app import Sandbox
 
-from .conftest import GRAPHQL, PREFIX, code_for, exchange, query_of, refresh
+from .conftest import GRAPHQL, PREFIX, code_for, exchange, gql, query_of, refresh
 
 
 def _leaks(text: str, secrets: list[str]) -> list[str]:
@@ -142,7 +142,9 @@ def test_a_refused_sandbox_refresh_names_no_secret(sandbox: Sandbox, http: httpx
         redirect_uri=creds["redirect_uri"],
     )
     tokens = authorize_without_browser(app, http)
-    assert refresh(http, creds, str(tokens.refresh_token)).status_code == 200  # rotated: ours is dead now
+    rotated = refresh(http, creds, str(tokens.refresh_token))
+    assert rotated.status_code == 200
+    assert gql(http, rotated.json()["access_token"], "{ flows { id } }").status_code == 200  # ours is dead now
     holder = OAuthHolder(app, tokens, transport=sandbox.transport())
     with pytest.raises(AuthError) as refused:
         holder.refresh()

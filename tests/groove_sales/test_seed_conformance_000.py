@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 from graphql import build_client_schema, get_introspection_query, is_object_type
 
-from engagesync.sandbox.app import Sandbox
+from engagesync.testing import make_sandbox
 
 from .conftest import GRAPHQL, PREFIX, authorize, code_for, exchange, gql, query_of, refresh, token_pair
 
@@ -197,7 +197,7 @@ def test_codes_expire_after_ten_minutes(http: httpx.Client, admin: httpx.Client,
 # -- Rate Limiting -------------------------------------------------------------------------------
 def test_every_response_carries_the_rate_limit_headers() -> None:
     """'For every request made, these response headers will be returned' (100 per minute per token)."""
-    with Sandbox() as sb, sb.client() as http:  # the default limit, as shipped
+    with make_sandbox() as sb, sb.client() as http:  # the default limit, as shipped
         sb.ctx.clock.freeze()  # at the start of a minute: no window boundary between the calls
         sb.ctx.clock.set(1_800_000_000 - 1_800_000_000 % 60 + 60)
         creds = sb.credentials()["groove-sales"]

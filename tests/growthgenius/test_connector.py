@@ -7,7 +7,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from engagesync.apis.growthgenius import connector
@@ -18,21 +17,9 @@ from engagesync.sandbox.app import Sandbox
 from engagesync.sync.pull import PullError, pull
 from engagesync.sync.push import Pusher, record_key
 from engagesync.sync.store import Store
+from tests.transports import Passthrough
 
 CONN = "growthgenius"
-
-
-class Keep(httpx.BaseTransport):
-    """The sandbox's in-process transport; closing a client leaves the sandbox up."""
-
-    def __init__(self, inner: httpx.BaseTransport) -> None:
-        self.inner = inner
-
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        return self.inner.handle_request(request)
-
-    def close(self) -> None:
-        pass
 
 
 def make(sandbox: Sandbox, attempts: int = 4) -> ApiClient:
@@ -41,7 +28,7 @@ def make(sandbox: Sandbox, attempts: int = 4) -> ApiClient:
         creds["base_url"],
         creds["api_key"],
         creds["user_id"],
-        transport=Keep(sandbox.transport()),
+        transport=Passthrough(sandbox.transport()),
         retry=RetryPolicy(attempts=attempts, base_delay=0.001, max_delay=0.01),
     )
 
@@ -78,7 +65,9 @@ def pulled(store: Store, stream: str) -> list[int]:
 def test_check_names_the_user_and_a_wrong_key_is_refused(sandbox: Sandbox, client: ApiClient) -> None:
     assert connector.check(client)["user_id"] == sandbox.credentials()["growthgenius"]["user_id"]
     creds = sandbox.credentials()["growthgenius"]
-    bad = connector.make_client(creds["base_url"], "wrong-key", creds["user_id"], transport=Keep(sandbox.transport()))
+    bad = connector.make_client(
+        creds["base_url"], "wrong-key", creds["user_id"], transport=Passthrough(sandbox.transport())
+    )
     with pytest.raises(AuthError, match="Invalid API key"):
         connector.check(bad)
     with pytest.raises(ValueError, match="user_id"):

@@ -122,7 +122,9 @@ def test_windows_are_inclusive_ordered_oldest_first_and_capped(gg: httpx.Client,
 
 
 def test_window_bounds_accept_offsets_z_and_dates_and_refuse_nonsense(gg: httpx.Client) -> None:
-    assert _contacts(gg, **{"from": "2025-12-31T00:00:00Z", "to": "2025-12-31T23:59:59.999-05:00"}) is not None
+    offset = _contacts(gg, **{"from": "2025-12-31T00:00:00Z", "to": "2025-12-31T23:59:59.999-05:00"})
+    utc = _contacts(gg, **{"from": "2025-12-31T00:00:00.000+00:00", "to": "2026-01-01T04:59:59.999Z"})
+    assert offset == utc  # the same instants, written two ways
     assert len(_contacts(gg, **{"from": "2025-01-01", "to": "2026-01-01"})) == 120  # every seeded contact
     bad = gg.get("contacts", params={"from": "last tuesday"})
     assert bad.status_code == 422 and "from" in bad.json()["errors"]

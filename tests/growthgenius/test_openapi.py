@@ -33,8 +33,8 @@ from engagesync.apis.growthgenius import API_ID, PREFIX
 from engagesync.apis.growthgenius.openapi import SPEC
 from engagesync.sandbox.app import Sandbox
 from engagesync.sandbox.openapi import operations, served_operations, template
-from engagesync.sandbox.pytest_plugin import make_sandbox
 from engagesync.sandbox.ratelimit import RateLimit
+from engagesync.testing import make_sandbox
 from tests.schemathesis_settings import CHECKS, CONFIG, bounded, checks
 
 DOCUMENT_PATH = f"{PREFIX}/openapi.json"
@@ -56,7 +56,7 @@ BOUNDED = bounded(25)
 @pytest.fixture(scope="module")
 def served() -> Iterator[Sandbox]:
     """One fresh in-memory sandbox for the module, rate limits off."""
-    sb = make_sandbox()
+    sb = make_sandbox(limits=False)
     sb.ctx.set_rate_limit(API_ID, None)
     try:
         yield sb

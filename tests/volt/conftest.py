@@ -61,13 +61,6 @@ def volt(http: httpx.Client, creds: dict[str, Any]) -> Volt:
     return Volt(http, creds["token"])
 
 
-@pytest.fixture
-def admin(sandbox: Sandbox) -> Iterator[httpx.Client]:
-    with sandbox.client() as client:
-        client.base_url = httpx.URL("http://sandbox/_sandbox/")
-        yield client
-
-
 @pytest.fixture(params=["in-process", "loopback"])
 def volt_any(request: pytest.FixtureRequest, sandbox: Sandbox, creds: dict[str, Any]) -> Iterator[Volt]:
     """The same Volt caller in-process (ASGI) and over real loopback HTTP (uvicorn)."""

@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 from engagesync.sandbox.app import Sandbox
+from engagesync.testing import make_sandbox
 
 from .conftest import GRAPHQL, PRIMARY, WILE, Volt, send
 
@@ -62,7 +63,7 @@ def test_introspection_answers(volt: Volt) -> None:
 @pytest.fixture
 def limited() -> Any:
     """A sandbox with the shipped limits, its clock frozen at the start of a minute."""
-    with Sandbox() as sb, sb.client() as http, sb.client() as admin:
+    with make_sandbox() as sb, sb.client() as http, sb.client() as admin:
         admin.base_url = httpx.URL("http://sandbox/_sandbox/")
         admin.post("clock/freeze")
         admin.post("clock/set", json={"epoch": WINDOW_START})

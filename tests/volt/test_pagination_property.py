@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from engagesync.apis.volt.contract import CONVERSATION_PAGE_SIZE, INBOX_PAGE_SIZE
 from engagesync.sandbox.app import Sandbox
+from engagesync.testing import make_sandbox
 
 from .conftest import PRIMARY, Volt
 
@@ -78,7 +79,7 @@ def test_the_before_cursor_reads_each_message_once_newest_first(sandbox: Sandbox
 @given(peers=st.integers(0, 2 * INBOX_PAGE_SIZE + 5))
 def test_the_inbox_pages_through_every_conversation_once(peers: int) -> None:
     with (
-        Sandbox(counts={"volt.messages": 0, "volt.contacts": 1, "volt.waves": 0}) as sb,
+        make_sandbox(counts={"volt.messages": 0, "volt.contacts": 1, "volt.waves": 0}) as sb,
         sb.client() as http,
         sb.client() as admin,
     ):

@@ -62,6 +62,22 @@ def test_registration_sends_a_signed_test_request(
     assert not contract.verify(key, test["raw"].encode(), None)
 
 
+def test_verify_takes_the_signature_as_str_or_bytes(
+    volt: Volt, http: httpx.Client, admin: httpx.Client, creds: dict[str, Any]
+) -> None:
+    """Raw header values (ASGI scopes, ``http.server``) are bytes; they verify like their str form."""
+    register(volt)
+    [test] = received(admin)
+    signature: str = test["headers"]["x-respond-flow-signature"]
+    key = public_key(http, creds)
+    body = test["raw"].encode()
+    assert contract.verify(key, body, signature.encode())
+    assert contract.verify(key, body, bytearray(signature.encode()) + b"\r\n")
+    assert not contract.verify(key, body + b" ", signature.encode())
+    assert not contract.verify(key, body, b"\xff not base64")
+    assert not contract.verify(key, body, b"")
+
+
 def test_registration_fails_when_the_url_does_not_answer_2xx(volt: Volt, admin: httpx.Client) -> None:
     body = register(volt, SINK + "?status=500").json()
     assert body["data"] == {"registerWebhook": None}

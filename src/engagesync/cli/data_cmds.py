@@ -16,7 +16,7 @@ from rich.table import Table
 from ..client.budget import WaitListener
 from ..client.errors import AuthError, EngageSyncError
 from ..sync import connectors
-from ..sync.connections import Connection, ConnectionError_, ConnectionStore
+from ..sync.connections import Connection, ConnectionError_, ConnectionFileError, ConnectionStore
 from ..sync.mapping import Mapping, MappingError
 from ..sync.pull import PullError, pull
 from ..sync.push import Pusher, retry_rejects
@@ -33,7 +33,7 @@ DEFAULT_STORE = "engagesync.duckdb"
 def _connection(name: str) -> Connection:
     try:
         return ConnectionStore().get(name)
-    except ConnectionError_ as exc:
+    except (ConnectionError_, ConnectionFileError) as exc:
         fail(str(exc))
 
 
@@ -79,7 +79,7 @@ def connect(
     store = ConnectionStore()
     made: list[Connection] = []
     if client_id or client_secret:  # OAuth 2.0 authorization code flow (see oauth_connect.py)
-        oauth_api = api or "groove-sales"
+        oauth_api = api or connectors.default_oauth_api()
         made.append(
             oauth_connection(
                 name or oauth_api,
@@ -124,7 +124,10 @@ def connect(
             )
         )
     for connection in made:
-        store.put(connection)
+        try:
+            store.put(connection)
+        except ConnectionFileError as exc:
+            fail(str(exc))
     if as_json:
         emit_json({"connections": [c.public() for c in made], "file": str(store.path)})
         return
@@ -135,7 +138,10 @@ def connect(
 
 def connections(as_json: JsonOpt = False) -> None:
     """List saved connections (secrets are never shown)."""
-    items = ConnectionStore().all()
+    try:
+        items = ConnectionStore().all()
+    except ConnectionFileError as exc:
+        fail(str(exc))
     if as_json:
         emit_json({"connections": [c.public() for c in items]})
         return

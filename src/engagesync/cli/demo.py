@@ -41,12 +41,13 @@ def demo(
     examples: Annotated[Path, typer.Option(help="Folder with the example CSVs.")] = EXAMPLES,
 ) -> None:
     """Pull everything into DuckDB and push the example CSVs, on an embedded sandbox."""
-    from ..sandbox.app import Sandbox
+    from ..apis.registry import emulator_factories
+    from ..sandbox import Sandbox
 
     started = time.perf_counter()
     for suffix in ("", ".wal"):
         Path(store + suffix).unlink(missing_ok=True)
-    with Sandbox(seed=seed) as sandbox:
+    with Sandbox(emulator_factories(), seed=seed) as sandbox:
         sandbox.reset(seed=seed, counts={"groove-helpdesk.tickets": tickets})
         sandbox.ctx.set_rate_limit("groove-helpdesk", None)
         url = sandbox.serve()

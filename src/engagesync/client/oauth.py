@@ -15,6 +15,12 @@ thread through the ``ApiClient``, guarded by a lock so one refresh serves everyo
 - Refresh tokens rotate at most providers (Groove/Doorkeeper revokes the old one at once), so every
   new pair is handed to ``on_rotate`` before it is used: the connection store writes it atomically
   (0600), and a process killed right after a refresh still finds a working refresh token on disk.
+- Processes share a credential through a ``TokenStore`` (the connection file) given as ``on_rotate``:
+  a refresh takes the store's cross-process lock, re-reads it, and refreshes only if the token there is
+  still the one this process holds (else it adopts the other process's pair). A token response lost
+  after the server rotated is asked for once more (Doorkeeper keeps the old refresh token until the new
+  access token is used), and on ``invalid_grant`` the store is re-read once for a newer pair before the
+  holder gives up with "connect again".
 - ``secrets()`` lists the client secret and every token the holder has held, for redaction.
 """
 
@@ -27,7 +33,9 @@ import secrets as _secrets
 import threading
 import time
 import weakref
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Generator
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -53,6 +61,26 @@ DEFAULT_MARGIN = 300.0
 REFUSED = frozenset({"invalid_grant", "invalid_client", "unauthorized_client", "access_denied"})
 
 RotateListener = Callable[[dict[str, str]], None]
+
+
+class TokenStore(ABC):
+    """Where a credential's tokens live outside the process, shared with other processes (a
+    connection file). Passed as ``on_rotate``, it makes the holder coordinate its refreshes."""
+
+    @abstractmethod
+    def locked(self) -> AbstractContextManager[object]:
+        """Exclusive across processes while held: one refresh of this credential at a time."""
+
+    @abstractmethod
+    def load(self) -> dict[str, str] | None:
+        """The secrets stored now (``access_token``, ``refresh_token``, ``token_expires_at``), if any."""
+
+    @abstractmethod
+    def save(self, secrets: dict[str, str]) -> None:
+        """Store a refreshed pair (atomically) before it is used."""
+
+    def __call__(self, secrets: dict[str, str]) -> None:
+        self.save(secrets)
 
 
 class AuthorizationFailed(EngageSyncError):
@@ -95,6 +123,14 @@ class TokenSet:
         created = _number(body.get("created_at"))
         expires = None if lifetime is None else (created if created is not None else server_now) + lifetime
         return cls(str(body["access_token"]), body.get("refresh_token") or None, expires, str(body.get("scope") or ""))
+
+    @classmethod
+    def from_secrets(cls, secrets: dict[str, str], scope: str = "") -> TokenSet | None:
+        """From what a connection file stores (``as_secrets``); ``None`` without an access token."""
+        if not secrets.get("access_token"):
+            return None
+        expires = _number(secrets.get("token_expires_at"))
+        return cls(str(secrets["access_token"]), secrets.get("refresh_token") or None, expires, scope)
 
 
 def _number(value: Any) -> float | None:
@@ -238,7 +274,7 @@ class OAuthHolder(Credential):
             if self._tokens.access_token == used:  # nobody replaced it meanwhile: this thread refreshes
                 if not self._tokens.refresh_token:
                     return
-                self._refresh("401")
+                self._refresh("401", used)
             request.headers["Authorization"] = f"Bearer {self._tokens.access_token}"
         yield request
 
@@ -248,7 +284,33 @@ class OAuthHolder(Credential):
             self._refresh("asked")
             return self._tokens
 
-    def _refresh(self, why: str) -> None:
+    def _store(self) -> TokenStore | None:
+        return next((x for x in self._listeners if isinstance(x, TokenStore)), None)
+
+    def _adopt(self, stored: dict[str, str] | None) -> bool:
+        """Take the pair another process stored if it differs from ours; True when taken."""
+        tokens = TokenSet.from_secrets(stored or {}, self._tokens.scope)
+        if tokens is None or (tokens.access_token, tokens.refresh_token) == (
+            self._tokens.access_token,
+            self._tokens.refresh_token,
+        ):
+            return False
+        self._held.extend(t for t in (tokens.access_token, tokens.refresh_token) if t and t not in self._held)
+        self._tokens = tokens
+        return True
+
+    def _refresh(self, why: str, used: str | None = None) -> None:
+        """Refresh under the store's lock, unless the store already holds a newer pair (another process
+        refreshed): then that pair is used and nothing is sent."""
+        store = self._store()
+        with store.locked() if store is not None else contextlib.nullcontext():
+            if store is not None and self._adopt(store.load()):
+                newer = self._tokens.access_token != used if why == "401" else not self.expiring()
+                if why != "asked" and newer:
+                    return
+            self._refresh_now(why, store)
+
+    def _refresh_now(self, why: str, store: TokenStore | None) -> None:
         refresh_token = self._tokens.refresh_token
         if not refresh_token:
             raise AuthError(
@@ -259,24 +321,48 @@ class OAuthHolder(Credential):
                 None,
             )
         try:
-            tokens = request_token(
-                self._http, self.app, {"grant_type": "refresh_token", "refresh_token": refresh_token}, self.sync
-            )
+            tokens = self._grant(refresh_token)
         except AuthError as exc:
-            raise AuthError(
-                exc.status,
-                [f"the refresh token was refused ({exc.reason}); run `engagesync connect` again to authorize"],
-                exc.method,
-                exc.url,
-                None,
-            ) from None
+            # Someone outside this lock (another engagesync, a new `connect`) may have rotated it: re-read once.
+            if store is None or not self._adopt(store.load()):
+                raise self._refused(exc) from None
+            if not self.expiring():
+                return
+            try:
+                tokens = self._grant(str(self._tokens.refresh_token))
+            except AuthError as again:
+                raise self._refused(again) from None
+            refresh_token = str(self._tokens.refresh_token)
         if tokens.refresh_token is None:  # a provider that does not rotate keeps the old one valid
             tokens = TokenSet(tokens.access_token, refresh_token, tokens.expires_at, tokens.scope)
         self._held.extend(t for t in (tokens.access_token, tokens.refresh_token) if t and t not in self._held)
         self._tokens = tokens
         self.refreshes.append(why)
-        for listener in self._listeners:  # persisted before first use: the old refresh token is already dead
+        for listener in self._listeners:  # persisted before first use: the old refresh token dies on that use
             listener(tokens.as_secrets())
+
+    def _grant(self, refresh_token: str) -> TokenSet:
+        """One refresh; a response lost after the server may have rotated is asked for once more (a
+        Doorkeeper server keeps the old refresh token until the new access token is used)."""
+        grant = {"grant_type": "refresh_token", "refresh_token": refresh_token}
+        try:
+            return request_token(self._http, self.app, grant, self.sync)
+        except TransportError as exc:
+            if not exc.maybe_sent:
+                raise
+            return request_token(self._http, self.app, grant, self.sync)
+
+    def _refused(self, exc: AuthError) -> AuthError:
+        return AuthError(
+            exc.status,
+            [
+                f"the refresh token was refused ({exc.reason}) and no newer one was saved; "
+                "run `engagesync connect` again to authorize"
+            ],
+            exc.method,
+            exc.url,
+            None,
+        )
 
     def close(self) -> None:
         self._http.close()
@@ -502,6 +588,7 @@ __all__ = [
     "OAuthApp",
     "OAuthHolder",
     "TokenSet",
+    "TokenStore",
     "authorization_url",
     "authorize_interactively",
     "authorize_without_browser",

@@ -142,15 +142,13 @@ class Sandbox:
 
     def __init__(
         self,
+        apis: Iterable[ApiFactory],
         db: str | None = None,
         seed: int = 0,
-        apis: Iterable[ApiFactory] | None = None,
         counts: dict[str, int] | None = None,
     ) -> None:
-        if apis is None:
-            from ..apis.registry import emulator_factories
-
-            apis = emulator_factories()
+        """``apis``: the emulated APIs to serve, handed in by the caller (``engagesync.testing.make_sandbox``
+        and the CLI pass every registered one)."""
         self.ctx = SandboxContext(db, seed=seed, api_factories=apis)
         if counts:
             self.ctx.reset(seed=seed, counts=counts)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import secrets
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -54,6 +55,8 @@ class SandboxContext:
         self.journal = Journal()
         self.outbox = Outbox(self)
         self.asgi_app: ASGIApp | None = None
+        #: Mixed into every derived secret once ``randomize_credentials`` ran (empty: deterministic).
+        self.secret_salt = ""
         self.apis: dict[str, EmulatedApi] = {}
         for factory in api_factories:
             api = factory(self)
@@ -154,10 +157,22 @@ class SandboxContext:
         return target
 
     # -- credentials -----------------------------------------------------------------------------
-    @staticmethod
-    def derive_secret(*parts: object, length: int = 32) -> str:
-        """Deterministic secret material: same seed, same credentials."""
-        return hashlib.sha256(":".join(str(p) for p in parts).encode()).hexdigest()[:length]
+    def derive_secret(self, *parts: object, length: int = 32) -> str:
+        """Deterministic secret material: same seed, same credentials (unless salted, see below)."""
+        salted = (self.secret_salt, *parts) if self.secret_salt else parts
+        return hashlib.sha256(":".join(str(p) for p in salted).encode()).hexdigest()[:length]
+
+    def randomize_credentials(self) -> None:
+        """Replace every tenant's credentials (API keys, tokens, OAuth clients and grants) with random ones.
+
+        Seeded credentials are the same on every install, so a server reachable beyond loopback must not
+        accept them; tenants created and resets made afterwards draw random credentials too."""
+        self.secret_salt = secrets.token_hex(16)
+        with self.store.tx():
+            self.store.execute("DELETE FROM credentials")
+            for tenant in self.tenants():
+                for api in self.apis.values():
+                    api.provision(tenant)
 
     def issue_credential(
         self,

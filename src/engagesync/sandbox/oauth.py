@@ -8,7 +8,10 @@ table, so clients, codes and tokens are per tenant, expire on the virtual clock,
 - ``oauth_client``  secret = client_id; data = client_secret, redirect_uris, name
 - ``oauth_code``    single use (revoked on exchange), expires after ``code_ttl``
 - ``oauth_access``  expires after ``access_token_ttl``; the gate's auth honours expiry/revocation
-- ``oauth_refresh`` no expiry; rotated (old one revoked) on every refresh
+- ``oauth_refresh`` no expiry; rotated on every refresh. By default (Doorkeeper's
+  ``refresh_token_revoked_on_use``) the old one stays valid until the new access token is first
+  used, so a client whose token response was lost can refresh again; switch it off
+  (``PUT /_sandbox/<api>/oauth/settings {"refresh_token_revoked_on_use": false}``) for strict rotation
 - ``oauth_consent`` the pending request behind a consent page (single use, expires like a code)
 
 By default the server auto-approves (a GET of the authorize URL answers 302 straight to the
@@ -126,6 +129,16 @@ class OAuthServer:
     def consent(self, value: bool) -> None:
         self.ctx.store.set_meta(f"oauth:{self.api_id}:consent", bool(value))
 
+    @property
+    def refresh_token_revoked_on_use(self) -> bool:
+        """True (default, Doorkeeper's): a rotated refresh token dies when the new access token is
+        first used, so a lost token response is recoverable. False: it dies at once (strict rotation)."""
+        return bool(self.ctx.store.get_meta(f"oauth:{self.api_id}:refresh_token_revoked_on_use", True))
+
+    @refresh_token_revoked_on_use.setter
+    def refresh_token_revoked_on_use(self, value: bool) -> None:
+        self.ctx.store.set_meta(f"oauth:{self.api_id}:refresh_token_revoked_on_use", bool(value))
+
     # -- clients -------------------------------------------------------------------------------
     def register_client(
         self, tenant_id: int, client_id: str, client_secret: str, redirect_uris: list[str], name: str = "Sandbox app"
@@ -159,8 +172,17 @@ class OAuthServer:
         return request.query_params.get("access_token") or None
 
     def access_token(self, request: Request) -> Credential | None:
-        """The live access token of a request, or ``None`` (missing, unknown, expired, revoked)."""
-        return self.ctx.find_credential(self.api_id, self.bearer(request), kind=ACCESS)
+        """The live access token of a request, or ``None`` (missing, unknown, expired, revoked).
+
+        Its first use revokes the refresh token it was refreshed from (Doorkeeper's
+        ``revoke_previous_refresh_token!``): the client has evidently received the new pair."""
+        cred = self.ctx.find_credential(self.api_id, self.bearer(request), kind=ACCESS)
+        if cred is not None and cred.data.get("previous_refresh_token"):
+            data = {k: v for k, v in cred.data.items() if k != "previous_refresh_token"}
+            with self.ctx.store.tx():
+                self.ctx.revoke_credential(self.api_id, cred.data["previous_refresh_token"])
+                self.ctx.issue_credential(self.api_id, cred.tenant_id, ACCESS, cred.secret, cred.expires_at, data)
+        return cred
 
     def unauthorized(self, request: Request) -> Response:
         """RFC 6750 3.1: empty 401 whose ``WWW-Authenticate`` says why (as Doorkeeper answers)."""
@@ -182,17 +204,22 @@ class OAuthServer:
         return path in (c.authorize_path, c.revoke_path, c.consent_path, *c.token_paths)
 
     # -- tokens --------------------------------------------------------------------------------
-    def mint(self, client: OAuthClient, scope: str) -> dict[str, Any]:
-        """Issue an access + refresh token pair for ``client``'s tenant; the token response body."""
+    def mint(self, client: OAuthClient, scope: str, previous_refresh_token: str | None = None) -> dict[str, Any]:
+        """Issue an access + refresh token pair for ``client``'s tenant; the token response body.
+
+        ``previous_refresh_token`` is revoked when the new access token is first used."""
         now = self.ctx.clock.now()
         access, refresh = new_secret(), new_secret()
+        data: dict[str, Any] = {"client_id": client.client_id, "scope": scope, "created_at": int(now)}
+        if previous_refresh_token:
+            data["previous_refresh_token"] = previous_refresh_token
         self.ctx.issue_credential(
             self.api_id,
             client.tenant_id,
             ACCESS,
             access,
             expires_at=now + self.config.access_token_ttl,
-            data={"client_id": client.client_id, "scope": scope, "created_at": int(now)},
+            data=data,
         )
         self.ctx.issue_credential(
             self.api_id,
@@ -381,11 +408,14 @@ class OAuthServer:
         if asked is not None and asked.strip() and not set(asked.split()) <= set(granted.split()):
             raise OAuthError("invalid_scope")
         scope = " ".join(asked.split()) if asked and asked.strip() else granted
-        # Rotation: the old refresh token and the access token it came with stop working now.
-        self.ctx.revoke_credential(self.api_id, old.secret)
+        # Rotation: the access token the old refresh token came with stops working now; the old
+        # refresh token too, or (revoked on use, the default) once the new access token is used.
+        previous = old.secret if self.refresh_token_revoked_on_use else None
+        if previous is None:
+            self.ctx.revoke_credential(self.api_id, old.secret)
         if old.data.get("access_token"):
             self.ctx.revoke_credential(self.api_id, old.data["access_token"])
-        return self.mint(client, scope)
+        return self.mint(client, scope, previous_refresh_token=previous)
 
     def redirect_allowed(self, client: OAuthClient, uri: str) -> bool:
         if uri in client.redirect_uris:
@@ -459,9 +489,16 @@ class OAuthServer:
                 if not isinstance(body["consent"], bool):
                     return JSONResponse({"error": "'consent' must be true or false"}, status_code=400)
                 self.consent = body["consent"]
+            if "refresh_token_revoked_on_use" in body:
+                if not isinstance(body["refresh_token_revoked_on_use"], bool):
+                    return JSONResponse(
+                        {"error": "'refresh_token_revoked_on_use' must be true or false"}, status_code=400
+                    )
+                self.refresh_token_revoked_on_use = body["refresh_token_revoked_on_use"]
         return JSONResponse(
             {
                 "consent": self.consent,
+                "refresh_token_revoked_on_use": self.refresh_token_revoked_on_use,
                 "access_token_ttl": self.config.access_token_ttl,
                 "code_ttl": self.config.code_ttl,
             }

@@ -206,8 +206,8 @@ def load_public_key(text: str | bytes) -> rsa.RSAPublicKey:
     return key
 
 
-def verify(public_key: rsa.RSAPublicKey | str | bytes, body: bytes, signature: str | None) -> bool:
-    """True if ``signature`` (the header's value) signs ``body`` under Volt's key.
+def verify(public_key: rsa.RSAPublicKey | str | bytes, body: bytes, signature: str | bytes | None) -> bool:
+    """True if ``signature`` (the header's value, as str or as the raw header bytes) signs ``body`` under Volt's key.
 
     Public-key verification involves no shared secret, so there is nothing to compare in constant time.
     """
@@ -215,7 +215,8 @@ def verify(public_key: rsa.RSAPublicKey | str | bytes, body: bytes, signature: s
         return False
     key = public_key if isinstance(public_key, rsa.RSAPublicKey) else load_public_key(public_key)
     try:
-        raw = base64.b64decode(signature.strip().encode(), validate=True)
+        encoded = signature.encode() if isinstance(signature, str) else bytes(signature)
+        raw = base64.b64decode(encoded.strip(), validate=True)
         key.verify(raw, body, padding.PKCS1v15(), hashes.SHA256())
     except (InvalidSignature, binascii.Error, ValueError):
         return False

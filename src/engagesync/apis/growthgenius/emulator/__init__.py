@@ -68,7 +68,21 @@ class GrowthGeniusApi(EmulatedApi):
         return {GGError: gg_error, HTTPException: http_error, Exception: crash}
 
     def admin_routes(self) -> list[BaseRoute]:
-        return [Route("/settings", self._settings, methods=["GET", "PUT"])]
+        return [
+            Route("/settings", self._settings, methods=["GET", "PUT"]),
+            Route("/team-check", self._team_check, methods=["GET", "PUT"]),
+        ]
+
+    async def _team_check(self, request: Request) -> Response:
+        """``PUT /_sandbox/growthgenius/team-check {"strict_team_id": true}``: a message's ``team_id`` must then
+        be the caller's team (default false: stored as sent, as seed 003's message example needs)."""
+        if request.method == "PUT":
+            body = await request.json()
+            strict = body.get("strict_team_id") if isinstance(body, dict) else None
+            if not isinstance(strict, bool):
+                return JSONResponse({"error": "strict_team_id must be true or false"}, status_code=400)
+            self.ctx.store.set_meta(messages.STRICT_TEAM_META, strict)
+        return JSONResponse({"strict_team_id": bool(self.ctx.store.get_meta(messages.STRICT_TEAM_META, False))})
 
     async def _settings(self, request: Request) -> Response:
         """``PUT /_sandbox/growthgenius/settings {"window_limit": n}``: most records one window answers."""

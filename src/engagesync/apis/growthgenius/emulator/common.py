@@ -82,7 +82,16 @@ def _no_constant(name: str) -> NoReturn:
 
 
 async def body(request: Request) -> dict[str, Any]:
-    """A JSON object, or a form body with Rails bracket keys (``contact[email]=``)."""
+    """The request's parameters as Rails merges them: the body (JSON, or a form with bracket keys such as
+    ``contact[email]=``) with the query string's parameters over it (seed 003 lists create parameters
+    under "Query Parameters"). The query's ``user_id`` names the caller, never a field of the record."""
+    query = rails_form(request.url.query)
+    query.pop("user_id", None)
+    sent = await _body(request)
+    return {**sent, **query} if query else sent
+
+
+async def _body(request: Request) -> dict[str, Any]:
     raw = await request.body()
     if not raw.strip():
         return {}

@@ -7,6 +7,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
+import httpx
+
+from ....client.actions import ActionSpec
+from ....client.connector import Connector, SandboxLink, Setting
+from ....client.http import ApiClient
+from ....client.streams import Stream
 from .actions import actions, field_of, reconcile_send, send_messages, upsert_contacts
 from .client import DEFAULT_BASE_URL, STREAM_SETTINGS, WINDOW_SECONDS, check, gql, make_client
 from .streams import streams
@@ -25,3 +34,33 @@ __all__ = [
     "streams",
     "upsert_contacts",
 ]
+
+
+class VoltConnector(Connector):
+    """Volt SMS GraphQL: a bearer token; conversations are read for the account's primary number."""
+
+    api = "volt"
+    default_base_url = DEFAULT_BASE_URL
+    window_seconds = WINDOW_SECONDS
+    settings = (
+        Setting("token", secret=True, required=True, description="Volt API token (Settings > Developers)"),
+        Setting("primary_phone", client=False, streams=True, description="the E.164 number whose inbox is read"),
+    )
+
+    def make_client(self, base_url: str, **kwargs: Any) -> ApiClient:
+        return make_client(base_url, **kwargs)
+
+    def streams(self, **settings: Any) -> Mapping[str, Stream]:
+        return streams(**settings)
+
+    def actions(self) -> Mapping[str, ActionSpec]:
+        return actions()
+
+    def check(self, client: ApiClient) -> dict[str, Any]:
+        return check(client)
+
+    def from_sandbox(self, creds: Mapping[str, Any], transport: httpx.BaseTransport | None = None) -> SandboxLink:
+        return SandboxLink(creds["graphql_url"], {"token": creds["token"]}, {"primary_phone": creds["primary_phone"]})
+
+
+CONNECTOR = VoltConnector()

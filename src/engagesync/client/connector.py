@@ -1,0 +1,137 @@
+"""The connector contract: what every API's connector gives the engines, typed.
+
+The sync engine and the CLI reach an API only through a ``Connector`` found in the registry: its
+settings (types, secrets marked), how to build a client, its streams and actions, how to connect to a
+running sandbox, and its OAuth endpoints if it has any. Nothing outside an API's own folder looks a
+feature up by name.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import httpx
+
+from .actions import ActionSpec
+from .http import ApiClient
+from .streams import Stream
+
+__all__ = ["Connector", "OAuthEndpoints", "SandboxLink", "Setting"]
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One value a connection holds. Secrets live in the connection's ``secrets`` and are never shown."""
+
+    name: str
+    kind: type = str
+    secret: bool = False
+    required: bool = False
+    description: str = ""
+    #: Passed to ``make_client`` (secrets always are).
+    client: bool = True
+    #: Passed to ``streams`` (e.g. the account whose conversations are read).
+    streams: bool = False
+
+    def coerce(self, value: Any) -> Any:
+        """``value`` as this setting's type (connection files hold strings from the command line)."""
+        if value is None or isinstance(value, self.kind):
+            return value
+        if self.kind is bool:
+            return str(value).strip().lower() in {"1", "true", "yes", "on"}
+        try:
+            return self.kind(value)
+        except (TypeError, ValueError):
+            return value  # the connector's own check names the setting and what it needs
+
+
+@dataclass(frozen=True)
+class OAuthEndpoints:
+    authorize_url: str
+    token_url: str
+
+
+@dataclass(frozen=True)
+class SandboxLink:
+    """What ``connect --sandbox`` saves for one API: where, with which secrets and settings."""
+
+    base_url: str
+    secrets: dict[str, str]
+    settings: dict[str, Any] = field(default_factory=dict)
+
+
+class Connector(ABC):
+    """Base class of every API's connector; one instance per API, registered under ``api``."""
+
+    #: The API id (``groove-helpdesk``), as in connections and the sandbox's credentials.
+    api: ClassVar[str]
+    #: The real API's base URL, when ``connect`` can default it.
+    default_base_url: ClassVar[str | None] = None
+    #: The rate window assumed until the server tells otherwise.
+    window_seconds: ClassVar[float] = 60.0
+    #: What a connection of this API holds (secrets included).
+    settings: ClassVar[tuple[Setting, ...]] = ()
+    #: Tokens rotate (OAuth): ``make_client`` takes ``on_rotate`` and the engine persists each pair.
+    persists_tokens: ClassVar[bool] = False
+    #: ``connect --client-id`` authorizes it with the OAuth code flow (see ``oauth_endpoints``).
+    oauth: ClassVar[bool] = False
+
+    # -- building --------------------------------------------------------------------------------
+    @abstractmethod
+    def make_client(self, base_url: str, **kwargs: Any) -> ApiClient:
+        """A client for the API; ``kwargs`` are secrets, client settings and tuning (``on_wait``...)."""
+
+    def client(
+        self, base_url: str, secrets: Mapping[str, str], settings: Mapping[str, Any], **tuning: Any
+    ) -> ApiClient:
+        """``make_client`` with the connection's secrets and the settings marked for the client."""
+        options = {
+            s.name: s.coerce(settings[s.name]) for s in self.client_settings() if settings.get(s.name) is not None
+        }
+        return self.make_client(base_url, **secrets, **{**options, **tuning})
+
+    @abstractmethod
+    def streams(self, **settings: Any) -> Mapping[str, Stream]:
+        """The source streams by name, in pull order, given the settings marked for streams."""
+
+    def streams_for(self, settings: Mapping[str, Any]) -> Mapping[str, Stream]:
+        options = {
+            s.name: s.coerce(settings[s.name]) for s in self.settings if s.streams and settings.get(s.name) is not None
+        }
+        return self.streams(**options)
+
+    @abstractmethod
+    def actions(self) -> Mapping[str, ActionSpec]:
+        """The destination actions (templates) by name."""
+
+    @abstractmethod
+    def check(self, client: ApiClient) -> dict[str, Any]:
+        """Test the credential with one cheap call; raises ``AuthError`` when refused."""
+
+    # -- connecting ------------------------------------------------------------------------------
+    @abstractmethod
+    def from_sandbox(self, creds: Mapping[str, Any], transport: httpx.BaseTransport | None = None) -> SandboxLink:
+        """A connection to a running sandbox from its ``/_sandbox/credentials`` entry for this API."""
+
+    def oauth_endpoints(self, base_url: str) -> OAuthEndpoints | None:
+        """Where an OAuth API authorizes and issues tokens for ``base_url``; ``None``: no OAuth."""
+        return None
+
+    # -- derived ---------------------------------------------------------------------------------
+    def client_settings(self) -> tuple[Setting, ...]:
+        return tuple(s for s in self.settings if s.client and not s.secret)
+
+    def secret_names(self) -> frozenset[str]:
+        return frozenset(s.name for s in self.settings if s.secret)
+
+
+def _values(wanted: tuple[Setting, ...], settings: Mapping[str, Any]) -> dict[str, Any]:
+    return {s.name: s.coerce(settings[s.name]) for s in wanted if settings.get(s.name) is not None}
+
+
+#: What the registry loads from the ``engagesync.connectors`` entry point group: an instance, or a
+#: class or factory that makes one.
+ConnectorFactory = Connector | Callable[[], Connector]
