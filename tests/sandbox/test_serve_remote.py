@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 import pytest
 
-from engagesync.sandbox.app import Sandbox
+from engagesync.testing import make_sandbox
 
 SERVE = [sys.executable, "-m", "engagesync.cli.main", "sandbox", "serve"]
 SECRETS = {
@@ -41,7 +41,7 @@ def _run(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
 @pytest.fixture(scope="module")
 def defaults() -> dict[str, Any]:
     """The credentials every install seeds (seed 0, default tenant)."""
-    with Sandbox(seed=0) as sb:
+    with make_sandbox(seed=0) as sb:
         return sb.credentials()
 
 
@@ -143,7 +143,7 @@ def test_remote_serve_refuses_the_seeded_default_credentials(
 
 
 def test_randomized_credentials_stay_random_across_resets_and_new_tenants(defaults: dict[str, Any]) -> None:
-    with Sandbox(seed=0) as sb:
+    with make_sandbox(seed=0) as sb:
         sb.ctx.randomize_credentials()
         first = sb.credentials()
         sb.reset(seed=0)

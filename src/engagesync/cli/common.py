@@ -4,16 +4,29 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Any, NoReturn
+from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
 
-#: Exit codes scripts can rely on.
-OK, PARTIAL, USAGE, AUTH, FAILED = 0, 1, 2, 3, 4
+from ..errors import AUTH, FAILED, OK, PARTIAL, USAGE, UserError
+
+__all__ = ["AUTH", "FAILED", "OK", "PARTIAL", "USAGE", "TimeoutOpt", "UserError", "emit_json", "err", "fail", "out"]
 
 out = Console()
 err = Console(stderr=True)
+
+#: Seconds to wait for each response (connect, send, read); unset: the client's default of 30 s.
+TimeoutOpt = Annotated[
+    float | None,
+    typer.Option(
+        "--timeout",
+        min=0.1,
+        envvar="ENGAGESYNC_TIMEOUT",
+        show_envvar=True,
+        help="Seconds to wait for each response before retrying or giving up (default 30).",
+    ),
+]
 
 
 def emit_json(data: Any) -> None:
@@ -21,5 +34,5 @@ def emit_json(data: Any) -> None:
 
 
 def fail(message: str, code: int = USAGE) -> NoReturn:
-    err.print(f"[red bold]error:[/red bold] {message}", soft_wrap=True)
-    raise typer.Exit(code)
+    """End the command with one line on stderr and ``code`` (the CLI's error handler prints it)."""
+    raise UserError(message, code)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections import abc
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -10,19 +11,23 @@ from typing import Annotated, Any
 
 import httpx
 import typer
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from ..client.budget import WaitListener
-from ..client.errors import AuthError, EngageSyncError
+from ..client.errors import AuthError, EngageSyncError, TransportError
+from ..client.http import ApiClient
+from ..client.streams import Stream
 from ..sync import connectors
 from ..sync.connections import Connection, ConnectionError_, ConnectionFileError, ConnectionStore
 from ..sync.mapping import Mapping, MappingError
+from ..sync.preflight import before_store, open_checked
 from ..sync.pull import PullError, pull
 from ..sync.push import Pusher, retry_rejects
-from ..sync.readers import InputError, open_input
+from ..sync.readers import InputError
 from ..sync.store import Store
-from .common import AUTH, FAILED, OK, PARTIAL, USAGE, emit_json, err, fail, out
+from .common import AUTH, FAILED, OK, PARTIAL, USAGE, TimeoutOpt, emit_json, err, fail, out
 from .oauth_connect import oauth_connection
 
 StoreOpt = Annotated[str, typer.Option("--store", help="DuckDB file the data and the engine's state live in.")]
@@ -35,6 +40,31 @@ def _connection(name: str) -> Connection:
         return ConnectionStore().get(name)
     except (ConnectionError_, ConnectionFileError) as exc:
         fail(str(exc))
+
+
+def _client(connection: Connection, timeout: float | None = None, **kwargs: Any) -> ApiClient:
+    """The connection's client (``timeout``: seconds per response); a connection the connector cannot
+    use (a setting or secret missing, e.g. GrowthGenius's ``user_id``) is a usage error naming it."""
+    if timeout is not None:
+        kwargs["timeout"] = timeout
+    try:
+        return connectors.client_for(connection, **kwargs)
+    except ValueError as exc:
+        fail(f"connection {connection.name!r}: {exc}")
+    except TypeError as exc:
+        fail(
+            f"connection {connection.name!r} does not fit the {connection.api} connector ({exc}); "
+            f"save it again with `engagesync connect {connection.name} --api {connection.api} ...`"
+        )
+
+
+def _streams(connection: Connection) -> abc.Mapping[str, Stream]:
+    """The connection's streams; an unreadable stream setting (e.g. ``salesforce_ids=@missing.csv``) is a
+    usage error naming the connection."""
+    try:
+        return connectors.streams_for(connection)
+    except (ValueError, OSError) as exc:
+        fail(f"connection {connection.name!r}: {exc}")
 
 
 def connect(
@@ -73,6 +103,7 @@ def connect(
         ),
     ] = False,
     scope: Annotated[str, typer.Option(help="OAuth scopes, space-separated.")] = "",
+    timeout: TimeoutOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Save a named connection (or one per API from a running sandbox, or one authorized with OAuth)."""
@@ -97,7 +128,7 @@ def connect(
         )
     elif sandbox:
         try:
-            creds = httpx.get(f"{sandbox.rstrip('/')}/_sandbox/credentials", timeout=10).json()
+            creds = httpx.get(f"{sandbox.rstrip('/')}/_sandbox/credentials", timeout=timeout or 10).json()
         except (httpx.HTTPError, ValueError) as exc:
             fail(f"no sandbox answering at {sandbox} ({type(exc).__name__}); start one with `engagesync sandbox serve`")
         for api_id, values in creds.items():
@@ -153,14 +184,18 @@ def connections(as_json: JsonOpt = False) -> None:
     out.print(table)
 
 
-def check(name: Annotated[str, typer.Argument(help="Connection name.")], as_json: JsonOpt = False) -> None:
+def check(
+    name: Annotated[str, typer.Argument(help="Connection name.")], timeout: TimeoutOpt = None, as_json: JsonOpt = False
+) -> None:
     """Test a connection's credential with one cheap call."""
     connection = _connection(name)
     try:
-        with connectors.client_for(connection) as client:
+        with _client(connection, timeout) as client:
             result = connectors.check(connection, client)
     except AuthError as exc:
         fail(f"{name}: the credential was refused ({exc.status}: {exc.reason})", AUTH)
+    except TransportError as exc:
+        fail(f"{name}: the API could not be reached ({exc}); check the base URL and the network", FAILED)
     except EngageSyncError as exc:
         fail(f"{name}: {exc}", FAILED)
     if as_json:
@@ -172,7 +207,7 @@ def check(name: Annotated[str, typer.Argument(help="Connection name.")], as_json
 def streams(name: Annotated[str, typer.Argument(help="Connection name.")], as_json: JsonOpt = False) -> None:
     """List the streams a connection can pull, with primary keys and columns."""
     connection = _connection(name)
-    found = connectors.streams_for(connection)
+    found = _streams(connection)
     if as_json:
         emit_json(
             {
@@ -220,11 +255,12 @@ def pull_cmd(
     name: Annotated[str, typer.Argument(help="Connection name.")],
     stream: Annotated[list[str] | None, typer.Argument(help="Streams to pull (default: all).")] = None,
     store: StoreOpt = DEFAULT_STORE,
+    timeout: TimeoutOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Pull streams into the DuckDB store; resumes where a killed pull stopped."""
     connection = _connection(name)
-    available = connectors.streams_for(connection)
+    available = _streams(connection)
     unknown = [s for s in stream or [] if s not in available]
     if unknown:
         fail(f"unknown stream(s) {', '.join(unknown)}; available: {', '.join(available)}")
@@ -236,13 +272,19 @@ def pull_cmd(
                 tasks[stream_name] = progress.add_task(stream_name, total=None, detail="")
             progress.update(tasks[stream_name], detail=f"{records:,} records, {pages:,} pages")
 
-        with Store(store) as db, connectors.client_for(connection, on_wait=on_wait) as client:
+        def on_event(kind: str, data: dict[str, Any]) -> None:  # a retry is shown, not waited out in silence
+            if kind == "retry":
+                progress.update(
+                    tasks.setdefault("", progress.add_task("retry", total=None, detail="")),
+                    detail=f"{data['why']} on {data['method']} {data['url']}: retry {data['attempt']}",
+                )
+
+        with Store(store) as db, _client(connection, timeout, on_wait=on_wait, on_event=on_event) as client:
             try:
                 result = pull(client, connection.name, available, stream or None, db, on_page, keep_going=True)
             except PullError as exc:
                 result = exc.result
-            except AuthError as exc:
-                fail(f"{name}: the credential was refused ({exc.status}: {exc.reason})", AUTH)
+    stopped = result.stopped_by
     rows = [
         {
             "stream": s.name,
@@ -283,8 +325,10 @@ def pull_cmd(
             )
         out.print(table)
         for r in rows:
-            if r["error"]:
-                err.print(f"[red]{r['stream']}[/red]: {r['error']}")
+            if r["error"] and not (stopped and r["status"] == "skipped"):  # one line says why the rest was not
+                err.print(f"[red]{r['stream']}[/red]: {escape(str(r['error']))}", highlight=False)
+    if stopped is not None:  # the API was unreachable (4) or refused the credential (3): say which, once
+        raise stopped
     if not result.ok:
         raise typer.Exit(PARTIAL)
 
@@ -356,6 +400,7 @@ def push(
         bool, typer.Option("--test", help="Send the first record once, no retries; show the response.")
     ] = False,
     store: StoreOpt = DEFAULT_STORE,
+    timeout: TimeoutOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Push records into an API through an action; re-runs create nothing twice."""
@@ -366,12 +411,16 @@ def push(
     spec = found[action]
     try:
         mapping = Mapping.parse(map_ or [], passthrough=[f.name for f in spec.fields])
-        rows = open_input(input_)
+        before_store(input_, mapping, spec)
         with (
             _progress(as_json or dry_run or test) as (progress, on_wait),
             Store(store) as db,
-            connectors.client_for(connection, on_wait=on_wait) as client,
+            _client(connection, timeout, on_wait=on_wait) as client,
         ):
+            rows = open_checked(input_, mapping, spec, db)
+            if rows is None:
+                err.print(f"[yellow]warning:[/yellow] {input_} has no records: nothing to push", soft_wrap=True)
+                rows = iter(())
             task = progress.add_task(f"push {action}", total=None, detail="")
 
             def on_record(_: str, counts: dict[str, Any]) -> None:

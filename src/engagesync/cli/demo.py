@@ -12,6 +12,7 @@ pulled over GraphQL, ``flow_members.csv`` (Salesforce ids) added to a flow with 
 from __future__ import annotations
 
 import time
+from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -29,7 +30,8 @@ from ..sync.readers import open_input
 from ..sync.store import Store
 
 console = Console()
-EXAMPLES = Path(__file__).resolve().parents[3] / "examples"
+#: The example CSVs, packaged with engagesync (src/engagesync/examples links to the repo's examples/).
+EXAMPLES = Path(str(resources.files("engagesync") / "examples"))
 
 
 def demo(

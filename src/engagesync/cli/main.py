@@ -1,18 +1,40 @@
-"""Entry point: ``engagesync <command>``."""
+"""Entry point: ``engagesync <command>``; every command runs inside the one error mapping (errors.py)."""
 
 from __future__ import annotations
+
+from typing import Annotated
 
 import typer
 
 from . import data_cmds, demo, sandbox_cmd
+from .errors import ErrorHandlingGroup
 
 app = typer.Typer(
     name="engagesync",
     help="Move records between your warehouse and customer-engagement APIs, and run those APIs locally.",
+    cls=ErrorHandlingGroup,
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_show_locals=False,
 )
+
+
+@app.callback()
+def main(
+    debug: Annotated[
+        bool,
+        typer.Option(
+            "--debug",
+            envvar="ENGAGESYNC_DEBUG",
+            show_envvar=True,
+            help="On an error, print the Python traceback as well as the one-line message.",
+        ),
+    ] = False,
+) -> None:
+    """Move records between your warehouse and customer-engagement APIs, and run those APIs locally."""
+    # ``debug`` is read by ErrorHandlingGroup from the context's params when a command fails.
+
+
 app.add_typer(sandbox_cmd.app, name="sandbox")
 app.command("connect")(data_cmds.connect)
 app.command("connections")(data_cmds.connections)

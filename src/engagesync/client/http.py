@@ -3,7 +3,8 @@
 Retry rules (peers retry blindly; creates then duplicate):
 - 429: always retried, after the budget's wait (the server refused before doing anything).
 - connection refused: always retried (nothing was sent).
-- 5xx, timeouts, dropped connections: retried with jittered backoff for idempotent requests only;
+- 5xx, timeouts, dropped connections: retried with jittered backoff for idempotent requests only
+  (a timeout at most ``timeout_attempts`` times in all: each one already waited the full timeout);
   for a create the outcome is unknown, so ``OutcomeUnknown`` is raised for the caller's ledger to
   reconcile instead of risking a duplicate.
 - other 4xx: never retried; raised as a typed error carrying the vendor's message.
@@ -25,6 +26,8 @@ from .budget import RateBudget
 from .errors import ApiError, OutcomeUnknown, TransportError, error_for_status, redact_text, redact_url
 
 IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+#: Seconds to wait to connect, to send, and for each response (``--timeout`` / ``ENGAGESYNC_TIMEOUT``).
+DEFAULT_TIMEOUT = 30.0
 ErrorParser = Callable[[httpx.Response], list[str]]
 EventListener = Callable[[str, dict[str, Any]], None]
 
@@ -32,6 +35,9 @@ EventListener = Callable[[str, dict[str, Any]], None]
 @dataclass(frozen=True)
 class RetryPolicy:
     attempts: int = 5
+    #: Attempts in all when they time out: a server that accepts and never answers costs at most
+    #: ``timeout_attempts * timeout`` (plus backoff), not ``attempts * timeout``.
+    timeout_attempts: int = 3
     base_delay: float = 0.25
     max_delay: float = 30.0
 
@@ -72,7 +78,7 @@ class ApiClient:
         base_url: str,
         auth: Credential | None = None,
         budget: RateBudget | None = None,
-        timeout: float = 30.0,
+        timeout: float = DEFAULT_TIMEOUT,
         retry: RetryPolicy | None = None,
         transport: httpx.BaseTransport | None = None,
         error_parser: ErrorParser = default_error_parser,
@@ -155,7 +161,10 @@ class ApiClient:
             except httpx.TransportError as exc:  # timeouts, dropped connections
                 self.budget.release({}, sent, self.budget.clock(), 0, ticket)
                 kind = type(exc).__name__
-                if safe_to_repeat and attempt < attempts:
+                limit = (
+                    min(attempts, self.retry.timeout_attempts) if isinstance(exc, httpx.TimeoutException) else attempts
+                )
+                if safe_to_repeat and attempt < limit:
                     self._backoff(attempt, method, url, kind)
                     continue
                 cls = TransportError if safe_to_repeat else OutcomeUnknown

@@ -129,7 +129,7 @@ class ConnectionStore:
         for key in ("api", "base_url"):
             if not isinstance(spec.get(key), str) or not spec[key].strip():
                 raise self._fault(f"field {key!r} is missing or not a string", name)
-        if spec["api"] not in registry.CONNECTORS:
+        if spec["api"] not in registry.api_ids():
             raise self._fault(f"field 'api' names an unknown API {spec['api']!r}", name)
         secrets = spec.get("secrets", {})
         if not isinstance(secrets, dict) or not all(isinstance(v, str) for v in secrets.values()):

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -92,6 +92,25 @@ class Rule:
                 f"quote it for a constant: {self.target}='{expr}'",
             ) from None
 
+    def sources(self) -> list[str]:
+        """The input columns this rule reads (a bare word that is valid JSON is a constant, not a column)."""
+        expr = self.expr
+        if len(expr) >= 2 and expr[0] == expr[-1] and expr[0] in "'\"":
+            return []
+        match = _FUNC.match(expr)
+        if match:
+            return [match.group(2).strip()]
+        if _PLACEHOLDER.search(expr):
+            return [m.strip() for m in _PLACEHOLDER.findall(expr)]
+        return [expr]
+
+    def missing(self, columns: Collection[str]) -> list[str]:
+        """The columns this rule reads that ``columns`` (an input's header) lacks."""
+        absent = [c for c in self.sources() if c not in columns]
+        if absent == [self.expr] and _is_json(self.expr):
+            return []  # true, 42, ["a"]: a constant
+        return absent
+
     def _column(self, row: dict[str, Any], column: str) -> Any:
         if column not in row:
             raise MappingError(self.target, f"no column {column!r} in the input (columns: {', '.join(row)})")
@@ -125,6 +144,14 @@ class Mapping:
         for rule in self.rules:
             _assign(out, rule.target, rule.evaluate(row))
         return out
+
+
+def _is_json(text: str) -> bool:
+    try:
+        json.loads(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _assign(out: dict[str, Any], target: str, value: Any) -> None:

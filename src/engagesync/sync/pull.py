@@ -26,6 +26,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from engagesync.client.errors import AuthError, TransportError
 from engagesync.client.http import ApiClient
 from engagesync.client.streams import Page, Stream
 
@@ -55,6 +56,8 @@ class StreamResult:
     #: Whether this run resumed an interrupted pass (rather than starting one).
     resumed: bool = False
     error: str | None = None
+    #: The exception that failed the stream (not stored; the CLI picks its exit code from it).
+    cause: BaseException | None = field(default=None, repr=False, compare=False)
 
     def counts(self) -> dict[str, Any]:
         return {
@@ -77,6 +80,11 @@ class PullResult:
         return all(s.status == "complete" for s in self.streams.values())
 
     @property
+    def stopped_by(self) -> BaseException | None:
+        """The error that ended the whole run early (API unreachable, credential refused), if any."""
+        return next((s.cause for s in self.streams.values() if s.cause is not None and stops_run(s.cause)), None)
+
+    @property
     def records(self) -> int:
         return sum(s.records for s in self.streams.values())
 
@@ -87,6 +95,12 @@ class PullResult:
     @property
     def requests(self) -> int:
         return sum(s.requests for s in self.streams.values())
+
+
+def stops_run(exc: BaseException) -> bool:
+    """Whether no other stream can succeed after ``exc``: the API is unreachable (after the client's
+    retries) or refused the credential outright (401; a 403 may concern one resource only)."""
+    return isinstance(exc, TransportError) or (isinstance(exc, AuthError) and exc.status == 401)
 
 
 def order_streams(streams: Mapping[str, Stream], names: Iterable[str] | None = None) -> list[str]:
@@ -157,9 +171,13 @@ def pull(
     started = time.perf_counter()
     result = PullResult(connection)
     failed: set[str] = set()
+    stopped: str | None = None
     for name in order_streams(streams, names):
         stream = streams[name]
         outcome = result.streams[name] = StreamResult(name)
+        if stopped is not None:
+            outcome.status, outcome.error = "skipped", f"not pulled: stream {stopped!r} {_why_stopped(result)}"
+            continue
         parent = stream.spec.parent
         if parent is not None and parent in failed:
             outcome.status, outcome.error = "skipped", f"parent stream {parent!r} failed"
@@ -170,10 +188,13 @@ def pull(
             _pull_stream(client, connection, stream, store, outcome, progress, commit_records, commit_seconds)
         except BaseException as exc:  # KeyboardInterrupt too: record it, committed pages stay
             outcome.status, outcome.error = "failed", f"{type(exc).__name__}: {exc}"
+            outcome.cause = exc
             failed.add(name)
             _finish(store, run_id, outcome)
             result.elapsed = time.perf_counter() - started
             if keep_going and isinstance(exc, Exception):
+                if stops_run(exc):  # every other stream would wait out the same timeouts or refusal
+                    stopped = name
                 continue
             if isinstance(exc, Exception):
                 raise PullError(name, exc, result) from exc
@@ -182,6 +203,11 @@ def pull(
         _finish(store, run_id, outcome)
     result.elapsed = time.perf_counter() - started
     return result
+
+
+def _why_stopped(result: PullResult) -> str:
+    cause = result.stopped_by
+    return "found the credential refused" if isinstance(cause, AuthError) else "found the API unreachable"
 
 
 def _finish(store: Store, run_id: int, outcome: StreamResult) -> None:

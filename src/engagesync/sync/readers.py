@@ -5,21 +5,26 @@
   spanning lines counts its lines, blank lines are skipped but counted).
 - JSON Lines (``.jsonl``, ``.ndjson``, optionally ``.gz``): one object per line; blank lines are skipped;
   a line that is not valid JSON (or not an object) raises ``InputError`` naming the file, line and reason.
-- DuckDB: ``duckdb:PATH::schema.table`` (or ``PATH.duckdb::schema.table``), or ``duckdb:::schema.table``
-  / a ``Store`` for the engine's own store; read in chunks through a streaming cursor. The "line number"
-  is the row's 1-based position. Dates and timestamps come out as ISO text, decimals as numbers, so the
-  records serialise as JSON like the other inputs.
+- DuckDB: ``duckdb:PATH::schema.table`` (or ``PATH.duckdb::schema.table``), or ``duckdb::schema.table``
+  (also a PATH that is the store's own file) for the engine's open store, which cannot take a second
+  connection; read in chunks through a streaming cursor. The "line number" is the row's 1-based
+  position. Dates and timestamps come out as ISO text, decimals as numbers, and JSON columns (objects
+  and arrays a pull stored) as the values they hold, so a pulled table pushes back as it came.
+- gzip: the file is decompressed once up front, so a damaged or truncated one fails before any record
+  is pushed.
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import gzip
 import io
 import json
 import os
 import sys
-from collections.abc import Iterator
+import zlib
+from collections.abc import Callable, Iterator
 from datetime import date, datetime, time
 from decimal import Decimal
 from typing import IO, Any
@@ -27,7 +32,7 @@ from uuid import UUID
 
 import duckdb
 
-from .store import Store, quote
+from .store import ENGINE_SCHEMA, Store, quote
 
 Record = tuple[int, dict[str, Any]]
 #: Largest single CSV field accepted (the csv module's default is 128 KiB; message bodies can exceed it).
@@ -45,14 +50,40 @@ class InputError(ValueError):
         super().__init__(f"{where}: {reason}")
 
 
+#: Errors of a damaged gzip stream (bad header, corrupt or truncated data).
+GZIP_ERRORS = (EOFError, gzip.BadGzipFile, zlib.error)
+
+
 def _open_text(path: str) -> IO[str]:
     if not os.path.exists(path):
         raise InputError(path, "file not found")
     if os.path.isdir(path):
         raise InputError(path, "is a directory, not a file")
     if path.lower().endswith(".gz"):
+        _check_gzip(path)
         return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8-sig", newline="")
     return open(path, encoding="utf-8-sig", newline="")
+
+
+def _check_gzip(path: str) -> None:
+    """Decompress the whole file once (flat memory) so a damaged one fails before any record is pushed."""
+    with open(path, "rb") as raw:
+        magic = raw.read(2)
+    if magic != b"\x1f\x8b":
+        raise InputError(path, "is not gzip-compressed: rename it without .gz, or compress it with gzip")
+    try:
+        with gzip.open(path, "rb") as handle:
+            while handle.read(1 << 20):
+                pass
+    except EOFError:
+        raise InputError(path, "the gzip file is truncated (it ends mid-stream): copy or export it again") from None
+    except (gzip.BadGzipFile, zlib.error) as exc:
+        raise InputError(path, f"the gzip file is damaged ({exc}): copy or export it again") from None
+
+
+def _gzip_error(path: str, exc: BaseException, line: int) -> InputError:
+    """A gzip stream that broke while reading (it passed ``_check_gzip``, so it changed meanwhile)."""
+    return InputError(path, f"the gzip data is damaged or truncated here ({_first_line(exc)})", line)
 
 
 def _decode_error(path: str, exc: UnicodeDecodeError) -> InputError:
@@ -92,6 +123,8 @@ def read_csv(path: str, delimiter: str = ",") -> Iterator[Record]:
                 yield line, record
         except csv.Error as exc:
             raise InputError(path, f"malformed CSV: {exc}", end + 1) from exc
+        except GZIP_ERRORS as exc:
+            raise _gzip_error(path, exc, end + 1) from None
         except UnicodeDecodeError as exc:
             raise _decode_error(path, exc) from exc
 
@@ -121,6 +154,8 @@ def read_jsonl(path: str) -> Iterator[Record]:
                 if not isinstance(value, dict):
                     raise InputError(path, f"expected a JSON object, got {type(value).__name__}", line)
                 yield line, value
+        except GZIP_ERRORS as exc:
+            raise _gzip_error(path, exc, line + 1) from None
         except UnicodeDecodeError as exc:
             raise _decode_error(path, exc) from exc
 
@@ -146,53 +181,128 @@ def _table_name(table: str) -> str:
     return ".".join(quote(p.strip('"')) for p in parts)
 
 
+def _first_line(exc: BaseException) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+
+
+def _tables(run: Callable[[str], list[tuple[Any, ...]]]) -> str:
+    """The user tables of a database, for a "no such table" message (engine tables left out)."""
+    rows = run(
+        "SELECT table_schema || '.' || table_name FROM information_schema.tables "
+        f"WHERE table_schema <> '{ENGINE_SCHEMA}' AND table_catalog = current_database() ORDER BY 1"
+    )
+    names = [str(r[0]) for r in rows]
+    if not names:
+        return "it has no tables"
+    shown = ", ".join(names[:20]) + (f" and {len(names) - 20} more" if len(names) > 20 else "")
+    return f"tables: {shown}"
+
+
+def _describe(label: str, table: str, run: Callable[[str], list[tuple[Any, ...]]], name: str) -> set[str]:
+    """The table's JSON-typed columns; a missing table is an ``InputError`` listing the tables there are."""
+    try:
+        return {str(r[0]) for r in run(f"DESCRIBE {name}") if str(r[1]).upper() == "JSON"}
+    except duckdb.CatalogException:
+        raise InputError(label, f"no such table {table} ({_tables(run)}); pull it first or fix the name") from None
+
+
+def _row(names: list[str], json_columns: set[str], row: tuple[Any, ...]) -> dict[str, Any]:
+    """A table row as a record: JSON columns (objects, arrays pulled from an API) become values again."""
+    record = {}
+    for name, value in zip(names, row, strict=True):
+        if name in json_columns and isinstance(value, str):
+            with contextlib.suppress(ValueError):  # DuckDB checks JSON on insert; keep the text if not
+                value = json.loads(value)
+        record[name] = _json_friendly(value)
+    return record
+
+
 def read_duckdb(source: str | Store, table: str, chunk: int = DUCKDB_CHUNK) -> Iterator[Record]:
     """Rows of a DuckDB table (from a database file or the engine's ``Store``), read in chunks."""
     name = _table_name(table)
-    sql = f"SELECT * FROM {name}"
     if isinstance(source, Store):
         label = f"{source.path}::{table}"
-        try:
-            row_number = 0
-            for names, rows in source.iter_query(sql, chunk=chunk):
-                for row in rows:
-                    row_number += 1
-                    yield row_number, {k: _json_friendly(v) for k, v in zip(names, row, strict=True)}
-        except duckdb.CatalogException as exc:
-            raise InputError(label, f"no such table ({exc})") from exc
+        if name.count(".") == 1:  # schema.table: qualify with the store's catalog (see Store.__init__)
+            name = f"{quote(str(source.execute('SELECT current_database()')[0][0]))}.{name}"
+        json_columns = _describe(label, table, source.execute, name)
+        row_number = 0
+        for names, rows in source.iter_query(f"SELECT * FROM {name}", chunk=chunk):
+            for row in rows:
+                row_number += 1
+                yield row_number, _row(names, json_columns, row)
         return
     label = f"{source}::{table}"
     if not os.path.exists(source):
         raise InputError(source, "file not found")
     try:
-        con = duckdb.connect(source, read_only=True)
-    except duckdb.Error:
-        con = duckdb.connect(source)  # already open in this process with another configuration
-    try:
         try:
-            cursor = con.execute(sql)
-        except duckdb.CatalogException as exc:
-            raise InputError(label, f"no such table ({exc})") from exc
+            con = duckdb.connect(source, read_only=True)
+        except duckdb.ConnectionException:
+            con = duckdb.connect(source)  # already open in this process with another configuration
+    except duckdb.Error as exc:
+        raise InputError(
+            source,
+            f"cannot open it as a DuckDB database ({_first_line(exc)}); "
+            "if another engagesync is using it, wait for it to finish",
+        ) from None
+    try:
+        json_columns = _describe(label, table, lambda sql: con.execute(sql).fetchall(), name)
+        cursor = con.execute(f"SELECT * FROM {name}")
         names = [d[0] for d in cursor.description or []]
         row_number = 0
         while rows := cursor.fetchmany(chunk):
             for row in rows:
                 row_number += 1
-                yield row_number, {k: _json_friendly(v) for k, v in zip(names, row, strict=True)}
+                yield row_number, _row(names, json_columns, row)
     finally:
         con.close()
 
 
+def _same_file(path: str, store: Store | None) -> bool:
+    if store is None:
+        return False
+    try:
+        return os.path.samefile(path, store.path)
+    except OSError:
+        return os.path.abspath(path) == os.path.abspath(store.path)
+
+
+def _duckdb_spec(spec: str) -> tuple[str, str] | None:
+    """``(path, table)`` of a DuckDB input (path ``""``: the store itself), or None for a file input."""
+    if not (spec.startswith("duckdb:") or "::" in spec):
+        return None
+    body = spec.removeprefix("duckdb:")
+    if body.startswith(":"):  # duckdb::schema.table (and the older duckdb:::schema.table): the store
+        path, sep, table = "", "::", body.lstrip(":")
+    else:
+        path, sep, table = body.partition("::")
+    if not sep or not table:
+        raise InputError(spec, "expected duckdb:PATH::schema.table, or duckdb::schema.table for the store")
+    return path, table
+
+
+def check_exists(spec: str) -> None:
+    """The cheap checks of an input, before the store is opened: known format, the file is there."""
+    duck = _duckdb_spec(spec)
+    if duck is None:
+        open_input(spec)  # format and existence are checked eagerly; nothing is read until iterated
+    elif duck[0] and not os.path.exists(duck[0]):
+        raise InputError(duck[0], "file not found")
+
+
+def header_based(spec: str) -> bool:
+    """Whether every record of this input has the same columns (CSV header, table): JSON Lines has none."""
+    return not spec.lower().removesuffix(".gz").endswith((".jsonl", ".ndjson"))
+
+
 def open_input(spec: str, store: Store | None = None) -> Iterator[Record]:
     """Choose a reader by prefix or extension; see the module docstring for the accepted forms."""
-    if spec.startswith("duckdb:") or "::" in spec:
-        body = spec.removeprefix("duckdb:")
-        path, sep, table = body.partition("::")
-        if not sep or not table:
-            raise InputError(spec, "expected duckdb:PATH::schema.table")
-        if not path:
+    duck = _duckdb_spec(spec)
+    if duck is not None:
+        path, table = duck
+        if not path or _same_file(path, store):  # the open store: a second connection to it would fail
             if store is None:
-                raise InputError(spec, "no store given for duckdb:::schema.table")
+                raise InputError(spec, "no store given for duckdb::schema.table")
             return read_duckdb(store, table)
         return read_duckdb(path, table)
     lower = spec.lower()

@@ -35,6 +35,7 @@ from typing import Any
 import duckdb
 
 from engagesync.client.streams import COLUMN_TYPES, StreamSpec
+from engagesync.errors import UserError
 
 ENGINE_SCHEMA = "_engagesync"
 LEDGER_STATUSES = frozenset({"pending", "sent", "done", "unknown", "rejected"})
@@ -74,6 +75,65 @@ CREATE TABLE IF NOT EXISTS {ENGINE_SCHEMA}.responses (
 
 class StoreError(Exception):
     """A store operation that cannot be done as asked (bad identifiers, schema conflicts...)."""
+
+
+class StoreOpenError(StoreError, UserError):
+    """The store file cannot be opened or written; the message says why and what to do."""
+
+    @classmethod
+    def explain(cls, path: str, exc: BaseException) -> StoreOpenError:
+        """Turn DuckDB's (or the OS's) reason into one line naming the file and the fix."""
+        text = str(exc)
+        where = f"store {path}"
+        elsewhere = "or give --store another path"
+        if locked := re.search(r"Conflicting lock is held in (.*?) \(PID (\d+)\)", text):
+            program, pid = locked.groups()
+            return cls(
+                f"{where} is in use by another process (PID {pid}, {program}); wait for it to finish "
+                f"or stop it (kill {pid}), {elsewhere}"
+            )
+        if re.search(r"Permission denied|Operation not permitted|Read-only file system", text):
+            return cls(
+                f"{where} cannot be opened for writing ({_os_reason(text)}); make the file and its folder "
+                f"writable (chmod u+w; chattr -i if it is immutable), {elsewhere}"
+            )
+        if re.search(r"not a valid DuckDB database|Could not read enough bytes|Corrupt database|checksum", text):
+            return cls(
+                f"{where} is not a readable DuckDB database (another kind of file, or truncated or damaged: "
+                f"{_os_reason(text)}); move it aside and pull again into a new store, {elsewhere}"
+            )
+        return cls(f"{where} cannot be opened: {' '.join(text.split())}")
+
+
+def _os_reason(text: str) -> str:
+    """DuckDB's message without its ``IO Error:`` prefix and the repeated path."""
+    text = re.sub(r"^[A-Za-z ]+ Error: ", "", " ".join(text.split()))
+    return text if len(text) <= 200 else text[:197] + "..."
+
+
+def _connect(path: str) -> duckdb.DuckDBPyConnection:
+    """``duckdb.connect`` with the memory ceiling and threads from the environment; clear errors."""
+    directory = os.path.dirname(os.path.abspath(path))
+    if os.path.isdir(path):
+        raise StoreOpenError(f"store {path} is a folder, not a file; give --store a file path, e.g. {path}/data.duckdb")
+    if not os.path.isdir(directory):
+        raise StoreOpenError(
+            f"store {path}: the folder {directory} does not exist; create it (mkdir -p {directory}) "
+            "or give --store a path in an existing folder"
+        )
+    memory = os.environ.get("ENGAGESYNC_DUCKDB_MEMORY", "256MB")
+    threads = os.environ.get("ENGAGESYNC_DUCKDB_THREADS", "1")
+    if not threads.strip().isdigit() or int(threads) < 1:
+        raise StoreOpenError(f"ENGAGESYNC_DUCKDB_THREADS={threads!r} is not a whole number >= 1; set it, e.g., to 1")
+    try:
+        # DuckDB caches up to 80% of RAM as the file grows; a fixed ceiling keeps a long pull flat.
+        return duckdb.connect(path, config={"memory_limit": memory, "threads": int(threads)})
+    except duckdb.Error as exc:
+        if re.search(r"Memory|memory_limit", str(exc)):
+            raise StoreOpenError(
+                f"ENGAGESYNC_DUCKDB_MEMORY={memory!r} is not a memory size; set it, e.g., to 256MB or 1GB"
+            ) from exc
+        raise StoreOpenError.explain(path, exc) from exc
 
 
 class CoercionError(StoreError, ValueError):
@@ -381,22 +441,20 @@ class Store:
     """A DuckDB file with one schema per connection and the engine tables in ``_engagesync``."""
 
     def __init__(self, path: str = "engagesync.duckdb") -> None:
+        """Open (or create) the store; a file that cannot be used raises ``StoreOpenError`` saying why."""
         self.path = path
         self._lock = threading.RLock()
-        # DuckDB caches up to 80% of RAM as the file grows; a fixed ceiling keeps a long pull flat.
-        self._con = duckdb.connect(
-            path,
-            config={
-                "memory_limit": os.environ.get("ENGAGESYNC_DUCKDB_MEMORY", "256MB"),
-                "threads": int(os.environ.get("ENGAGESYNC_DUCKDB_THREADS", "1")),
-            },
-        )
+        self._con = _connect(path)
         self._plans: dict[tuple[str, str], _TablePlan] = {}
-        # Stream tables are named catalog.schema.table: DuckDB names the catalog after the file, and a
-        # store called volt.duckdb would otherwise make "volt"."contacts" ambiguous.
-        self._catalog = quote(str(self._con.execute("SELECT current_database()").fetchall()[0][0]))
-        with self._lock:
-            self._con.execute(_ENGINE_DDL)
+        try:
+            # Stream tables are named catalog.schema.table: DuckDB names the catalog after the file, and a
+            # store called volt.duckdb would otherwise make "volt"."contacts" ambiguous.
+            self._catalog = quote(str(self._con.execute("SELECT current_database()").fetchall()[0][0]))
+            with self._lock:
+                self._con.execute(_ENGINE_DDL)
+        except duckdb.Error as exc:
+            self._con.close()
+            raise StoreOpenError.explain(path, exc) from exc
 
     # -- lifecycle ---------------------------------------------------------------------------------
     def close(self) -> None:

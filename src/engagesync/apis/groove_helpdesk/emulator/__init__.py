@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 from types import ModuleType
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -19,7 +19,10 @@ from ....sandbox.ratelimit import RateLimit
 from ... import groove_helpdesk as pkg
 from ..openapi import SPEC
 from . import groups, inbox, kb, messages, people, schema, seed, tickets, webhooks, widgets
-from .common import GrooveError, error_response
+from .common import GrooveError, error_response, register_fold
+
+if TYPE_CHECKING:
+    from ....sandbox.context import SandboxContext
 
 #: Resource modules in dependency order; each exposes DDL, TABLES, routes() and seed(...).
 MODULES: tuple[ModuleType, ...] = (people, inbox, groups, tickets, messages, webhooks, widgets, kb)
@@ -37,6 +40,10 @@ class GrooveHelpdeskApi(EmulatedApi):
     sequences_table = "gh_sequences"
     ddl = sequences_ddl("gh_sequences") + schema.DDL + "".join(m.DDL for m in MODULES)
     tables: ClassVar[tuple[str, ...]] = ("gh_sequences", *schema.TABLES, *(t for m in MODULES for t in m.TABLES))
+
+    def __init__(self, ctx: SandboxContext) -> None:
+        super().__init__(ctx)
+        register_fold(ctx.store.conn)  # before any query compares through gh_fold
 
     # -- composition -----------------------------------------------------------------------------
     def routes(self) -> list[BaseRoute]:
@@ -112,7 +119,7 @@ class GrooveHelpdeskApi(EmulatedApi):
         self.ctx.issue_credential(self.id, tenant.id, "token", self.token_for(tenant))
 
     def seed(self, tenant: Tenant, counts: dict[str, int]) -> None:
-        seed.seed_tenant(self, tenant, random.Random(f"groove-helpdesk:{tenant.seed}"), counts)
+        seed.seed_tenant(self, MODULES, tenant, random.Random(f"groove-helpdesk:{tenant.seed}"), counts)
 
     def credentials(self, tenant: Tenant, base_url: str) -> dict[str, Any]:
         tokens = self.ctx.credentials_of(self.id, tenant.id, "token")
@@ -120,7 +127,7 @@ class GrooveHelpdeskApi(EmulatedApi):
             "base_url": f"{base_url}{self.prefix}",
             "token": tokens[0].secret if tokens else None,
             "auth": "Authorization: Bearer <token> (or ?access_token=<token>)",
-            "samples": seed.samples(self, tenant),
+            "samples": seed.samples(self, MODULES, tenant),
         }
 
     # -- shared services for resource modules ----------------------------------------------------

@@ -61,6 +61,53 @@ def error_response(status: int, messages: Iterable[str]) -> JSONResponse:
     return JSONResponse({"errors": list(messages)}, status_code=status)
 
 
+# -- case folding: one fold for names, emails and tags, in Python and in SQL ------------------------
+#: The SQL name of ``fold`` (registered on the store's connection by ``GrooveHelpdeskApi``).
+SQL_FOLD = "gh_fold"
+
+
+def fold(text: str) -> str:
+    """The one case fold for every case-insensitive comparison (tags, group names, emails).
+
+    SQLite's ``lower()`` folds ASCII only, so "Élan" and "élan" differed in SQL but not in Python;
+    SQL compares through ``gh_fold`` (this function) instead. ``str.lower`` rather than ``casefold``
+    matches Rails ``downcase`` and Postgres ``lower()`` (docs/fidelity.md).
+    """
+    return text.lower()
+
+
+def sql_fold(value: str | float | None) -> str | float | None:
+    """``gh_fold(x)`` in SQL: ``fold`` for text, anything else (NULL, numbers) unchanged."""
+    return fold(value) if isinstance(value, str) else value
+
+
+def register_fold(conn: sqlite3.Connection) -> None:
+    conn.create_function(SQL_FOLD, 1, sql_fold, deterministic=True)
+
+
+def invalid_text(value: Any, path: str = "") -> str | None:
+    """The field path of the first string (key or value) that is not valid Unicode text, if any.
+
+    JSON's ``\\ud800`` escapes decode to lone surrogates, which SQLite cannot store (a 500 otherwise).
+    """
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return path or "body"
+        return None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            inner = f"{path}[{key}]" if path else str(key)
+            if (bad := invalid_text(key, inner) or invalid_text(item, inner)) is not None:
+                return bad
+    elif isinstance(value, list):
+        for item in value:
+            if (bad := invalid_text(item, f"{path}[]")) is not None:
+                return bad
+    return None
+
+
 # -- request helpers -------------------------------------------------------------------------
 def tenant_id(request: Request) -> int:
     return int(request.scope["state"]["tenant_id"])
@@ -84,6 +131,9 @@ def link(url: str) -> dict[str, str]:
     return {"href": url}
 
 
+INVALID_TEXT = "is not valid text (it holds a lone UTF-16 surrogate); send valid Unicode"
+
+
 async def params(request: Request) -> dict[str, Any]:
     """Body parameters: JSON object or form-encoded (Groove accepts both); query string as fallback."""
     raw = await request.body()
@@ -99,6 +149,9 @@ async def params(request: Request) -> dict[str, Any]:
                 raise GrooveError(400, ["Request body is not valid UTF-8"]) from exc
             if not isinstance(data, dict):
                 raise GrooveError(400, ["Request body must be a JSON object"])
+            bad = invalid_text(data)
+            if bad is not None:
+                raise Invalid([(bad.encode("utf-8", "replace").decode(), INVALID_TEXT)])
             out = data
         else:
             out = rails_form(raw.decode("utf-8", "replace"))

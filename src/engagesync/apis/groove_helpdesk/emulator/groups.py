@@ -140,11 +140,11 @@ def _members(api: GrooveHelpdeskApi, tenant: int, problems: Problems, body: dict
     if refs is None:
         return None
     rows = api.ctx.store.all("SELECT id, email FROM gh_agents WHERE tenant_id = ?", (tenant,))
-    by_ref = {r["id"]: r["id"] for r in rows} | {r["email"].lower(): r["id"] for r in rows}
+    by_ref = {r["id"]: r["id"] for r in rows} | {common.fold(r["email"]): r["id"] for r in rows}
     resolved: list[str] = []
     unknown: list[str] = []
     for ref in refs:
-        agent = by_ref.get(ref) or by_ref.get(ref.lower())
+        agent = by_ref.get(ref) or by_ref.get(common.fold(ref))
         if agent is None:
             unknown.append(ref)
         elif agent not in resolved:
@@ -157,7 +157,7 @@ def _members(api: GrooveHelpdeskApi, tenant: int, problems: Problems, body: dict
 
 def _name_taken(api: GrooveHelpdeskApi, tenant: int, name: str, except_id: str | None = None) -> bool:
     row = api.ctx.store.one(
-        "SELECT id FROM gh_groups WHERE tenant_id = ? AND lower(name) = lower(?) AND id != ?",
+        "SELECT id FROM gh_groups WHERE tenant_id = ? AND gh_fold(name) = gh_fold(?) AND id != ?",
         (tenant, name, except_id or ""),
     )
     return row is not None

@@ -93,7 +93,7 @@ def find_mailbox(api: GrooveHelpdeskApi, tenant_id: int, ref: Any) -> sqlite3.Ro
         return None
     if "@" in key:
         return api.ctx.store.one(
-            "SELECT * FROM gh_mailboxes WHERE tenant_id = ? AND lower(email) = ?", (tenant_id, key.lower())
+            "SELECT * FROM gh_mailboxes WHERE tenant_id = ? AND gh_fold(email) = ?", (tenant_id, common.fold(key))
         )
     return api.ctx.store.one("SELECT * FROM gh_mailboxes WHERE tenant_id = ? AND id = ?", (tenant_id, key))
 

@@ -1,12 +1,11 @@
 """Groove helpdesk messages (the replies and notes on a ticket) and their attachments.
 
-A message body is stored twice, as Groove returns it: ``body`` is HTML (plain text gets its newlines
-turned into ``<br />``) and ``plain_text_body`` is text (HTML input gets its tags stripped).
+How a message is stored and rendered lives in ``message_store``; the ticket it belongs to in
+``ticket_store``, so this module and ``tickets`` never import each other.
 """
 
 from __future__ import annotations
 
-import html
 import random
 import sqlite3
 from typing import TYPE_CHECKING, Any
@@ -16,9 +15,18 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from ....sandbox.clock import iso8601
-from ..contract.text import is_html, plain_text, summarize
-from . import common, people, tickets
-from .common import Invalid, NotFound, Problems
+from . import common, people, ticket_store
+from .common import Invalid, Problems
+from .message_store import (
+    FIRST_MESSAGES,
+    MESSAGE_SELECT,
+    NewMessage,
+    insert_message,
+    load_message,
+    render_message,
+    to_html,
+)
+from .ticket_input import blank, parse_flag, parse_time
 
 if TYPE_CHECKING:
     from ....sandbox.api import Tenant
@@ -28,120 +36,13 @@ DDL = ""
 TABLES: tuple[str, ...] = ()
 
 
-def to_html(text: str) -> tuple[str, str]:
-    """(body, plain_text_body) for what a client sent, whether it was HTML or plain text."""
-    text = text.replace("\r\n", "\n")
-    if is_html(text):
-        return text, plain_text(text)
-    return html.escape(text, quote=False).replace("\n", "<br />"), text
-
-
-MESSAGE_SELECT = """
-SELECT m.*, aa.email AS author_agent_email, ac.email AS author_customer_email,
-       ra.email AS recipient_agent_email, rc.email AS recipient_customer_email
-FROM gh_messages m
-JOIN gh_tickets t ON t.tenant_id = m.tenant_id AND t.number = m.ticket_number AND t.deleted = 0
-LEFT JOIN gh_agents aa ON m.author_type = 'agent' AND aa.tenant_id = m.tenant_id AND aa.id = m.author_id
-LEFT JOIN gh_customers ac ON m.author_type = 'customer' AND ac.tenant_id = m.tenant_id AND ac.id = m.author_id
-LEFT JOIN gh_agents ra ON m.recipient_type = 'agent' AND ra.tenant_id = m.tenant_id AND ra.id = m.recipient_id
-LEFT JOIN gh_customers rc ON m.recipient_type = 'customer' AND rc.tenant_id = m.tenant_id
-    AND rc.id = m.recipient_id
-"""
-
-
-def _party_href(
-    base: str, kind: str | None, ref: str | None, agent_email: str | None, customer_email: str | None
-) -> str | None:
-    if kind == "agent" and agent_email:
-        return people.agent_href(base, agent_email)
-    if kind == "customer" and customer_email:
-        return people.customer_href(base, customer_email)
-    if kind == "mailbox" and ref:
-        return people.url(base, "mailboxes", ref)
-    return None
-
-
-def render_message(base: str, row: sqlite3.Row) -> dict[str, Any]:
-    """The documented message shape plus ``id``; ``row`` comes from ``MESSAGE_SELECT``."""
-    links: dict[str, Any] = {}
-    author = _party_href(
-        base, row["author_type"], row["author_id"], row["author_agent_email"], row["author_customer_email"]
-    )
-    if author:
-        links["author"] = {"href": author}
-    recipient = _party_href(
-        base,
-        row["recipient_type"],
-        row["recipient_id"],
-        row["recipient_agent_email"],
-        row["recipient_customer_email"],
-    )
-    if recipient:
-        links["recipient"] = {"href": recipient}
-    links["ticket"] = {"href": f"{base}/tickets/{row['ticket_number']}"}
-    links["attachments"] = {"href": f"{base}/attachments?message={row['id']}"}
-    return {
-        "id": row["id"],
-        "created_at": iso8601(row["created_at"]),
-        "updated_at": iso8601(row["updated_at"]),
-        "note": bool(row["note"]),
-        "body": row["body"],
-        "plain_text_body": row["plain_text_body"],
-        "href": f"{base}/messages/{row['id']}",
-        "links": links,
-    }
-
-
-def load_message(api: GrooveHelpdeskApi, tenant_id: int, message_id: str) -> sqlite3.Row:
-    row = api.ctx.store.one(MESSAGE_SELECT + " WHERE m.tenant_id = ? AND m.id = ?", (tenant_id, message_id))
-    if row is None:
-        raise NotFound("Message")
-    return row
-
-
-def insert_message(
-    api: GrooveHelpdeskApi,
-    tenant_id: int,
-    number: int,
-    author_type: str,
-    author_id: str | None,
-    recipient_type: str | None,
-    recipient_id: str | None,
-    note: bool,
-    body: str,
-    plain: str,
-    at: float,
-) -> str:
-    message_id = api.new_id(tenant_id, "message")
-    api.ctx.store.execute(
-        "INSERT INTO gh_messages (tenant_id, id, ticket_number, author_type, author_id, recipient_type,"
-        " recipient_id,"
-        " note, body, plain_text_body, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (
-            tenant_id,
-            message_id,
-            number,
-            author_type,
-            author_id,
-            recipient_type if recipient_id else None,
-            recipient_id,
-            int(note),
-            body,
-            plain,
-            at,
-            at,
-        ),
-    )
-    return message_id
-
-
 # -- handlers --------------------------------------------------------------------------------
 async def ticket_messages(request: Request) -> Response:
     api, tid = common.api_of(request), common.tenant_id(request)
-    number = tickets.ticket_number(request)
+    number = ticket_store.ticket_number(request)
     if request.method == "POST":
         return await create_message(request, api, tid, number)
-    tickets.raw_ticket(api, tid, number)
+    ticket_store.raw_ticket(api, tid, number)
     page, per_page = common.page_window(request)
     store = api.ctx.store
     total = store.counted("SELECT COUNT(*) FROM gh_messages WHERE tenant_id = ? AND ticket_number = ?", (tid, number))
@@ -165,17 +66,17 @@ async def create_message(request: Request, api: GrooveHelpdeskApi, tid: int, num
     """A reply or note. With no ``author`` the ticket's assignee (else the account owner) writes it."""
     base = common.api_base(request)
     p = await common.params(request)
-    ticket = tickets.raw_ticket(api, tid, number)
+    ticket = ticket_store.raw_ticket(api, tid, number)
     problems = Problems()
     text = p.get("body")
-    if tickets.blank(text) or not isinstance(text, str):
+    if blank(text) or not isinstance(text, str):
         problems.add("body", "can't be blank")
-    note = tickets.parse_flag(p, "note", problems)
-    tickets.parse_flag(p, "send_copy_to_customer", problems)
-    sent_at = tickets.parse_time(p, problems)
+    note = parse_flag(p, "note", problems)
+    parse_flag(p, "send_copy_to_customer", problems)
+    sent_at = parse_time(p, problems)
     agent: sqlite3.Row | None = None
     customer: sqlite3.Row | None = None
-    if not tickets.blank(p.get("author")):
+    if not blank(p.get("author")):
         agent = people.find_agent(api, tid, p["author"])
         if agent is None:
             customer = people.find_customer(api, tid, p["author"])
@@ -195,49 +96,28 @@ async def create_message(request: Request, api: GrooveHelpdeskApi, tid: int, num
         problems.add("note", "can only be added by an agent")
     problems.raise_if_any()
     assert isinstance(text, str)
-    body_html, plain = to_html(text)
+    text_html = to_html(text)
     store = api.ctx.store
     with store.tx():
         at = sent_at if sent_at is not None else api.now()
         if agent is not None:
-            message_id = insert_message(
-                api,
-                tid,
-                number,
-                "agent",
-                agent["id"],
-                None if note else "customer",
-                None if note else ticket["customer_id"],
-                note,
-                body_html,
-                plain,
-                at,
-            )
+            msg = NewMessage.by_agent(number, agent["id"], ticket["customer_id"], text_html, at, note=note)
             event = "note_added" if note else "agent_replied"
             new_state = "opened" if not note and ticket["state"] == "unread" else None
         else:
             to_agent = ticket["assignee_id"]
-            message_id = insert_message(
-                api,
-                tid,
-                number,
-                "customer",
-                customer["id"] if customer else None,
-                "agent" if to_agent else "mailbox",
-                to_agent or ticket["mailbox_id"],
-                False,
-                body_html,
-                plain,
-                at,
+            msg = NewMessage.by_customer(
+                number, customer["id"] if customer else None, to_agent, ticket["mailbox_id"], text_html, at
             )
             event = "customer_replied"
             new_state = "opened" if ticket["state"] in ("pending", "closed") else None
-        tickets.update_ticket(api, tid, number, message_count=ticket["message_count"] + 1)
+        message_id = insert_message(api, tid, msg)
+        ticket_store.update_ticket(api, tid, number, message_count=ticket["message_count"] + 1)
         payload = render_message(base, load_message(api, tid, message_id))
         api.emit(tid, event, payload)
         if new_state:
-            events = tickets.change_state(api, tid, tickets.raw_ticket(api, tid, number), new_state)
-            tickets.emit_ticket(api, tid, number, base, events)
+            events = ticket_store.change_state(api, tid, ticket_store.raw_ticket(api, tid, number), new_state)
+            ticket_store.emit_ticket(api, tid, number, base, events)
     return common.created({"message": payload}, payload["href"])
 
 
@@ -283,50 +163,6 @@ def _rendered(texts: tuple[str, ...]) -> list[tuple[str, str]]:
     return [to_html(t) for t in texts]
 
 
-_FIRST = (
-    (
-        "Can't log in",
-        "Hi,\nI can't log in since this morning. The page says my password is wrong but I reset it "
-        "twice already.\nCan you help?",
-    ),
-    (
-        "Refund for order",
-        "Hello,\nI was charged twice for my last order. Could you refund the duplicate charge?\nThanks",
-    ),
-    (
-        "Where is my package?",
-        "Hi there,\nMy order shipped a week ago and the tracking page has not moved since. Is it lost?",
-    ),
-    (
-        "Feature request: dark mode",
-        "Love the product! Any plans for a dark mode? My team works late and the white screens are harsh.",
-    ),
-    (
-        "API returns 500",
-        "Our integration gets HTTP 500 from the export endpoint since yesterday.\nRequest id is in the attached log.",
-    ),
-    (
-        "Invoice address",
-        "Please change the billing address on our invoices to our new office.\nThe old one is closed.",
-    ),
-    (
-        "Upgrade question",
-        "We are on the starter plan. If we upgrade mid-month, how is the difference billed?",
-    ),
-    (
-        "Bug in the mobile app",
-        "The mobile app crashes when I open a conversation with an attachment.\nPhone: Android 14.",
-    ),
-    (
-        "Cancel my subscription",
-        "Hi, please cancel my subscription at the end of this billing period. Thanks for everything.",
-    ),
-    ("Onboarding call", "Could we schedule an onboarding call for our new team members next week?"),
-)
-#: (subject, body html, plain text, summary) for the first message of seeded tickets.
-FIRST_MESSAGES: tuple[tuple[str, str, str, str], ...] = tuple(
-    (subject, *to_html(text), summarize(to_html(text)[1])) for subject, text in _FIRST
-)
 AGENT_REPLIES = _rendered(
     (
         "Thanks for reaching out! I'm looking into this now and will get back to you shortly.",
@@ -429,7 +265,7 @@ def seed(api: GrooveHelpdeskApi, tenant: Tenant, rng: random.Random, counts: dic
             if rnd() < 0.04:
                 attached.append((mid, at))
         next_id += count
-    tickets.bulk_insert(
+    ticket_store.bulk_insert(
         store,
         "gh_messages",
         "INSERT INTO gh_messages (tenant_id, id, ticket_number, author_type, author_id, recipient_type,"

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import random
 import sqlite3
 from collections.abc import Awaitable, Callable
 from functools import lru_cache
@@ -22,12 +21,10 @@ from starlette.routing import BaseRoute, Route
 from ....sandbox.clock import iso8601
 from ... import groove_helpdesk as pkg
 from ..contract import CUSTOMER_FIELDS, is_email
-from . import common
+from . import common, people_seed
 from .common import GrooveError, NotFound, Problems
-from .seed import SEED_EPOCH
 
 if TYPE_CHECKING:
-    from ....sandbox.api import Tenant
     from . import GrooveHelpdeskApi
 
 DDL = ""
@@ -37,43 +34,6 @@ Row = sqlite3.Row | dict[str, Any]
 
 #: Attributes a customer hash or a customer update may carry (besides ``custom``).
 CUSTOMER_ATTRS = (*CUSTOMER_FIELDS, "first_name", "last_name", "website_url")
-
-DAY = 86400.0
-AGENT_ROLES = ("owner", "admin")  # the first two seeded agents; the rest are plain agents
-
-# fmt: off
-FIRST_NAMES = (
-    "Ada", "Alan", "Amara", "Ana", "Ben", "Bruno", "Carla", "Chen", "Chloe", "Dana", "David", "Elena",
-    "Emeka", "Erik", "Fatima", "Felix", "Grace", "Hana", "Hugo", "Ines", "Ivan", "Jamal", "Jana", "Joao",
-    "Julia", "Kai", "Kenji", "Lara", "Leo", "Lina", "Luca", "Maya", "Mei", "Mila", "Nadia", "Nia", "Noah",
-    "Olga", "Omar", "Priya", "Quinn", "Rafael", "Rosa", "Sami", "Sofia", "Tariq", "Tom", "Uma", "Vera",
-    "Yusuf", "Zoe",
-)
-LAST_NAMES = (
-    "Abe", "Adeyemi", "Almeida", "Baker", "Berg", "Costa", "Dubois", "Eriksen", "Fischer", "Garcia", "Gupta",
-    "Hall", "Haddad", "Ivanova", "Jensen", "Kaur", "Kim", "Kowalski", "Lopez", "Meyer", "Mora", "Nakamura",
-    "Novak", "Okafor", "Olsen", "Park", "Patel", "Quispe", "Rossi", "Santos", "Schmidt", "Silva", "Smith",
-    "Suzuki", "Tanaka", "Torres", "Usman", "Varga", "Wang", "Weber", "Wilson", "Yilmaz", "Zhang",
-)
-CUSTOMER_DOMAINS = (
-    "mail.example", "inbox.example", "post.example", "corp.example", "shop.example", "studio.example",
-    "labs.example", "school.example",
-)
-COMPANIES = (
-    "Northwind", "Globex", "Initech", "Umbrella Health", "Stark Logistics", "Wayne Foods", "Hooli",
-    "Vandelay Imports", "Soylent", "Tyrell Labs", "Cyberdyne", "Wonka Sweets",
-)
-TITLES = ("Founder", "CTO", "Office Manager", "Head of Support", "Developer", "Buyer", "Designer")
-LOCATIONS = ("Lisbon", "Austin", "Lagos", "Berlin", "Osaka", "Toronto", "Sao Paulo", "Pune", "Melbourne")
-# fmt: on
-PLANS = ("free", "starter", "pro", "enterprise")
-#: The account's own domain, picked from the tenant seed alone (no draw from the shared RNG), so
-#: mailboxes and agents agree on it whatever order they are seeded in.
-ACCOUNT_DOMAINS = ("acme-support.example", "helpful.example", "brightdesk.example", "orbit.example")
-
-
-def account_domain(tenant: Tenant) -> str:
-    return ACCOUNT_DOMAINS[tenant.seed % len(ACCOUNT_DOMAINS)]
 
 
 # -- URLs and rendering (take the absolute API base so webhook payloads can reuse them) -----------
@@ -145,7 +105,7 @@ def _find(api: GrooveHelpdeskApi, table: str, tenant_id: int, ref: Any) -> sqlit
     key = _ref(ref)
     if not key:
         return None
-    column, value = ("email", key.lower()) if "@" in key else ("id", key)
+    column, value = ("email", common.fold(key)) if "@" in key else ("id", key)
     return api.ctx.store.one(f"SELECT * FROM {table} WHERE tenant_id = ? AND {column} = ?", (tenant_id, value))
 
 
@@ -211,7 +171,7 @@ def parse_customer(value: Any, field: str, problems: Problems) -> tuple[str, dic
         if not is_email(value):
             problems.add(field, f"is not a valid email address (got {value!r})")
             return None
-        return value.strip().lower(), {}
+        return common.fold(value.strip()), {}
     if isinstance(value, dict):
         email = value.get("email")
         if not isinstance(email, str) or not email.strip():
@@ -220,7 +180,7 @@ def parse_customer(value: Any, field: str, problems: Problems) -> tuple[str, dic
         if not is_email(email):
             problems.add(f"{field}[email]", f"is not a valid email address (got {email!r})")
             return None
-        return email.strip().lower(), customer_attributes(value, field, problems)
+        return common.fold(email.strip()), customer_attributes(value, field, problems)
     if value is None:
         problems.add(field, "can't be blank")
     else:
@@ -320,7 +280,7 @@ async def update_customer(request: Request) -> Response:
     elif not is_email(email):
         problems.add("email", f"is not a valid email address (got {email!r})")
     else:
-        email = email.strip().lower()
+        email = common.fold(email.strip())
         other = find_customer(api, tid, email)
         if other is not None and other["id"] != row["id"]:
             problems.add("email", "has already been taken")
@@ -430,7 +390,7 @@ async def admin_invite_agent(api: GrooveHelpdeskApi, request: Request) -> Respon
         store.execute(
             "INSERT INTO gh_agents (tenant_id, id, email, first_name, last_name, role, state, created_at,"
             " updated_at) VALUES (?, ?, ?, ?, ?, ?, 'invited', ?, ?)",
-            (tid, agent_id, email.strip().lower(), p.get("first_name"), p.get("last_name"), role, now, now),
+            (tid, agent_id, common.fold(email.strip()), p.get("first_name"), p.get("last_name"), role, now, now),
         )
         row = find_agent(api, tid, agent_id)
         assert row is not None
@@ -465,92 +425,7 @@ def admin_routes(api: GrooveHelpdeskApi) -> list[BaseRoute]:
     ]
 
 
-# -- seeding ---------------------------------------------------------------------------------
-def seed(api: GrooveHelpdeskApi, tenant: Tenant, rng: random.Random, counts: dict[str, int]) -> None:
-    _seed_agents(api, tenant, rng, max(0, int(counts.get("agents", 0))))
-    _seed_customers(api, tenant, rng, max(0, int(counts.get("customers", 0))))
-
-
-def _seed_agents(api: GrooveHelpdeskApi, tenant: Tenant, rng: random.Random, n: int) -> None:
-    if n == 0:
-        return
-    tid = tenant.id
-    domain = account_domain(tenant)
-    first_id = api.reserve(tid, "id:agent", n, start=4_000_000_001)
-    seen: set[str] = set()
-    rows = []
-    for i in range(n):
-        first = FIRST_NAMES[int(rng.random() * len(FIRST_NAMES))]
-        last = LAST_NAMES[int(rng.random() * len(LAST_NAMES))]
-        local = first.lower()
-        if local in seen:
-            local = f"{first}.{last}".lower()
-        if local in seen:
-            local = f"{first}.{last}{i + 1}".lower()
-        seen.add(local)
-        created = SEED_EPOCH - 2 * 365 * DAY - rng.random() * 30 * DAY
-        role = AGENT_ROLES[i] if i < len(AGENT_ROLES) else "agent"
-        rows.append((tid, str(first_id + i), f"{local}@{domain}", first, last, role, "active", created, created))
-    api.ctx.store.executemany(
-        "INSERT INTO gh_agents (tenant_id, id, email, first_name, last_name, role, state, created_at,"
-        " updated_at)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        rows,
-    )
-
-
-def _seed_customers(api: GrooveHelpdeskApi, tenant: Tenant, rng: random.Random, n: int) -> None:
-    if n == 0:
-        return
-    tid = tenant.id
-    first_id = api.reserve(tid, "id:customer", n, start=4_000_000_001)
-    rnd = rng.random
-    nf, nl, nd = len(FIRST_NAMES), len(LAST_NAMES), len(CUSTOMER_DOMAINS)
-    empty = "{}"
-    customs = [json.dumps({"plan": p}) for p in PLANS]
-    rows = []
-    for i in range(n):
-        first = FIRST_NAMES[int(rnd() * nf)]
-        last = LAST_NAMES[int(rnd() * nl)]
-        email = f"{first}.{last}{i + 1}@{CUSTOMER_DOMAINS[int(rnd() * nd)]}".lower()
-        rich = rnd() < 0.35
-        company = COMPANIES[int(rnd() * len(COMPANIES))] if rich else None
-        title = TITLES[int(rnd() * len(TITLES))] if rich else None
-        location = LOCATIONS[int(rnd() * len(LOCATIONS))] if rnd() < 0.5 else None
-        custom = customs[int(rnd() * len(customs))] if rnd() < 0.25 else empty
-        created = SEED_EPOCH - 2 * 365 * DAY + rnd() * 365 * DAY
-        rows.append(
-            (
-                tid,
-                str(first_id + i),
-                email,
-                f"{first} {last}",
-                first,
-                last,
-                None,
-                None,
-                title,
-                company,
-                None,
-                location,
-                None,
-                None,
-                custom,
-                created,
-                created,
-            )
-        )
-    api.ctx.store.executemany(
-        "INSERT INTO gh_customers (tenant_id, id, email, name, first_name, last_name, about,"
-        " twitter_username,"
-        " title, company_name, phone_number, location, website_url, linkedin_username, custom, created_at,"
-        " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        rows,
-    )
-
-
-def samples(api: GrooveHelpdeskApi, tenant: Tenant) -> dict[str, Any]:
-    store = api.ctx.store
-    agents = store.all("SELECT email FROM gh_agents WHERE tenant_id = ? ORDER BY id LIMIT 3", (tenant.id,))
-    customers = store.all("SELECT email FROM gh_customers WHERE tenant_id = ? ORDER BY id LIMIT 3", (tenant.id,))
-    return {"agent_emails": [r["email"] for r in agents], "customer_emails": [r["email"] for r in customers]}
+# -- seeding (people_seed) ---------------------------------------------------------------------
+seed = people_seed.seed
+samples = people_seed.samples
+account_domain = people_seed.account_domain

@@ -7,6 +7,8 @@ takes timestamps from a fixed base date, never from the clock.
 from __future__ import annotations
 
 import random
+from collections.abc import Iterable
+from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -31,9 +33,10 @@ DEFAULT_COUNTS = {
 }
 
 
-def seed_tenant(api: GrooveHelpdeskApi, tenant: Tenant, rng: random.Random, counts: dict[str, int]) -> None:
-    from . import MODULES
-
+def seed_tenant(
+    api: GrooveHelpdeskApi, modules: Iterable[ModuleType], tenant: Tenant, rng: random.Random, counts: dict[str, int]
+) -> None:
+    """Seed every resource module in turn (``modules`` come from the API, so this module imports none)."""
     unknown = sorted(set(counts) - set(DEFAULT_COUNTS))
     if unknown:
         raise ValueError(
@@ -41,15 +44,13 @@ def seed_tenant(api: GrooveHelpdeskApi, tenant: Tenant, rng: random.Random, coun
         )
     merged = {**DEFAULT_COUNTS, **counts}
     with api.ctx.store.tx():
-        for module in MODULES:
+        for module in modules:
             module.seed(api, tenant, rng, merged)
 
 
-def samples(api: GrooveHelpdeskApi, tenant: Tenant) -> dict[str, Any]:
-    from . import MODULES
-
+def samples(api: GrooveHelpdeskApi, modules: Iterable[ModuleType], tenant: Tenant) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    for module in MODULES:
+    for module in modules:
         if hasattr(module, "samples"):
             out.update(module.samples(api, tenant))
     return out

@@ -23,6 +23,7 @@ from ..contract.fields import NAME_MAX
 from ..contract.settings import KB, MAILBOX, WIDGET, Checked, check_settings, color_rgb, flatten
 from . import common, people
 from .common import MISSING, Problems, optional_id
+from .kb_store import site_url_of
 from .seed import SEED_EPOCH
 
 if TYPE_CHECKING:
@@ -100,8 +101,6 @@ def validate_settings(
             problems.add("primary_color_rgb", "is derived from primary_color; set primary_color instead")
     problems.raise_if_any()
     if changes.get("kb.id") and "kb.url" not in changes:
-        from .kb import site_url_of
-
         changes["kb.url"] = site_url_of(api, tenant, changes["kb.id"])
     return changes
 
