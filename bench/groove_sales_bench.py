@@ -62,7 +62,7 @@ def alias_push(requests: int = 60, batch: int = 25, limit: int = 20, window: flo
             with (
                 tempfile.TemporaryDirectory() as tmp,
                 Store(str(Path(tmp) / "gs.duckdb")) as db,
-                connectors.client_for(connection, window_seconds=window) as client,
+                connectors.client_for(connection) as client,  # the window recorded by from_sandbox
             ):
                 start = time.time()
                 result = Pusher(client, "groove-sales", action, db, batch_size=per_request).run(iter(data))

@@ -266,7 +266,7 @@ def test_demo_runs_from_an_installed_wheel(tmp_path: Path) -> None:
     subprocess.run([*pip, "install", "--no-deps", "--target", str(target), str(wheel)], check=True)
     env = {**os.environ, "PYTHONPATH": str(target), "ENGAGESYNC_HOME": str(tmp_path / "home")}
     where = subprocess.run(
-        [sys.executable, "-c", "import engagesync.cli.demo as d; print(d.__file__); print(d.EXAMPLES)"],
+        [sys.executable, "-c", "import engagesync.demo as d; print(d.__file__); print(d.EXAMPLES)"],
         cwd=work,
         env=env,
         capture_output=True,

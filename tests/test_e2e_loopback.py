@@ -24,8 +24,10 @@ from engagesync.sandbox.app import Sandbox
 from engagesync.sandbox.ratelimit import RateLimit
 
 
-def _cli(home: Path, *args: str) -> subprocess.Popen[bytes]:
+def _cli(home: Path, *args: str, progress: bool = False) -> subprocess.Popen[bytes]:
     env = {**os.environ, "ENGAGESYNC_HOME": str(home)}
+    if progress:  # a line per committed page
+        env.update(ENGAGESYNC_PROGRESS="lines", ENGAGESYNC_COMMIT_RECORDS="1")
     return subprocess.Popen(
         [sys.executable, "-m", "engagesync.cli.main", *args], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
     )
@@ -38,15 +40,18 @@ def _finish(proc: subprocess.Popen[bytes], timeout: float = 120) -> int:
     return proc.returncode
 
 
-def _kill_after(proc: subprocess.Popen[bytes], seconds: float) -> bool:
-    """SIGKILL the process after ``seconds`` unless it already finished; True if it was killed."""
-    try:
-        proc.wait(timeout=seconds)
-        return False
-    except subprocess.TimeoutExpired:
-        proc.send_signal(signal.SIGKILL)
-        proc.wait()
-        return True
+def _kill_at_progress(proc: subprocess.Popen[bytes], stream: str, pages: int) -> bool:
+    """SIGKILL the pull once it reports ``pages`` committed pages of ``stream`` (ENGAGESYNC_PROGRESS=lines);
+    True if it was killed before it finished."""
+    assert proc.stderr is not None
+    for raw in proc.stderr:
+        line = raw.decode()
+        if line.startswith(f"progress {stream}:") and f", {pages:,} pages" in line:
+            proc.send_signal(signal.SIGKILL)
+            proc.wait()
+            return True
+    proc.wait()
+    return False
 
 
 def _kill_when(proc: subprocess.Popen[bytes], reached: Callable[[], bool], timeout: float = 60) -> bool:
@@ -73,17 +78,15 @@ def test_pull_killed_at_random_points_resumes_to_an_exact_copy(
 ) -> None:
     live_sandbox.reset(seed=0, counts={"groove-helpdesk.tickets": 400, "groove-helpdesk.customers": 150})
     live_sandbox.ctx.set_rate_limit("groove-helpdesk", None)
-    started = time.monotonic()  # one uninterrupted pull elsewhere tells how long a pull takes here
-    assert _finish(_cli(home, "pull", "groove-helpdesk", "--store", str(tmp_path / "timing.duckdb"))) == 0
-    duration = time.monotonic() - started
     store = str(tmp_path / "pull.duckdb")
     rng = random.Random(11)
     kills = 0
-    for _ in range(4):
-        if _kill_after(_cli(home, "pull", "groove-helpdesk", "--store", store), rng.uniform(0.35, 0.9) * duration):
+    for stream, most in (("customers", 3), ("tickets", 8), ("messages", 40), ("messages", 40)):
+        pull = _cli(home, "pull", "groove-helpdesk", "--store", store, progress=True)
+        if _kill_at_progress(pull, stream, rng.randint(1, most)):
             kills += 1
     assert _finish(_cli(home, "pull", "groove-helpdesk", "--store", store)) == 0
-    assert kills >= 1, "no pull was interrupted; the test proved nothing"
+    assert kills >= 3, f"only {kills} pulls were interrupted; the test proved little"
     source = live_sandbox.ctx.store
     with duckdb.connect(store, read_only=True) as con:
         for table, sql in (

@@ -284,6 +284,17 @@ def _spawn(db: str, sleep: float, version: int = 1) -> subprocess.Popen[str]:
     )
 
 
+def _kill_at_page(proc: subprocess.Popen[str], page: int) -> None:
+    """SIGKILL the child as soon as it announces its ``page``-th committed page of this run."""
+    assert proc.stdout is not None
+    assert proc.stdout.readline().strip() == "start", proc.stderr.read() if proc.stderr else ""
+    for line in proc.stdout:
+        if line.strip() == f"page {page}":
+            break
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+
+
 def test_sigkill_at_random_moments_then_rerun_equals_source(tmp_path: Path) -> None:
     db = str(tmp_path / "killed.duckdb")
     rng = random.Random(20240517)
@@ -291,11 +302,7 @@ def test_sigkill_at_random_moments_then_rerun_equals_source(tmp_path: Path) -> N
     history: list[tuple[Any, int]] = []
     for _ in range(6):
         proc = _spawn(db, sleep=0.006)
-        assert proc.stdout is not None
-        assert proc.stdout.readline().strip() == "start", proc.stderr.read() if proc.stderr else ""
-        time.sleep(rng.uniform(0.0, 0.35))
-        proc.send_signal(signal.SIGKILL)
-        proc.wait(timeout=30)
+        _kill_at_page(proc, rng.randint(1, 20))
         with Store(db) as store:
             state = store.get_state(CONN, "items")
             count = store.count(CONN, "items")
@@ -318,12 +325,8 @@ def test_sigkill_at_random_moments_then_rerun_equals_source(tmp_path: Path) -> N
         assert (store.get_state(CONN, "items") or {}).get("complete") is True
 
     # a second pass over changed source data, killed twice mid-way, ends equal to the changed source
-    for delay in (0.1, 0.25):
-        proc = _spawn(db, sleep=0.006, version=2)
-        assert proc.stdout is not None and proc.stdout.readline().strip() == "start"
-        time.sleep(delay)
-        proc.send_signal(signal.SIGKILL)
-        proc.wait(timeout=30)
+    for page in (5, 12):
+        _kill_at_page(_spawn(db, sleep=0.006, version=2), page)
     proc = _spawn(db, sleep=0.0, version=2)
     out, err = proc.communicate(timeout=120)
     assert proc.returncode == 0, err

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from collections import abc
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -23,7 +24,7 @@ from ..sync import connectors
 from ..sync.connections import Connection, ConnectionError_, ConnectionFileError, ConnectionStore
 from ..sync.mapping import Mapping, MappingError
 from ..sync.preflight import before_store, open_checked
-from ..sync.pull import PullError, pull
+from ..sync.pull import COMMIT_RECORDS, PullError, pull
 from ..sync.push import Pusher, retry_rejects
 from ..sync.readers import InputError
 from ..sync.store import Store
@@ -231,9 +232,40 @@ def streams(name: Annotated[str, typer.Argument(help="Connection name.")], as_js
     out.print(table)
 
 
+def _env_int(name: str, default: int) -> int:
+    value = os.environ.get(name, "").strip()
+    if not value:
+        return default
+    if not value.isdigit() or int(value) < 1:
+        fail(f"{name}={value!r}: expected a positive whole number")
+    return int(value)
+
+
+class _Lines:
+    """Progress as plain lines on stderr (``ENGAGESYNC_PROGRESS=lines``): one line per update, for logs
+    and for tools that act on progress (a crash test kills a pull at a given page)."""
+
+    def __init__(self) -> None:
+        self.names: list[str] = []
+
+    def add_task(self, description: str, total: float | None = None, **fields: Any) -> int:
+        self.names.append(description)
+        return len(self.names) - 1
+
+    def update(self, task: int, *, detail: str = "", **fields: Any) -> None:
+        if detail:
+            err.print(f"progress {self.names[task]}: {detail}", highlight=False, soft_wrap=True)
+
+
 @contextmanager
-def _progress(quiet: bool) -> Iterator[tuple[Progress, WaitListener]]:
-    """A live progress display on stderr (off for ``--json``) and a listener showing rate-limit waits."""
+def _progress(quiet: bool) -> Iterator[tuple[Any, WaitListener]]:
+    """A live progress display on stderr (off for ``--json``; plain lines with ``ENGAGESYNC_PROGRESS=lines``)
+    and a listener showing rate-limit waits."""
+    if not quiet and os.environ.get("ENGAGESYNC_PROGRESS") == "lines":
+        lines = _Lines()
+        wait_task = lines.add_task("rate limit")
+        yield lines, lambda seconds, why: lines.update(wait_task, detail=f"waiting {seconds:.2f}s for the {why} window")
+        return
     with Progress(
         SpinnerColumn(),
         TextColumn("{task.description}"),
@@ -281,7 +313,16 @@ def pull_cmd(
 
         with Store(store) as db, _client(connection, timeout, on_wait=on_wait, on_event=on_event) as client:
             try:
-                result = pull(client, connection.name, available, stream or None, db, on_page, keep_going=True)
+                result = pull(
+                    client,
+                    connection.name,
+                    available,
+                    stream or None,
+                    db,
+                    on_page,
+                    keep_going=True,
+                    commit_records=_env_int("ENGAGESYNC_COMMIT_RECORDS", COMMIT_RECORDS),
+                )
             except PullError as exc:
                 result = exc.result
     stopped = result.stopped_by

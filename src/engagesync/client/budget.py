@@ -13,6 +13,14 @@ sent at local ``s`` and received at local ``r`` bounds the offset to ``[D - r, D
 intersection over responses converges to within a round trip, which is enough to schedule at the
 exact fade of the window; a contradiction (the sandbox's virtual clock jumped) restarts the estimate.
 Decisions use the earliest possible server time, because the estimate only falls as time passes.
+
+The window length is learned, not assumed (``WindowLearner``): the configured window (the
+connector's default) is one candidate among the shorter round lengths real APIs use, and every
+response rules out the candidates whose model contradicts it (``Remaining``, and ``Reset`` when the
+window is exhausted). The budget schedules on the configured window until a single shorter candidate
+is left and has been confirmed by a response judged in a later window; meanwhile it may also send
+what the server has itself promised (``Remaining`` left, or a request at ``Reset``), which is safe
+whatever the window is.
 """
 
 from __future__ import annotations
@@ -28,6 +36,50 @@ from email.utils import parsedate_to_datetime
 from ..ratemodel import reset_time, sliding_estimate, window_index
 
 WaitListener = Callable[[float, str], None]
+
+#: Window lengths (seconds) a budget considers below its configured one: the round values APIs use.
+CANDIDATE_WINDOWS = (1.0, 2.0, 3.0, 5.0, 10.0, 15.0, 20.0, 30.0, 60.0, 120.0, 300.0, 600.0, 900.0, 1800.0, 3600.0)
+
+
+@dataclass
+class WindowLearner:
+    """The window lengths still consistent with every response, and which one the budget uses.
+
+    Conservative until known: the configured ``default`` is used until it has been ruled out and a
+    single shorter candidate is left *and* has matched a response judged in a later window than the
+    one that left it alone (a window off the list, e.g. 2.5 s, fails that check instead of guessing).
+    A contradiction of every candidate (another client, an unlisted window) returns to the default
+    for good. "More counted than predicted" never rules out the default (that is another client).
+    """
+
+    default: float
+    live: list[float] = field(default_factory=list)
+    pending: tuple[float, int] | None = None  # (sole survivor, window index it was left alone in)
+    confirmed: bool = False
+    settled: bool = False  # every candidate contradicted: the default stays
+
+    def __post_init__(self) -> None:
+        if not self.live:
+            self.live = sorted({w for w in CANDIDATE_WINDOWS if w < self.default} | {self.default})
+
+    @property
+    def searching(self) -> bool:
+        """The configured window is ruled out and no other is confirmed yet."""
+        return not self.confirmed and not self.settled and self.default not in self.live
+
+    def update(self, index: int) -> float:
+        """The window to schedule with after ruling out, given the (sole survivor's) window index."""
+        if not self.live:
+            self.live, self.settled, self.confirmed, self.pending = [self.default], True, False, None
+            return self.default
+        if len(self.live) != 1 or self.live[0] == self.default:
+            return self.default
+        window = self.live[0]
+        if self.pending is None or self.pending[0] != window:
+            self.pending = (window, index)
+        elif index > self.pending[1]:
+            self.confirmed = True
+        return window if self.confirmed else self.default
 
 
 @dataclass
@@ -65,7 +117,7 @@ class Ticket:
 
     sent: float  # local time
     received: float | None = None  # local time; None while in flight
-    window: int | None = None  # a fixed window (counts learnt from Remaining, or sent before any sync)
+    at: float | None = None  # a fixed server time (counts learnt from Remaining from other clients)
 
 
 @dataclass
@@ -91,6 +143,9 @@ class RateBudget:
     waited_seconds: float = 0.0
     _tickets: list[Ticket] = field(default_factory=list)
     _blocked_until: float = 0.0  # local time; from Retry-After or a 429
+    _promise: tuple[float, int, float | None] | None = None  # (sent, Remaining, Reset) of the latest answer
+    _shared: bool = False  # the server counted requests we did not send: another client
+    learner: WindowLearner | None = None
     _lock: threading.Condition = field(default_factory=lambda: threading.Condition(threading.Lock()))
 
     # -- the send side ---------------------------------------------------------------------------
@@ -102,8 +157,6 @@ class RateBudget:
                 if wait <= 0:
                     local = self.clock()
                     ticket = Ticket(local)
-                    if not self.sync.known:  # no server time yet: count it where our clock says
-                        ticket.window = window_index(local, self.window_seconds)
                     self._tickets.append(ticket)
                     return ticket
                 self.waits += 1
@@ -116,26 +169,51 @@ class RateBudget:
                 finally:
                     self._lock.acquire()
 
-    def _span(self, ticket: Ticket, local: float) -> tuple[int, int]:
-        """The windows the server may have judged ``ticket`` in (first, last)."""
-        if ticket.window is not None:
-            return ticket.window, ticket.window
-        window = self.window_seconds
-        first = window_index(ticket.sent + self.sync.low, window)
-        end = ticket.received if ticket.received is not None else local
+    def _judged(self, sent: float, received: float) -> tuple[float, float]:
+        """The server-time interval in which a request sent and answered at these local times was judged."""
+        if not self.sync.known:  # no server time yet: our clock is all we have
+            return sent, received
         high = self.sync.high if math.isfinite(self.sync.high) else self.sync.low + 1.0
-        return first, max(first, window_index(end + high, window))
+        return sent + self.sync.low, received + high
 
-    def _counts(self, index: int, local: float, before: Ticket | None = None) -> tuple[int, int]:
+    def _span(self, ticket: Ticket, local: float, window: float | None = None) -> tuple[int, int]:
+        """The windows the server may have judged ``ticket`` in (first, last)."""
+        window = window or self.window_seconds
+        if ticket.at is not None:
+            index = window_index(ticket.at, window)
+            return index, index
+        low, high = self._judged(ticket.sent, ticket.received if ticket.received is not None else local)
+        first = window_index(low, window)
+        return first, max(first, window_index(high, window))
+
+    def _counts(
+        self, index: int, local: float, before: Ticket | None = None, window: float | None = None
+    ) -> tuple[int, int]:
         """(previous, current) as the server may count them in window ``index``, at the most."""
         previous = current = 0
         for ticket in self._tickets:
             if ticket is before:
                 break
-            first, last = self._span(ticket, local)
+            first, last = self._span(ticket, local, window)
             if first <= index <= last:
                 current += 1
             elif last == index - 1:
+                previous += 1
+        return previous, current
+
+    def _counts_at_least(self, index: int, sent: float, before: Ticket, window: float) -> tuple[int, int]:
+        """(previous, current) the server must have counted in window ``index`` when judging ``before``:
+        only requests answered before it was sent, each in the window that weighs least."""
+        previous = current = 0
+        for ticket in self._tickets:
+            if ticket is before:
+                break
+            if ticket.at is None and (ticket.received is None or ticket.received > sent):
+                continue  # may have been judged after ``before``
+            first, _ = self._span(ticket, sent, window)
+            if first == index:
+                current += 1
+            elif first == index - 1:
                 previous += 1
         return previous, current
 
@@ -157,7 +235,25 @@ class RateBudget:
         if sliding_estimate(previous, current, now - start, window) < self.limit:
             return 0.0
         ready = reset_time(previous, current, start, window, self.limit)
-        return max(ready - now, 0.0) + self.slack
+        return min(max(ready - now, 0.0) + self.slack, self._promised_wait(local, now))
+
+    def _promised_wait(self, local: float, now: float) -> float:
+        """How long until the server's own last word admits a request (``inf`` if it does not).
+
+        A response that left ``Remaining`` = r guarantees r more acceptances (the estimate only falls),
+        and one that left 0 guarantees one at ``Reset``; requests in flight or sent since use them up.
+        Used only while the configured window has been ruled out and no other is confirmed yet; another
+        client on the credential would break the guarantee, so it is not used once seen."""
+        promise, learner = self._promise, self.learner
+        if promise is None or self._shared or learner is None or not learner.searching:
+            return math.inf  # the model is right (or all we have): its schedule is the better one
+        sent, remaining, reset = promise
+        used = sum(1 for t in self._tickets if t.at is None and (t.received is None or t.sent > sent))
+        if remaining - used >= 1:
+            return 0.0
+        if remaining == 0 and used == 0 and reset is not None:
+            return 0.0 if now >= reset else reset - now + self.slack
+        return math.inf
 
     # -- the response side -----------------------------------------------------------------------
     def release(
@@ -175,8 +271,13 @@ class RateBudget:
             if limit is not None and limit > 0:
                 self.limit = limit
             remaining = _int(headers.get("x-ratelimit-remaining"))
+            reset = _int(headers.get("x-ratelimit-reset")) if remaining == 0 else None
             if remaining is not None and self.limit is not None:
+                if ticket is not None and ticket in self._tickets and self.sync.known:
+                    self._learn(ticket, remaining, reset)
                 self._reconcile(remaining, sent, ticket)
+                if ticket is not None and (self._promise is None or sent >= self._promise[0]):
+                    self._promise = (ticket.sent, remaining, reset)
             if status == 429:
                 self._on_refusal(headers)
             if self.limit is None and ticket is not None and ticket in self._tickets:
@@ -205,7 +306,50 @@ class RateBudget:
         ours = sliding_estimate(previous, current + (1 if ticket is not None else 0), judged - index * window, window)
         theirs_at_least = self.limit - remaining  # remaining = ceil(limit - estimate) => estimate >= this
         if theirs_at_least > ours + 1e-9:
-            self._tickets.extend(Ticket(sent, sent, index) for _ in range(math.ceil(theirs_at_least - ours)))
+            self._shared = True
+            self._tickets.extend(Ticket(sent, sent, judged) for _ in range(math.ceil(theirs_at_least - ours)))
+
+    def _learn(self, ticket: Ticket, remaining: int, reset: int | None) -> None:
+        """Rule out the window lengths this response contradicts; adopt one once it is confirmed."""
+        if self.learner is None:
+            self.learner = WindowLearner(self.window_seconds)
+        learner = self.learner
+        if learner.settled:
+            return
+        assert self.limit is not None and ticket.received is not None
+        low, high = self._judged(ticket.sent, ticket.received)
+        for window in list(learner.live):
+            verdict = self._verdict(window, ticket, low, high, remaining, reset)
+            if verdict == "fewer" or (verdict == "more" and window != learner.default):
+                learner.live.remove(window)
+        self.window_seconds = learner.update(window_index(low, learner.live[0]) if learner.live else 0)
+
+    def _verdict(
+        self, window: float, ticket: Ticket, low: float, high: float, remaining: int, reset: int | None
+    ) -> str:
+        """ "fewer" if the server surely counts less than ``window`` predicts, "more" if surely more, else ""."""
+        assert self.limit is not None
+        limit, sent, received = self.limit, ticket.sent, ticket.received or ticket.sent
+        most, least = -math.inf, math.inf
+        reset_most, reset_least = -math.inf, math.inf
+        for index in range(window_index(low, window), window_index(high, window) + 1):
+            start = index * window
+            previous, current = self._counts(index, received, before=ticket, window=window)
+            at = max(low, start)
+            most = max(most, sliding_estimate(previous, current + 1, at - start, window))
+            reset_most = max(reset_most, reset_time(previous, current + 1, start, window, limit))
+            previous, current = self._counts_at_least(index, sent, ticket, window)
+            at = min(high, start + window)
+            least = min(least, sliding_estimate(previous, current + 1, at - start, window))
+            reset_least = min(reset_least, reset_time(previous, current + 1, start, window, limit))
+        claimed = limit - remaining  # the server's estimate is at least this, and below it + 1 if remaining > 0
+        if remaining > 0 and least >= claimed + 1 + 1e-6:
+            return "fewer"
+        if reset is not None and reset_least >= reset:
+            return "fewer"  # the server's reset instant is before ``reset``; this window's is not
+        if most < claimed - 1e-6 or (reset is not None and reset_most < reset - 1):
+            return "more"
+        return ""
 
     def _on_refusal(self, headers: Mapping[str, str]) -> None:
         local = self.clock()
@@ -228,6 +372,7 @@ class RateBudget:
             return {
                 "limit": self.limit,
                 "window_seconds": self.window_seconds,
+                "window_learned": self.learner is not None and self.learner.confirmed,
                 "current": current,
                 "previous": previous,
                 "waits": self.waits,

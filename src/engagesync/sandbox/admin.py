@@ -10,11 +10,20 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 
-from .api import Tenant
+from .api import EmulatedApi, Tenant
 from .context import SandboxContext
 from .faults import FaultSpecError
 from .ratelimit import RateLimit
 from .webhooks import OutboxConfig
+
+
+def api_credentials(ctx: SandboxContext, api: EmulatedApi, tenant: Tenant, base_url: str) -> dict[str, Any]:
+    """One API's ``/_sandbox/credentials`` entry, with the rate limit its credential is held to (the
+    per-credential one, else the API's; null when unlimited), which ``connect --sandbox`` records."""
+    entry = api.credentials(tenant, base_url)
+    rule = ctx.rate_limit_for(api.id, entry.get("token") or entry.get("api_key"))
+    entry["rate_limit"] = rule.to_dict() if rule else None
+    return entry
 
 
 class AdminError(Exception):
@@ -120,7 +129,7 @@ class AdminApi:
         base = self._base_url(request)
         out: dict[str, Any] = {"tenant": {"id": tenant.id, "name": tenant.name, "seed": tenant.seed}}
         for api in self.ctx.apis.values():
-            out[api.id] = api.credentials(tenant, base)
+            out[api.id] = api_credentials(self.ctx, api, tenant, base)
         return out
 
     # -- endpoints -------------------------------------------------------------------------------

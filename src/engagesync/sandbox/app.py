@@ -19,7 +19,7 @@ from starlette.applications import Starlette
 from starlette.responses import JSONResponse
 from starlette.types import Message, Receive, Scope, Send
 
-from .admin import AdminApi
+from .admin import AdminApi, api_credentials
 from .api import EmulatedApi
 from .context import SandboxContext
 from .gate import ApiGate
@@ -180,7 +180,7 @@ class Sandbox:
             raise KeyError(f"no tenant {tenant!r}")
         out: dict[str, Any] = {"tenant": {"id": t.id, "name": t.name, "seed": t.seed}}
         for api in self.ctx.apis.values():
-            out[api.id] = api.credentials(t, base_url)
+            out[api.id] = api_credentials(self.ctx, api, t, base_url)
         return out
 
     def reset(self, seed: int = 0, counts: dict[str, int] | None = None) -> None:

@@ -34,7 +34,10 @@ def client_for(
         value = os.environ.get(env) or settings.get(key)
         if value is not None:
             kwargs.setdefault(key, float(value))
-    return connector.client(connection.base_url, connection.secrets, settings, on_wait=on_wait, **kwargs)
+    client = connector.client(connection.base_url, connection.secrets, settings, on_wait=on_wait, **kwargs)
+    if settings.get("rate_limit") and client.budget.limit is None:  # recorded by `connect --sandbox`
+        client.budget.limit = int(settings["rate_limit"])
+    return client
 
 
 def _persister(connection: Connection, store: ConnectionStore) -> ConnectionTokens:
@@ -62,7 +65,10 @@ def from_sandbox(
     """(base_url, secrets, settings) for an API from a sandbox's ``/_sandbox/credentials`` entry
     (an OAuth API runs its real authorization-code flow against the sandbox)."""
     link = registry.connector(api).from_sandbox(creds, transport)
-    return link.base_url, link.secrets, link.settings
+    settings, rule = dict(link.settings), creds.get("rate_limit")
+    if isinstance(rule, dict) and rule.get("window_seconds"):  # the configured limit: no window to learn
+        settings.update(window_seconds=float(rule["window_seconds"]), rate_limit=int(rule["limit"]))
+    return link.base_url, link.secrets, settings
 
 
 def default_oauth_api() -> str:
