@@ -145,7 +145,7 @@ def customer_attributes(data: dict[str, Any], field: str, problems: Problems) ->
         if key == "email" or key not in data:
             continue
         value = data[key]
-        if value is not None and not isinstance(value, str | int | float):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, str | int | float)):
             problems.add(f"{field}[{key}]" if field else key, "must be a string")
             continue
         attrs[key] = None if value is None or str(value).strip() == "" else str(value).strip()
