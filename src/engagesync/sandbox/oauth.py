@@ -37,7 +37,7 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 from starlette.routing import BaseRoute, Route
 
 if TYPE_CHECKING:
-    from .context import Credential, SandboxContext
+    from .context import IssuedCredential, SandboxContext
 
 CLIENT, CODE, ACCESS, REFRESH, CONSENT = "oauth_client", "oauth_code", "oauth_access", "oauth_refresh", "oauth_consent"
 
@@ -171,7 +171,7 @@ class OAuthServer:
             return header[7:].strip() or None
         return request.query_params.get("access_token") or None
 
-    def access_token(self, request: Request) -> Credential | None:
+    def access_token(self, request: Request) -> IssuedCredential | None:
         """The live access token of a request, or ``None`` (missing, unknown, expired, revoked).
 
         Its first use revokes the refresh token it was refreshed from (Doorkeeper's
@@ -525,7 +525,7 @@ def servers(ctx: SandboxContext) -> list[OAuthServer]:
     return [s for api in ctx.apis.values() if isinstance(s := getattr(api, "oauth", None), OAuthServer)]
 
 
-def _client(cred: Credential) -> OAuthClient:
+def _client(cred: IssuedCredential) -> OAuthClient:
     return OAuthClient(
         cred.secret,
         cred.data["client_secret"],

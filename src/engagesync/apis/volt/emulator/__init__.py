@@ -213,7 +213,7 @@ class VoltApi(EmulatedApi):
     def _signer(self, body: bytes, now: float) -> dict[str, str]:
         return {contract.SIGNATURE_HEADER: contract.sign(self.private_key(), body)}
 
-    def emit(self, tenant: model.Tenant, event: str, row: Any) -> None:
+    def emit(self, tenant: model.TenantModel, event: str, row: Any) -> None:
         """Queue ``event`` for a message to every webhook of the organization (signed)."""
         urls = tenant.webhook_urls()
         if not urls:
@@ -223,7 +223,7 @@ class VoltApi(EmulatedApi):
         for url in urls:
             self.ctx.outbox.enqueue(self.id, tenant.t, event, url, body, signer=self._signer)
 
-    async def register_webhook(self, tenant: model.Tenant, url: str) -> Any:
+    async def register_webhook(self, tenant: model.TenantModel, url: str) -> Any:
         """Registration sends a signed test request first; the URL must answer 2xx or nothing is registered.
         The same URL registered twice is the same webhook."""
         store = tenant.store
@@ -268,7 +268,7 @@ class VoltApi(EmulatedApi):
         if problems:
             return JSONResponse({"error": "; ".join(problems)}, status_code=400)
         self.process_due()
-        t = model.Tenant(self, tenant.id)
+        t = model.TenantModel(self, tenant.id)
         try:
             account = t.account_by_number(str(to), "to")
         except ResolverError as exc:

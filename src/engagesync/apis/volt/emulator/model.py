@@ -109,7 +109,7 @@ def render_template(body: str, contact: sqlite3.Row) -> str:
     return re.sub(r"\{contact\.([A-Za-z0-9_\-]+)\}", sub, body)
 
 
-class Tenant:
+class TenantModel:
     """One organization's view of the Volt tables."""
 
     def __init__(self, api: VoltApi, tenant_id: int) -> None:
@@ -618,13 +618,13 @@ def process_due(api: VoltApi, now: float) -> None:
                 (now,),
             )
             for wave in waves:
-                Tenant(api, wave["tenant_id"])._run_wave(wave)
+                TenantModel(api, wave["tenant_id"])._run_wave(wave)
             due = store.all(
                 "SELECT * FROM vt_transitions WHERE due_at <= ? ORDER BY due_at, tenant_id, seq, status = 'sent' DESC",
                 (now,),
             )
             for tr in due:
-                tenant = Tenant(api, tr["tenant_id"])
+                tenant = TenantModel(api, tr["tenant_id"])
                 final = tr["status"] in contract.FINAL_STATUSES
                 store.execute(
                     "UPDATE vt_messages SET status = ?, status_description = ?, confirmed_at = ? "

@@ -17,15 +17,15 @@ from graphql import GraphQLError, GraphQLResolveInfo
 
 from ....sandbox.graphql import ResolverError
 from .. import contract
-from .model import Tenant
+from .model import TenantModel
 
 if TYPE_CHECKING:
     from . import VoltApi
 
 
-def _tenant(info: GraphQLResolveInfo) -> Tenant:
+def _tenant(info: GraphQLResolveInfo) -> TenantModel:
     api: VoltApi = info.context["api"]
-    return Tenant(api, int(info.context["tenant_id"]))
+    return TenantModel(api, int(info.context["tenant_id"]))
 
 
 def _check(*problems: str | None) -> None:
