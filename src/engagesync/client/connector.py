@@ -63,8 +63,15 @@ class SandboxLink:
     settings: dict[str, Any] = field(default_factory=dict)
 
 
+#: How a connector builds a client: ``make_client(base_url, **secrets_settings_and_tuning)``.
+ClientMaker = Callable[..., ApiClient]
+
+
 class Connector(ABC):
-    """Base class of every API's connector; one instance per API, registered under ``api``."""
+    """Base class of every API's connector; one instance per API, registered under ``api``.
+
+    The API's own functions are handed in (``make_client``, ``streams``, ``actions``, ``check``), so a
+    connector class holds only what is particular to it: its settings, ``from_sandbox`` and OAuth."""
 
     #: The API id (``groove-helpdesk``), as in connections and the sandbox's credentials.
     api: ClassVar[str]
@@ -79,37 +86,42 @@ class Connector(ABC):
     #: ``connect --client-id`` authorizes it with the OAuth code flow (see ``oauth_endpoints``).
     oauth: ClassVar[bool] = False
 
+    def __init__(
+        self,
+        *,
+        make_client: ClientMaker,
+        streams: Callable[..., Mapping[str, Stream]],
+        actions: Callable[[], Mapping[str, ActionSpec]],
+        check: Callable[[ApiClient], dict[str, Any]],
+    ) -> None:
+        self._make_client, self._streams, self._actions, self._check = make_client, streams, actions, check
+
     # -- building --------------------------------------------------------------------------------
-    @abstractmethod
     def make_client(self, base_url: str, **kwargs: Any) -> ApiClient:
         """A client for the API; ``kwargs`` are secrets, client settings and tuning (``on_wait``...)."""
+        return self._make_client(base_url, **kwargs)
 
     def client(
         self, base_url: str, secrets: Mapping[str, str], settings: Mapping[str, Any], **tuning: Any
     ) -> ApiClient:
         """``make_client`` with the connection's secrets and the settings marked for the client."""
-        options = {
-            s.name: s.coerce(settings[s.name]) for s in self.client_settings() if settings.get(s.name) is not None
-        }
+        options = _values(self.client_settings(), settings)
         return self.make_client(base_url, **secrets, **{**options, **tuning})
 
-    @abstractmethod
     def streams(self, **settings: Any) -> Mapping[str, Stream]:
         """The source streams by name, in pull order, given the settings marked for streams."""
+        return self._streams(**settings)
 
     def streams_for(self, settings: Mapping[str, Any]) -> Mapping[str, Stream]:
-        options = {
-            s.name: s.coerce(settings[s.name]) for s in self.settings if s.streams and settings.get(s.name) is not None
-        }
-        return self.streams(**options)
+        return self.streams(**_values(tuple(s for s in self.settings if s.streams), settings))
 
-    @abstractmethod
     def actions(self) -> Mapping[str, ActionSpec]:
         """The destination actions (templates) by name."""
+        return self._actions()
 
-    @abstractmethod
     def check(self, client: ApiClient) -> dict[str, Any]:
         """Test the credential with one cheap call; raises ``AuthError`` when refused."""
+        return self._check(client)
 
     # -- connecting ------------------------------------------------------------------------------
     @abstractmethod

@@ -14,11 +14,8 @@ from typing import Any
 
 import httpx
 
-from ....client.actions import ActionSpec
 from ....client.connector import Connector, SandboxLink, Setting
-from ....client.http import ApiClient
 from ....client.paginate import PaginationLoop, follow_next_page, page_of
-from ....client.streams import Stream
 from .actions import (
     actions,
     reconcile_article,
@@ -58,20 +55,8 @@ class GrooveHelpdeskConnector(Connector):
     window_seconds = WINDOW_SECONDS
     settings = (Setting("token", secret=True, required=True, description="Groove API token (Settings > API)"),)
 
-    def make_client(self, base_url: str, **kwargs: Any) -> ApiClient:
-        return make_client(base_url, **kwargs)
-
-    def streams(self, **settings: Any) -> Mapping[str, Stream]:
-        return streams(**settings)
-
-    def actions(self) -> Mapping[str, ActionSpec]:
-        return actions()
-
-    def check(self, client: ApiClient) -> dict[str, Any]:
-        return check(client)
-
     def from_sandbox(self, creds: Mapping[str, Any], transport: httpx.BaseTransport | None = None) -> SandboxLink:
         return SandboxLink(creds["base_url"], {"token": creds["token"]})
 
 
-CONNECTOR = GrooveHelpdeskConnector()
+CONNECTOR = GrooveHelpdeskConnector(make_client=make_client, streams=streams, actions=actions, check=check)

@@ -12,10 +12,7 @@ from typing import Any
 
 import httpx
 
-from ....client.actions import ActionSpec
 from ....client.connector import Connector, SandboxLink, Setting
-from ....client.http import ApiClient
-from ....client.streams import Stream
 from .actions import actions, field_of, reconcile_send, send_messages, upsert_contacts
 from .client import DEFAULT_BASE_URL, STREAM_SETTINGS, WINDOW_SECONDS, check, gql, make_client
 from .streams import streams
@@ -47,20 +44,8 @@ class VoltConnector(Connector):
         Setting("primary_phone", client=False, streams=True, description="the E.164 number whose inbox is read"),
     )
 
-    def make_client(self, base_url: str, **kwargs: Any) -> ApiClient:
-        return make_client(base_url, **kwargs)
-
-    def streams(self, **settings: Any) -> Mapping[str, Stream]:
-        return streams(**settings)
-
-    def actions(self) -> Mapping[str, ActionSpec]:
-        return actions()
-
-    def check(self, client: ApiClient) -> dict[str, Any]:
-        return check(client)
-
     def from_sandbox(self, creds: Mapping[str, Any], transport: httpx.BaseTransport | None = None) -> SandboxLink:
         return SandboxLink(creds["graphql_url"], {"token": creds["token"]}, {"primary_phone": creds["primary_phone"]})
 
 
-CONNECTOR = VoltConnector()
+CONNECTOR = VoltConnector(make_client=make_client, streams=streams, actions=actions, check=check)
