@@ -21,6 +21,8 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
+from ...timefmt import parse_datetime
+
 SCHEMA_PATH = Path(__file__).with_name("schema.graphql")
 REAL_GRAPHQL_URL = "https://api.respondflow.com/graphql"
 REAL_PUBLIC_KEY_URL = "https://callbacks.respondflow.com/id_rsa.pub"
@@ -122,17 +124,12 @@ UNCONFIRMED = "0001-01-01T00:00:00Z"
 
 
 def parse_scheduled_time(value: str) -> float:
-    """``YYYY-MM-DD HH:MM:SS`` in UTC, as documented; RFC 3339 (``T``, ``Z`` or an offset) also accepted."""
-    text = value.strip()
+    """``YYYY-MM-DD HH:MM:SS`` in UTC, as documented (an offset-less time, which ``timefmt`` reads as UTC);
+    RFC 3339 (``T``, ``Z`` or an offset) also accepted."""
     try:
-        if re.fullmatch(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}", text):
-            return datetime.strptime(text, "%Y-%m-%d %H:%M:%S").replace(tzinfo=UTC).timestamp()
-        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        return parse_datetime(value).timestamp()
     except ValueError:
         raise ValueError(f'scheduledTime must be UTC "YYYY-MM-DD HH:MM:SS" (got {value!r})') from None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed.timestamp()
 
 
 # -- cursors -------------------------------------------------------------------------------------

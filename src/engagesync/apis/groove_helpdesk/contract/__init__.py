@@ -17,6 +17,7 @@ import re
 from email.utils import parsedate_to_datetime
 from typing import Any
 
+from ....timefmt import to_epoch
 from .webhooks import WEBHOOK_EVENTS as WEBHOOK_EVENTS  # the events are part of the API's vocabulary
 
 TICKET_STATES = ("unread", "opened", "pending", "closed", "spam")
@@ -102,16 +103,7 @@ def parse_sent_at(value: Any) -> float | None:
     try:
         return parsedate_to_datetime(text).timestamp()
     except (TypeError, ValueError, IndexError):
-        pass
-    from datetime import UTC, datetime
-
-    try:
-        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed.timestamp()
+        return to_epoch(text)
 
 
 def check_state(value: Any) -> str | None:
