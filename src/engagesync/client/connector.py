@@ -9,7 +9,7 @@ feature up by name.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -123,15 +123,3 @@ class Connector(ABC):
     # -- derived ---------------------------------------------------------------------------------
     def client_settings(self) -> tuple[Setting, ...]:
         return tuple(s for s in self.settings if s.client and not s.secret)
-
-    def secret_names(self) -> frozenset[str]:
-        return frozenset(s.name for s in self.settings if s.secret)
-
-
-def _values(wanted: tuple[Setting, ...], settings: Mapping[str, Any]) -> dict[str, Any]:
-    return {s.name: s.coerce(settings[s.name]) for s in wanted if settings.get(s.name) is not None}
-
-
-#: What the registry loads from the ``engagesync.connectors`` entry point group: an instance, or a
-#: class or factory that makes one.
-ConnectorFactory = Connector | Callable[[], Connector]

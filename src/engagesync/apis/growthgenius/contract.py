@@ -83,18 +83,6 @@ MESSAGE_FIELDS: dict[str, str] = {
 }
 MESSAGE_REQUIRED = ("contact_id", "message_type")
 
-USER_FIELDS = (
-    "id",
-    "team_id",
-    "created_at",
-    "email",
-    "email_bcc",
-    "first_name",
-    "full_name",
-    "last_name",
-    "reporting_email",
-    "roles",
-)
 
 #: Contact search (``POST /contacts/search``): sort fields and paging, Apollo-style.
 SORT_FIELDS = ("contact_last_activity_date", "contact_created_at", "contact_updated_at", "contact_name")

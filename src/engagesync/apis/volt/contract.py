@@ -25,7 +25,6 @@ from ...timefmt import parse_datetime
 
 SCHEMA_PATH = Path(__file__).with_name("schema.graphql")
 REAL_GRAPHQL_URL = "https://api.respondflow.com/graphql"
-REAL_PUBLIC_KEY_URL = "https://callbacks.respondflow.com/id_rsa.pub"
 
 GRAPHQL_PATH = "/graphql"
 #: Where the sandbox publishes its webhook public key (OpenSSH ``ssh-rsa`` text, like the real file),
@@ -46,7 +45,6 @@ MAX_BODY_LENGTH = 1600  # a concatenated SMS (10 segments), as carriers accept
 MAX_MEDIA = 10  # MMS attachments per message
 
 # -- enums ---------------------------------------------------------------------------------------
-MESSAGE_STATUSES: Final = ("sending", "sent", "delivered", "failed", "received")
 FINAL_STATUSES: Final = ("delivered", "failed")
 STATUS_DESCRIPTIONS: Final = {
     "sending": "Message queued for sending",
@@ -58,10 +56,8 @@ LIST_OPERATORS: Final = ("gt", "gte", "lt", "lte", "eq", "bf", "af", "is", "has"
 NUMERIC_OPERATORS: Final = ("gt", "gte", "lt", "lte", "eq", "neq")
 DATE_OPERATORS: Final = ("bf", "af")
 TEXT_OPERATORS: Final = ("is", "has", "nc")
-WAVE_TYPES: Final = ("account", "organization")
 #: ``Wave.type`` as rendered: "one of contact, account, or group".
 WAVE_TYPE_RENDERED: Final = {"account": "account", "organization": "group", "contact": "contact"}
-NEW_WAVE_STATUSES: Final = ("draft", "scheduled")
 ALL_LIST = "All"
 
 #: Destinations that fail like real carrier errors do (Twilio-style magic numbers).

@@ -39,22 +39,6 @@ CUSTOMER_FIELDS = (
     "linkedin_username",
 )
 
-TICKET_CREATE_FIELDS = (
-    "body",
-    "from",
-    "to",
-    "mailbox",
-    "assigned_group",
-    "assignee",
-    "sent_at",
-    "note",
-    "send_copy_to_customer",
-    "state",
-    "subject",
-    "tags",
-    "starred",
-    "skip_notifications",
-)
 
 _EMAIL = re.compile(r"^[^@\s<>(),;:\"\[\]]+@[^@\s<>(),;:\"\[\]]+\.[^@\s<>(),;:\"\[\]]+$")
 
@@ -104,10 +88,3 @@ def parse_sent_at(value: Any) -> float | None:
         return parsedate_to_datetime(text).timestamp()
     except (TypeError, ValueError, IndexError):
         return to_epoch(text)
-
-
-def check_state(value: Any) -> str | None:
-    """Error message for an invalid ticket state, or ``None``."""
-    if value not in TICKET_STATES:
-        return f"state must be one of {', '.join(TICKET_STATES)} (got {value!r})"
-    return None
