@@ -136,14 +136,7 @@ class Connector(ABC):
     def client_settings(self) -> tuple[Setting, ...]:
         return tuple(s for s in self.settings if s.client and not s.secret)
 
-    def secret_names(self) -> frozenset[str]:
-        return frozenset(s.name for s in self.settings if s.secret)
-
 
 def _values(wanted: tuple[Setting, ...], settings: Mapping[str, Any]) -> dict[str, Any]:
+    """The connection's values of ``wanted`` settings, each as its setting's type."""
     return {s.name: s.coerce(settings[s.name]) for s in wanted if settings.get(s.name) is not None}
-
-
-#: What the registry loads from the ``engagesync.connectors`` entry point group: an instance, or a
-#: class or factory that makes one.
-ConnectorFactory = Connector | Callable[[], Connector]

@@ -36,6 +36,8 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from .auth import bearer_token
+
 if TYPE_CHECKING:
     from .context import IssuedCredential, SandboxContext
 
@@ -166,10 +168,7 @@ class OAuthServer:
     # -- resource side -------------------------------------------------------------------------
     def bearer(self, request: Request) -> str | None:
         """The access token a request carries: ``Authorization: Bearer`` or ``?access_token=``."""
-        header = request.headers.get("authorization", "")
-        if header[:7].lower() == "bearer ":
-            return header[7:].strip() or None
-        return request.query_params.get("access_token") or None
+        return bearer_token(request, query_param="access_token")
 
     def access_token(self, request: Request) -> IssuedCredential | None:
         """The live access token of a request, or ``None`` (missing, unknown, expired, revoked).

@@ -21,9 +21,10 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
+from ...timefmt import parse_datetime
+
 SCHEMA_PATH = Path(__file__).with_name("schema.graphql")
 REAL_GRAPHQL_URL = "https://api.respondflow.com/graphql"
-REAL_PUBLIC_KEY_URL = "https://callbacks.respondflow.com/id_rsa.pub"
 
 GRAPHQL_PATH = "/graphql"
 #: Where the sandbox publishes its webhook public key (OpenSSH ``ssh-rsa`` text, like the real file),
@@ -44,7 +45,6 @@ MAX_BODY_LENGTH = 1600  # a concatenated SMS (10 segments), as carriers accept
 MAX_MEDIA = 10  # MMS attachments per message
 
 # -- enums ---------------------------------------------------------------------------------------
-MESSAGE_STATUSES: Final = ("sending", "sent", "delivered", "failed", "received")
 FINAL_STATUSES: Final = ("delivered", "failed")
 STATUS_DESCRIPTIONS: Final = {
     "sending": "Message queued for sending",
@@ -56,10 +56,8 @@ LIST_OPERATORS: Final = ("gt", "gte", "lt", "lte", "eq", "bf", "af", "is", "has"
 NUMERIC_OPERATORS: Final = ("gt", "gte", "lt", "lte", "eq", "neq")
 DATE_OPERATORS: Final = ("bf", "af")
 TEXT_OPERATORS: Final = ("is", "has", "nc")
-WAVE_TYPES: Final = ("account", "organization")
 #: ``Wave.type`` as rendered: "one of contact, account, or group".
 WAVE_TYPE_RENDERED: Final = {"account": "account", "organization": "group", "contact": "contact"}
-NEW_WAVE_STATUSES: Final = ("draft", "scheduled")
 ALL_LIST = "All"
 
 #: Destinations that fail like real carrier errors do (Twilio-style magic numbers).
@@ -122,17 +120,12 @@ UNCONFIRMED = "0001-01-01T00:00:00Z"
 
 
 def parse_scheduled_time(value: str) -> float:
-    """``YYYY-MM-DD HH:MM:SS`` in UTC, as documented; RFC 3339 (``T``, ``Z`` or an offset) also accepted."""
-    text = value.strip()
+    """``YYYY-MM-DD HH:MM:SS`` in UTC, as documented (an offset-less time, which ``timefmt`` reads as UTC);
+    RFC 3339 (``T``, ``Z`` or an offset) also accepted."""
     try:
-        if re.fullmatch(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}", text):
-            return datetime.strptime(text, "%Y-%m-%d %H:%M:%S").replace(tzinfo=UTC).timestamp()
-        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        return parse_datetime(value).timestamp()
     except ValueError:
         raise ValueError(f'scheduledTime must be UTC "YYYY-MM-DD HH:MM:SS" (got {value!r})') from None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed.timestamp()
 
 
 # -- cursors -------------------------------------------------------------------------------------

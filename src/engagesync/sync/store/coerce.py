@@ -9,6 +9,7 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime
 from typing import Any
 
+from ...timefmt import parse_datetime
 from .base import StoreError, _dumps
 
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
@@ -109,10 +110,7 @@ def _to_timestamp(value: Any) -> str:
         seconds = value / 1000 if abs(value) > 1e11 else value  # epoch milliseconds are common too
         moment = datetime.fromtimestamp(seconds, UTC)
     elif isinstance(value, str):
-        text = value.strip()
-        if text.endswith(("Z", "z")):
-            text = text[:-1] + "+00:00"
-        moment = datetime.fromisoformat(text)
+        moment = parse_datetime(value)
     else:
         raise ValueError(f"a {type(value).__name__} is not a timestamp")
     if moment.tzinfo is not None:

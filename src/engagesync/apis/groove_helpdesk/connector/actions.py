@@ -74,13 +74,6 @@ def _normalizer(
     return normalize
 
 
-def _checks(*checks: Callable[[Record], list[Problem]]) -> Callable[[Record], list[Problem]]:
-    def validate(record: Record) -> list[Problem]:
-        return [p for check in checks for p in check(record)]
-
-    return validate
-
-
 # -- field specs -----------------------------------------------------------------------------------
 def f(
     name: str,

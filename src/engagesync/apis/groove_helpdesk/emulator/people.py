@@ -226,17 +226,6 @@ def upsert_customer(
         return created, True
 
 
-def ensure_customer(
-    api: GrooveHelpdeskApi, tenant_id: int, value: Any, base: str, field: str = "customer"
-) -> tuple[sqlite3.Row, bool]:
-    """The customer an email string or customer hash names, created (firing ``customer_added``) if new."""
-    problems = Problems()
-    parsed = parse_customer(value, field, problems)
-    problems.raise_if_any()
-    assert parsed is not None
-    return upsert_customer(api, tenant_id, parsed[0], parsed[1], base)
-
-
 # -- handlers --------------------------------------------------------------------------------
 async def list_customers(request: Request) -> Response:
     api, tid = common.api_of(request), common.tenant_id(request)

@@ -21,7 +21,6 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
-from datetime import datetime
 from typing import Any
 
 from ....client.actions import ActionSpec, FieldSpec, Problem, Request, Sent
@@ -38,6 +37,7 @@ from ....client.errors import (
 )
 from ....client.http import ApiClient
 from ....client.paginate import follow_cursor
+from ....timefmt import parse_datetime
 from ..contract import MAX_BODY_LENGTH, e164_problem, media_problems
 from .client import gql
 from .streams import CONTACT_FIELDS, MESSAGE_FIELDS, contact_record, conversation_fetch
@@ -217,7 +217,7 @@ def _normalize_upsert(record: Record) -> Record:
 # -- reconcile -----------------------------------------------------------------------------------
 def _epoch(text: Any) -> float | None:
     try:
-        return datetime.fromisoformat(str(text).replace("Z", "+00:00")).timestamp()
+        return parse_datetime(str(text)).timestamp()
     except ValueError:
         return None
 

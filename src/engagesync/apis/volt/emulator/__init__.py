@@ -25,6 +25,7 @@ from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp
 
 from ....sandbox.api import AuthResult, EmulatedApi, Tenant
+from ....sandbox.auth import bearer_token
 from ....sandbox.graphql import GraphQLService, ResolverError
 from ....sandbox.ratelimit import RateLimit
 from ... import volt as pkg
@@ -116,10 +117,8 @@ class VoltApi(EmulatedApi):
         )
 
     def authenticate(self, request: Request) -> AuthResult | None:
-        header = request.headers.get("authorization", "")
-        if header[:7].lower() != "bearer ":
-            return None
-        cred = self.ctx.find_credential(self.id, header[7:].strip(), kind="token")
+        token = bearer_token(request)
+        cred = None if token is None else self.ctx.find_credential(self.id, token, kind="token")
         if cred is None:
             return None
         return AuthResult(cred.tenant_id, rate_key=cred.secret, credential=cred.secret)

@@ -14,10 +14,10 @@ import re
 import sqlite3
 import uuid
 from collections.abc import Iterable
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from ....sandbox.graphql import ResolverError
+from ....timefmt import to_epoch
 from .. import contract
 from ..contract import ALL_LIST, UNCONFIRMED, rfc3339
 
@@ -51,14 +51,8 @@ def infer_type(value: str) -> str:
 
 
 def _as_date(value: str) -> float | None:
-    text = value.strip()
-    if not re.match(r"\d{4}-\d{2}-\d{2}", text):
-        return None
-    try:
-        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).timestamp()
+    """A contact field value that starts with a date, in epoch seconds (``timefmt``: offset-less = UTC)."""
+    return to_epoch(value) if re.match(r"\d{4}-\d{2}-\d{2}", value.strip()) else None
 
 
 def _number(value: Any) -> float | None:
