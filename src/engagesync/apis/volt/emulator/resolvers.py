@@ -292,6 +292,7 @@ async def resolve_register_webhook(_: Any, info: GraphQLResolveInfo, url: str) -
 
 def resolve_delete_webhook(_: Any, info: GraphQLResolveInfo, id: str) -> dict[str, Any]:
     t = _tenant(info)
+    _check(*_rules((contract.webhook_id_problem(id),)))
     key = _int_id(id)
     row = None if key is None else t.store.one("SELECT * FROM vt_webhooks WHERE tenant_id = ? AND id = ?", (t.t, key))
     if row is None:
