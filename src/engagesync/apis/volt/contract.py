@@ -206,6 +206,12 @@ def load_public_key(text: str | bytes) -> rsa.RSAPublicKey:
     return key
 
 
+def pem_key_text(text: str | bytes) -> str:
+    """A published key (OpenSSH or PEM) as PEM text, to pin; ``ValueError`` if it is not an RSA key."""
+    key = load_public_key(text)
+    return key.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+
+
 def verify(public_key: rsa.RSAPublicKey | str | bytes, body: bytes, signature: str | bytes | None) -> bool:
     """True if ``signature`` (the header's value, as str or as the raw header bytes) signs ``body`` under Volt's key.
 
