@@ -7,6 +7,7 @@ then the lifespan's shutdown commits what is still queued and the store is close
 from __future__ import annotations
 
 import socket
+from types import FrameType
 from collections.abc import Callable
 
 import uvicorn
@@ -15,6 +16,12 @@ from ..store import Store
 from .endpoints import EndpointFile
 from .receiver import Receiver, Settings
 from .storage import EventStore
+
+
+class _Server(uvicorn.Server):
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        super().handle_exit(sig, frame)
+        self._captured_signals.clear()  # a graceful stop exits 0, not re-killed by the signal afterwards
 
 
 def serve(
@@ -28,8 +35,9 @@ def serve(
     with Store(store_path) as store:
         receiver = Receiver(EventStore(store, retention_days), endpoints or EndpointFile(), settings, log)
         config = uvicorn.Config(receiver.app, log_level="warning", access_log=False, timeout_graceful_shutdown=30)
-        server = uvicorn.Server(config)
+        server = _Server(config)
         bound = sock.getsockname()
         shown = f"[{bound[0]}]" if ":" in bound[0] else bound[0]
         log(f"listening on http://{shown}:{bound[1]} (store {store_path}); POST /hooks/<name>/<token>")
         server.run(sockets=[sock])
+        log(f"stopped; {receiver.total} event(s) stored since start")
