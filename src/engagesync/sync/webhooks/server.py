@@ -7,8 +7,8 @@ then the lifespan's shutdown commits what is still queued and the store is close
 from __future__ import annotations
 
 import socket
-from types import FrameType
 from collections.abc import Callable
+from types import FrameType
 
 import uvicorn
 

@@ -94,30 +94,51 @@ class EventStore:
         return f"{self._catalog}.{table_for(endpoint, TABLE)}"
 
     def commit(self, events: Sequence[Event]) -> list[bool]:
-        """Store each event not seen before, in ONE transaction; True per event stored, False per replay."""
+        """Store each event not seen before, in ONE transaction; True per event stored, False per replay.
+
+        Set-based: one lookup of the batch's keys and one multi-row INSERT per endpoint (a statement per
+        event costs ~1 ms in DuckDB)."""
         for event in events:
             self.ensure(event.endpoint, {c: t for c, (t, _) in event.fields.items()})
         now = utcnow()
-        stored: list[bool] = []
-        batch: set[tuple[str, str]] = set()
+        stored = [False] * len(events)
+        groups: dict[tuple[str, tuple[str, ...]], list[int]] = {}
+        for i, event in enumerate(events):
+            groups.setdefault((event.endpoint, tuple(event.fields)), []).append(i)
         with self.store.transaction() as con:
-            for event in events:
-                key = (event.endpoint, event.id)
-                seen = key in batch or bool(
-                    con.execute(f"SELECT 1 FROM {SEEN} WHERE endpoint = ? AND delivery = ?", list(key)).fetchall()
-                )
-                stored.append(not seen)
-                if seen:
+            for (endpoint, columns), indexes in groups.items():
+                ids = list(dict.fromkeys(events[i].id for i in indexes))
+                marks = ", ".join("?" * len(ids))
+                seen = {
+                    r[0]
+                    for r in con.execute(
+                        f"SELECT delivery FROM {SEEN} WHERE endpoint = ? AND delivery IN ({marks})", [endpoint, *ids]
+                    ).fetchall()
+                }
+                fresh = []
+                for i in indexes:
+                    if events[i].id not in seen:
+                        seen.add(events[i].id)  # a second copy within the batch is a replay too
+                        fresh.append(i)
+                        stored[i] = True
+                if not fresh:
                     continue
-                batch.add(key)
-                con.execute(f"INSERT INTO {SEEN} VALUES (?, ?, ?)", [*key, now])
-                names = [*BASE_COLUMNS, *event.fields]
-                raw = None if event.payload is None else json.dumps(event.payload, separators=(",", ":"))
-                values = [event.id, event.type, now, event.scheme, event.body, raw]
-                values += [_coerce(t, v) for t, v in event.fields.values()]
-                marks = ", ".join("?" * len(names))
+                con.execute(
+                    f"INSERT INTO {SEEN} VALUES " + ", ".join(["(?, ?, ?)"] * len(fresh)),
+                    [v for i in fresh for v in (endpoint, events[i].id, now)],
+                )
+                names = [*BASE_COLUMNS, *columns]
+                row = "(" + ", ".join("?" * len(names)) + ")"
+                values: list[Any] = []
+                for i in fresh:
+                    event = events[i]
+                    raw = None if event.payload is None else json.dumps(event.payload, separators=(",", ":"))
+                    values += [event.id, event.type, now, event.scheme, event.body, raw]
+                    values += [_coerce(t, v) for t, v in event.fields.values()]
                 cols = ", ".join(quote(n) for n in names)
-                con.execute(f"INSERT INTO {self.table(event.endpoint)} ({cols}) VALUES ({marks})", values)
+                con.execute(
+                    f"INSERT INTO {self.table(endpoint)} ({cols}) VALUES " + ", ".join([row] * len(fresh)), values
+                )
         return stored
 
     def prune(self) -> int:
