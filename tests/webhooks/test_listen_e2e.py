@@ -18,9 +18,12 @@ from typing import Any
 import duckdb
 import httpx
 import pytest
+from cryptography.hazmat.primitives.asymmetric import rsa
 
+from engagesync.apis.volt import contract
 from engagesync.sandbox.app import Sandbox
 from engagesync.sync.store import table_for
+from engagesync.sync.webhooks.endpoints import EndpointFile
 
 from ..cli_helpers import run_cli
 
@@ -232,3 +235,20 @@ def test_listen_killed_mid_stream_loses_no_acknowledged_event_and_stores_none_tw
     stored = rows(listener.store, "groove-helpdesk")
     assert len(stored) == len({r["id"] for r in stored})  # none twice
     assert sorted(r["number"] for r in stored) == sorted(numbers)  # every acknowledged one (all, in the end)
+
+
+def test_a_changed_volt_key_is_refused_until_accepted(setup: tuple[Listener, httpx.Client], tmp_path: Path) -> None:
+    listener, _ = setup
+    assert run_cli("webhooks", "register", "volt", "--url", listener.url)[0] == 0
+    endpoints = EndpointFile(tmp_path / "home" / "webhooks.json")
+    pinned = endpoints.get("volt")
+    assert pinned is not None and pinned.public_key
+    other = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pinned.public_key = contract.pem_public_key(other)  # what was pinned before Volt rotated its key
+    endpoints.put(pinned)
+    code, output = run_cli("webhooks", "register", "volt", "--url", listener.url)
+    assert code == 2 and "key changed" in output and "--accept-new-key" in output
+    assert endpoints.get("volt").public_key == contract.pem_public_key(other)  # type: ignore[union-attr]
+    code, output = run_cli("webhooks", "register", "volt", "--url", listener.url, "--accept-new-key")
+    assert code == 0, output
+    assert endpoints.get("volt").public_key != contract.pem_public_key(other)  # type: ignore[union-attr]
