@@ -51,6 +51,11 @@ def register(
     connector = registry.connector(connection.api)
     scheme = connector.webhook_scheme()
     existing = file.get(connection.name)
+    if existing is not None and existing.connection != connection.name:
+        raise UserError(
+            f"a webhook endpoint named {connection.name!r} already exists and is not this connection's; remove it "
+            f"(`engagesync webhooks endpoint remove {connection.name}`) or name the connection differently"
+        )
     endpoint = existing or Endpoint(connection.name, scheme.kind, new_token(), connection.name, connection.api)
     changed = False
     with client_for(connection) as client:
