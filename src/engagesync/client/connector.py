@@ -19,7 +19,7 @@ from .actions import ActionSpec
 from .http import ApiClient
 from .streams import Stream
 
-__all__ = ["Connector", "OAuthEndpoints", "SandboxLink", "Setting"]
+__all__ = ["Connector", "OAuthEndpoints", "SandboxLink", "Setting", "WebhookScheme", "WebhooksUnsupported"]
 
 
 @dataclass(frozen=True)
@@ -65,6 +65,32 @@ class SandboxLink:
 
 #: How a connector builds a client: ``make_client(base_url, **secrets_settings_and_tuning)``.
 ClientMaker = Callable[..., ApiClient]
+
+
+@dataclass(frozen=True)
+class WebhookScheme:
+    """How an API's webhooks are authenticated and read (the receiver's engine knows only this).
+
+    ``kind``: ``standard`` (Standard Webhooks, HMAC or Ed25519), ``rsa-sha256`` (RSA PKCS#1 v1.5 SHA-256
+    over the raw body, key pinned at registration) or ``url-secret`` (nothing signed: the URL's secret).
+    """
+
+    kind: str = "standard"
+    #: The header carrying the signature (``rsa-sha256``).
+    signature_header: str | None = None
+    #: The header naming the event (``url-secret`` senders such as Groove's ``X-Groove-Event``).
+    event_header: str | None = None
+    #: The signed body's field that identifies a delivery (dedupe key); else a hash of the signed content.
+    id_field: str | None = None
+    #: Path in the JSON body to the event type (``("payload", "event_type")``), when not in a header.
+    type_path: tuple[str, ...] = ()
+    #: Columns (DuckDB types) the events table gets beyond id/type/received_at/scheme/raw body, and the
+    #: path in the JSON body each is read from.
+    columns: Mapping[str, tuple[str, tuple[str, ...]]] = field(default_factory=dict)
+
+
+class WebhooksUnsupported(Exception):
+    """The API has no webhook registration engagesync can drive."""
 
 
 class Connector(ABC):
@@ -131,6 +157,26 @@ class Connector(ABC):
     def oauth_endpoints(self, base_url: str) -> OAuthEndpoints | None:
         """Where an OAuth API authorizes and issues tokens for ``base_url``; ``None``: no OAuth."""
         return None
+
+    # -- webhooks (optional: the defaults mean "Standard Webhooks, registered by hand") ---------------
+    def webhook_scheme(self) -> WebhookScheme:
+        """How this API's webhook requests are verified and read."""
+        return WebhookScheme()
+
+    def webhook_signing_key(self, client: ApiClient) -> str | None:
+        """The API's published webhook verification key (text), fetched at registration; ``None``: none."""
+        return None
+
+    def register_webhook(self, client: ApiClient, url: str, events: list[str] | None) -> list[str]:
+        """Create the API's webhook(s) sending to ``url``; returns their ids."""
+        raise WebhooksUnsupported(f"{self.api} has no webhook API engagesync can register with")
+
+    def list_webhooks(self, client: ApiClient) -> list[dict[str, Any]]:
+        """The API's webhooks: ``{"id", "url", "event"}`` each."""
+        raise WebhooksUnsupported(f"{self.api} has no webhook API engagesync can list")
+
+    def delete_webhook(self, client: ApiClient, webhook_id: str) -> None:
+        raise WebhooksUnsupported(f"{self.api} has no webhook API engagesync can delete from")
 
     # -- derived ---------------------------------------------------------------------------------
     def client_settings(self) -> tuple[Setting, ...]:

@@ -72,7 +72,7 @@ class ApiGate:
         entry = ctx.journal.open(ctx.clock.now(), api.id, method, subpath, scope.get("query_string", b"").decode())
         status_box = [0]
         try:
-            await self._handle(scope, receive, send, subpath, method, entry, status_box)
+            await self._handle(scope, receive, send, subpath, method, entry, status_box, started)
         except DroppedConnection:
             status_box[0] = 0  # the client never got a complete response
             raise
@@ -82,7 +82,15 @@ class ApiGate:
             ctx.outbox.kick()
 
     async def _handle(
-        self, scope: Scope, receive: Receive, send: Send, subpath: str, method: str, entry: Any, status_box: list[int]
+        self,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        subpath: str,
+        method: str,
+        entry: Any,
+        status_box: list[int],
+        started: float,
     ) -> None:
         ctx, api = self.ctx, self.api
         extra_headers: dict[str, str] = {}
@@ -91,6 +99,8 @@ class ApiGate:
             if message["type"] == "http.response.start":
                 # the journal shows the status before the client can read the response (and ask for it)
                 status_box[0] = entry.status = message["status"]
+                # so far: a client reading the journal right after its response sees at least this much
+                entry.duration_ms = round((time.perf_counter() - started) * 1000, 3)
                 if message["status"] == 405 and (allowed := self.allowed_methods(scope, subpath)):
                     extra_headers["Allow"] = ", ".join(allowed)
                 if extra_headers:

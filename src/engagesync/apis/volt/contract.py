@@ -25,6 +25,8 @@ from ...timefmt import parse_datetime
 
 SCHEMA_PATH = Path(__file__).with_name("schema.graphql")
 REAL_GRAPHQL_URL = "https://api.respondflow.com/graphql"
+#: Where the real Volt publishes the public key its webhooks are signed with (seed 004).
+REAL_PUBLIC_KEY_URL = "https://callbacks.respondflow.com/id_rsa.pub"
 
 GRAPHQL_PATH = "/graphql"
 #: Where the sandbox publishes its webhook public key (OpenSSH ``ssh-rsa`` text, like the real file),
@@ -197,6 +199,12 @@ def load_public_key(text: str | bytes) -> rsa.RSAPublicKey:
     if not isinstance(key, rsa.RSAPublicKey):
         raise ValueError("the Volt webhook key is an RSA key")
     return key
+
+
+def pem_key_text(text: str | bytes) -> str:
+    """A published key (OpenSSH or PEM) as PEM text, to pin; ``ValueError`` if it is not an RSA key."""
+    key = load_public_key(text)
+    return key.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode()
 
 
 def verify(public_key: rsa.RSAPublicKey | str | bytes, body: bytes, signature: str | bytes | None) -> bool:

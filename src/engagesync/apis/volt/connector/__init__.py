@@ -15,12 +15,18 @@ from typing import Any
 import httpx
 
 from ....client.actions import ActionSpec
-from ....client.connector import Connector, SandboxLink, Setting
+from ....client.connector import Connector, SandboxLink, Setting, WebhookScheme
+from ....client.http import ApiClient
 from .actions import actions as messaging_actions
 from .actions import field_of, reconcile_send, send_messages, upsert_contacts
 from .campaigns import campaign_actions
 from .client import DEFAULT_BASE_URL, STREAM_SETTINGS, WINDOW_SECONDS, check, gql, make_client
 from .streams import streams
+from .webhooks import SCHEME as WEBHOOK_SCHEME
+from .webhooks import delete as delete_webhook
+from .webhooks import list_all as list_webhooks
+from .webhooks import register as register_webhook
+from .webhooks import signing_key
 
 __all__ = [
     "DEFAULT_BASE_URL",
@@ -58,6 +64,21 @@ class VoltConnector(Connector):
 
     def from_sandbox(self, creds: Mapping[str, Any], transport: httpx.BaseTransport | None = None) -> SandboxLink:
         return SandboxLink(creds["graphql_url"], {"token": creds["token"]}, {"primary_phone": creds["primary_phone"]})
+
+    def webhook_scheme(self) -> WebhookScheme:
+        return WEBHOOK_SCHEME
+
+    def webhook_signing_key(self, client: ApiClient) -> str | None:
+        return signing_key(client)
+
+    def register_webhook(self, client: ApiClient, url: str, events: list[str] | None) -> list[str]:
+        return register_webhook(client, url, events)
+
+    def list_webhooks(self, client: ApiClient) -> list[dict[str, Any]]:
+        return list_webhooks(client)
+
+    def delete_webhook(self, client: ApiClient, webhook_id: str) -> None:
+        delete_webhook(client, webhook_id)
 
 
 CONNECTOR = VoltConnector(make_client=make_client, streams=streams, actions=actions, check=check)
