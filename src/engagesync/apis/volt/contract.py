@@ -10,7 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
@@ -244,3 +244,100 @@ def media_problems(media: Sequence[Any] | None) -> list[str]:
     if len(media) > MAX_MEDIA:
         problems.append(f"at most {MAX_MEDIA} media URLs per message (got {len(media)})")
     return problems
+
+
+# -- the rules of each operation -----------------------------------------------------------------
+# One contract: the emulator's resolvers refuse with these messages and the connector's actions
+# reject a record with the same ones before sending it. Each rule is ``(argument, message)``; the
+# message names its argument. What needs the organization's data (does the list exist, is the field
+# defined, is the number the account's) is checked by the server only.
+Rule = tuple[str, str]
+#: Wave ids are numeric and increase per organization; the document's examples start at 12345.
+WAVE_ID_FLOOR = 12345
+
+
+def body_problems(body: str, media: Sequence[Any] | None, name: str = "body") -> list[Rule]:
+    """A text body (``name``) with its media: not blank unless media is attached, at most 1600 characters."""
+    problems: list[Rule] = [("media", p) for p in media_problems(media)]
+    if not str(body).strip() and not media:
+        problems.append((name, f"{name} must not be blank (or attach media)"))
+    if len(str(body)) > MAX_BODY_LENGTH:
+        problems.append((name, f"{name} is longer than {MAX_BODY_LENGTH} characters ({len(str(body))})"))
+    return problems
+
+
+def scheduled_time_problem(value: object) -> Rule | None:
+    try:
+        parse_scheduled_time(str(value))
+    except ValueError as exc:
+        return ("scheduledTime", str(exc))
+    return None
+
+
+def list_query_problems(query: Mapping[str, Any]) -> list[Rule]:
+    """``createOrUpdateList``'s ``listQuery``: a name that is not the built-in list, not built from itself."""
+    name = str(query.get("listName") or "").strip()
+    source = query.get("querySourceListName") or None
+    if not name:
+        return [("listName", "listName must not be blank")]
+    problems: list[Rule] = []
+    if name == ALL_LIST:
+        problems.append(("listName", f'the "{ALL_LIST}" list is built in and cannot be changed'))
+    if source == name:
+        problems.append(("querySourceListName", "querySourceListName: a list cannot be built from itself"))
+    for rule in query.get("queryCustomFields") or []:
+        if not isinstance(rule, Mapping) or not str(rule.get("field") or "").strip():
+            problems.append(("queryCustomFields", "queryCustomFields: each rule needs a field"))
+        elif rule.get("operator") not in LIST_OPERATORS:
+            problems.append(
+                (
+                    "queryCustomFields",
+                    f'queryCustomFields: operator "{rule.get("operator")}" is not one of {", ".join(LIST_OPERATORS)}',
+                )
+            )
+    return problems
+
+
+def schedule_message_problems(
+    numbers: Sequence[Any], body: str, media: Sequence[Any] | None, scheduled_time: object
+) -> list[Rule]:
+    """``scheduleMessage``: at least one E.164 contact number, a sendable body, a UTC time."""
+    problems: list[Rule] = [("contactNumbers", p) for p in (e164_problem("contactNumbers", n) for n in numbers) if p]
+    if not numbers:
+        problems.append(("contactNumbers", "contactNumbers must name at least one phone number"))
+    problems += body_problems(body, media, "messageBody")
+    time = scheduled_time_problem(scheduled_time)
+    return problems + ([time] if time else [])
+
+
+def schedule_wave_problems(
+    kind: str,
+    primary_phone: str | None,
+    name: str,
+    body: str,
+    media: Sequence[Any] | None,
+    list_names: Sequence[Any],
+    scheduled_time: object,
+) -> list[Rule]:
+    """``scheduleWave``: a named wave over at least one list, a sendable body, a UTC time; an account
+    wave needs the account's number (an organization wave may go to every account's lists)."""
+    problems: list[Rule] = [] if str(name).strip() else [("waveName", "waveName must not be blank")]
+    problems += body_problems(body, media, "messageBody")
+    if not list_names:
+        problems.append(("listNames", "listNames must name at least one list"))
+    time = scheduled_time_problem(scheduled_time)
+    if time:
+        problems.append(time)
+    if kind == "account" and not primary_phone:
+        problems.append(("primaryPhone", "primaryPhone is required for an account wave"))
+    return problems
+
+
+def webhook_url_problem(url: object) -> Rule | None:
+    return None if is_public_url(url) else ("url", f"url must be an absolute http(s) URL (got {url!r})")
+
+
+def webhook_id_problem(value: object) -> Rule | None:
+    """A webhook id is the number ``registerWebhook`` returned."""
+    text = str(value).strip()
+    return None if text.isdigit() and len(text) < 19 else ("id", f"webhook {value} not found")

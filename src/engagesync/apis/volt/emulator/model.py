@@ -316,16 +316,11 @@ class TenantModel:
         return [lst for lst in lists if self._matches(contact, lst, types)]
 
     def upsert_list(self, account: sqlite3.Row, query: dict[str, Any]) -> sqlite3.Row:
+        """Create or update the list named in ``query`` (already checked by ``contract.list_query_problems``)."""
         name = str(query["listName"]).strip()
-        if not name:
-            raise ResolverError("listName must not be blank")
-        if name == ALL_LIST:
-            raise ResolverError(f'the "{ALL_LIST}" list is built in and cannot be changed')
         source = query.get("querySourceListName") or None
         if source and source != ALL_LIST and self.list_row(account["id"], source) is None:
             raise ResolverError(f'querySourceListName: no list named "{source}" on this account')
-        if source == name:
-            raise ResolverError("querySourceListName: a list cannot be built from itself")
         types = self.field_types()
         rules = []
         for rule in query.get("queryCustomFields") or []:
