@@ -289,8 +289,16 @@ def pull_cmd(
     store: StoreOpt = DEFAULT_STORE,
     timeout: TimeoutOpt = None,
     as_json: JsonOpt = False,
+    full_refresh: Annotated[
+        bool,
+        typer.Option(
+            "--full-refresh",
+            help="Re-read every stream from the start; rows the source no longer has get _deleted_at.",
+        ),
+    ] = False,
 ) -> None:
-    """Pull streams into the DuckDB store; resumes where a killed pull stopped."""
+    """Pull streams into the DuckDB store, writing only new or changed rows; resumes where a killed pull
+    stopped."""
     connection = _connection(name)
     available = _streams(connection)
     unknown = [s for s in stream or [] if s not in available]
@@ -322,6 +330,7 @@ def pull_cmd(
                     on_page,
                     keep_going=True,
                     commit_records=_env_int("ENGAGESYNC_COMMIT_RECORDS", COMMIT_RECORDS),
+                    full_refresh=full_refresh,
                 )
             except PullError as exc:
                 result = exc.result
@@ -331,6 +340,9 @@ def pull_cmd(
             "stream": s.name,
             "status": s.status,
             "records": s.records,
+            "new": s.new,
+            "changed": s.changed,
+            "unchanged": s.unchanged,
             "pages": s.pages,
             "requests": s.requests,
             "resumed": s.resumed,
@@ -351,7 +363,18 @@ def pull_cmd(
         )
     else:
         table = Table(title=f"pull {name} -> {store} ({result.elapsed:.1f}s)")
-        for column in ("stream", "status", "records", "pages", "requests", "resumed", "seconds"):
+        for column in (
+            "stream",
+            "status",
+            "read",
+            "new",
+            "changed",
+            "unchanged",
+            "pages",
+            "requests",
+            "resumed",
+            "seconds",
+        ):
             table.add_column(column)
         for r in rows:
             status = str(r["status"])
@@ -359,6 +382,9 @@ def pull_cmd(
                 str(r["stream"]),
                 status if status == "complete" else f"[red]{status}[/red]",
                 f"{r['records']:,}",
+                f"{r['new']:,}",
+                f"{r['changed']:,}",
+                f"{r['unchanged']:,}",
                 str(r["pages"]),
                 str(r["requests"]),
                 "yes" if r["resumed"] else "",

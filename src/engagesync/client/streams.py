@@ -38,6 +38,14 @@ class StreamSpec:
 
 
 class Stream(Protocol):
+    """A source stream. Optional hooks the pull engine looks for:
+
+    - ``restart_state(last) -> state | None``: where the next pass starts after a complete one;
+    - ``pages_of_parents(client, state, keys) -> Iterator[Page]`` (child streams): the pages of the
+      given parent keys only (sorted; those written since the child's last pass), so an incremental
+      pull fetches children of changed parents alone.
+    """
+
     spec: StreamSpec
 
     def pages(self, client: ApiClient, state: dict[str, Any] | None) -> Iterator[Page]:

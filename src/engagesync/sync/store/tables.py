@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import duckdb
@@ -18,7 +19,37 @@ from .coerce import _FAST_CHECK, _FAST_EXTRACT, _PLAIN_TYPE, COERCERS, CoercionE
 _CHUNK_ROWS = 2000
 #: The temporary table a page chunk is staged in before it is merged into its stream's table.
 _STAGE = "_engagesync_page"
+#: Columns the store adds to every stream table: the record as JSON, when the row was last written
+#: (only when its content changed), the content hash compared on every write, when a full refresh last
+#: saw it, and when a full refresh found it gone (a tombstone; rows are never deleted).
+META_COLUMNS = {
+    "_raw": "JSON",
+    "_synced_at": "TIMESTAMP",
+    "_hash": "VARCHAR",
+    "_seen_at": "TIMESTAMP",
+    "_deleted_at": "TIMESTAMP",
+}
+
+
+@dataclass(frozen=True)
+class PageWrite:
+    """What one ``commit_page`` did: records read (after deduplication by key), and of those how many
+    were new, changed (rewritten) or unchanged (same content hash: not written)."""
+
+    read: int = 0
+    new: int = 0
+    changed: int = 0
+    unchanged: int = 0
+
+    @property
+    def written(self) -> int:
+        return self.new + self.changed
+
+
 _PLAIN_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+#: The content hash of a staged record: md5 of its JSON text, as serialised once for the page (both
+#: paths stage the same text), computed by DuckDB so unchanged records cost no Python work.
+_HASH = "md5(CAST({} AS VARCHAR)) AS _hash"
 
 
 @dataclass(frozen=True)
@@ -35,8 +66,13 @@ class _TablePlan:
     #: only the raw records are serialised, and DuckDB extracts and casts the columns itself.
     fast_stage_sql: str | None = None
     fast_checks: tuple[Callable[[Any], bool], ...] = ()
-    #: Statements moving the staged chunk into the table (``?`` = the sync time, on the INSERT).
-    apply: tuple[str, ...] = ()
+    #: Moving the staged chunk into the table: drop the stored rows whose content changed (returns how
+    #: many), mark the unchanged ones seen (full refresh only), insert the staged rows not stored.
+    drop_changed: str = ""
+    mark_seen: str = ""
+    insert_new: str = ""
+    #: Rows a full refresh did not see since it started get a tombstone (``?`` = now, pass start).
+    sweep: str = ""
 
     @property
     def fields(self) -> list[tuple[str, str, str, Callable[[Any], Any]]]:
@@ -64,7 +100,7 @@ class StreamTables(StoreBase):
         if plan is not None:
             return plan
         columns = tuple(spec.columns)
-        for name in ("_raw", "_synced_at"):
+        for name in META_COLUMNS:
             if name in spec.columns:
                 raise StoreError(f"stream {spec.name!r}: column {name!r} is reserved by the store")
         types = tuple(spec.columns[c].upper() for c in columns)
@@ -82,12 +118,12 @@ class StreamTables(StoreBase):
         schema = f"{self._catalog}.{quote(schema_for(connection))}"
         table = f"{self._catalog}.{table_for(connection, spec.name)}"
         coldefs = ", ".join(f"{quote(c)} {t}" for c, t in zip(columns, types, strict=True))
-        pk = ", ".join(quote(k) for k in spec.primary_key)
         with self._lock:
             self._con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
             # No PRIMARY KEY constraint: DuckDB keeps a key's index in memory, so it would grow with every
             # row pulled. Upserts delete the page's keys and insert, inside the page's transaction.
-            self._con.execute(f"CREATE TABLE IF NOT EXISTS {table} ({coldefs}, _raw JSON, _synced_at TIMESTAMP)")
+            meta = ", ".join(f"{c} {t}" for c, t in META_COLUMNS.items())
+            self._con.execute(f"CREATE TABLE IF NOT EXISTS {table} ({coldefs}, {meta})")
             existing = {
                 row[0]
                 for row in self._con.execute(
@@ -95,23 +131,28 @@ class StreamTables(StoreBase):
                     [schema_for(connection), sanitize(spec.name)],
                 ).fetchall()
             }
-            for column, type_ in zip(columns, types, strict=True):
-                if column not in existing:  # the connector grew a column: extend, keep the data
+            for column, type_ in [*zip(columns, types, strict=True), *META_COLUMNS.items()]:
+                if column not in existing:  # the connector (or the store) grew a column: extend, keep the data
                     self._con.execute(f"ALTER TABLE {table} ADD COLUMN {quote(column)} {type_}")
-            keyed = bool(
-                self._con.execute(  # a table made by an earlier version keeps its constraint
-                    "SELECT 1 FROM duckdb_constraints() WHERE schema_name = ? AND table_name = ? "
-                    "AND constraint_type = 'PRIMARY KEY'",
-                    [schema_for(connection), sanitize(spec.name)],
-                ).fetchall()
-            )
+            if self._con.execute(
+                "SELECT 1 FROM duckdb_constraints() WHERE schema_name = ? AND table_name = ? "
+                "AND constraint_type = 'PRIMARY KEY'",
+                [schema_for(connection), sanitize(spec.name)],
+            ).fetchall():
+                self._drop_key(table, schema, sanitize(spec.name))
         fields = [f"c{i}" for i in range(len(columns))]
         structure = _dumps([{**dict(zip(fields, types, strict=True)), "raw": "JSON"}])
         target = ", ".join([*(quote(c) for c in columns), "_raw", "_synced_at"])
         names = ", ".join([*(quote(c) for c in columns), "_raw"])
         stage_sql = (
             f"CREATE OR REPLACE TEMP TABLE {_STAGE} AS SELECT "
-            + ", ".join([*(f"u.{f} AS {quote(c)}" for f, c in zip(fields, columns, strict=True)), "u.raw AS _raw"])
+            + ", ".join(
+                [
+                    *(f"u.{f} AS {quote(c)}" for f, c in zip(fields, columns, strict=True)),
+                    "u.raw AS _raw",
+                    _HASH.format("u.raw"),
+                ]
+            )
             + " FROM (SELECT unnest(from_json_strict(?, ?)) AS u)"
         )
         fast_stage_sql = None
@@ -124,28 +165,21 @@ class StreamTables(StoreBase):
                 for c, t in zip(columns, types, strict=True)
             )
             fast_stage_sql = (
-                f"CREATE OR REPLACE TEMP TABLE {_STAGE} AS SELECT {extracts}, r AS _raw FROM "
+                f"CREATE OR REPLACE TEMP TABLE {_STAGE} AS SELECT {extracts}, r AS _raw, {_HASH.format('r')} FROM "
                 f"(SELECT r, json_transform(r, '{shape}') AS u "
                 f"FROM (SELECT unnest(from_json(?, '[\"JSON\"]')) AS r))"
             )
-        apply: tuple[str, ...]
-        if keyed:
-            updates = ", ".join(
-                f"{quote(c)} = excluded.{quote(c)}"
-                for c in [*columns, "_raw", "_synced_at"]
-                if c not in spec.primary_key
-            )
-            apply = (
-                f"INSERT INTO {table} ({target}) SELECT {names}, ?::TIMESTAMP FROM {_STAGE} "
-                f"ON CONFLICT ({pk}) DO UPDATE SET {updates}",
-            )
-        else:
-            same = " AND ".join(f"s.{quote(k)} = t.{quote(k)}" for k in spec.primary_key)
-            apply = (
-                f"DELETE FROM {table} t WHERE EXISTS (SELECT 1 FROM {_STAGE} s WHERE {same})",
-                f"INSERT INTO {table} ({target}) SELECT {names}, ?::TIMESTAMP FROM {_STAGE}",
-            )
+        same = " AND ".join(f"s.{quote(k)} = t.{quote(k)}" for k in spec.primary_key)
+        moved = "(s._hash IS DISTINCT FROM t._hash OR t._deleted_at IS NOT NULL)"
+        insert = f"INSERT INTO {table} ({target}, _hash, _seen_at) SELECT {names}, ?, _hash, ? FROM {_STAGE} s"
+        insert_new = f"{insert} WHERE NOT EXISTS (SELECT 1 FROM {table} t WHERE {same})"
         plan = _TablePlan(
+            drop_changed=f"DELETE FROM {table} t WHERE EXISTS (SELECT 1 FROM {_STAGE} s WHERE {same} AND {moved})",
+            mark_seen=f"UPDATE {table} t SET _seen_at = ? FROM {_STAGE} s WHERE {same}",
+            insert_new=insert_new,
+            sweep=(
+                f"UPDATE {table} SET _deleted_at = ? WHERE _deleted_at IS NULL AND (_seen_at IS NULL OR _seen_at < ?)"
+            ),
             columns=columns,
             types=types,
             coercers=tuple(COERCERS[t] for t in types),
@@ -154,10 +188,23 @@ class StreamTables(StoreBase):
             stage_sql=stage_sql,
             fast_stage_sql=fast_stage_sql,
             fast_checks=tuple(_FAST_CHECK[t] for t in types),
-            apply=apply,
         )
         self._plans[key] = plan
         return plan
+
+    def _drop_key(self, table: str, schema: str, name: str) -> None:
+        """Rebuild a table made by an earlier version with a PRIMARY KEY (whose index DuckDB holds in
+        memory) as a plain one, in one transaction: same rows, same columns."""
+        rebuilt = f"{schema}.{quote(name + '_rebuild')}"
+        self._con.execute("BEGIN TRANSACTION")
+        try:
+            self._con.execute(f"CREATE OR REPLACE TABLE {rebuilt} AS SELECT * FROM {table}")
+            self._con.execute(f"DROP TABLE {table}")
+            self._con.execute(f"ALTER TABLE {rebuilt} RENAME TO {quote(name)}")
+        except BaseException:
+            self._con.execute("ROLLBACK")
+            raise
+        self._con.execute("COMMIT")
 
     def _rows(self, spec: StreamSpec, plan: _TablePlan, records: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
         """Coerce records into upsert rows, deduplicated by primary key (the last occurrence wins)."""
@@ -186,12 +233,22 @@ class StreamTables(StoreBase):
         return list(rows.values())
 
     def commit_page(
-        self, connection: str, spec: StreamSpec, records: Sequence[dict[str, Any]], state: dict[str, Any] | None
-    ) -> int:
-        """Upsert a page's records and write the stream's state in one transaction; return rows written.
+        self,
+        connection: str,
+        spec: StreamSpec,
+        records: Sequence[dict[str, Any]],
+        state: dict[str, Any] | None,
+        *,
+        seen: bool = False,
+        sweep_before: datetime | None = None,
+    ) -> PageWrite:
+        """Write a page's new and changed records and the stream's state in one transaction.
 
-        Values are coerced before anything is written: a value that does not fit raises
-        ``CoercionError`` and the store is left untouched.
+        Each record's content hash (of its JSON) is compared with the stored row's: unchanged records
+        are not written (``seen`` only stamps ``_seen_at``, for a full refresh), changed ones replace
+        the stored row, tombstoned ones come back. ``sweep_before`` (a full refresh's start, on its
+        last page) tombstones every row not seen since then. Values are coerced before anything is
+        written: a value that does not fit raises ``CoercionError`` and the store is left untouched.
         """
         plan = self._plan(connection, spec)
         rows: list[dict[str, Any]] | None = self._fast_rows(spec, plan, records)
@@ -208,13 +265,20 @@ class StreamTables(StoreBase):
             except ValueError as exc:  # NaN/Infinity somewhere in a raw record
                 raise StoreError(f"stream {spec.name!r}: a record cannot be stored as JSON: {exc}") from exc
         now = utcnow()
+        seen_at = now if seen else None
+        new = changed = 0
         with self.transaction() as con:
             for payload in payloads:
                 self._upsert(con, sql, [payload, *extra])
-                for statement in plan.apply:
-                    con.execute(statement, [now] if "?" in statement else [])
+                moved = con.execute(plan.drop_changed).fetchall()[0][0]
+                fresh = con.execute(plan.insert_new, [now, seen_at]).fetchall()[0][0] - moved
+                new, changed = new + int(fresh), changed + int(moved)
+                if seen:
+                    con.execute(plan.mark_seen, [now])
+            if sweep_before is not None:
+                con.execute(plan.sweep, [now, sweep_before])
             self._write_state(con, connection, spec.name, state, now)
-        return len(rows)
+        return PageWrite(len(rows), new, changed, len(rows) - new - changed)
 
     def _fast_rows(
         self, spec: StreamSpec, plan: _TablePlan, records: Sequence[dict[str, Any]]
@@ -249,6 +313,19 @@ class StreamTables(StoreBase):
 
     def _upsert(self, con: duckdb.DuckDBPyConnection, sql: str, params: list[Any]) -> None:
         con.execute(sql, params)
+
+    def changed_keys(self, connection: str, spec: StreamSpec, since: datetime) -> list[Any]:
+        """Primary keys of the stream's rows written (new or changed) at or after ``since``, in key order:
+        the parents an incremental child pass fetches (one value per row, a tuple for composite keys)."""
+        if not self.has_table(connection, spec.name):
+            return []
+        keys = ", ".join(quote(k) for k in spec.primary_key)
+        rows = self.execute(
+            f"SELECT {keys} FROM {self._catalog}.{table_for(connection, spec.name)} "
+            f"WHERE _synced_at >= ? AND _deleted_at IS NULL ORDER BY {keys}",
+            [since],
+        )
+        return [row[0] if len(row) == 1 else row for row in rows]
 
     def count(self, connection: str, stream: str) -> int:
         """Rows in a stream's table (0 if it does not exist yet)."""

@@ -6,14 +6,16 @@ State is always what to resume from *after* the page it comes with, and ``None``
 - tickets: ``{"page": n, "after_number": last}``; a resume re-reads page ``n`` but keeps only
   numbers after ``last``, stepping back a page when deletions shifted the list forward.
 - messages (per ticket): ``{"tickets_page": tp, "number": t, "page": p}``: continue with the first
-  ticket numbered ``>= t``; when it is ticket ``t`` itself, from its messages page ``p``.
+  ticket numbered ``>= t``; when it is ticket ``t`` itself, from its messages page ``p``. After one
+  complete pass, the engine asks only for the tickets the tickets stream wrote since (new, or changed:
+  ``updated_at`` and ``message_count`` are part of a ticket's content), via ``pages_of_parents``.
 - KB categories/articles (per knowledge base): ``{"kb_id": id, "kb_index": i, "page": p}``.
 - small unpaged lists (agents, groups, mailboxes, folders, webhooks, widgets, KBs): one page.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -274,6 +276,26 @@ class MessagesStream:
             if next_tickets_page is not None:
                 tickets_page = next_tickets_page
             first = max(first, numbers[-1] + 1) if numbers else first
+
+    def pages_of_parents(self, client: ApiClient, state: dict[str, Any] | None, keys: Sequence[Any]) -> Iterator[Page]:
+        """Messages of the given tickets only (the changed ones); state ``{"number": t, "page": p}``:
+        continue with the first of ``keys`` numbered ``>= t``, ticket ``t`` itself from page ``p``."""
+        state = state or {}
+        first = int(state.get("number") or 0)
+        first_page = int(state.get("page") or 1)
+        numbers = sorted(int(k) for k in keys if int(k) >= first)
+        if not numbers:
+            yield Page([], None, requests=0)
+            return
+        for i, number in enumerate(numbers):
+            after: dict[str, Any] | None = {"number": numbers[i + 1], "page": 1} if i + 1 < len(numbers) else None
+            params = {"page": first_page if number == first else 1, "per_page": self.per_page}
+            try:
+                for messages, next_url in follow_next_page(client, f"tickets/{number}/messages", params, "messages"):
+                    next_state = {"number": number, "page": page_of(next_url)} if next_url else after
+                    yield Page([{**m, "ticket_number": number} for m in messages], next_state)
+            except NotFoundError:  # deleted since the tickets pull: nothing to fetch
+                yield Page([], after)
 
 
 @dataclass
