@@ -5,14 +5,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 
 from engagesync.apis.groove_helpdesk.connector import GrooveHelpdesk, make_client, streams
 from engagesync.client.http import ApiClient
+from engagesync.client.streams import Page, Stream
 from engagesync.sandbox.app import Sandbox
-from engagesync.sync.pull import PullResult, pull
+from engagesync.sync.pull import PullError, PullResult, pull
 from engagesync.sync.store import Store, table_for
 
 CONN = "groove-helpdesk"
@@ -88,3 +90,60 @@ def test_one_changed_ticket_writes_one_row_and_fetches_its_messages_only(
     assert [p.rsplit("/v1", 1)[-1] for p in fetched] == ["/tickets/7/messages"]
     assert (messages.new, messages.changed, messages.unchanged) == (1, 0, PER_TICKET)
     assert store.count(CONN, "messages") == TICKETS * PER_TICKET + 1
+
+
+def delete_ticket(sandbox: Sandbox, number: int) -> None:
+    tenant = sandbox.credentials()["tenant"]["id"]
+    with sandbox.client() as admin:
+        response = admin.delete(f"http://sandbox/_sandbox/groove-helpdesk/tickets/{number}", params={"tenant": tenant})
+        assert response.status_code in (200, 204)
+
+
+def tombstoned(store: Store, stream: str) -> list[tuple[object, ...]]:
+    key = "number" if stream == "tickets" else "ticket_number"
+    return store.execute(f"SELECT DISTINCT {key} FROM {table_for(CONN, stream)} WHERE _deleted_at IS NOT NULL")
+
+
+def test_a_full_refresh_tombstones_what_vanished_and_an_incremental_pull_does_not(
+    sandbox: Sandbox, client: ApiClient, store: Store, recorder: Recorder
+) -> None:
+    run(client, store, recorder)
+    delete_ticket(sandbox, 4)
+    run(client, store, recorder)
+    assert tombstoned(store, "tickets") == [] and store.count(CONN, "tickets") == TICKETS
+
+    result, fetched = run(client, store, recorder, full=True)
+    assert len(fetched) == TICKETS - 1  # a full refresh re-reads every child
+    assert result.written == 0
+    assert tombstoned(store, "tickets") == [(4,)] and tombstoned(store, "messages") == [(4,)]
+    assert store.count(CONN, "tickets") == TICKETS  # kept, never deleted
+    # the next incremental pull leaves the tombstones alone
+    run(client, store, recorder)
+    assert tombstoned(store, "tickets") == [(4,)]
+
+
+def test_a_full_refresh_cut_short_resumes_as_one_and_sweeps_correctly(
+    sandbox: Sandbox, client: ApiClient, store: Store, recorder: Recorder
+) -> None:
+    run(client, store, recorder)
+    delete_ticket(sandbox, 11)
+    fails = FailingAfter(streams(per_page=5)["tickets"], pages=1)
+    with pytest.raises(PullError):
+        pull(client, CONN, {"tickets": fails}, None, store, full_refresh=True, commit_records=1)
+    assert tombstoned(store, "tickets") == []
+    again = pull(client, CONN, streams(per_page=5), ["tickets"], store)  # no flag: the pass resumes as it was
+    assert again.streams["tickets"].resumed and tombstoned(store, "tickets") == [(11,)]
+
+
+class FailingAfter:
+    """A stream that raises after yielding ``pages`` pages (the pull is cut short)."""
+
+    def __init__(self, inner: Stream, pages: int) -> None:
+        self.inner, self.spec, self.left = inner, inner.spec, pages
+
+    def pages(self, client: ApiClient, state: dict[str, Any] | None) -> Iterator[Page]:
+        for page in self.inner.pages(client, state):
+            if self.left == 0:
+                raise ConnectionError("cut short")
+            self.left -= 1
+            yield page
