@@ -7,7 +7,15 @@ import argparse
 from rich.console import Console
 from rich.table import Table
 
-from . import connector_bench, groove_sales_bench, growthgenius_bench, memory_bench, push_bench, sandbox_bench
+from . import (
+    connector_bench,
+    groove_sales_bench,
+    growthgenius_bench,
+    incremental_bench,
+    memory_bench,
+    push_bench,
+    sandbox_bench,
+)
 
 
 def main() -> None:
@@ -34,6 +42,7 @@ def main() -> None:
         ("sandbox page throughput", lambda: sandbox_bench.page_throughput(args.seconds)),
         ("bulk seed", lambda: sandbox_bench.bulk_seed(args.tickets)),
         ("pull throughput", lambda: connector_bench.pull_throughput()),
+        ("incremental pull", lambda: incremental_bench.incremental()),
         ("rate-limited client", lambda: connector_bench.rate_limited()),
         ("push throughput", lambda: push_bench.push_throughput()),
         ("growthgenius pull", lambda: growthgenius_bench.pull_throughput()),
