@@ -19,6 +19,10 @@ from ...errors import UserError
 ENGINE_SCHEMA = "_engagesync"
 LEDGER_STATUSES = frozenset({"pending", "sent", "done", "unknown", "rejected"})
 RUN_KINDS = frozenset({"pull", "push"})
+#: One set of run statuses for pulls and pushes: ``running`` until it ends, then ``complete`` (done; a
+#: push's rejects are in its counts), ``failed`` (stopped by an error) or ``skipped`` (a pull's stream
+#: whose parent failed, or that was not reached).
+RUN_STATUSES = frozenset({"running", "complete", "failed", "skipped"})
 _FETCH_ROWS = 1000
 
 _ENGINE_DDL = f"""
@@ -46,6 +50,9 @@ CREATE TABLE IF NOT EXISTS {ENGINE_SCHEMA}.responses (
     action VARCHAR NOT NULL, key VARCHAR, status_code INTEGER, body JSON, "at" TIMESTAMP NOT NULL);
 ALTER TABLE {ENGINE_SCHEMA}.runs ADD COLUMN IF NOT EXISTS settings JSON;
 ALTER TABLE {ENGINE_SCHEMA}.rejects ADD COLUMN IF NOT EXISTS run_id BIGINT;
+ALTER TABLE {ENGINE_SCHEMA}.ledger ADD COLUMN IF NOT EXISTS run_id BIGINT;
+ALTER TABLE {ENGINE_SCHEMA}.responses ADD COLUMN IF NOT EXISTS run_id BIGINT;
+UPDATE {ENGINE_SCHEMA}.runs SET status = 'complete' WHERE status = 'ok';
 """
 
 
