@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -436,3 +436,95 @@ def test_unchanged_records_are_not_rewritten_whichever_path_staged_them(store: S
     assert (again.read, again.new, again.changed, again.unchanged) == (3, 1, 1, 1)  # coercing path
     assert store.commit_page(CONN, SPEC, [ticket(1), ticket(2, state="closed")], None).written == 0
     assert rows(store) == [(1, "ticket 1", "opened"), (2, "ticket 2", "closed"), (3, "ticket 3", "opened")]
+
+
+TYPED = StreamSpec(
+    "typed",
+    ("number",),
+    {
+        "number": "BIGINT",
+        "at": "TIMESTAMPTZ",
+        "tags": "VARCHAR[]",
+        "ids": "BIGINT[]",
+        "owner": "STRUCT(id VARCHAR, n BIGINT, flags BOOLEAN[])",
+        "items": "STRUCT(key VARCHAR, weight DOUBLE)[]",
+    },
+)
+_nested = st.one_of(
+    _value,
+    st.lists(
+        st.one_of(st.none(), st.text(max_size=4), st.integers(-5, 5), st.booleans(), st.floats(-2, 2)), max_size=3
+    ),
+    st.fixed_dictionaries(
+        {},
+        optional={
+            "id": _value,
+            "n": _value,
+            "flags": st.lists(st.one_of(st.booleans(), st.none(), st.sampled_from(["yes", 0])), max_size=2),
+            "extra": _value,
+        },
+    ),
+    st.lists(st.fixed_dictionaries({}, optional={"key": _value, "weight": _value, "other": st.integers()}), max_size=2),
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    pages=st.lists(
+        st.lists(
+            st.fixed_dictionaries(
+                {"number": st.integers(1, 6)}, optional={c: _nested for c in TYPED.columns if c != "number"}
+            ),
+            max_size=6,
+        ),
+        min_size=1,
+        max_size=3,
+    )
+)
+def test_the_bulk_path_stores_lists_structs_and_instants_exactly_as_the_coercing_path(
+    tmp_path_factory: pytest.TempPathFactory, pages: list[list[dict[str, Any]]]
+) -> None:
+    """The same property for TIMESTAMPTZ, LIST and STRUCT columns (and a refused page refused by both)."""
+    folder = tmp_path_factory.mktemp("typed")
+    outcomes = []
+    for fast in (True, False):
+        with Store(str(folder / f"{fast}.duckdb")) as s:
+            s.ensure_table(CONN, TYPED)
+            if not fast:
+                s._plans[(CONN, TYPED.name)] = dataclasses.replace(s._plans[(CONN, TYPED.name)], fast_stage_sql=None)
+            errors = []
+            for page in pages:
+                try:
+                    s.commit_page(CONN, TYPED, page, None)
+                except StoreError as exc:
+                    errors.append(type(exc).__name__)
+            outcomes.append(
+                (
+                    errors,
+                    s.execute(f"SELECT * EXCLUDE (_synced_at, _seen_at) FROM {table_for(CONN, 'typed')} ORDER BY 1"),
+                )
+            )
+    assert outcomes[0] == outcomes[1]
+
+
+def test_lists_structs_and_instants_are_typed_columns(store: Store) -> None:
+    record = {
+        "number": 1,
+        "at": "2024-03-01T10:00:00+02:00",
+        "tags": ["a", "b"],
+        "ids": [1, None, 3],
+        "owner": {"id": "u1", "n": 2, "flags": [True], "unknown": "kept in _raw"},
+        "items": [{"key": "k", "weight": 0.5}],
+    }
+    store.commit_page(CONN, TYPED, [record], None)
+    table = table_for(CONN, "typed")
+    types = dict(store.execute(f"SELECT column_name, column_type FROM (DESCRIBE {table})"))
+    assert types["at"] == "TIMESTAMP WITH TIME ZONE" and types["tags"] == "VARCHAR[]"
+    assert types["owner"] == "STRUCT(id VARCHAR, n BIGINT, flags BOOLEAN[])"
+    assert types["_synced_at"] == "TIMESTAMP WITH TIME ZONE"
+    got = store.execute(f"SELECT \"at\", tags, ids, owner.id, items[1].weight, _raw->>'$.owner.unknown' FROM {table}")
+    assert got == [(datetime(2024, 3, 1, 8, 0, tzinfo=UTC), ["a", "b"], [1, None, 3], "u1", 0.5, "kept in _raw")]
+    with pytest.raises(CoercionError, match=r"'tags'.*expected a list"):
+        store.commit_page(CONN, TYPED, [{"number": 2, "tags": "a,b"}], None)
+    with pytest.raises(StoreError, match="a list holds"):
+        store.ensure_table(CONN, StreamSpec("bad", ("id",), {"id": "BIGINT", "x": "JSON[]"}))

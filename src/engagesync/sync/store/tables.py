@@ -11,9 +11,9 @@ from typing import Any
 
 import duckdb
 
-from ...client.streams import COLUMN_TYPES, StreamSpec
+from ...client.streams import COLUMN_TYPES, Shape, StreamSpec, parse_type, type_name
 from .base import StoreBase, StoreError, _dumps, quote, sanitize, schema_for, table_for, utcnow
-from .coerce import _FAST_CHECK, _FAST_EXTRACT, _PLAIN_TYPE, COERCERS, CoercionError
+from .coerce import _PLAIN_TYPE, CoercionError, coercer, fast_check, fast_extract, staged
 
 #: Rows per INSERT statement inside one page's transaction (bounds the size of the JSON parameter).
 _CHUNK_ROWS = 2000
@@ -24,10 +24,17 @@ _STAGE = "_engagesync_page"
 #: saw it, and when a full refresh found it gone (a tombstone; rows are never deleted).
 META_COLUMNS = {
     "_raw": "JSON",
-    "_synced_at": "TIMESTAMP",
+    "_synced_at": "TIMESTAMPTZ",
     "_hash": "VARCHAR",
-    "_seen_at": "TIMESTAMP",
-    "_deleted_at": "TIMESTAMP",
+    "_seen_at": "TIMESTAMPTZ",
+    "_deleted_at": "TIMESTAMPTZ",
+}
+META_DOCS = {
+    "_raw": "The record as the API sent it (JSON), every field included",
+    "_synced_at": "When this row was last written: its content (the _hash) changed",
+    "_hash": "md5 of the record's JSON: a pull writes only records whose hash changed",
+    "_seen_at": "When a full refresh (pull --full-refresh) last read this record",
+    "_deleted_at": "When a full refresh found this record gone from the API (a tombstone; the row stays)",
 }
 
 
@@ -103,13 +110,16 @@ class StreamTables(StoreBase):
         for name in META_COLUMNS:
             if name in spec.columns:
                 raise StoreError(f"stream {spec.name!r}: column {name!r} is reserved by the store")
-        types = tuple(spec.columns[c].upper() for c in columns)
-        for column, type_ in zip(columns, types, strict=True):
-            if type_ not in COLUMN_TYPES:
+        shapes: list[Shape] = []
+        for column in columns:
+            try:
+                shapes.append(parse_type(spec.columns[column]))
+            except ValueError as exc:
                 raise StoreError(
-                    f"stream {spec.name!r}: column {column!r} has unsupported type {type_!r} "
-                    f"(expected one of {', '.join(sorted(COLUMN_TYPES))})"
-                )
+                    f"stream {spec.name!r}: column {column!r}: {exc} (expected one of "
+                    f"{', '.join(sorted(COLUMN_TYPES))}, a list T[] or a STRUCT(name T, ...))"
+                ) from exc
+        types = tuple(type_name(shape) for shape in shapes)
         if not spec.primary_key:
             raise StoreError(f"stream {spec.name!r} declares no primary key")
         missing = [k for k in spec.primary_key if k not in spec.columns]
@@ -124,16 +134,25 @@ class StreamTables(StoreBase):
             # row pulled. Upserts delete the page's keys and insert, inside the page's transaction.
             meta = ", ".join(f"{c} {t}" for c, t in META_COLUMNS.items())
             self._con.execute(f"CREATE TABLE IF NOT EXISTS {table} ({coldefs}, {meta})")
-            existing = {
-                row[0]
-                for row in self._con.execute(
-                    "SELECT column_name FROM information_schema.columns WHERE table_schema = ? AND table_name = ?",
+            existing = dict(
+                self._con.execute(
+                    "SELECT column_name, data_type FROM information_schema.columns "
+                    "WHERE table_schema = ? AND table_name = ?",
                     [schema_for(connection), sanitize(spec.name)],
                 ).fetchall()
-            }
-            for column, type_ in [*zip(columns, types, strict=True), *META_COLUMNS.items()]:
+            )
+            declared = [*zip(columns, shapes, strict=True), *((c, parse_type(t)) for c, t in META_COLUMNS.items())]
+            for column, shape in declared:
                 if column not in existing:  # the connector (or the store) grew a column: extend, keep the data
-                    self._con.execute(f"ALTER TABLE {table} ADD COLUMN {quote(column)} {type_}")
+                    self._con.execute(f"ALTER TABLE {table} ADD COLUMN {quote(column)} {type_name(shape)}")
+                elif (using := _migration(column, existing[column], shape)) is not None:
+                    self._con.execute(
+                        f"ALTER TABLE {table} ALTER COLUMN {quote(column)} SET DATA TYPE {type_name(shape)} "
+                        f"USING {using}"
+                    )
+            if "_hash" not in existing:  # rows written before content hashes: hash what is stored
+                self._con.execute(f"UPDATE {table} SET _hash = md5(CAST(_raw AS VARCHAR)) WHERE _hash IS NULL")
+            self._comment(table, spec)
             if self._con.execute(
                 "SELECT 1 FROM duckdb_constraints() WHERE schema_name = ? AND table_name = ? "
                 "AND constraint_type = 'PRIMARY KEY'",
@@ -141,7 +160,7 @@ class StreamTables(StoreBase):
             ).fetchall():
                 self._drop_key(table, schema, sanitize(spec.name))
         fields = [f"c{i}" for i in range(len(columns))]
-        structure = _dumps([{**dict(zip(fields, types, strict=True)), "raw": "JSON"}])
+        structure = _dumps([{**{f: staged(shape) for f, shape in zip(fields, shapes, strict=True)}, "raw": "JSON"}])
         target = ", ".join([*(quote(c) for c in columns), "_raw", "_synced_at"])
         names = ", ".join([*(quote(c) for c in columns), "_raw"])
         stage_sql = (
@@ -159,10 +178,10 @@ class StreamTables(StoreBase):
         if all(_PLAIN_NAME.fullmatch(c) for c in columns):
             # one parse per record (json_transform), not one per column: 60 json_extract calls over a
             # 2,000-record chunk would hold hundreds of MB
-            shape = _dumps({c: _FAST_EXTRACT[t][0] for c, t in zip(columns, types, strict=True)})
+            shape = _dumps({c: fast_extract(t)[0] for c, t in zip(columns, shapes, strict=True)}).replace("'", "''")
             extracts = ", ".join(
-                _FAST_EXTRACT[t][1].format(field=f"u.{quote(c)}") + f" AS {quote(c)}"
-                for c, t in zip(columns, types, strict=True)
+                fast_extract(t)[1].format(field=f"u.{quote(c)}") + f" AS {quote(c)}"
+                for c, t in zip(columns, shapes, strict=True)
             )
             fast_stage_sql = (
                 f"CREATE OR REPLACE TEMP TABLE {_STAGE} AS SELECT {extracts}, r AS _raw, {_HASH.format('r')} FROM "
@@ -182,15 +201,23 @@ class StreamTables(StoreBase):
             ),
             columns=columns,
             types=types,
-            coercers=tuple(COERCERS[t] for t in types),
+            coercers=tuple(coercer(shape) for shape in shapes),
             pk_index=tuple(columns.index(k) for k in spec.primary_key),
             structure=structure,
             stage_sql=stage_sql,
             fast_stage_sql=fast_stage_sql,
-            fast_checks=tuple(_FAST_CHECK[t] for t in types),
+            fast_checks=tuple(fast_check(shape) for shape in shapes),
         )
         self._plans[key] = plan
         return plan
+
+    def _comment(self, table: str, spec: StreamSpec) -> None:
+        """Table and column comments from the spec, so ``DESCRIBE`` and any SQL client explain them."""
+        if spec.description:
+            self._con.execute(f"COMMENT ON TABLE {table} IS {_literal(spec.description)}")
+        for column, text in [*spec.docs.items(), *META_DOCS.items()]:
+            if column in spec.columns or column in META_DOCS:
+                self._con.execute(f"COMMENT ON COLUMN {table}.{quote(column)} IS {_literal(text)}")
 
     def _drop_key(self, table: str, schema: str, name: str) -> None:
         """Rebuild a table made by an earlier version with a PRIMARY KEY (whose index DuckDB holds in
@@ -340,6 +367,22 @@ class StreamTables(StoreBase):
             [schema_for(connection), sanitize(stream)],
         )
         return bool(rows[0][0])
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _migration(column: str, stored: str, shape: Shape) -> str | None:
+    """The ``USING`` expression converting a column stored by an earlier version to its declared type,
+    or None when it needs none: naive UTC ``TIMESTAMP`` -> ``TIMESTAMPTZ`` (the session is in UTC), and
+    ``JSON`` -> a list or struct the schema now fixes (values that do not fit become NULL; ``_raw``
+    keeps them)."""
+    if shape == "TIMESTAMPTZ" and stored == "TIMESTAMP":
+        return f"CAST({quote(column)} AS TIMESTAMPTZ)"
+    if isinstance(shape, list | dict) and stored == "JSON":
+        return f"json_transform({quote(column)}, {_literal(_dumps(shape))})"
+    return None
 
 
 def _key_text(spec: StreamSpec, record: dict[str, Any]) -> str:
