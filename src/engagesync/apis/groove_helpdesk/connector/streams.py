@@ -24,7 +24,8 @@ from ....client.http import ApiClient
 from ....client.paginate import DEFAULT_PER_PAGE, follow_next_page, page_of
 from ....client.streams import Page, Stream, StreamSpec
 
-V, B, BOOL, TS, J = "VARCHAR", "BIGINT", "BOOLEAN", "TIMESTAMP", "JSON"
+V, B, BOOL, TS, J = "VARCHAR", "BIGINT", "BOOLEAN", "TIMESTAMPTZ", "JSON"
+LIST = "VARCHAR[]"  # ids and tags: lists of strings
 
 TICKET_COLUMNS = {
     "number": B,
@@ -39,8 +40,8 @@ TICKET_COLUMNS = {
     "mailbox": V,
     "mailbox_id": V,
     "starred": BOOL,
-    "tags": J,
-    "tag_ids": J,
+    "tags": LIST,
+    "tag_ids": LIST,
     "message_count": B,
     "summary": V,
     "closed_by": V,
@@ -82,7 +83,7 @@ CUSTOMER_COLUMNS = {
     "links": J,
 }
 AGENT_COLUMNS = {"id": V, "email": V, "first_name": V, "last_name": V, "role": V, "state": V, "href": V, "links": J}
-GROUP_COLUMNS = {"id": V, "name": V, "description": V, "agent_ids": J, "href": V, "links": J}
+GROUP_COLUMNS = {"id": V, "name": V, "description": V, "agent_ids": LIST, "href": V, "links": J}
 MAILBOX_COLUMNS = {
     "id": V,
     "name": V,
@@ -139,13 +140,13 @@ _DOCUMENT = {
     "created_at": TS,
     "updated_at": TS,
 }
-CATEGORY_COLUMNS = {**_DOCUMENT, "articles_count": B, "article_ids": J, "cover_image_url": V}
+CATEGORY_COLUMNS = {**_DOCUMENT, "articles_count": B, "article_ids": LIST, "cover_image_url": V}
 ARTICLE_COLUMNS = {
     **_DOCUMENT,
     "category_id": V,
     "body": V,
-    "tags": J,
-    "related_ids": J,
+    "tags": LIST,
+    "related_ids": LIST,
     "ratings": J,
     "deleted_at": TS,
 }

@@ -30,7 +30,7 @@ from ....timefmt import parse_datetime
 from ..contract import UNCONFIRMED
 from .client import gql
 
-V, B, TS, BOOL, J = "VARCHAR", "BIGINT", "TIMESTAMP", "BOOLEAN", "JSON"
+V, B, TS, BOOL, J = "VARCHAR", "BIGINT", "TIMESTAMPTZ", "BOOLEAN", "JSON"
 Json = dict[str, Any]
 
 CONTACT_FIELDS = (
@@ -69,8 +69,8 @@ CONTACT_COLUMNS = {
     "blocked": BOOL,
     "createdAt": TS,
     "lastUpdatedAt": TS,
-    "customFields": J,
-    "lists": J,
+    "customFields": "STRUCT(key VARCHAR, type VARCHAR, value VARCHAR)[]",
+    "lists": "STRUCT(id VARCHAR, name VARCHAR)[]",
 }
 MESSAGE_COLUMNS = {
     "id": V,
@@ -80,7 +80,7 @@ MESSAGE_COLUMNS = {
     "fromNumber": V,
     "status": V,
     "statusDescription": V,
-    "media": J,
+    "media": "VARCHAR[]",
     "body": V,
     "sentAt": TS,
     "confirmedAt": TS,
