@@ -63,3 +63,26 @@ def test_pull_full_refresh_reports_and_tombstones(home: Path, live_sandbox: Sand
     with duckdb.connect(store) as con:
         gone = con.execute("SELECT number FROM groove_helpdesk.tickets WHERE _deleted_at IS NOT NULL").fetchall()
     assert gone == [(2,)]
+
+
+def test_streams_columns_prints_each_columns_type_and_meaning(home: Path, live_sandbox: Sandbox) -> None:
+    _run("connect", "--sandbox", str(live_sandbox.url))
+    code, output = _run("streams", "groove-helpdesk", "--columns", "--json")
+    assert code == 0, output
+    columns = {(c["stream"], c["column"]): c for c in json.loads(output)["columns"]}
+    assert columns[("tickets", "created_at")]["type"] == "TIMESTAMPTZ"
+    assert columns[("tickets", "tags")]["type"] == "VARCHAR[]"
+    assert "message" in columns[("tickets", "message_count")]["meaning"].lower()
+    assert "tombstone" in columns[("messages", "_deleted_at")]["meaning"]
+    code, table = _run("streams", "groove-helpdesk", "--columns")
+    assert code == 0 and "VARCHAR[]" in table and "TIMESTAMPTZ" in table
+    # the same text is in the store, for DESCRIBE and any SQL client
+    store = str(home / "data.duckdb")
+    assert _run("pull", "groove-helpdesk", "tickets", "--store", store)[0] == 0
+    with duckdb.connect(store, read_only=True) as con:
+        comment = con.execute(
+            "SELECT comment FROM duckdb_columns() WHERE table_name = 'tickets' AND column_name = 'message_count'"
+        ).fetchall()
+        table_comment = con.execute("SELECT comment FROM duckdb_tables() WHERE table_name = 'tickets'").fetchall()
+    assert comment == [(columns[("tickets", "message_count")]["meaning"],)]
+    assert table_comment == [("Tickets, by number",)]

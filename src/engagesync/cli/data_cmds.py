@@ -205,10 +205,19 @@ def check(
         out.print(f"[green]ok[/green] {name}: {result}")
 
 
-def streams(name: Annotated[str, typer.Argument(help="Connection name.")], as_json: JsonOpt = False) -> None:
+def streams(
+    name: Annotated[str, typer.Argument(help="Connection name.")],
+    as_json: JsonOpt = False,
+    columns: Annotated[bool, typer.Option("--columns", help="Each column's type and meaning.")] = False,
+) -> None:
     """List the streams a connection can pull, with primary keys and columns."""
     connection = _connection(name)
     found = _streams(connection)
+    if columns:
+        from .state_cmd import print_columns  # the store's view of a stream lives beside ``state``
+
+        print_columns(name, found, as_json)
+        return
     if as_json:
         emit_json(
             {

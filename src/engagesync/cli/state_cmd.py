@@ -6,15 +6,47 @@ children again); its rows stay in the store.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
 from rich.table import Table
 
+from ..client.streams import Stream, parse_type, type_name
 from ..sync.store import Store
+from ..sync.store.tables import META_COLUMNS, META_DOCS
 from .common import emit_json, fail, out
 from .data_cmds import DEFAULT_STORE, JsonOpt, StoreOpt, _connection, _streams
+
+
+def print_columns(name: str, streams: Mapping[str, Stream], as_json: bool) -> None:
+    """``streams NAME --columns``: every stream's columns with the store's type and meaning, the store's
+    own columns included (the same text as the comments in the store)."""
+    rows = [
+        {
+            "stream": stream.spec.name,
+            "column": column,
+            "type": type_name(parse_type(declared)),
+            "meaning": stream.spec.docs.get(column, ""),
+        }
+        for stream in streams.values()
+        for column, declared in [*stream.spec.columns.items(), *META_COLUMNS.items()]
+    ]
+    for row in rows:
+        if row["column"] in META_DOCS:
+            row["meaning"] = META_DOCS[row["column"]]
+    if as_json:
+        emit_json({"connection": name, "columns": rows})
+        return
+    for stream in streams.values():
+        table = Table(title=f"{name}.{stream.spec.name}: {stream.spec.description}", title_justify="left")
+        for column in ("column", "type", "meaning"):
+            table.add_column(column)
+        for row in rows:
+            if row["stream"] == stream.spec.name:
+                table.add_row(row["column"], escape(row["type"]), escape(row["meaning"]))
+        out.print(table)
 
 
 def _describe(state: dict[str, Any] | None) -> tuple[str, str]:

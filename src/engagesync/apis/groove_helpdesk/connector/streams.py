@@ -152,6 +152,43 @@ ARTICLE_COLUMNS = {
 }
 
 
+#: What a column means, wherever a Groove helpdesk stream has it (table and column comments in the store).
+DOCS = {
+    "id": "Groove's id of the record",
+    "number": "The ticket's number, shown to agents and customers (the key of a ticket)",
+    "title": "Title (a ticket's subject)",
+    "state": "State: for a ticket unread, opened, pending, closed or spam",
+    "priority": "Priority: low, medium, high or urgent",
+    "assignee": "Email of the assigned agent",
+    "assigned_group": "Name of the assigned group",
+    "customer_id": "Id of the customer the ticket is with",
+    "mailbox": "Name of the mailbox the ticket is in",
+    "starred": "Whether an agent starred it",
+    "tags": "Tag names",
+    "tag_ids": "Tag ids, in the order of tags",
+    "message_count": "Messages and notes on the ticket; a new one changes it (messages are pulled for such tickets)",
+    "summary": "Groove's summary of the conversation",
+    "closed_by": "Email of the agent who closed the ticket",
+    "resolution_time": "Seconds from opening to closing",
+    "ticket_number": "Number of the ticket this message is on",
+    "note": "Whether the message is a private note (not sent to the customer)",
+    "body": "Body as HTML",
+    "plain_text_body": "Body as plain text",
+    "email": "Email address",
+    "name": "Name",
+    "agent_ids": "Ids of the member agents",
+    "knowledge_base_id": "Id of the knowledge base",
+    "category_id": "Id of the article's category",
+    "created_at": "When it was created (UTC)",
+    "updated_at": "When it last changed (UTC)",
+    "published_at": "When it was published (UTC)",
+    "deleted_at": "When it was deleted at the source (UTC)",
+    "href": "The API URL of the record",
+    "links": "Links to related records, as the API gives them (JSON)",
+    "custom": "Custom fields, free-form (JSON)",
+}
+
+
 def _items(body: Any, key: str) -> list[dict[str, Any]]:
     raw = body.get(key) if isinstance(body, dict) else None
     return [i for i in raw if isinstance(i, dict)] if isinstance(raw, list) else []
@@ -343,7 +380,10 @@ def streams(per_page: int = DEFAULT_PER_PAGE) -> dict[str, Stream]:
     """Every Groove helpdesk stream by name, in pull order (parents before their children)."""
 
     def spec(name: str, pk: str, columns: dict[str, str], description: str, parent: str | None = None) -> StreamSpec:
-        return StreamSpec(name=name, primary_key=(pk,), columns=columns, description=description, parent=parent)
+        docs = {c: DOCS[c] for c in columns if c in DOCS}
+        return StreamSpec(
+            name=name, primary_key=(pk,), columns=columns, description=description, parent=parent, docs=docs
+        )
 
     out: list[Stream] = [
         ListStream(
