@@ -103,3 +103,15 @@ def test_a_store_made_by_the_previous_release_is_migrated_in_place(tmp_path: Pat
             twin.close()
         tickets = result.streams["tickets"]
         assert result.ok and (tickets.records, tickets.unchanged) == (len(tickets_before), len(tickets_before))
+
+
+def test_a_store_named_like_a_connection_says_how_to_write_its_sql(tmp_path: Path) -> None:
+    spec = helpdesk.streams()["tickets"].spec
+    with Store(str(tmp_path / "big.duckdb")) as store:
+        store.commit_page("big", spec, [{"number": 1, "title": "t"}], None)
+        note = store.ambiguity("big")
+        assert note is not None and "big.big.<stream>" in note and "big-data.duckdb" in note
+        assert store.ambiguity("groove-helpdesk") is None
+        with pytest.raises(duckdb.BinderException, match="Ambiguous"):
+            store.execute("SELECT count(*) FROM big.tickets")  # what the note is about
+        assert store.execute("SELECT count(*) FROM big.big.tickets") == [(1,)]  # what it says to write

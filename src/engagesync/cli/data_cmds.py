@@ -329,6 +329,8 @@ def pull_cmd(
                 )
 
         with Store(store) as db, _client(connection, timeout, on_wait=on_wait, on_event=on_event) as client:
+            if (note := db.ambiguity(connection.name)) is not None:
+                err.print(f"[yellow]note:[/yellow] {escape(note)}", highlight=False)
             try:
                 result = pull(
                     client,

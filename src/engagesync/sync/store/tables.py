@@ -3,6 +3,7 @@ is staged, its keys deleted and its rows inserted, with the stream's state, in o
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -340,6 +341,22 @@ class StreamTables(StoreBase):
 
     def _upsert(self, con: duckdb.DuckDBPyConnection, sql: str, params: list[Any]) -> None:
         con.execute(sql, params)
+
+    def ambiguity(self, connection: str) -> str | None:
+        """Why hand-written SQL on this store must name the catalog, or None.
+
+        DuckDB names a database after its file, so in ``big.duckdb`` the name ``big`` is both the catalog
+        and connection ``big``'s schema: ``big.messages`` is ambiguous (the engine always qualifies
+        fully; people and SQL clients do not). The rule: name the file unlike any connection."""
+        catalog = self._catalog.strip('"').replace('""', '"')
+        schema = schema_for(connection)
+        if catalog.lower() != schema:
+            return None
+        return (
+            f"store file {os.path.basename(self.path)} is named like connection {connection!r}: in SQL write "
+            f"{schema}.{schema}.<stream> (catalog.schema.table), or name the store unlike any connection "
+            f"(e.g. --store {schema}-data.duckdb)"
+        )
 
     def changed_keys(self, connection: str, spec: StreamSpec, since: datetime) -> list[Any]:
         """Primary keys of the stream's rows written (new or changed) at or after ``since``, in key order:
