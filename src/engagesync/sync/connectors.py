@@ -35,8 +35,11 @@ def client_for(
         if value is not None:
             kwargs.setdefault(key, float(value))
     client = connector.client(connection.base_url, connection.secrets, settings, on_wait=on_wait, **kwargs)
-    if settings.get("rate_limit") and client.budget.limit is None:  # recorded by `connect --sandbox`
-        client.budget.limit = int(settings["rate_limit"])
+    recorded = settings.get("rate_limit")  # by `connect --sandbox`: the limit, or 0 for none enforced
+    if recorded == 0:
+        client.budget.limit = None  # nothing to budget but what the server's headers say
+    elif recorded and client.budget.limit is None:
+        client.budget.limit = int(recorded)
     return client
 
 
@@ -68,6 +71,8 @@ def from_sandbox(
     settings, rule = dict(link.settings), creds.get("rate_limit")
     if isinstance(rule, dict) and rule.get("window_seconds"):  # the configured limit: no window to learn
         settings.update(window_seconds=float(rule["window_seconds"]), rate_limit=int(rule["limit"]))
+    elif "rate_limit" in creds and rule is None:  # the sandbox enforces no limit: the client budgets none
+        settings["rate_limit"] = 0
     return link.base_url, link.secrets, settings
 
 
