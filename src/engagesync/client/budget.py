@@ -37,6 +37,9 @@ from ..ratemodel import reset_time, sliding_estimate, window_index
 
 WaitListener = Callable[[float, str], None]
 
+#: Seconds below an exclusive bound (server time is below ``Date + 1``); far above float rounding at epoch scale.
+_EPSILON = 1e-6
+
 #: Window lengths (seconds) a budget considers below its configured one: the round values APIs use.
 CANDIDATE_WINDOWS = (1.0, 2.0, 3.0, 5.0, 10.0, 15.0, 20.0, 30.0, 60.0, 120.0, 300.0, 600.0, 900.0, 1800.0, 3600.0)
 
@@ -184,7 +187,9 @@ class RateBudget:
             return index, index
         low, high = self._judged(ticket.sent, ticket.received if ticket.received is not None else local)
         first = window_index(low, window)
-        return first, max(first, window_index(high, window))
+        # ``high`` is exclusive (a Date of D means server time < D + 1): a request answered in the
+        # second before a boundary was judged before it, not possibly after.
+        return first, max(first, window_index(high - _EPSILON, window))
 
     def _counts(
         self, index: int, local: float, before: Ticket | None = None, window: float | None = None
@@ -245,7 +250,7 @@ class RateBudget:
         Used only while the configured window has been ruled out and no other is confirmed yet; another
         client on the credential would break the guarantee, so it is not used once seen."""
         promise, learner = self._promise, self.learner
-        if promise is None or self._shared or learner is None or not learner.searching:
+        if promise is None or self._shared or learner is None or learner.confirmed or learner.settled:
             return math.inf  # the model is right (or all we have): its schedule is the better one
         sent, remaining, reset = promise
         used = sum(1 for t in self._tickets if t.at is None and (t.received is None or t.sent > sent))
