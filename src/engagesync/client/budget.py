@@ -280,6 +280,7 @@ class RateBudget:
             if remaining is not None and self.limit is not None:
                 if ticket is not None and ticket in self._tickets and self.sync.known:
                     self._learn(ticket, remaining, reset)
+                    self._sync_from_remaining(ticket, remaining)
                 self._reconcile(remaining, sent, ticket)
                 if ticket is not None and (self._promise is None or sent >= self._promise[0]):
                     self._promise = (ticket.sent, remaining, reset)
@@ -313,6 +314,37 @@ class RateBudget:
         if theirs_at_least > ours + 1e-9:
             self._shared = True
             self._tickets.extend(Ticket(sent, sent, judged) for _ in range(math.ceil(theirs_at_least - ours)))
+
+    def _sync_from_remaining(self, ticket: Ticket, remaining: int) -> None:
+        """Narrow the clock estimate with ``Remaining``: once the previous window's count is fading,
+        the estimate the server reports pins the instant it judged the request to ``window / previous``
+        seconds, far finer than ``Date``'s whole second (which leaves up to a second of doubt, paid as a
+        late schedule). Only when the window is the one the budget trusts, no other client shares the
+        credential, and the counts before this request are certain (no request may sit in another
+        window); a bound that contradicts the estimate is dropped, never adopted."""
+        learner, limit, window = self.learner, self.limit, self.window_seconds
+        if self._shared or limit is None or ticket.received is None:
+            return
+        if learner is not None and not learner.confirmed and learner.live != [window]:
+            return  # the scheduled window may still be wrong
+        low, high = self._judged(ticket.sent, ticket.received)
+        index = window_index(low, window)
+        if index != window_index(high - _EPSILON, window):
+            return
+        counts = self._counts(index, ticket.received, before=ticket, window=window)
+        if counts != self._counts_at_least(index, ticket.sent, ticket, window) or counts[0] == 0:
+            return
+        previous, current = counts
+        start, fade = index * window, previous / window  # the estimate falls by ``fade`` per second
+        full = previous + current + 1  # the estimate at the window's start, this request counted
+        # remaining = max(0, ceil(limit - estimate)): the estimate is >= limit - remaining, and below
+        # that + 1 unless remaining is 0.
+        latest = start + (full - (limit - remaining)) / fade + _EPSILON
+        earliest = start + (full - (limit - remaining) - 1) / fade - _EPSILON if remaining > 0 else -math.inf
+        sync = self.sync
+        new_low, new_high = max(sync.low, earliest - ticket.received), min(sync.high, latest - ticket.sent)
+        if new_low < new_high:
+            sync.low, sync.high = new_low, new_high
 
     def _learn(self, ticket: Ticket, remaining: int, reset: int | None) -> None:
         """Rule out the window lengths this response contradicts; adopt one once it is confirmed."""
