@@ -9,6 +9,7 @@ figure below is virtual seconds compared with ``ratemodel.optimal_schedule``, ne
 from __future__ import annotations
 
 import random
+from pathlib import Path
 
 import httpx
 import pytest
@@ -21,6 +22,8 @@ from engagesync.ratemodel import optimal_schedule
 from engagesync.sandbox.app import Sandbox
 from engagesync.sandbox.clock import VirtualClock
 from engagesync.sandbox.ratelimit import RateLimit
+from engagesync.sync.pull import pull
+from engagesync.sync.store import Store
 from tests.transports import Passthrough
 
 
@@ -106,3 +109,31 @@ def test_a_learned_window_under_round_trip_delay_does_not_wait_out_the_default(s
     # The learned path pays at most the whole-second Reset of the first exhaustion (< 1 s of ~11 s)
     # plus its round trips: a budget cannot tell 2 s from an unlisted 2.5 s window before then.
     assert ratio <= 1.12, ratio
+
+
+@pytest.mark.parametrize("phase", [0.0, 0.37, 0.93])
+def test_a_pull_at_15_per_second_runs_at_the_optimum_when_the_window_is_recorded(
+    sandbox: Sandbox, tmp_path: Path, phase: float
+) -> None:
+    """On a 1 s window every Date second is a window boundary: read as inclusive, Date's upper bound
+    put every request in two windows and a 60-page pull took 1.6-2x the optimum."""
+    sandbox.reset(counts={"groove-helpdesk.tickets": 3000})
+    sandbox.ctx.set_rate_limit("groove-helpdesk", RateLimit(15, 1.0))
+    clock = sandbox.ctx.clock
+    clock.freeze()
+    clock.set(1_800_000_000 + phase)
+    creds = sandbox.credentials()["groove-helpdesk"]
+    budget = RateBudget(window_seconds=1.0, clock=clock.now, sleep=clock.advance)
+    client = ApiClient(
+        creds["base_url"],
+        auth=BearerToken(creds["token"]),
+        budget=budget,
+        transport=sandbox.transport(),
+        sleep=clock.advance,
+    )
+    start = clock.now()
+    with Store(str(tmp_path / "pull.duckdb")) as store:
+        result = pull(client, "groove-helpdesk", connector.streams(), ["tickets"], store)
+    elapsed = clock.now() - start
+    assert result.records == 3000 and client.stats["rate_limited"] == 0
+    assert elapsed <= 1.03 * (optimal_schedule(client.stats["requests"], 15, 1.0, start=start)[-1] - start)
