@@ -12,14 +12,17 @@ Server time is learned from the ``Date`` header (whole seconds): a response stam
 sent at local ``s`` and received at local ``r`` bounds the offset to ``[D - r, D + 1 - s)``. The
 intersection over responses converges to within a round trip, which is enough to schedule at the
 exact fade of the window; a contradiction (the sandbox's virtual clock jumped) restarts the estimate.
+The bound is exclusive (judged before ``D + 1``), and once the previous window's count is fading,
+``Remaining`` pins the instant the server judged a request far more finely than ``Date`` does (see
+``_sync_from_remaining``): whole seconds of doubt would otherwise be paid as a late schedule.
 Decisions use the earliest possible server time, because the estimate only falls as time passes.
 
 The window length is learned, not assumed (``WindowLearner``): the configured window (the
 connector's default) is one candidate among the shorter round lengths real APIs use, and every
 response rules out the candidates whose model contradicts it (``Remaining``, and ``Reset`` when the
 window is exhausted). The budget schedules on the configured window until a single shorter candidate
-is left and has been confirmed by a response judged in a later window; meanwhile it may also send
-what the server has itself promised (``Remaining`` left, or a request at ``Reset``), which is safe
+is left and has been confirmed by a response judged in a later window; until one is confirmed it may
+also send what the server has itself promised (``Remaining`` left, or a request at ``Reset``), which is safe
 whatever the window is.
 """
 
@@ -247,8 +250,9 @@ class RateBudget:
 
         A response that left ``Remaining`` = r guarantees r more acceptances (the estimate only falls),
         and one that left 0 guarantees one at ``Reset``; requests in flight or sent since use them up.
-        Used only while the configured window has been ruled out and no other is confirmed yet; another
-        client on the credential would break the guarantee, so it is not used once seen."""
+        Used while no window is confirmed (the configured one may be right, or not yet ruled out only
+        because the clock estimate is still loose); another client on the credential would break the
+        guarantee, so it is not used once seen."""
         promise, learner = self._promise, self.learner
         if promise is None or self._shared or learner is None or learner.confirmed or learner.settled:
             return math.inf  # the model is right (or all we have): its schedule is the better one
