@@ -9,6 +9,7 @@ figure below is virtual seconds compared with ``ratemodel.optimal_schedule``, ne
 from __future__ import annotations
 
 import random
+from email.utils import formatdate
 from pathlib import Path
 
 import httpx
@@ -137,3 +138,33 @@ def test_a_pull_at_15_per_second_runs_at_the_optimum_when_the_window_is_recorded
     elapsed = clock.now() - start
     assert result.records == 3000 and client.stats["rate_limited"] == 0
     assert elapsed <= 1.03 * (optimal_schedule(client.stats["requests"], 15, 1.0, start=start)[-1] - start)
+
+
+def test_remaining_does_not_move_the_clock_while_a_later_request_is_in_flight() -> None:
+    """Two requests in flight: the later-sent one may be judged first, so the earlier one's
+    ``Remaining`` counts a request the budget cannot place; it must not narrow the clock estimate
+    (the true offset is 0 here: the server judged A at 3.3, after B)."""
+    epoch = 1_800_000_000.0
+    now = [epoch + 0.5]
+    budget = RateBudget(window_seconds=2.0, clock=lambda: now[0], sleep=lambda s: None)
+
+    def answer(ticket: object, remaining: int, at: float, reset: int | None = None) -> None:
+        headers = {"date": formatdate(at, usegmt=True), "x-ratelimit-limit": "20"}
+        headers["x-ratelimit-remaining"] = str(remaining)
+        headers["x-ratelimit-reset"] = str(reset if reset is not None else int(at))
+        budget.release(headers, at, at, 200, ticket)  # type: ignore[arg-type]
+
+    for left in range(19, -1, -1):  # a burst of 20 at 0.5: Date bounds the offset to [-0.5, 0.5)
+        answer(budget.acquire(), left, epoch + 0.5, None if left else int(epoch) + 3)
+    now[0] = epoch + 3.3  # window [2, 4): the 20 fade, the estimate is 7
+    first, _later = budget.acquire(), budget.acquire()
+    # the server judges ``_later`` first (estimate 8, 12 left), then ``first`` (9, 11 left)
+    budget.release(
+        {"date": formatdate(epoch + 3.3, usegmt=True), "x-ratelimit-limit": "20", "x-ratelimit-remaining": "11"},
+        epoch + 3.3,
+        epoch + 3.4,
+        200,
+        first,
+    )
+    assert budget.learner is not None and budget.learner.live == [2.0]  # the trusted window
+    assert budget.sync.low <= 0.0 < budget.sync.high, (budget.sync.low, budget.sync.high)

@@ -335,6 +335,9 @@ class RateBudget:
         index = window_index(low, window)
         if index != window_index(high - _EPSILON, window):
             return
+        position = self._tickets.index(ticket)
+        if any(t.at is None and t.sent < ticket.received for t in self._tickets[position + 1 :]):
+            return  # a request sent after this one may have been judged before it: its count is unknown
         counts = self._counts(index, ticket.received, before=ticket, window=window)
         if counts != self._counts_at_least(index, ticket.sent, ticket, window) or counts[0] == 0:
             return
