@@ -45,6 +45,8 @@ def main() -> None:
         ("pull throughput", lambda: connector_bench.pull_throughput()),
         ("incremental pull", lambda: incremental_bench.incremental()),
         ("rate-limited client", lambda: connector_bench.rate_limited()),
+        ("rate-limited client, CPU contended", lambda: connector_bench.rate_limited(burners=2)),
+        ("rate-limited client at 100 per 60 s", lambda: connector_bench.rate_limited(130, 100, 60.0)),
         ("push throughput", lambda: push_bench.push_throughput()),
         ("growthgenius pull", lambda: growthgenius_bench.pull_throughput()),
         ("groove-sales alias push", lambda: groove_sales_bench.alias_push()),

@@ -12,14 +12,17 @@ Server time is learned from the ``Date`` header (whole seconds): a response stam
 sent at local ``s`` and received at local ``r`` bounds the offset to ``[D - r, D + 1 - s)``. The
 intersection over responses converges to within a round trip, which is enough to schedule at the
 exact fade of the window; a contradiction (the sandbox's virtual clock jumped) restarts the estimate.
+The bound is exclusive (judged before ``D + 1``), and once the previous window's count is fading,
+``Remaining`` pins the instant the server judged a request far more finely than ``Date`` does (see
+``_sync_from_remaining``): whole seconds of doubt would otherwise be paid as a late schedule.
 Decisions use the earliest possible server time, because the estimate only falls as time passes.
 
 The window length is learned, not assumed (``WindowLearner``): the configured window (the
 connector's default) is one candidate among the shorter round lengths real APIs use, and every
 response rules out the candidates whose model contradicts it (``Remaining``, and ``Reset`` when the
 window is exhausted). The budget schedules on the configured window until a single shorter candidate
-is left and has been confirmed by a response judged in a later window; meanwhile it may also send
-what the server has itself promised (``Remaining`` left, or a request at ``Reset``), which is safe
+is left and has been confirmed by a response judged in a later window; until one is confirmed it may
+also send what the server has itself promised (``Remaining`` left, or a request at ``Reset``), which is safe
 whatever the window is.
 """
 
@@ -36,6 +39,9 @@ from email.utils import parsedate_to_datetime
 from ..ratemodel import reset_time, sliding_estimate, window_index
 
 WaitListener = Callable[[float, str], None]
+
+#: Seconds below an exclusive bound (server time is below ``Date + 1``); far above float rounding at epoch scale.
+_EPSILON = 1e-6
 
 #: Window lengths (seconds) a budget considers below its configured one: the round values APIs use.
 CANDIDATE_WINDOWS = (1.0, 2.0, 3.0, 5.0, 10.0, 15.0, 20.0, 30.0, 60.0, 120.0, 300.0, 600.0, 900.0, 1800.0, 3600.0)
@@ -184,7 +190,9 @@ class RateBudget:
             return index, index
         low, high = self._judged(ticket.sent, ticket.received if ticket.received is not None else local)
         first = window_index(low, window)
-        return first, max(first, window_index(high, window))
+        # ``high`` is exclusive (a Date of D means server time < D + 1): a request answered in the
+        # second before a boundary was judged before it, not possibly after.
+        return first, max(first, window_index(high - _EPSILON, window))
 
     def _counts(
         self, index: int, local: float, before: Ticket | None = None, window: float | None = None
@@ -242,10 +250,11 @@ class RateBudget:
 
         A response that left ``Remaining`` = r guarantees r more acceptances (the estimate only falls),
         and one that left 0 guarantees one at ``Reset``; requests in flight or sent since use them up.
-        Used only while the configured window has been ruled out and no other is confirmed yet; another
-        client on the credential would break the guarantee, so it is not used once seen."""
+        Used while no window is confirmed (the configured one may be right, or not yet ruled out only
+        because the clock estimate is still loose); another client on the credential would break the
+        guarantee, so it is not used once seen."""
         promise, learner = self._promise, self.learner
-        if promise is None or self._shared or learner is None or not learner.searching:
+        if promise is None or self._shared or learner is None or learner.confirmed or learner.settled:
             return math.inf  # the model is right (or all we have): its schedule is the better one
         sent, remaining, reset = promise
         used = sum(1 for t in self._tickets if t.at is None and (t.received is None or t.sent > sent))
@@ -275,6 +284,7 @@ class RateBudget:
             if remaining is not None and self.limit is not None:
                 if ticket is not None and ticket in self._tickets and self.sync.known:
                     self._learn(ticket, remaining, reset)
+                    self._sync_from_remaining(ticket, remaining)
                 self._reconcile(remaining, sent, ticket)
                 if ticket is not None and (self._promise is None or sent >= self._promise[0]):
                     self._promise = (ticket.sent, remaining, reset)
@@ -308,6 +318,40 @@ class RateBudget:
         if theirs_at_least > ours + 1e-9:
             self._shared = True
             self._tickets.extend(Ticket(sent, sent, judged) for _ in range(math.ceil(theirs_at_least - ours)))
+
+    def _sync_from_remaining(self, ticket: Ticket, remaining: int) -> None:
+        """Narrow the clock estimate with ``Remaining``: once the previous window's count is fading,
+        the estimate the server reports pins the instant it judged the request to ``window / previous``
+        seconds, far finer than ``Date``'s whole second (which leaves up to a second of doubt, paid as a
+        late schedule). Only when the window is the one the budget trusts, no other client shares the
+        credential, and the counts before this request are certain (no request may sit in another
+        window); a bound that contradicts the estimate is dropped, never adopted."""
+        learner, limit, window = self.learner, self.limit, self.window_seconds
+        if self._shared or limit is None or ticket.received is None:
+            return
+        if learner is not None and not learner.confirmed and learner.live != [window]:
+            return  # the scheduled window may still be wrong
+        low, high = self._judged(ticket.sent, ticket.received)
+        index = window_index(low, window)
+        if index != window_index(high - _EPSILON, window):
+            return
+        position = self._tickets.index(ticket)
+        if any(t.at is None and t.sent < ticket.received for t in self._tickets[position + 1 :]):
+            return  # a request sent after this one may have been judged before it: its count is unknown
+        counts = self._counts(index, ticket.received, before=ticket, window=window)
+        if counts != self._counts_at_least(index, ticket.sent, ticket, window) or counts[0] == 0:
+            return
+        previous, current = counts
+        start, fade = index * window, previous / window  # the estimate falls by ``fade`` per second
+        full = previous + current + 1  # the estimate at the window's start, this request counted
+        # remaining = max(0, ceil(limit - estimate)): the estimate is >= limit - remaining, and below
+        # that + 1 unless remaining is 0.
+        latest = start + (full - (limit - remaining)) / fade + _EPSILON
+        earliest = start + (full - (limit - remaining) - 1) / fade - _EPSILON if remaining > 0 else -math.inf
+        sync = self.sync
+        new_low, new_high = max(sync.low, earliest - ticket.received), min(sync.high, latest - ticket.sent)
+        if new_low < new_high:
+            sync.low, sync.high = new_low, new_high
 
     def _learn(self, ticket: Ticket, remaining: int, reset: int | None) -> None:
         """Rule out the window lengths this response contradicts; adopt one once it is confirmed."""
