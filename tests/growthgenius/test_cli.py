@@ -27,7 +27,8 @@ def test_connect_from_the_sandbox_then_pull_and_push_contacts(home: Path, live_s
     assert creds["api_key"] not in output
     made = {c["name"]: c for c in json.loads(output)["connections"]}
     assert made["growthgenius"]["secrets"] == {"api_key": "***"}
-    assert made["growthgenius"]["settings"] == {"user_id": creds["user_id"]}
+    # rate_limit 0: the sandbox fixture enforces no limit, so the client budgets none
+    assert made["growthgenius"]["settings"] == {"user_id": creds["user_id"], "rate_limit": 0}
     code, output = _run("check", "growthgenius", "--json")
     assert code == 0 and json.loads(output)["user_id"] == creds["user_id"]
     store = str(home / "gg.duckdb")

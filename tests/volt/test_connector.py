@@ -99,9 +99,11 @@ def test_the_sandbox_connection_carries_the_bearer_token_and_primary_number(
     connection: Connection, creds: dict[str, Any], client: ApiClient
 ) -> None:
     assert connection.base_url == creds["graphql_url"] and connection.secrets == {"token": creds["token"]}
-    assert connection.settings == {"primary_phone": creds["primary_phone"]}
+    assert connection.settings == {"primary_phone": creds["primary_phone"], "rate_limit": 0}  # no limit enforced
     assert connectors.check(connection, client)["ok"]
-    assert client.budget.window_seconds == 60.0 and client.budget.limit == 100
+    assert client.budget.window_seconds == 60.0 and client.budget.limit is None  # the sandbox enforces none
+    with connector.make_client(connection.base_url, token=creds["token"]) as unrecorded:  # a real account
+        assert unrecorded.budget.window_seconds == 60.0 and unrecorded.budget.limit == 100
 
 
 def test_every_stream_pulled_into_duckdb_equals_the_source(

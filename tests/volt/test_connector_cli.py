@@ -18,7 +18,8 @@ def test_connect_from_the_sandbox_then_pull_and_push_texts(home: Path, live_sand
     assert creds["token"] not in output
     made = {c["name"]: c for c in json.loads(output)["connections"]}
     assert made["volt"]["secrets"] == {"token": "***"}
-    assert made["volt"]["settings"] == {"primary_phone": creds["primary_phone"]}
+    # rate_limit 0: the sandbox fixture enforces no limit, so the client budgets none
+    assert made["volt"]["settings"] == {"primary_phone": creds["primary_phone"], "rate_limit": 0}
     assert run_cli("check", "volt")[0] == 0
     store = str(home / "texts.duckdb")
     code, output = run_cli("pull", "volt", "--store", store, "--json")
