@@ -48,6 +48,8 @@ ACCOUNT_RULES = [
     r"\S+ is not an? (agent|group|mailbox) of this account",  # assignee, group, assigned_group, mailbox
     r"\S+ must be the id of one of your ",  # author_id, contact.id, kb.id: records of the account
     r"(agents|agent_ids) contain unknown agent",
+    r"related_ids contain unknown article",  # other articles of this knowledge base
+    r"category_id must be the id of a category of this knowledge base",
     r"author must be an agent or this ticket's customer",
     r"to can't be blank \(",  # whether `from` is an agent or a customer of the account decides
     r"to must be the email of a mailbox or agent when from is a customer",
