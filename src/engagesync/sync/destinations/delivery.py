@@ -149,7 +149,9 @@ def deliver(
         recorder = None
         if config.responses.enabled:
             storage.ensure_responses(store, name)
-            recorder = webhook.ResponseRecorder(store, name, config.responses.headers, run_id)
+            recorder = webhook.ResponseRecorder(
+                store, name, config.responses.headers, run_id, forwarded=bool(config.responses.webhook_url)
+            )
             recorder.attach(client)
             plan.sender.recorder = recorder
 

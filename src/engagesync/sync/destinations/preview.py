@@ -137,7 +137,9 @@ def test_send(
         recorder = None
         if config.responses.enabled:
             storage.ensure_responses(store, name)
-            recorder = webhook.ResponseRecorder(store, name, config.responses.headers, run_id)
+            recorder = webhook.ResponseRecorder(
+                store, name, config.responses.headers, run_id, forwarded=bool(config.responses.webhook_url)
+            )
             recorder.attach(client)
             plan.sender.recorder = recorder
         status, error = "failed", None
@@ -214,3 +216,15 @@ def _response(outcome: Any) -> dict[str, Any]:
             body = outcome.text
         return {"status": outcome.status_code, "location": outcome.headers.get("location"), "body": body}
     return {"status": getattr(outcome, "status", None), "body": getattr(outcome, "body", None)}
+
+
+def sample(store: Store, name: str, connections: ConnectionStore | None = None) -> dict[str, Any]:
+    """The record a test would send (mapped, before exclusion): what a user edits before sending."""
+    config = find(store, name).config
+    connection = connection_of(config.connection, connections)
+    with open_client(connection, connections) as client:
+        plan = plan_for(name, config, connection, client)
+        pending = _pending(plan, store, client, config.connection, window_for(plan, None))
+    if not pending:
+        raise UserError(f"destination {name!r}: every record of its source is already delivered; nothing to test")
+    return dict(pending[0]["record"])

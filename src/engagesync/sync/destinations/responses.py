@@ -58,8 +58,12 @@ def verify(secret: str, headers: dict[str, str], body: bytes) -> bool:
 class ResponseRecorder:
     """Keeps each response of a destination's calls (``calls(keys)`` marks which records a call carries)."""
 
-    def __init__(self, store: Store, name: str, keep_headers: list[str], run_id: int | None) -> None:
+    def __init__(
+        self, store: Store, name: str, keep_headers: list[str], run_id: int | None, forwarded: bool = False
+    ) -> None:
         self.store = store
+        #: Rows wait for the webhook (``pending``) only when one is configured.
+        self.forwarded = forwarded
         self.name = name
         self.keep_headers = keep_headers
         self.run_id = run_id
@@ -99,7 +103,7 @@ class ResponseRecorder:
                 "body": body,
                 "at": utcnow(),
                 "webhook_id": "msg_" + secrets.token_hex(12),
-                "webhook_status": "pending",
+                "webhook_status": "pending" if self.forwarded else None,
             },
         )
         self.rows += 1
