@@ -8,6 +8,7 @@ redacted. The first ``BODY_CAP`` bytes of each request body are kept as text, wi
 
 from __future__ import annotations
 
+import json
 import threading
 from collections import Counter, deque
 from dataclasses import asdict, dataclass
@@ -19,6 +20,29 @@ SECRET_PARAMS = {"access_token", "api_key", "token", "client_secret", "refresh_t
 SECRET_HEADERS = {"authorization", "proxy-authorization", "cookie", "x-api-key", "api-key"}
 #: Bytes of a request body the journal keeps (``body_bytes`` has the full size).
 BODY_CAP = 8192
+
+
+def redact_body(body: str | None, content_type: str | None) -> str | None:
+    """A form or JSON body with credential fields (``client_secret``, ``refresh_token``...) redacted."""
+    if not body:
+        return body
+    kind = (content_type or "").split(";")[0].strip().lower()
+    if kind == "application/x-www-form-urlencoded":
+        return redact_query(body)
+    if kind.endswith("json") and any(name in body for name in SECRET_PARAMS):
+        try:
+            return json.dumps(_redact_json(json.loads(body)))
+        except ValueError:  # cut at BODY_CAP, or not JSON after all: keep nothing that may hold a secret
+            return "[redacted]"
+    return body
+
+
+def _redact_json(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: "[redacted]" if k.lower() in SECRET_PARAMS else _redact_json(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_redact_json(v) for v in value]
+    return value
 
 
 def redact_headers(raw: list[tuple[bytes, bytes]]) -> dict[str, str]:
@@ -73,6 +97,7 @@ class Journal:
             return entry
 
     def close(self, entry: JournalEntry, status: int, duration_ms: float) -> None:
+        entry.body = redact_body(entry.body, (entry.headers or {}).get("content-type"))
         entry.status = status
         entry.duration_ms = round(duration_ms, 3)
         with self._lock:
