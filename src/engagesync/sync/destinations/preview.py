@@ -11,6 +11,7 @@ copy is sent outside the ledger.
 
 from __future__ import annotations
 
+import contextlib
 import json
 from typing import Any
 
@@ -152,7 +153,11 @@ def test_send(
             raise
         finally:
             counts = {"edited": payload is not None, "responses": recorder.rows if recorder else 0}
-            storage.run_finish(store, run_id, name, status, counts, error)
+            storage.run_finish(store, run_id, name, status, counts, error, kind="test")
+            url, secret = config.responses.webhook_url, storage.secret(store, name)
+            if recorder is not None and url and secret:
+                with contextlib.suppress(Exception):  # the receiver's trouble never hides the answer
+                    webhook.forward(store, name, url, secret)
 
 
 def _send_edited(client: ApiClient, plan: Plan, payload: dict[str, Any]) -> dict[str, Any]:

@@ -214,7 +214,9 @@ def run_start(store: Store, name: str, version: int, kind: str) -> int:
     return int(rows[0][0])
 
 
-def run_finish(store: Store, run_id: int, name: str, status: str, counts: dict[str, Any], error: str | None) -> None:
+def run_finish(
+    store: Store, run_id: int, name: str, status: str, counts: dict[str, Any], error: str | None, kind: str = "run"
+) -> None:
     now = utcnow()
     with store.transaction() as con:
         con.execute(
@@ -222,7 +224,8 @@ def run_finish(store: Store, run_id: int, name: str, status: str, counts: dict[s
             "WHERE id = ?",
             [now, status, json.dumps(counts, default=str), error, run_id],
         )
-        con.execute(f"UPDATE {ENGINE_SCHEMA}.destinations SET last_run_at = ? WHERE name = ?", [now, name])
+        if kind != "test":  # a test send is not a scheduled delivery
+            con.execute(f"UPDATE {ENGINE_SCHEMA}.destinations SET last_run_at = ? WHERE name = ?", [now, name])
 
 
 def runs(store: Store, name: str, limit: int = 50) -> list[DeliveryRun]:

@@ -27,10 +27,11 @@ def due(destination: Destination, now_seconds: float | None = None) -> float:
     """Seconds until the destination's next run (<= 0: due now)."""
     if not destination.active:
         return float("inf")
-    if destination.last_run_at is None:
-        return 0.0
+    last = destination.last_run_at
+    if last is None or (destination.activated_at is not None and last < destination.activated_at):
+        return 0.0  # activated now: deliver now, then on the schedule
     every = timedelta(seconds=destination.every_seconds or 60.0)
-    return (destination.last_run_at + every - utcnow()).total_seconds()
+    return (last + every - utcnow()).total_seconds()
 
 
 class Worker:
