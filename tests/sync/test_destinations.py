@@ -356,6 +356,40 @@ def test_a_deactivated_destination_sends_nothing_and_an_active_one_delivers(
     assert len([line for line in logs if line.startswith("delivered")]) == 1
 
 
+def test_a_stop_request_ends_the_run_after_the_current_window_and_the_next_run_finishes(
+    linked: tuple[Sandbox, Store, Path],
+) -> None:
+    """SIGTERM in `engagesync run` = ``Worker.stop()``: the window in flight is committed, the rest waits."""
+    sandbox, store, home = linked
+    path = str(home / "store.duckdb")
+    rows = _tickets(sandbox, 5, _mailbox(sandbox))
+    dest.create(store, "halt", _manual(_jsonl(home / "h.jsonl", rows), exclude=["internal_id", "team"]))
+    dest.activate(store, "halt", every=0.1)
+    store.close()
+    logs: list[str] = []
+    worker = dest.Worker(path, logs.append)
+
+    def progress(_: str, counts: dict[str, Any]) -> None:
+        if counts["read"] == 2:
+            worker.stop()  # what the SIGTERM handler does
+
+    worker.progress = progress
+    since = _last_id(sandbox)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("ENGAGESYNC_COMMIT_RECORDS", "1")
+        worker.run()
+    assert next(line for line in logs if line.startswith("delivered")).startswith(
+        "delivered halt run=1 status=stopped read=2"
+    )
+    assert logs[-1] == "worker stopped"
+    assert len(_journal(sandbox, "groove-helpdesk", "POST", since)) == 2
+    dest.Worker(path, logs.append).run(once=True)
+    subjects = [json.loads(p["body"])["subject"] for p in _journal(sandbox, "groove-helpdesk", "POST", since)]
+    assert subjects == [r["subject"] for r in rows]  # the rest, once
+    with Store(path) as db:
+        assert [r.status for r in dest.runs(db, "halt")] == ["ok", "stopped"]
+
+
 # -- configuration errors ---------------------------------------------------------------------------------
 @pytest.mark.parametrize(
     ("options", "message"),

@@ -119,6 +119,10 @@ def create(
             fail(f"create {name}: give --template, or --method and --url for a manual configuration")
     if method and not url and not base:
         fail(f"create {name}: --method needs --url")
+    if template and (method or url or format_ or header):
+        fail(
+            f"create {name}: give --template or a manual configuration (--method, --url, --format, --header), not both"
+        )
     options = _options(
         connection=connection, source=source, template=template, method=method, url=url, format=format_,
         header=header, exclude=exclude, map=map_, key=key, batching=batching, batch_size=batch_size,
