@@ -383,11 +383,11 @@ def test_a_stop_request_ends_the_run_after_the_current_window_and_the_next_run_f
     )
     assert logs[-1] == "worker stopped"
     assert len(_journal(sandbox, "groove-helpdesk", "POST", since)) == 2
-    dest.Worker(path, logs.append).run(once=True)
+    with Store(path) as db:
+        assert dest.deliver(db, "halt").counts["done"] == 3
+        assert [r.status for r in dest.runs(db, "halt")] == ["ok", "stopped"]
     subjects = [json.loads(p["body"])["subject"] for p in _journal(sandbox, "groove-helpdesk", "POST", since)]
     assert subjects == [r["subject"] for r in rows]  # the rest, once
-    with Store(path) as db:
-        assert [r.status for r in dest.runs(db, "halt")] == ["ok", "stopped"]
 
 
 # -- configuration errors ---------------------------------------------------------------------------------
