@@ -195,3 +195,27 @@ def test_bad_options_exit_2_with_one_line(store: str, args: tuple[str, ...], mes
     code, output = run_cli(*base, *args)
     assert code == 2 and message in output, output
     assert "Traceback" not in output
+
+
+def test_run_when_the_api_is_down_exits_4_in_one_line_and_records_the_failed_run(
+    home: Path, store: str, tmp_path: Path
+) -> None:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    down = f"http://127.0.0.1:{port}/groove-helpdesk/v1"
+    assert run_cli("connect", "down", "--api", "groove-helpdesk", "--base-url", down, "--token", "s3cret-tok")[0] == 0
+    source = tmp_path / "one.jsonl"
+    source.write_text(json.dumps({"body": "b", "from": "x@y.example", "mailbox": "m", "subject": "s"}) + "\n")
+    create = ("destinations", "create", "dead", "--connection", "down", "--source", str(source), "--template",
+              "create_ticket", "--store", store)  # fmt: skip
+    assert run_cli(*create)[0] == 0
+    code, output = run_cli("destinations", "run", "dead", "--store", store)
+    assert code == 4, output
+    assert output.startswith("error: the API could not be reached") and len(output.strip().splitlines()) == 1
+    assert "s3cret-tok" not in output
+    code, output = run_cli("destinations", "runs", "dead", "--store", store, "--json")
+    (run,) = json.loads(output)
+    assert run["status"] == "failed" and "cannot connect" in run["error"] and run["done"] == 0
