@@ -12,6 +12,7 @@ copy is sent outside the ledger.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 from typing import Any
 
@@ -49,31 +50,45 @@ def preview(
     connection = connection_of(config.connection, connections)
     with open_client(connection, connections) as client:
         plan = plan_for(name, config, connection, client)
-        samples = samples_of(plan, store, want=limit * (config.batching.size if config.batching.enabled else 1))
-        records = [s["record"] for s in samples["records"]]
-        requests = []
-        for group in plan.groups(records)[:limit]:
-            request = plan.request_for([records[i] for i in group])
-            requests.append(
-                {
-                    "lines": [samples["records"][i]["line"] for i in group],
-                    "records": len(group),
-                    **render(client, request),
-                }
-            )
-            if plan.template is not None and plan.template.send_batch is not None and len(group) > 1:
-                requests[-1]["note"] = f"the {len(group)} records go as one aliased GraphQL request; the first shown"
-    return {"destination": name, "requests": requests, "rejected": samples["rejected"]}
+        window = window_for(plan, None)
+        requests: list[dict[str, Any]] = []
+        rejected: list[dict[str, Any]] = []
+        # grouped window by window, as a delivery run groups them (by_attribute gathers within a window)
+        for samples in _windows(plan, store, window):
+            rejected.extend(samples["rejected"])
+            found = samples["records"]
+            records = [s["record"] for s in found]
+            for group in plan.groups(records):
+                if len(requests) >= limit:
+                    break
+                request = plan.request_for([records[i] for i in group])
+                entry = {"lines": [found[i]["line"] for i in group], "records": len(group), **render(client, request)}
+                if plan.template is not None and plan.template.send_batch is not None and len(group) > 1:
+                    entry["note"] = f"the {len(group)} records go as one aliased GraphQL request; the first shown"
+                requests.append(entry)
+            if len(requests) >= limit:
+                break
+    return {"destination": name, "requests": requests, "rejected": rejected}
 
 
-def samples_of(plan: Plan, store: Store, want: int) -> dict[str, Any]:
-    """Valid records (mapped, prepared) with their lines and keys, and the locally refused ones."""
+def _windows(plan: Plan, store: Store, window: int) -> Any:
+    """Valid and refused records per ledger window of source rows (``PREVIEW_READ_LIMIT`` rows at most)."""
+    rows = source_rows(plan, store)
+    read = 0
+    while read < PREVIEW_READ_LIMIT:
+        chunk = list(itertools.islice(rows, min(window, PREVIEW_READ_LIMIT - read)))
+        if not chunk:
+            return
+        read += len(chunk)
+        yield _classify(plan, chunk)
+
+
+def _classify(plan: Plan, rows: Any) -> dict[str, Any]:
+    """Each row mapped, prepared and checked as the Pusher does: valid records with line and key, or problems."""
     found: list[dict[str, Any]] = []
     rejected: list[dict[str, Any]] = []
     action = plan.action
-    for taken, (line, raw) in enumerate(source_rows(plan, store)):
-        if len(found) >= want or taken >= PREVIEW_READ_LIMIT:
-            break
+    for line, raw in rows:
         try:
             record = action.prepare(plan.mapping.apply(raw))
             key = record_key(record, plan.config.key, raw)
@@ -203,10 +218,15 @@ def _send_sample(client: ApiClient, plan: Plan, store: Store) -> dict[str, Any]:
 
 
 def _pending(plan: Plan, store: Store, client: ApiClient, connection: str, window: int) -> Any:
-    """Valid records the destination's ledger does not hold yet, in source order."""
-    samples = samples_of(plan, store, want=window)["records"]
-    held = store.ledger_get_many(connection, LEDGER_PREFIX + plan.name, [s["key"] for s in samples])
-    return [s for s in samples if s["key"] not in held]
+    """Valid records the destination's ledger does not hold yet, in source order (the first window
+    that has any)."""
+    for samples in _windows(plan, store, window):
+        found = samples["records"]
+        held = store.ledger_get_many(connection, LEDGER_PREFIX + plan.name, [s["key"] for s in found])
+        pending = [s for s in found if s["key"] not in held]
+        if pending:
+            return pending
+    return []
 
 
 def _response(outcome: Any) -> dict[str, Any]:
