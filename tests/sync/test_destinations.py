@@ -109,9 +109,12 @@ def test_by_attribute_grouping_is_one_array_request_per_group(linked: tuple[Sand
     source = _jsonl(home / "grouped.jsonl", rows)
     config = _manual(source, batch_size=2, grouping="by_attribute", group_by="team", exclude=["internal_id"])
     dest.create(store, "grouped", config)
+    shown = dest.preview(store, "grouped", limit=10)["requests"]
     since = _last_id(sandbox)
     dest.deliver(store, "grouped")  # Groove's /tickets takes one ticket: it refuses arrays, which is fine here
-    bodies = [json.loads(p["body"]) for p in _journal(sandbox, "groove-helpdesk", "POST", since)]
+    posts = _journal(sandbox, "groove-helpdesk", "POST", since)
+    assert [p["body"] for p in posts] == [r["body"] for r in shown]  # the preview is what was sent
+    bodies = [json.loads(p["body"]) for p in posts]
     assert all(isinstance(b, list) for b in bodies)
     groups = [[r["subject"] for r in body] for body in bodies]
     support = [r["subject"] for r in rows if r["team"] == "support"]
@@ -227,11 +230,13 @@ def test_seed_002_sample_payload_through_the_template_and_an_equivalent_manual_c
         dest.apply_options(None, {"connection": "groove-helpdesk", "source": source, "template": "create_ticket"}),
     )
     dest.create(store, "by_hand", _manual(source, format="json"))
+    shown = [dest.preview(store, name, limit=1)["requests"][0] for name in ("by_template", "by_hand")]
     since = _last_id(sandbox)
     for name in ("by_template", "by_hand"):
         assert dest.deliver(store, name).counts["done"] == 1
     posts = _journal(sandbox, "groove-helpdesk", "POST", since)
     assert [json.loads(p["body"]) for p in posts] == [payload, payload]
+    assert [p["body"] for p in posts] == [r["body"] for r in shown]
     tickets = httpx.get(
         f"{sandbox.url}/groove-helpdesk/v1/tickets",
         params={"customer": "lead@form.example"},
