@@ -7,7 +7,15 @@ import argparse
 from rich.console import Console
 from rich.table import Table
 
-from . import connector_bench, groove_sales_bench, growthgenius_bench, memory_bench, push_bench, sandbox_bench
+from . import (
+    connector_bench,
+    groove_sales_bench,
+    growthgenius_bench,
+    memory_bench,
+    push_bench,
+    sandbox_bench,
+    webhooks_bench,
+)
 
 
 def main() -> None:
@@ -39,6 +47,7 @@ def main() -> None:
         ("growthgenius pull", lambda: growthgenius_bench.pull_throughput()),
         ("groove-sales alias push", lambda: groove_sales_bench.alias_push()),
         ("pull memory", lambda: memory_bench.pull_memory(args.pull_records // 10, args.pull_records)),
+        ("webhook receiver", lambda: webhooks_bench.receiver_throughput()),
         ("push memory", lambda: memory_bench.push_memory(args.push_rows // 10, args.push_rows, args.dry_run_rows)),
     ):
         if args.only and not any(word in name for word in args.only):

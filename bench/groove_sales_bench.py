@@ -23,7 +23,7 @@ from engagesync.sync.connections import Connection
 from engagesync.sync.push import Pusher
 from engagesync.sync.store import Store
 
-from .harness import sandbox_server
+from .harness import goal, sandbox_server
 
 Row = tuple[str, str, str, str]
 
@@ -94,8 +94,8 @@ def alias_push(requests: int = 60, batch: int = 25, limit: int = 20, window: flo
                 f"groove-sales push, {label} ({done:,} records in {sent} requests, {limit}/{window:g}s)",
                 f"{per_min:,.0f} rec/min",
                 f"{elapsed:.2f} s, {refused} x 429",
-                f"{elapsed / optimum:.3f}x optimum, {elapsed / paced:.3f}x the optimum at that cycle "
-                f"({bound}); at 100/min: "
+                f"{elapsed / optimum:.3f}x optimum; at that cycle {goal(elapsed / paced, 1.05, at_least=False)}, "
+                f"429s {goal(refused, 0, at_least=False, unit='')} ({bound}); at 100/min: "
                 f"{per_min * 100 / (limit * 60 / window):,.0f} rec/min",
             )
         )

@@ -61,6 +61,12 @@ def sandbox_server(*extra: str, ready_timeout: float = 30.0) -> Iterator[str]:
         yield url
 
 
+def goal(value: float, target: float, *, at_least: bool, unit: str = "x") -> str:
+    """``value`` beside its goal with the verdict: ``0.86x (goal >= 0.9x): MISS``."""
+    met = value >= target if at_least else value <= target
+    return f"{value:.3f}{unit} (goal {'>=' if at_least else '<='} {target:g}{unit}): {'PASS' if met else 'MISS'}"
+
+
 @dataclass
 class Latency:
     count: int

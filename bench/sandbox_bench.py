@@ -9,7 +9,7 @@ from pathlib import Path
 
 import httpx
 
-from .harness import free_port, hammer, process, sandbox_server
+from .harness import free_port, goal, hammer, process, sandbox_server
 
 Row = tuple[str, str, str, str]
 
@@ -53,7 +53,7 @@ def page_throughput(seconds: float = 5.0) -> list[Row]:
             "sandbox: GET /tickets?per_page=50 (loopback)",
             f"{sandbox.rps:,.0f} req/s",
             f"p50 {sandbox.p50:.2f} ms / p99 {sandbox.pct(0.99):.2f} ms",
-            f"{sandbox.rps / bare.rps:.2f}x bare",
+            f"vs bare {goal(sandbox.rps / bare.rps, 0.5, at_least=True)}",
         )
     )
     rows.append(

@@ -8,7 +8,7 @@ import stat
 from pathlib import Path
 
 from engagesync.sandbox.app import Sandbox
-from tests.cli_helpers import EXAMPLES, run_cli
+from tests.cli_helpers import EXAMPLES, create_ticket_push, run_cli
 
 
 def _run(*args: str) -> tuple[int, str]:
@@ -52,27 +52,8 @@ def test_pull_push_rejects_round_trip(home: Path, live_sandbox: Sandbox) -> None
     assert pulled["tickets"]["records"] == live_sandbox.ctx.store.scalar("SELECT COUNT(*) FROM gh_tickets")
     assert all(s["status"] == "complete" for s in pulled.values())
 
-    mailbox = live_sandbox.ctx.store.scalar("SELECT email FROM gh_mailboxes WHERE is_primary = 1")
-    push = [
-        "push",
-        "groove-helpdesk",
-        "create_ticket",
-        "--input",
-        str(EXAMPLES / "tickets.csv"),
-        "--map",
-        "from.email=email",
-        "--map",
-        "from.name=name",
-        "--map",
-        "body=message",
-        "--map",
-        f"mailbox='{mailbox}'",
-        "--map",
-        "tags=split(tags)",
-        "--store",
-        store,
-        "--json",
-    ]
+    maps = ("from.email=email", "from.name=name", "tags=split(tags)")
+    push = create_ticket_push(live_sandbox, EXAMPLES / "tickets.csv", store, "--json", maps=maps)
     code, output = _run(*push)
     summary = json.loads(output)
     assert code == 1 and (summary["done"], summary["rejected"]) == (4, 2)

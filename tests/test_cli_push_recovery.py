@@ -9,7 +9,7 @@ import socket
 from pathlib import Path
 
 from engagesync.sandbox.app import Sandbox
-from tests.cli_helpers import EXAMPLES, run_cli
+from tests.cli_helpers import EXAMPLES, create_ticket_push, run_cli
 
 
 def _closed_port() -> int:
@@ -19,25 +19,8 @@ def _closed_port() -> int:
 
 
 def _push(live_sandbox: Sandbox, store: str, *extra: str) -> list[str]:
-    mailbox = live_sandbox.ctx.store.scalar("SELECT email FROM gh_mailboxes WHERE is_primary = 1")
-    return [
-        "push",
-        "groove-helpdesk",
-        "create_ticket",
-        "--input",
-        str(EXAMPLES / "tickets.csv"),
-        "--map",
-        "from.email=email",
-        "--map",
-        "from.name=name",
-        "--map",
-        "body=message",
-        "--map",
-        f"mailbox='{mailbox}'",
-        "--store",
-        store,
-        *extra,
-    ]
+    maps = ("from.email=email", "from.name=name")
+    return create_ticket_push(live_sandbox, EXAMPLES / "tickets.csv", store, *extra, maps=maps)
 
 
 def _error_line(output: str) -> str:

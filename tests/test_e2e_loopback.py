@@ -22,6 +22,7 @@ import pytest
 
 from engagesync.sandbox.app import Sandbox
 from engagesync.sandbox.ratelimit import RateLimit
+from tests.cli_helpers import create_ticket_push
 
 
 def _cli(home: Path, *args: str, progress: bool = False) -> subprocess.Popen[bytes]:
@@ -126,22 +127,7 @@ def test_push_killed_mid_way_and_rerun_creates_each_ticket_exactly_once(
     live_sandbox.ctx.set_rate_limit("groove-helpdesk", None)
     source = tmp_path / "tickets.csv"
     _tickets_csv(source, 300)
-    mailbox = live_sandbox.ctx.store.scalar("SELECT email FROM gh_mailboxes WHERE is_primary = 1")
-    args = (
-        "push",
-        "groove-helpdesk",
-        "create_ticket",
-        "--input",
-        str(source),
-        "--map",
-        "from=email",
-        "--map",
-        "body=message",
-        "--map",
-        f"mailbox='{mailbox}'",
-        "--store",
-        str(tmp_path / "push.duckdb"),
-    )
+    args = create_ticket_push(live_sandbox, source, tmp_path / "push.duckdb", maps=("from=email",))
     rng = random.Random(5)
     kills = 0
     for _ in range(3):  # each run is killed once the sandbox holds a further random share of the tickets
@@ -177,27 +163,11 @@ def test_push_under_5xx_and_timeouts_loses_nothing_and_duplicates_nothing(
     )
     source = tmp_path / "tickets.csv"
     _tickets_csv(source, 40)
-    mailbox = live_sandbox.ctx.store.scalar("SELECT email FROM gh_mailboxes WHERE is_primary = 1")
     env_timeout = {"ENGAGESYNC_TIMEOUT": "0.5"}
     os.environ.update(env_timeout)
     try:
         code = _finish(
-            _cli(
-                home,
-                "push",
-                "groove-helpdesk",
-                "create_ticket",
-                "--input",
-                str(source),
-                "--map",
-                "from=email",
-                "--map",
-                "body=message",
-                "--map",
-                f"mailbox='{mailbox}'",
-                "--store",
-                str(tmp_path / "push.duckdb"),
-            ),
+            _cli(home, *create_ticket_push(live_sandbox, source, tmp_path / "push.duckdb", maps=("from=email",))),
             timeout=300,
         )
     finally:

@@ -10,7 +10,7 @@ and prints what happened, including the webhooks the sandbox delivered for the n
 same for GrowthGenius: its streams pulled through ``updated_at`` windows, ``contacts.csv`` pushed twice.
 Last Groove sales: connected through the OAuth authorization-code flow, flows/steps/labels/people
 pulled over GraphQL, ``flow_members.csv`` (Salesforce ids) added to a flow with aliased mutations.
-Finally a saved destination (seed 002): a table of new leads in the store, sent to Groove's
+Then Volt, and finally a saved destination (seed 002): a table of new leads in the store, sent to Groove's
 ``tickets`` by a manual configuration, previewed, tested, activated, delivered by one worker pass,
 with every API response kept as ``new_leads.responses`` and forwarded to a signed webhook.
 """
@@ -72,6 +72,7 @@ def run(store: str, seed: int = 0, tickets: int = 200, examples: Path = EXAMPLES
         )
         gg_created = _growthgenius(sandbox, url, store, examples)
         gs_added = _groove_sales(sandbox, url, store, examples)
+        volt_ok = _volt(sandbox, url, store)
         kept = _destination(sandbox, url, store)
     created = results[0].done
     console.print(
@@ -81,7 +82,7 @@ def run(store: str, seed: int = 0, tickets: int = 200, examples: Path = EXAMPLES
         f"everything pulled into {store}. Open it with: duckdb {store}"
     )
     console.print(f"The destination new_leads delivered {kept} leads; its responses: SELECT * FROM new_leads.responses")
-    return not (created == 0 or len(delivered) < created or gg_created == 0 or gs_added == 0 or kept == 0)
+    return volt_ok and kept > 0 and not (created == 0 or len(delivered) < created or gg_created == 0 or gs_added == 0)
 
 
 def _primary_mailbox(client: Any) -> str:
@@ -228,6 +229,76 @@ def _groove_sales(sandbox: Any, url: str, store: str, examples: Path) -> int:
     return runs[0].done if runs[1].done == 0 and runs[0].rejected >= 1 else 0
 
 
+# -- Volt ------------------------------------------------------------------------------------------------
+def _volt(sandbox: Any, url: str, store: str) -> bool:
+    """Pull Volt, send a text, schedule a wave an hour ahead, then move the sandbox's virtual clock and
+    watch the wave go out and its delivery statuses arrive; True when every text was delivered once."""
+    sandbox.ctx.set_rate_limit("volt", None)
+    creds = sandbox.credentials(base_url=url)["volt"]
+    base_url, secrets, settings = connectors.from_sandbox("volt", creds)
+    audience = creds["samples"]["list_names"][0]
+    settings["list_names"] = audience
+    settings["wave_ids"] = ",".join(creds["samples"]["wave_ids"])  # the schema lists no waves: name them
+    connection = Connection("volt", "volt", base_url, secrets, settings)
+    primary, peer = creds["primary_phone"], creds["samples"]["contact_phones"][0]
+    console.rule("[bold]Volt[/bold]: SMS over GraphQL, a wave on the virtual clock, delivery statuses")
+    with Store(store) as db, connectors.client_for(connection) as client:
+        result = pull(client, connection.name, connectors.streams_for(connection), None, db)
+        table = Table(
+            title=f"10. pull the inbox, contacts, messages, webhooks, lists and waves ({result.elapsed:.2f}s)"
+        )
+        for column in ("stream", "records", "pages", "requests", "table"):
+            table.add_column(column)
+        for s in result.streams.values():
+            table.add_row(s.name, f"{s.records:,}", str(s.pages), str(s.requests), f"volt.{s.name}")
+        console.print(table)
+        actions = connectors.actions_for(connection)
+        at = sandbox.ctx.clock.now() + 3600
+        when = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(at))
+        sent = Pusher(client, connection.name, actions["send_message"], db).run(
+            iter([(1, {"to": peer, "from": primary, "body": "Your order shipped today"})])
+        )
+        record = {
+            "type": "account",
+            "primaryPhone": primary,
+            "waveName": "Demo wave",
+            "listNames": audience,
+            "scheduledTime": when,
+            "messageBody": "Hi {contact.first_name}, 20% off this weekend",
+        }
+        scheduled = Pusher(client, connection.name, actions["schedule_wave"], db).run(iter([(1, record)]))
+        [(wave_id,)] = db.execute(
+            "SELECT remote_id FROM _engagesync.ledger WHERE connection = 'volt' AND action = 'schedule_wave'"
+        )
+        console.print(
+            f'11. sent 1 text to {peer} ({sent.done} done) and scheduled wave {wave_id} to list "{audience}" '
+            f"for {when} UTC ({scheduled.done} done)"
+        )
+        settings["wave_ids"] += f",{wave_id}"
+        streams = connectors.streams_for(connection)
+        table = Table(title="12. the virtual clock moves; pull waves and messages after each step")
+        for column in ("clock", "wave messages", "delivered", "failed", "statuses of the wave's messages"):
+            table.add_column(column)
+        totals: tuple[Any, ...] = ()
+        httpx.post(f"{url}/_sandbox/clock/freeze").raise_for_status()  # only the advances move it
+        for label, seconds in (("scheduled", 0.0), ("+1 h: the wave goes out", 3600.0), ("+10 s: carrier", 10.0)):
+            httpx.post(f"{url}/_sandbox/clock/advance", json={"seconds": seconds}).raise_for_status()
+            pull(client, connection.name, streams, ["messages", "waves"], db)
+            totals = db.execute(
+                "SELECT totalMessages, totalMessagesDelivered, totalMessagesFailed FROM volt.waves WHERE id = ?",
+                [str(wave_id)],
+            )[0]
+            statuses = db.execute(
+                "SELECT status, COUNT(*) FROM volt.messages WHERE waveId = ? GROUP BY status ORDER BY status",
+                [str(wave_id)],
+            )
+            table.add_row(label, *map(str, totals), ", ".join(f"{n} {status}" for status, n in statuses) or "-")
+        console.print(table)
+    return (
+        sent.done == 1 and scheduled.done == 1 and bool(totals) and totals[0] > 0 and totals[1] + totals[2] == totals[0]
+    )
+
+
 # -- a saved destination (seed 002) ----------------------------------------------------------------------
 def _destination(sandbox: Any, url: str, store: str) -> int:
     """Create, preview, test and activate a destination; one worker pass; show its responses table."""
@@ -262,10 +333,10 @@ def _destination(sandbox: Any, url: str, store: str) -> int:
             },
         )
         dest.create(db, "new_leads", config, connections)
-        console.print("10. [bold]create[/bold] new_leads (inactive until activated):")
+        console.print("13. [bold]create[/bold] new_leads (inactive until activated):")
         console.print(config.to_yaml(), markup=False)
         shown = dest.preview(db, "new_leads", limit=1, connections=connections)["requests"][0]
-        console.print(f"11. [bold]preview[/bold]: {shown['method']} {shown['url']}", markup=True)
+        console.print(f"14. [bold]preview[/bold]: {shown['method']} {shown['url']}", markup=True)
         console.print(
             f"    x-lead: {shown['headers']['x-lead']}   authorization: {shown['headers']['authorization']}",
             markup=False,
@@ -273,11 +344,11 @@ def _destination(sandbox: Any, url: str, store: str) -> int:
         console.print(f"    {shown['body']}", markup=False)
         tested = dest.test_send(db, "new_leads", connections=connections)
         console.print(
-            f"12. [bold]test[/bold]: the first lead sent once, answered {tested['response']['status']} "
+            f"15. [bold]test[/bold]: the first lead sent once, answered {tested['response']['status']} "
             "(it counts as delivered: activating will not send it again)"
         )
         dest.activate(db, "new_leads", every=60)
-        console.print("13. [bold]activate[/bold] --every 60s, then one pass of `engagesync run`:")
+        console.print("16. [bold]activate[/bold] --every 60s, then one pass of `engagesync run`:")
     worker = dest.Worker(store, lambda line: console.print(f"    {line}", markup=False), connections=connections)
     worker.run(once=True)
     with Store(store) as db:
@@ -285,7 +356,7 @@ def _destination(sandbox: Any, url: str, store: str) -> int:
             "SELECT id, run_id, record_key, status, headers->>'location', webhook_status "
             'FROM "new_leads"."responses" ORDER BY id'
         )
-    table = Table(title="14. the responses source: SELECT * FROM new_leads.responses")
+    table = Table(title="17. the responses source: SELECT * FROM new_leads.responses")
     for column in ("id", "run", "record key", "status", "location", "webhook"):
         table.add_column(column)
     for row in rows:

@@ -100,12 +100,12 @@ def test_nexla_unknown_event_types_are_named(groove: httpx.Client) -> None:
         "webhooks",
         json={
             "webhook_url": "https://hooks.example/g",
-            "event_types": ["ticket.created", "ticket.state_changed"],
+            "event_types": ["ticket.created", "ticket.updated"],
         },
     )
     assert response.status_code == 422
     [message] = response.json()["errors"]
-    assert message.startswith("event_types contains unknown event(s) 'ticket.state_changed'")
+    assert message.startswith("event_types contains unknown event(s) 'ticket.updated'")
     assert "ticket_opened, ticket_closed" in message
     assert groove.get("webhooks").json() == {"webhooks": []}  # nothing half-registered
     empty = groove.post("webhooks", json={"webhook_url": "https://hooks.example/g", "event_types": []})

@@ -28,6 +28,7 @@ from starlette.routing import BaseRoute, Route
 
 from engagesync.sandbox.api import AuthResult, EmulatedApi, Tenant
 from engagesync.sandbox.app import Sandbox
+from engagesync.sandbox.auth import bearer_token
 
 ECHO_ID = "echo"
 ECHO_PREFIX = "/echo/v1"
@@ -148,10 +149,7 @@ class EchoApi(EmulatedApi):
 
     # -- auth ------------------------------------------------------------------------------------
     def authenticate(self, request: Request) -> AuthResult | None:
-        header = request.headers.get("authorization", "")
-        token = header[7:].strip() if header[:7].lower() == "bearer " else None
-        token = token or request.query_params.get("access_token")
-        cred = self.ctx.find_credential(self.id, token)
+        cred = self.ctx.find_credential(self.id, bearer_token(request, query_param="access_token"))
         if cred is None:
             return None
         return AuthResult(cred.tenant_id, rate_key=cred.secret, credential=cred.secret)

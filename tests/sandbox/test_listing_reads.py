@@ -1,4 +1,4 @@
-"""``Store.page`` / ``Store.counted`` answer exactly what LIMIT/OFFSET and COUNT(*) would, whatever mix
+"""``SandboxDB.page`` / ``SandboxDB.counted`` answer exactly what LIMIT/OFFSET and COUNT(*) would, whatever mix
 of sequential reads, jumps and writes a client makes (they only skip work the data has not changed)."""
 
 from __future__ import annotations
@@ -6,7 +6,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engagesync.sandbox.store import Store
+from engagesync.sandbox.store import SandboxDB
 
 SQL = "SELECT * FROM items WHERE tenant_id = ? {after} ORDER BY at, id"
 KEYS = [("at", "at"), ("id", "id")]
@@ -22,7 +22,7 @@ _op = st.one_of(
 @settings(max_examples=150, deadline=None)
 @given(initial=st.lists(st.integers(0, 5), max_size=40), ops=st.lists(_op, max_size=40))
 def test_pages_and_counts_equal_the_plain_queries(initial: list[int], ops: list[tuple[str, int, int]]) -> None:
-    store = Store()
+    store = SandboxDB()
     store.executescript("CREATE TABLE items (tenant_id INTEGER, id INTEGER, at INTEGER, PRIMARY KEY (tenant_id, id))")
     store.executemany("INSERT INTO items VALUES (1, ?, ?)", [(i, at) for i, at in enumerate(initial)])
     store.executemany("INSERT INTO items VALUES (2, ?, 0)", [(i,) for i in range(5)])  # another tenant

@@ -170,7 +170,7 @@ def test_commit_page_is_atomic_when_the_state_write_fails(store: Store, monkeypa
 
 def test_commit_page_is_atomic_when_a_later_chunk_fails(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
     """A page bigger than one INSERT: the first chunk lands inside the transaction, the second fails."""
-    monkeypatch.setattr("engagesync.sync.store._CHUNK_ROWS", 2)
+    monkeypatch.setattr("engagesync.sync.store.tables._CHUNK_ROWS", 2)
     real = Store._upsert
     calls = []
 

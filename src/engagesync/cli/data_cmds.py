@@ -28,6 +28,7 @@ from ..sync.pull import COMMIT_RECORDS, PullError, pull
 from ..sync.push import Pusher, PushResult, is_outage, retry_rejects
 from ..sync.readers import InputError
 from ..sync.store import Store
+from ..sync.webhooks.registration import event_stream
 from .common import AUTH, FAILED, OK, PARTIAL, USAGE, TimeoutOpt, emit_json, err, fail, out
 from .oauth_connect import oauth_connection
 
@@ -208,18 +209,15 @@ def check(
 def streams(name: Annotated[str, typer.Argument(help="Connection name.")], as_json: JsonOpt = False) -> None:
     """List the streams a connection can pull, with primary keys and columns."""
     connection = _connection(name)
-    found = _streams(connection)
+    specs = [s.spec for s in _streams(connection).values()]
+    events = event_stream(connection)  # webhook events `listen` stores, once an endpoint exists
+    specs += [events] if events else []
     if as_json:
         emit_json(
             {
                 "streams": [
-                    {
-                        "name": s.spec.name,
-                        "primary_key": list(s.spec.primary_key),
-                        "parent": s.spec.parent,
-                        "columns": s.spec.columns,
-                    }
-                    for s in found.values()
+                    {"name": s.name, "primary_key": list(s.primary_key), "parent": s.parent, "columns": s.columns}
+                    for s in specs
                 ]
             }
         )
@@ -227,8 +225,8 @@ def streams(name: Annotated[str, typer.Argument(help="Connection name.")], as_js
     table = Table(title=f"streams of {name}")
     for column in ("stream", "primary key", "per", "columns"):
         table.add_column(column)
-    for s in found.values():
-        table.add_row(s.spec.name, ", ".join(s.spec.primary_key), s.spec.parent or "", ", ".join(s.spec.columns))
+    for s in specs:
+        table.add_row(s.name, ", ".join(s.primary_key), s.parent or "", ", ".join(s.columns))
     out.print(table)
 
 

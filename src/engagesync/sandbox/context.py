@@ -18,7 +18,7 @@ from .clock import VirtualClock
 from .faults import FaultBook
 from .journal import Journal
 from .ratelimit import RateLimit, SlidingWindowLimiter
-from .store import Store
+from .store import SandboxDB
 from .webhooks import Outbox
 
 if TYPE_CHECKING:
@@ -28,7 +28,7 @@ DEFAULT_TENANT = "default"
 
 
 @dataclass(frozen=True)
-class Credential:
+class IssuedCredential:
     api: str
     secret: str
     tenant_id: int
@@ -45,7 +45,7 @@ class SandboxContext:
         seed: int = 0,
         api_factories: Iterable[Callable[[SandboxContext], EmulatedApi]] = (),
     ) -> None:
-        self.store = Store(db_path)
+        self.store = SandboxDB(db_path)
         self.clock = VirtualClock(
             offset=float(self.store.get_meta("clock_offset", 0.0)), frozen_at=self.store.get_meta("clock_frozen_at")
         )
@@ -182,25 +182,25 @@ class SandboxContext:
         secret: str,
         expires_at: float | None = None,
         data: dict[str, Any] | None = None,
-    ) -> Credential:
+    ) -> IssuedCredential:
         self.store.execute(
             "INSERT INTO credentials (api, secret, tenant_id, kind, expires_at, revoked, data) "
             "VALUES (?, ?, ?, ?, ?, 0, ?) ON CONFLICT(api, secret) DO UPDATE SET tenant_id = excluded.tenant_id,"
             " kind = excluded.kind, expires_at = excluded.expires_at, revoked = 0, data = excluded.data",
             (api, secret, tenant_id, kind, expires_at, json.dumps(data or {})),
         )
-        return Credential(api, secret, tenant_id, kind, expires_at, False, data or {})
+        return IssuedCredential(api, secret, tenant_id, kind, expires_at, False, data or {})
 
     def find_credential(
         self, api: str, secret: str | None, kind: str | None = None, include_inactive: bool = False
-    ) -> Credential | None:
+    ) -> IssuedCredential | None:
         """A live credential (not revoked, not expired on the virtual clock), or ``None``."""
         if not secret:
             return None
         row = self.store.one("SELECT * FROM credentials WHERE api = ? AND secret = ?", (api, secret))
         if row is None or (kind is not None and row["kind"] != kind):
             return None
-        cred = Credential(
+        cred = IssuedCredential(
             row["api"],
             row["secret"],
             row["tenant_id"],
@@ -215,13 +215,15 @@ class SandboxContext:
             return None
         return cred
 
-    def credentials_of(self, api: str, tenant_id: int, kind: str) -> list[Credential]:
+    def credentials_of(self, api: str, tenant_id: int, kind: str) -> list[IssuedCredential]:
         rows = self.store.all(
             "SELECT * FROM credentials WHERE api = ? AND tenant_id = ? AND kind = ? AND revoked = 0 ORDER BY rowid",
             (api, tenant_id, kind),
         )
         return [
-            Credential(r["api"], r["secret"], r["tenant_id"], r["kind"], r["expires_at"], False, json.loads(r["data"]))
+            IssuedCredential(
+                r["api"], r["secret"], r["tenant_id"], r["kind"], r["expires_at"], False, json.loads(r["data"])
+            )
             for r in rows
         ]
 

@@ -39,7 +39,6 @@ class FaultRule:
     remaining: int | None = None  # "next N"
     after: bool = False
     hits: int = 0
-    matched: int = 0
 
     @classmethod
     def parse(cls, rule_id: int, spec: dict[str, Any]) -> FaultRule:
@@ -165,7 +164,6 @@ class FaultBook:
             for rule in self.rules:
                 if not rule.matches(api, method, path, operation):
                     continue
-                rule.matched += 1
                 if rule.probability < 1.0 and self._rng.random() >= rule.probability:
                     continue
                 if rule.remaining is not None:

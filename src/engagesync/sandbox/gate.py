@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.routing import BaseRoute, Match, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .api import EmulatedApi
@@ -63,6 +64,20 @@ class ApiGate:
         self.ctx = ctx
         self.api = api
         self.app = app
+        self._routes: list[BaseRoute] = api.routes()
+
+    def allowed_methods(self, scope: Scope, subpath: str) -> list[str]:
+        """Every method some route serves at this path, for a 405's ``Allow`` (RFC 9110 15.5.6).
+
+        Starlette's router answers 405 from the first route whose path matches and lists only that
+        route's methods, though ``GET /webhooks`` and ``POST /webhooks`` are two routes of one resource."""
+        probe = {**scope, "path": subpath, "root_path": "", "method": "\x00"}
+        matching = [r for r in self._routes if isinstance(r, Route) and r.methods and r.matches(probe)[0] != Match.NONE]
+        # a literal segment names its own resource: /kb/themes is not the knowledge base "themes"
+        fewest = min((len(r.param_convertors) for r in matching), default=0)
+        methods = {m for r in matching if len(r.param_convertors) == fewest for m in r.methods or ()}
+        order = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+        return sorted(methods, key=lambda m: (order.index(m) if m in order else len(order), m))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -77,7 +92,7 @@ class ApiGate:
         receive = _journaled(receive, entry)
         status_box = [0]
         try:
-            await self._handle(scope, receive, send, subpath, method, entry, status_box)
+            await self._handle(scope, receive, send, subpath, method, entry, status_box, started)
         except DroppedConnection:
             status_box[0] = 0  # the client never got a complete response
             raise
@@ -87,7 +102,15 @@ class ApiGate:
             ctx.outbox.kick()
 
     async def _handle(
-        self, scope: Scope, receive: Receive, send: Send, subpath: str, method: str, entry: Any, status_box: list[int]
+        self,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        subpath: str,
+        method: str,
+        entry: Any,
+        status_box: list[int],
+        started: float,
     ) -> None:
         ctx, api = self.ctx, self.api
         extra_headers: dict[str, str] = {}
@@ -96,6 +119,10 @@ class ApiGate:
             if message["type"] == "http.response.start":
                 # the journal shows the status before the client can read the response (and ask for it)
                 status_box[0] = entry.status = message["status"]
+                # so far: a client reading the journal right after its response sees at least this much
+                entry.duration_ms = round((time.perf_counter() - started) * 1000, 3)
+                if message["status"] == 405 and (allowed := self.allowed_methods(scope, subpath)):
+                    extra_headers["Allow"] = ", ".join(allowed)
                 if extra_headers:
                     names = {h.lower().encode() for h in extra_headers}
                     headers = [(k, v) for k, v in message.get("headers", []) if k.lower() not in names]

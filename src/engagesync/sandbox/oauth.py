@@ -36,8 +36,10 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from .auth import bearer_token
+
 if TYPE_CHECKING:
-    from .context import Credential, SandboxContext
+    from .context import IssuedCredential, SandboxContext
 
 CLIENT, CODE, ACCESS, REFRESH, CONSENT = "oauth_client", "oauth_code", "oauth_access", "oauth_refresh", "oauth_consent"
 
@@ -166,12 +168,9 @@ class OAuthServer:
     # -- resource side -------------------------------------------------------------------------
     def bearer(self, request: Request) -> str | None:
         """The access token a request carries: ``Authorization: Bearer`` or ``?access_token=``."""
-        header = request.headers.get("authorization", "")
-        if header[:7].lower() == "bearer ":
-            return header[7:].strip() or None
-        return request.query_params.get("access_token") or None
+        return bearer_token(request, query_param="access_token")
 
-    def access_token(self, request: Request) -> Credential | None:
+    def access_token(self, request: Request) -> IssuedCredential | None:
         """The live access token of a request, or ``None`` (missing, unknown, expired, revoked).
 
         Its first use revokes the refresh token it was refreshed from (Doorkeeper's
@@ -525,7 +524,7 @@ def servers(ctx: SandboxContext) -> list[OAuthServer]:
     return [s for api in ctx.apis.values() if isinstance(s := getattr(api, "oauth", None), OAuthServer)]
 
 
-def _client(cred: Credential) -> OAuthClient:
+def _client(cred: IssuedCredential) -> OAuthClient:
     return OAuthClient(
         cred.secret,
         cred.data["client_secret"],

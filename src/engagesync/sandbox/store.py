@@ -43,11 +43,11 @@ CREATE TABLE IF NOT EXISTS sandbox_sink (
 """
 
 
-#: Listing reads remembered by ``Store.counted`` / ``Store.page`` (least recently used dropped first).
+#: Listing reads remembered by ``SandboxDB.counted`` / ``SandboxDB.page`` (least recently used dropped first).
 _READS_KEPT = 512
 
 
-class Store:
+class SandboxDB:
     """A locked SQLite connection with small helpers; rows come back as ``sqlite3.Row``."""
 
     def __init__(self, path: str | None = None) -> None:

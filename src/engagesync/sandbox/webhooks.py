@@ -170,7 +170,9 @@ class Outbox:
             status_code = response.status_code
             if not 200 <= status_code < 300:
                 error = f"receiver answered {status_code}"
-        except httpx.HTTPError as exc:
+        except Exception as exc:  # any failure is this delivery's, never the outbox's
+            # not only httpx.HTTPError: httpx.InvalidURL (a host it cannot encode), a header it cannot
+            # send, an in-process receiver that crashes. One bad delivery must not stop the others.
             error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
         duration_ms = (time.perf_counter() - started) * 1000
         now = self.ctx.clock.now()

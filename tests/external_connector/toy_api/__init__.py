@@ -16,12 +16,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from engagesync.client.actions import ActionSpec
 from engagesync.client.auth import BearerToken
 from engagesync.client.budget import RateBudget
 from engagesync.client.connector import Connector, SandboxLink, Setting
 from engagesync.client.http import ApiClient
-from engagesync.client.streams import Page, Stream, StreamSpec
+from engagesync.client.streams import Page, StreamSpec
 from engagesync.sandbox import AuthResult, EmulatedApi
 from engagesync.sandbox.api import Tenant
 
@@ -82,27 +81,25 @@ class NotesStream:
             page = int(nxt)
 
 
+def make_client(base_url: str, **kwargs: Any) -> ApiClient:
+    token = kwargs.pop("token")
+    window = float(kwargs.pop("window_seconds", 60.0))
+    budget = RateBudget(window_seconds=window, on_wait=kwargs.pop("on_wait", None))
+    return ApiClient(base_url, auth=BearerToken(token), budget=budget, **kwargs)
+
+
+def check(client: ApiClient) -> dict[str, Any]:
+    return {"ok": True, "notes_on_first_page": len(client.get_json("notes")["notes"])}
+
+
 class ToyConnector(Connector):
     api = "toy"
     settings = (Setting("token", secret=True, required=True, description="toy API token"),)
-
-    def make_client(self, base_url: str, **kwargs: Any) -> ApiClient:
-        token = kwargs.pop("token")
-        window = float(kwargs.pop("window_seconds", self.window_seconds))
-        budget = RateBudget(window_seconds=window, on_wait=kwargs.pop("on_wait", None))
-        return ApiClient(base_url, auth=BearerToken(token), budget=budget, **kwargs)
-
-    def streams(self, **settings: Any) -> Mapping[str, Stream]:
-        return {"notes": NotesStream()}
-
-    def actions(self) -> Mapping[str, ActionSpec]:
-        return {}
-
-    def check(self, client: ApiClient) -> dict[str, Any]:
-        return {"ok": True, "notes_on_first_page": len(client.get_json("notes")["notes"])}
 
     def from_sandbox(self, creds: Mapping[str, Any], transport: httpx.BaseTransport | None = None) -> SandboxLink:
         return SandboxLink(creds["base_url"], {"token": creds["token"]})
 
 
-CONNECTOR = ToyConnector()
+CONNECTOR = ToyConnector(
+    make_client=make_client, streams=lambda **settings: {"notes": NotesStream()}, actions=dict, check=check
+)

@@ -11,8 +11,9 @@ import math
 import re
 import sys
 import time
-from datetime import UTC, datetime
 from typing import Any
+
+from ...timefmt import parse_datetime
 
 Problem = tuple[str, str]  # (field, reason)
 
@@ -82,18 +83,6 @@ MESSAGE_FIELDS: dict[str, str] = {
 }
 MESSAGE_REQUIRED = ("contact_id", "message_type")
 
-USER_FIELDS = (
-    "id",
-    "team_id",
-    "created_at",
-    "email",
-    "email_bcc",
-    "first_name",
-    "full_name",
-    "last_name",
-    "reporting_email",
-    "roles",
-)
 
 #: Contact search (``POST /contacts/search``): sort fields and paging, Apollo-style.
 SORT_FIELDS = ("contact_last_activity_date", "contact_created_at", "contact_updated_at", "contact_name")
@@ -177,11 +166,7 @@ def parse_time(value: Any) -> float | None:
     if text[-1:] in ("Z", "z"):
         text = text[:-1] + "+00:00"
     try:
-        moment = datetime.fromisoformat(text)
-        if moment.tzinfo is None:
-            naive = moment.replace(tzinfo=UTC).timestamp()
-            return (naive - eastern_offset(naive + 5 * 3600)) * 1000
-        return moment.timestamp() * 1000
+        return parse_datetime(text, zone=lambda wall: eastern_offset(wall + 5 * 3600)).timestamp() * 1000
     except (ValueError, OverflowError):  # not ISO-8601, or (with its offset) outside years 1..9999 UTC
         return None
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
@@ -21,8 +21,11 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
+from ...timefmt import parse_datetime
+
 SCHEMA_PATH = Path(__file__).with_name("schema.graphql")
 REAL_GRAPHQL_URL = "https://api.respondflow.com/graphql"
+#: Where the real Volt publishes the public key its webhooks are signed with (seed 004).
 REAL_PUBLIC_KEY_URL = "https://callbacks.respondflow.com/id_rsa.pub"
 
 GRAPHQL_PATH = "/graphql"
@@ -44,7 +47,6 @@ MAX_BODY_LENGTH = 1600  # a concatenated SMS (10 segments), as carriers accept
 MAX_MEDIA = 10  # MMS attachments per message
 
 # -- enums ---------------------------------------------------------------------------------------
-MESSAGE_STATUSES: Final = ("sending", "sent", "delivered", "failed", "received")
 FINAL_STATUSES: Final = ("delivered", "failed")
 STATUS_DESCRIPTIONS: Final = {
     "sending": "Message queued for sending",
@@ -56,10 +58,8 @@ LIST_OPERATORS: Final = ("gt", "gte", "lt", "lte", "eq", "bf", "af", "is", "has"
 NUMERIC_OPERATORS: Final = ("gt", "gte", "lt", "lte", "eq", "neq")
 DATE_OPERATORS: Final = ("bf", "af")
 TEXT_OPERATORS: Final = ("is", "has", "nc")
-WAVE_TYPES: Final = ("account", "organization")
 #: ``Wave.type`` as rendered: "one of contact, account, or group".
 WAVE_TYPE_RENDERED: Final = {"account": "account", "organization": "group", "contact": "contact"}
-NEW_WAVE_STATUSES: Final = ("draft", "scheduled")
 ALL_LIST = "All"
 
 #: Destinations that fail like real carrier errors do (Twilio-style magic numbers).
@@ -122,17 +122,12 @@ UNCONFIRMED = "0001-01-01T00:00:00Z"
 
 
 def parse_scheduled_time(value: str) -> float:
-    """``YYYY-MM-DD HH:MM:SS`` in UTC, as documented; RFC 3339 (``T``, ``Z`` or an offset) also accepted."""
-    text = value.strip()
+    """``YYYY-MM-DD HH:MM:SS`` in UTC, as documented (an offset-less time, which ``timefmt`` reads as UTC);
+    RFC 3339 (``T``, ``Z`` or an offset) also accepted."""
     try:
-        if re.fullmatch(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}", text):
-            return datetime.strptime(text, "%Y-%m-%d %H:%M:%S").replace(tzinfo=UTC).timestamp()
-        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        return parse_datetime(value).timestamp()
     except ValueError:
         raise ValueError(f'scheduledTime must be UTC "YYYY-MM-DD HH:MM:SS" (got {value!r})') from None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed.timestamp()
 
 
 # -- cursors -------------------------------------------------------------------------------------
@@ -206,6 +201,12 @@ def load_public_key(text: str | bytes) -> rsa.RSAPublicKey:
     return key
 
 
+def pem_key_text(text: str | bytes) -> str:
+    """A published key (OpenSSH or PEM) as PEM text, to pin; ``ValueError`` if it is not an RSA key."""
+    key = load_public_key(text)
+    return key.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+
+
 def verify(public_key: rsa.RSAPublicKey | str | bytes, body: bytes, signature: str | bytes | None) -> bool:
     """True if ``signature`` (the header's value, as str or as the raw header bytes) signs ``body`` under Volt's key.
 
@@ -243,3 +244,100 @@ def media_problems(media: Sequence[Any] | None) -> list[str]:
     if len(media) > MAX_MEDIA:
         problems.append(f"at most {MAX_MEDIA} media URLs per message (got {len(media)})")
     return problems
+
+
+# -- the rules of each operation -----------------------------------------------------------------
+# One contract: the emulator's resolvers refuse with these messages and the connector's actions
+# reject a record with the same ones before sending it. Each rule is ``(argument, message)``; the
+# message names its argument. What needs the organization's data (does the list exist, is the field
+# defined, is the number the account's) is checked by the server only.
+Rule = tuple[str, str]
+#: Wave ids are numeric and increase per organization; the document's examples start at 12345.
+WAVE_ID_FLOOR = 12345
+
+
+def body_problems(body: str, media: Sequence[Any] | None, name: str = "body") -> list[Rule]:
+    """A text body (``name``) with its media: not blank unless media is attached, at most 1600 characters."""
+    problems: list[Rule] = [("media", p) for p in media_problems(media)]
+    if not str(body).strip() and not media:
+        problems.append((name, f"{name} must not be blank (or attach media)"))
+    if len(str(body)) > MAX_BODY_LENGTH:
+        problems.append((name, f"{name} is longer than {MAX_BODY_LENGTH} characters ({len(str(body))})"))
+    return problems
+
+
+def scheduled_time_problem(value: object) -> Rule | None:
+    try:
+        parse_scheduled_time(str(value))
+    except ValueError as exc:
+        return ("scheduledTime", str(exc))
+    return None
+
+
+def list_query_problems(query: Mapping[str, Any]) -> list[Rule]:
+    """``createOrUpdateList``'s ``listQuery``: a name that is not the built-in list, not built from itself."""
+    name = str(query.get("listName") or "").strip()
+    source = query.get("querySourceListName") or None
+    if not name:
+        return [("listName", "listName must not be blank")]
+    problems: list[Rule] = []
+    if name == ALL_LIST:
+        problems.append(("listName", f'the "{ALL_LIST}" list is built in and cannot be changed'))
+    if source == name:
+        problems.append(("querySourceListName", "querySourceListName: a list cannot be built from itself"))
+    for rule in query.get("queryCustomFields") or []:
+        if not isinstance(rule, Mapping) or not str(rule.get("field") or "").strip():
+            problems.append(("queryCustomFields", "queryCustomFields: each rule needs a field"))
+        elif rule.get("operator") not in LIST_OPERATORS:
+            problems.append(
+                (
+                    "queryCustomFields",
+                    f'queryCustomFields: operator "{rule.get("operator")}" is not one of {", ".join(LIST_OPERATORS)}',
+                )
+            )
+    return problems
+
+
+def schedule_message_problems(
+    numbers: Sequence[Any], body: str, media: Sequence[Any] | None, scheduled_time: object
+) -> list[Rule]:
+    """``scheduleMessage``: at least one E.164 contact number, a sendable body, a UTC time."""
+    problems: list[Rule] = [("contactNumbers", p) for p in (e164_problem("contactNumbers", n) for n in numbers) if p]
+    if not numbers:
+        problems.append(("contactNumbers", "contactNumbers must name at least one phone number"))
+    problems += body_problems(body, media, "messageBody")
+    time = scheduled_time_problem(scheduled_time)
+    return problems + ([time] if time else [])
+
+
+def schedule_wave_problems(
+    kind: str,
+    primary_phone: str | None,
+    name: str,
+    body: str,
+    media: Sequence[Any] | None,
+    list_names: Sequence[Any],
+    scheduled_time: object,
+) -> list[Rule]:
+    """``scheduleWave``: a named wave over at least one list, a sendable body, a UTC time; an account
+    wave needs the account's number (an organization wave may go to every account's lists)."""
+    problems: list[Rule] = [] if str(name).strip() else [("waveName", "waveName must not be blank")]
+    problems += body_problems(body, media, "messageBody")
+    if not list_names:
+        problems.append(("listNames", "listNames must name at least one list"))
+    time = scheduled_time_problem(scheduled_time)
+    if time:
+        problems.append(time)
+    if kind == "account" and not primary_phone:
+        problems.append(("primaryPhone", "primaryPhone is required for an account wave"))
+    return problems
+
+
+def webhook_url_problem(url: object) -> Rule | None:
+    return None if is_public_url(url) else ("url", f"url must be an absolute http(s) URL (got {url!r})")
+
+
+def webhook_id_problem(value: object) -> Rule | None:
+    """A webhook id is the number ``registerWebhook`` returned."""
+    text = str(value).strip()
+    return None if text.isdigit() and len(text) < 19 else ("id", f"webhook {value} not found")

@@ -8,17 +8,14 @@ next run, reconciling, makes no second call for it.
 
 Forwarding POSTs each row as JSON to the configured URL, signed the Standard Webhooks way
 (``webhook-id``, ``webhook-timestamp``, ``webhook-signature: v1,<base64 HMAC-SHA256>`` over
-``id.timestamp.body`` with the destination's ``whsec_`` secret). Rows not yet accepted stay
-``pending`` and are sent again after the next batch or run with the same ``webhook-id``, so a
-receiver drops repeats.
+``id.timestamp.body`` with the destination's ``whsec_`` secret) by the signer whose deliveries
+``engagesync listen`` verifies. Rows not yet accepted stay ``pending`` and are sent again after the
+next window or run with the same ``webhook-id``, so a receiver drops repeats.
 """
 
 from __future__ import annotations
 
-import base64
 import contextlib
-import hashlib
-import hmac
 import json
 import secrets
 import threading
@@ -31,6 +28,7 @@ import httpx
 
 from ...client.http import ApiClient
 from ..store import Store, utcnow
+from ..webhooks.verify import new_hmac_secret, standard_sign
 from . import storage
 
 #: Seconds a webhook receiver gets to answer.
@@ -38,21 +36,8 @@ WEBHOOK_TIMEOUT = 10.0
 
 
 def new_secret() -> str:
-    """A Standard Webhooks signing secret: ``whsec_`` + base64 of 24 random bytes."""
-    return "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
-
-
-def sign(secret: str, msg_id: str, timestamp: int, body: bytes) -> str:
-    """The ``webhook-signature`` header value for ``body`` (Standard Webhooks, scheme v1)."""
-    key = base64.b64decode(secret.removeprefix("whsec_"))
-    signed = f"{msg_id}.{timestamp}.".encode() + body
-    return "v1," + base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest()).decode()
-
-
-def verify(secret: str, headers: dict[str, str], body: bytes) -> bool:
-    """Whether a delivery's signature is ours (what a receiver checks; used by tests and the docs)."""
-    expected = sign(secret, headers["webhook-id"], int(headers["webhook-timestamp"]), body)
-    return any(hmac.compare_digest(expected, s) for s in headers["webhook-signature"].split())
+    """A Standard Webhooks signing secret (``whsec_`` + 24 random bytes), as ``listen`` verifies them."""
+    return new_hmac_secret()
 
 
 class ResponseRecorder:
@@ -144,7 +129,7 @@ def forward(store: Store, name: str, url: str, secret: str, client: httpx.Client
                 "content-type": "application/json",
                 "webhook-id": row["webhook_id"],
                 "webhook-timestamp": str(stamp),
-                "webhook-signature": sign(secret, row["webhook_id"], stamp, body),
+                "webhook-signature": standard_sign(secret, row["webhook_id"], stamp, body),
             }
             try:
                 answer = http.post(url, content=body, headers=headers)

@@ -14,11 +14,9 @@ from typing import Any
 
 import httpx
 
-from ....client.actions import ActionSpec
-from ....client.connector import Connector, SandboxLink, Setting
+from ....client.connector import Connector, SandboxLink, Setting, WebhookScheme
 from ....client.http import ApiClient
 from ....client.paginate import PaginationLoop, follow_next_page, page_of
-from ....client.streams import Stream
 from .actions import (
     actions,
     reconcile_article,
@@ -30,6 +28,10 @@ from .actions import (
 )
 from .client import WINDOW_SECONDS, GrooveHelpdesk, check, make_client
 from .streams import streams
+from .webhooks import SCHEME as WEBHOOK_SCHEME
+from .webhooks import delete as delete_webhook
+from .webhooks import list_all as list_webhooks
+from .webhooks import register as register_webhook
 
 __all__ = [
     "WINDOW_SECONDS",
@@ -58,20 +60,20 @@ class GrooveHelpdeskConnector(Connector):
     window_seconds = WINDOW_SECONDS
     settings = (Setting("token", secret=True, required=True, description="Groove API token (Settings > API)"),)
 
-    def make_client(self, base_url: str, **kwargs: Any) -> ApiClient:
-        return make_client(base_url, **kwargs)
-
-    def streams(self, **settings: Any) -> Mapping[str, Stream]:
-        return streams(**settings)
-
-    def actions(self) -> Mapping[str, ActionSpec]:
-        return actions()
-
-    def check(self, client: ApiClient) -> dict[str, Any]:
-        return check(client)
-
     def from_sandbox(self, creds: Mapping[str, Any], transport: httpx.BaseTransport | None = None) -> SandboxLink:
         return SandboxLink(creds["base_url"], {"token": creds["token"]})
 
+    def webhook_scheme(self) -> WebhookScheme:
+        return WEBHOOK_SCHEME
 
-CONNECTOR = GrooveHelpdeskConnector()
+    def register_webhook(self, client: ApiClient, url: str, events: list[str] | None) -> list[str]:
+        return register_webhook(client, url, events)
+
+    def list_webhooks(self, client: ApiClient) -> list[dict[str, Any]]:
+        return list_webhooks(client)
+
+    def delete_webhook(self, client: ApiClient, webhook_id: str) -> None:
+        delete_webhook(client, webhook_id)
+
+
+CONNECTOR = GrooveHelpdeskConnector(make_client=make_client, streams=streams, actions=actions, check=check)

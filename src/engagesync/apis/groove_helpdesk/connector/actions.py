@@ -28,7 +28,7 @@ from ....client.paginate import follow_next_page
 from ..contract import TICKET_STATES, is_email, parse_sent_at, strict_bool, unwrap
 from ..contract.fields import ARTICLE_STATES, NAME_MAX, TITLE_MAX, is_http_url, is_webhook_url
 from ..contract.settings import BOOL, KNOWLEDGE_BASE, WIDGET, flatten
-from ..contract.webhooks import WEBHOOK_EVENTS, canonical_event
+from ..contract.webhooks import WEBHOOK_EVENTS, canonical_event, canonical_events
 from . import rules
 from .client import GrooveHelpdesk
 
@@ -72,13 +72,6 @@ def _normalizer(
         return out
 
     return normalize
-
-
-def _checks(*checks: Callable[[Record], list[Problem]]) -> Callable[[Record], list[Problem]]:
-    def validate(record: Record) -> list[Problem]:
-        return [p for check in checks for p in check(record)]
-
-    return validate
 
 
 # -- field specs -----------------------------------------------------------------------------------
@@ -159,7 +152,7 @@ def reconcile_webhook(client: ApiClient, record: Record, since: float | None = N
     url_field = "url" if "url" in record or "webhook_url" not in record else "webhook_url"
     url = str(record.get(url_field) or "").strip()
     raw = record.get("event_types") if nexla else [record.get("event")]
-    events = [e for e in (canonical_event(i) for i in (raw if isinstance(raw, list) else [])) if e]
+    events = [e for i in (raw if isinstance(raw, list) else []) for e in canonical_events(i)]
     found = []
     for event in dict.fromkeys(events):
         hook = next(
@@ -245,8 +238,8 @@ def _webhook(record: Record) -> list[Problem]:
         items = record["event_types"]
         if not isinstance(items, list) or not items:
             problems.append(("event_types", "can't be blank (an array of event names)"))
-        elif any(canonical_event(e) is None for e in items):
-            bad = ", ".join(repr(e) for e in items if canonical_event(e) is None)
+        elif any(not canonical_events(e) for e in items):
+            bad = ", ".join(repr(e) for e in items if not canonical_events(e))
             problems.append(
                 ("event_types", f"contains unknown event(s) {bad}; known events: {', '.join(WEBHOOK_EVENTS)}")
             )

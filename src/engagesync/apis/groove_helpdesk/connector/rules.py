@@ -12,9 +12,9 @@ still sends the same bad rows to the emulator and checks both sides name the sam
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
+from ....timefmt import to_epoch
 from ..contract import fields, is_email, parse_bool, parse_sent_at, strict_bool
 from ..contract.settings import KNOWLEDGE_BASE, SettingTable, check_settings
 from ..contract.text import SUMMARY_LENGTH, compact, plain_text
@@ -42,12 +42,8 @@ def summary_matches(sent: str, summary: str) -> bool:
 
 
 def epoch(iso: Any) -> float | None:
-    if not isinstance(iso, str) or not iso:
-        return None
-    try:
-        return datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp()
-    except ValueError:
-        return None
+    """A rendered time (``created_at``...) in epoch seconds; offset-less is UTC (``timefmt``)."""
+    return to_epoch(iso)
 
 
 def flag(value: Any) -> bool | None:

@@ -17,6 +17,7 @@ import re
 from email.utils import parsedate_to_datetime
 from typing import Any
 
+from ....timefmt import to_epoch
 from .webhooks import WEBHOOK_EVENTS as WEBHOOK_EVENTS  # the events are part of the API's vocabulary
 
 TICKET_STATES = ("unread", "opened", "pending", "closed", "spam")
@@ -38,22 +39,6 @@ CUSTOMER_FIELDS = (
     "linkedin_username",
 )
 
-TICKET_CREATE_FIELDS = (
-    "body",
-    "from",
-    "to",
-    "mailbox",
-    "assigned_group",
-    "assignee",
-    "sent_at",
-    "note",
-    "send_copy_to_customer",
-    "state",
-    "subject",
-    "tags",
-    "starred",
-    "skip_notifications",
-)
 
 _EMAIL = re.compile(r"^[^@\s<>(),;:\"\[\]]+@[^@\s<>(),;:\"\[\]]+\.[^@\s<>(),;:\"\[\]]+$")
 
@@ -102,20 +87,4 @@ def parse_sent_at(value: Any) -> float | None:
     try:
         return parsedate_to_datetime(text).timestamp()
     except (TypeError, ValueError, IndexError):
-        pass
-    from datetime import UTC, datetime
-
-    try:
-        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed.timestamp()
-
-
-def check_state(value: Any) -> str | None:
-    """Error message for an invalid ticket state, or ``None``."""
-    if value not in TICKET_STATES:
-        return f"state must be one of {', '.join(TICKET_STATES)} (got {value!r})"
-    return None
+        return to_epoch(text)

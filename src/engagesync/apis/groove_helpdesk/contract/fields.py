@@ -6,6 +6,8 @@ import re
 from typing import Any
 from urllib.parse import SplitResult, urlsplit
 
+import httpx
+
 #: Group and widget names.
 NAME_MAX = 255
 #: Knowledge base, category and article titles.
@@ -38,9 +40,16 @@ def is_http_url(value: Any) -> bool:
 
 
 def is_webhook_url(value: Any) -> bool:
-    """A webhook receiver: an http(s) URL with a host and a usable port."""
+    """A webhook receiver: an http(s) URL with a host and a usable port, that an HTTP client can address.
+
+    ``urlsplit`` takes almost anything; a host that is not valid IDNA (``https://\U0009d302zz``), a
+    control character or a space would be stored and then fail every delivery attempt, so they are
+    refused here, where the sender can still correct them."""
     parts = _http(value)
     try:
-        return parts is not None and bool(parts.hostname) and parts.port != 0
-    except ValueError:  # a port out of range
+        if parts is None or not parts.hostname or parts.port == 0 or re.search(r"[\s\x00-\x1f\x7f]", value.strip()):
+            return False
+        httpx.URL(value.strip())
+    except (ValueError, httpx.InvalidURL):  # a port out of range; a host httpx cannot encode
         return False
+    return True

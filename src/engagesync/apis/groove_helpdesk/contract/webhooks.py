@@ -25,6 +25,10 @@ WEBHOOK_EVENTS: dict[str, str] = {
 #: Names integrations use for a documented event (Nexla writes ``ticket.created``).
 EVENT_ALIASES = {"ticket_created": "ticket_started", "ticket_new": "ticket_started"}
 
+#: Names integrations use for a family of documented events: seed 002's Create Webhook offers
+#: ``ticket.state_changed``, and Groove reports a state change as opened or closed (its only state events).
+EVENT_GROUPS: dict[str, tuple[str, ...]] = {"ticket_state_changed": ("ticket_opened", "ticket_closed")}
+
 
 def event_key(value: str) -> str:
     """``Ticket.Started`` / ``ticket-started`` -> ``ticket_started`` (not yet checked against the events)."""
@@ -38,3 +42,11 @@ def canonical_event(value: Any) -> str | None:
     name = event_key(value)
     name = EVENT_ALIASES.get(name, name)
     return name if name in WEBHOOK_EVENTS else None
+
+
+def canonical_events(value: Any) -> tuple[str, ...]:
+    """Every Groove event a name stands for: one for an event or alias, several for a group, none if unknown."""
+    if isinstance(value, str) and event_key(value) in EVENT_GROUPS:
+        return EVENT_GROUPS[event_key(value)]
+    event = canonical_event(value)
+    return (event,) if event else ()

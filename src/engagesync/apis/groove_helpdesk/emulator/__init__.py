@@ -15,6 +15,7 @@ from starlette.types import ASGIApp
 
 from ....sandbox import openapi
 from ....sandbox.api import AuthResult, EmulatedApi, Tenant, sequences_ddl
+from ....sandbox.auth import bearer_token
 from ....sandbox.ratelimit import RateLimit
 from ... import groove_helpdesk as pkg
 from ..openapi import SPEC
@@ -82,13 +83,7 @@ class GrooveHelpdeskApi(EmulatedApi):
         return path == openapi.PATH or path.startswith("/public/")
 
     def authenticate(self, request: Request) -> AuthResult | None:
-        token = None
-        header = request.headers.get("authorization", "")
-        if header[:7].lower() == "bearer ":
-            token = header[7:].strip()
-        if not token:
-            token = request.query_params.get("access_token")
-        cred = self.ctx.find_credential(self.id, token)
+        cred = self.ctx.find_credential(self.id, bearer_token(request, query_param="access_token"))
         if cred is None:
             return None
         return AuthResult(cred.tenant_id, rate_key=cred.secret, credential=cred.secret)

@@ -221,10 +221,6 @@ def no_content(location: str | None = None) -> Response:
     return Response(status_code=204, headers={"Location": location} if location else None)
 
 
-def dumps_list(value: Any) -> str:
-    return json.dumps(value or [])
-
-
 def loads(value: str | None, default: Any = None) -> Any:
     return json.loads(value) if value else default
 

@@ -145,7 +145,7 @@ def customer_attributes(data: dict[str, Any], field: str, problems: Problems) ->
         if key == "email" or key not in data:
             continue
         value = data[key]
-        if value is not None and not isinstance(value, str | int | float):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, str | int | float)):
             problems.add(f"{field}[{key}]" if field else key, "must be a string")
             continue
         attrs[key] = None if value is None or str(value).strip() == "" else str(value).strip()
@@ -224,17 +224,6 @@ def upsert_customer(
         assert created is not None
         api.emit(tenant_id, "customer_added", render_customer(base, created))
         return created, True
-
-
-def ensure_customer(
-    api: GrooveHelpdeskApi, tenant_id: int, value: Any, base: str, field: str = "customer"
-) -> tuple[sqlite3.Row, bool]:
-    """The customer an email string or customer hash names, created (firing ``customer_added``) if new."""
-    problems = Problems()
-    parsed = parse_customer(value, field, problems)
-    problems.raise_if_any()
-    assert parsed is not None
-    return upsert_customer(api, tenant_id, parsed[0], parsed[1], base)
 
 
 # -- handlers --------------------------------------------------------------------------------

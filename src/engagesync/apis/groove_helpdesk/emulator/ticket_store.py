@@ -18,7 +18,7 @@ from . import common, people
 from .common import NotFound
 
 if TYPE_CHECKING:
-    from ....sandbox.store import Store
+    from ....sandbox.store import SandboxDB
     from . import GrooveHelpdeskApi
 
 #: Joins everything a rendered ticket names (emails, group and mailbox names) in one query.
@@ -185,7 +185,7 @@ def ticket_number(request: Request) -> int:
     return number
 
 
-def bulk_insert(store: Store, table: str, sql: str, rows: list[tuple[Any, ...]]) -> None:
+def bulk_insert(store: SandboxDB, table: str, sql: str, rows: list[tuple[Any, ...]]) -> None:
     """``executemany``; for big batches the table's secondary indexes are dropped first and rebuilt
     after (from their own stored definitions), as one sorted build beats updating them row by row."""
     if len(rows) < BULK_ROWS:

@@ -47,7 +47,7 @@ from .ticket_store import (
 
 if TYPE_CHECKING:
     from ....sandbox.api import Tenant
-    from ....sandbox.store import Store
+    from ....sandbox.store import SandboxDB
     from . import GrooveHelpdeskApi
 
 #: Covering indexes over live (not deleted) tickets, so counts and page offsets never read table rows:
@@ -495,7 +495,7 @@ def seed(api: GrooveHelpdeskApi, tenant: Tenant, rng: random.Random, counts: dic
     )
 
 
-def _ids(store: Store, sql: str, tenant_id: int) -> list[str]:
+def _ids(store: SandboxDB, sql: str, tenant_id: int) -> list[str]:
     return [r[0] for r in store.all(sql, (tenant_id,))]
 
 

@@ -18,7 +18,7 @@ from starlette.routing import BaseRoute, Route
 
 from ....sandbox.clock import iso8601
 from ..contract.fields import is_webhook_url
-from ..contract.webhooks import WEBHOOK_EVENTS, canonical_event, event_key
+from ..contract.webhooks import WEBHOOK_EVENTS, canonical_event, canonical_events, event_key
 from . import common, people
 from .common import NotFound, Problems
 
@@ -31,7 +31,7 @@ TABLES: tuple[str, ...] = ()
 
 #: Names that are not Groove events, with the closest documented ones.
 HINTS = {
-    "ticket_state_changed": "ticket_opened, ticket_closed",
+    "ticket_state_changed": "ticket_opened, ticket_closed (one webhook each; event_types takes the alias)",
     "ticket_updated": "ticket_opened, ticket_closed, ticket_assigned, ticket_priority_changed, ticket_tagged",
     "message_created": "customer_replied, agent_replied, note_added",
     "customer_created": "customer_added",
@@ -93,13 +93,13 @@ async def create_webhook(request: Request) -> Response:
         if not isinstance(items, list) or not items:
             problems.add("event_types", "can't be blank (an array of event names)")
         else:
-            unknown = [_unknown(e) for e in items if canonical_event(e) is None]
+            unknown = [_unknown(e) for e in items if not canonical_events(e)]
             if unknown:
                 problems.add(
                     "event_types",
                     f"contains unknown event(s) {', '.join(unknown)}; known events: {', '.join(WEBHOOK_EVENTS)}",
                 )
-            events = list(dict.fromkeys(e for e in (canonical_event(i) for i in items) if e))
+            events = list(dict.fromkeys(e for i in items for e in canonical_events(i)))
     else:
         raw = p.get("event")
         if raw is None or (isinstance(raw, str) and not raw.strip()):

@@ -12,11 +12,8 @@ from typing import Any
 
 import httpx
 
-from ....client.actions import ActionSpec
 from ....client.connector import Connector, OAuthEndpoints, SandboxLink, Setting
-from ....client.http import ApiClient
 from ....client.oauth import OAuthApp, authorize_without_browser
-from ....client.streams import Stream
 from .actions import actions, mutation, reconcile, send_batch
 from .client import (
     CONNECTION_SETTINGS,
@@ -75,18 +72,6 @@ class GrooveSalesConnector(Connector):
         Setting("salesforce_ids", object, client=False, streams=True, description="people to read by Salesforce id"),
     )
 
-    def make_client(self, base_url: str, **kwargs: Any) -> ApiClient:
-        return make_client(base_url, **kwargs)
-
-    def streams(self, **settings: Any) -> Mapping[str, Stream]:
-        return streams(**settings)
-
-    def actions(self) -> Mapping[str, ActionSpec]:
-        return actions()
-
-    def check(self, client: ApiClient) -> dict[str, Any]:
-        return check(client)
-
     def oauth_endpoints(self, base_url: str) -> OAuthEndpoints:
         urls = oauth_endpoints(base_url)
         return OAuthEndpoints(urls["authorize_url"], urls["token_url"])
@@ -117,4 +102,4 @@ class GrooveSalesConnector(Connector):
         return SandboxLink(creds["graphql_url"], {"client_secret": app.client_secret, **tokens.as_secrets()}, settings)
 
 
-CONNECTOR = GrooveSalesConnector()
+CONNECTOR = GrooveSalesConnector(make_client=make_client, streams=streams, actions=actions, check=check)

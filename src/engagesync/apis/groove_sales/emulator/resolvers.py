@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from graphql import GraphQLResolveInfo
 
 from ....sandbox.graphql import ResolverError, relay_connection
+from ....timefmt import parse_datetime as parse_rfc3339
 from ..contract import MAX_PAGE_SIZE, salesforce_18
 
 if TYPE_CHECKING:
@@ -172,7 +173,7 @@ def serialize_datetime(value: Any) -> str:
 
 def parse_datetime(value: Any) -> datetime:
     try:
-        return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+        return parse_rfc3339(str(value))  # offset-less = UTC, as Rails' ISO8601DateTime reads it
     except ValueError:
         raise ResolverError(f"{value!r} is not a valid ISO8601DateTime") from None
 

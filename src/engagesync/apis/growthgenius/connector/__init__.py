@@ -13,10 +13,7 @@ from typing import Any
 
 import httpx
 
-from ....client.actions import ActionSpec
 from ....client.connector import Connector, SandboxLink, Setting
-from ....client.http import ApiClient
-from ....client.streams import Stream
 from .actions import actions, reconcile_contact, reconcile_message, resolve_upsert
 from .client import CONNECTION_SETTINGS, WINDOW_SECONDS, GrowthGenius, check, make_client, server_now_ms
 from .streams import streams
@@ -47,20 +44,8 @@ class GrowthGeniusConnector(Connector):
         Setting("user_id", int, required=True, description="a team member with integrations enabled"),
     )
 
-    def make_client(self, base_url: str, **kwargs: Any) -> ApiClient:
-        return make_client(base_url, **kwargs)
-
-    def streams(self, **settings: Any) -> Mapping[str, Stream]:
-        return streams(**settings)
-
-    def actions(self) -> Mapping[str, ActionSpec]:
-        return actions()
-
-    def check(self, client: ApiClient) -> dict[str, Any]:
-        return check(client)
-
     def from_sandbox(self, creds: Mapping[str, Any], transport: httpx.BaseTransport | None = None) -> SandboxLink:
         return SandboxLink(creds["base_url"], {"api_key": creds["api_key"]}, {"user_id": creds["user_id"]})
 
 
-CONNECTOR = GrowthGeniusConnector()
+CONNECTOR = GrowthGeniusConnector(make_client=make_client, streams=streams, actions=actions, check=check)

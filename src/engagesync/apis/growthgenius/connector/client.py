@@ -90,22 +90,11 @@ class GrowthGenius:
         return user
 
     # -- contacts ----------------------------------------------------------------------------------
-    def list_contacts(self, start_ms: int | None = None, end_ms: int | None = None) -> list[Json]:
-        """Contacts updated in ``[start_ms, end_ms]`` (epoch ms, inclusive), as many as one answer holds."""
-        return _items(self.client.get_json("contacts", window_params(start_ms, end_ms)), "contacts")
-
-    def get_contact(self, contact_id: int) -> Json:
-        contact: Json = self.client.get_json(f"contacts/{int(contact_id)}")["contact"]
-        return contact
-
     def create_contact(self, **fields: Any) -> Json:
         return self._send("POST", "contacts", {"contact": fields})
 
     def update_contact(self, contact_id: int, **fields: Any) -> Json:
         return self._send("PATCH", f"contacts/{int(contact_id)}", {"contact": fields}, idempotent=True)
-
-    def delete_contact(self, contact_id: int) -> Json:
-        return self._send("DELETE", f"contacts/{int(contact_id)}")
 
     def search_contacts(
         self,
@@ -158,9 +147,6 @@ class GrowthGenius:
 
     def update_message(self, message_id: int, **fields: Any) -> Json:
         return self._send("PATCH", f"messages/{int(message_id)}", {"message": fields}, idempotent=True)
-
-    def delete_message(self, message_id: int) -> Json:
-        return self._send("DELETE", f"messages/{int(message_id)}")
 
 
 def window_params(start_ms: int | None, end_ms: int | None) -> Json:

@@ -19,6 +19,7 @@ from starlette.types import ASGIApp
 
 from ....sandbox import openapi
 from ....sandbox.api import AuthResult, EmulatedApi, Tenant, sequences_ddl
+from ....sandbox.auth import bearer_token
 from ....sandbox.ratelimit import RateLimit
 from ... import growthgenius as pkg
 from ..contract import WINDOW_LIMIT, record_id
@@ -103,7 +104,7 @@ class GrowthGeniusApi(EmulatedApi):
         header = request.headers.get("authorization", "").strip()
         if not header:
             return 401, "Missing API key: send it as the Authorization header (Authorization: <api key>)"
-        if header[:7].lower() == "bearer ":
+        if bearer_token(header) is not None:
             return 401, 'Invalid API key: send the bare key (Authorization: <api key>), without "Bearer"'
         cred = self.ctx.find_credential(self.id, header)
         if cred is None:

@@ -21,7 +21,6 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
-from datetime import datetime
 from typing import Any
 
 from ....client.actions import ActionSpec, FieldSpec, Problem, Request, Sent
@@ -38,7 +37,8 @@ from ....client.errors import (
 )
 from ....client.http import ApiClient
 from ....client.paginate import follow_cursor
-from ..contract import MAX_BODY_LENGTH, e164_problem, media_problems
+from ....timefmt import parse_datetime
+from ..contract import ALL_LIST, MAX_BODY_LENGTH, e164_problem, media_problems
 from .client import gql
 from .streams import CONTACT_FIELDS, MESSAGE_FIELDS, contact_record, conversation_fetch
 
@@ -87,7 +87,11 @@ def _upsert_variables(record: Record) -> Record:
     }
 
 
-_ARG = re.compile(r"^\s*(to|from|body|media|name|phoneNumber|accountPhone|customFields|blocked)\b[\s:]")
+_ARG = re.compile(
+    r"^\s*(to|from|body|media|name|phoneNumber|accountPhone|customFields|blocked|primaryPhone|listName|"
+    r"querySourceListName|queryNameSearchTerm|queryCustomFields|scheduledTime|messageBody|contactNumbers|"
+    r"waveName|listNames|type|status|url)\b[\s:]"
+)
 
 
 def field_of(error: GraphQLError) -> str | None:
@@ -101,6 +105,10 @@ def field_of(error: GraphQLError) -> str | None:
         return match.group(1)
     if error.message.startswith("body "):
         return "body"
+    if error.message.startswith("webhook "):  # "webhook 999 not found"
+        return "id"
+    if error.message.startswith(f'the "{ALL_LIST}" list'):
+        return "listName"
     return None
 
 
@@ -217,7 +225,7 @@ def _normalize_upsert(record: Record) -> Record:
 # -- reconcile -----------------------------------------------------------------------------------
 def _epoch(text: Any) -> float | None:
     try:
-        return datetime.fromisoformat(str(text).replace("Z", "+00:00")).timestamp()
+        return parse_datetime(str(text)).timestamp()
     except ValueError:
         return None
 

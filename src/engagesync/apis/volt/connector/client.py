@@ -18,7 +18,7 @@ from ..contract import RATE_LIMIT, RATE_WINDOW, REAL_GRAPHQL_URL, sdl
 WINDOW_SECONDS = RATE_WINDOW
 RATE_LIMIT_PER_WINDOW = RATE_LIMIT
 #: Settings of a connection passed to ``streams()``: the account number conversations are read from.
-STREAM_SETTINGS = ("primary_phone",)
+STREAM_SETTINGS = ("primary_phone", "list_names", "wave_ids")
 #: The real API's GraphQL URL (``engagesync connect`` default).
 DEFAULT_BASE_URL = REAL_GRAPHQL_URL
 
@@ -36,7 +36,8 @@ def make_client(base_url: str, token: str | None = None, **kwargs: Any) -> ApiCl
     on_wait = kwargs.pop("on_wait", None)
     limit = int(kwargs.pop("rate_limit", RATE_LIMIT_PER_WINDOW))
     budget = kwargs.pop("budget", None) or RateBudget(window_seconds=window, limit=limit, on_wait=on_wait)
-    kwargs.pop("primary_phone", None)  # a stream setting, not the client's
+    for name in STREAM_SETTINGS:  # stream settings, not the client's
+        kwargs.pop(name, None)
     return ApiClient(base_url.rstrip("/"), auth=BearerToken(token), budget=budget, **kwargs)
 
 

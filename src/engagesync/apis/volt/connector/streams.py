@@ -1,4 +1,5 @@
-"""Volt source streams: conversations (the inbox), their contacts, every conversation's messages, webhooks.
+"""Volt source streams: conversations (the inbox), their contacts, every conversation's messages, webhooks,
+and the lists and waves the connection names.
 
 The schema lists little: ``inbox(from, before)`` pages the account's conversations (one item per peer,
 newest first, with the peer's contact), ``conversation(to, from, before)`` pages one peer's messages
@@ -11,6 +12,11 @@ Both pagers take Volt's base64 ``before`` cursor (``pageInfo{nextPage, hasNextPa
 pull resumes at the page it stopped at. ``messages`` walks the peers in phone-number order and keeps
 ``{"to", "before"}``: it resumes inside the conversation, and page, it stopped at.
 
+``lists`` and ``waves`` have no listing query (``list(primaryPhone, listName)`` and ``wave(id)`` fetch one
+each), so they are read by the names and ids in the connection settings ``list_names`` and ``wave_ids``
+(``a,b,c``, or ``@file`` with one per line), as Groove sales reads people by Salesforce id. A named
+list or wave that no longer exists is skipped (``list`` is non-null, so it is one request per name).
+
 Every stream needs the account's primary number (connection setting ``primary_phone``). Both lists are
 newest first: a conversation that gets a message while the inbox is being paged moves to its top and
 may be missed by that pull (the next pull reads it), and a message sent during a pull is after it.
@@ -19,9 +25,11 @@ may be missed by that pull (the next pull reads it), and a message sent during a
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
+from ....client.errors import GraphQLRequestError
 from ....client.http import ApiClient
 from ....client.paginate import follow_cursor
 from ....client.streams import Page, Stream, StreamSpec
@@ -50,6 +58,21 @@ CONVERSATION_QUERY = (
     f"{PAGE_INFO} }} }}"
 )
 WEBHOOKS_QUERY = "query Webhooks { webhooks { id url createdAt lastUpdatedAt } }"
+LIST_FIELDS = (
+    "id name createdBy createdAt lastUpdatedAt size querySourceListName queryNameSearchTerm "
+    "queryCustomFields { field operator queryValue }"
+)
+WAVE_FIELDS = (
+    "id name type scheduledTime body media sentBy lists { id name } totalMessages totalMessagesDelivered "
+    "totalMessagesFailed"
+)
+LIST_QUERY = (
+    f"query List($primaryPhone: String!, $listName: String!) {{ "
+    f"list(primaryPhone: $primaryPhone, listName: $listName) {{ {LIST_FIELDS} }} }}"
+)
+WAVE_QUERY = f"query Wave($id: ID!) {{ wave(id: $id) {{ {WAVE_FIELDS} }} }}"
+#: Waves read per request (``wave`` is nullable, so aliases are safe: a missing id is a null, not an error).
+WAVES_PER_REQUEST = 25
 
 CONVERSATION_COLUMNS = {
     "phoneNumber": V,
@@ -86,6 +109,30 @@ MESSAGE_COLUMNS = {
     "contactId": V,
 }
 WEBHOOK_COLUMNS = {"id": V, "url": V, "createdAt": TS, "lastUpdatedAt": TS}
+LIST_COLUMNS = {
+    "id": V,
+    "name": V,
+    "createdBy": V,
+    "createdAt": TS,
+    "lastUpdatedAt": TS,
+    "size": B,
+    "querySourceListName": V,
+    "queryNameSearchTerm": V,
+    "queryCustomFields": J,
+}
+WAVE_COLUMNS = {
+    "id": V,
+    "name": V,
+    "type": V,
+    "scheduledTime": TS,
+    "body": V,
+    "media": J,
+    "sentBy": V,
+    "lists": J,
+    "totalMessages": B,
+    "totalMessagesDelivered": B,
+    "totalMessagesFailed": B,
+}
 
 
 def _need(primary_phone: str | None) -> str:
@@ -248,7 +295,85 @@ class WebhooksStream:
         yield Page([{**h, "id": str(h["id"])} for h in hooks if isinstance(h, dict)], None)
 
 
-def streams(primary_phone: str | None = None) -> dict[str, Stream]:
+def parse_names(value: str | list[str] | None) -> list[str]:
+    """``"a,b"``, ``["a", "b"]`` or ``"@path"`` (one per line); blanks and duplicates dropped, order kept."""
+    if value is None or value == "":
+        return []
+    if isinstance(value, list):
+        items = [str(v) for v in value]
+    elif value.startswith("@"):
+        items = Path(value[1:]).expanduser().read_text().splitlines()
+    else:
+        items = value.split(",")
+    return list(dict.fromkeys(i.strip() for i in items if i.strip()))
+
+
+def list_record(lst: Json) -> Json:
+    return {**lst, "id": str(lst["id"]), "queryCustomFields": lst.get("queryCustomFields") or []}
+
+
+def wave_record(wave: Json) -> Json:
+    return {**wave, "id": str(wave["id"]), "media": wave.get("media") or [], "lists": wave.get("lists") or []}
+
+
+def waves_query(count: int) -> str:
+    """``w0: wave(id: $i0) {...} w1: ...``: several waves in one request."""
+    params = ", ".join(f"$i{i}: ID!" for i in range(count))
+    fields = " ".join(f"w{i}: wave(id: $i{i}) {{ {WAVE_FIELDS} }}" for i in range(count))
+    return f"query Waves({params}) {{ {fields} }}"
+
+
+@dataclass
+class ListsStream:
+    """The lists named by the connection's ``list_names``: one ``list`` query each, full refresh."""
+
+    spec: StreamSpec
+    primary_phone: str | None
+    names: list[str] = field(default_factory=list)
+
+    def pages(self, client: ApiClient, state: dict[str, Any] | None) -> Iterator[Page]:
+        index = int((state or {}).get("index") or 0)
+        if index >= len(self.names):
+            yield Page([], None, requests=0)
+            return
+        primary, runner = _need(self.primary_phone), gql(client)
+        for i in range(index, len(self.names)):
+            try:
+                found = [runner.query(LIST_QUERY, {"primaryPhone": primary, "listName": self.names[i]})["list"]]
+            except GraphQLRequestError as exc:  # ``list`` is non-null: "no such list" is an error answer
+                if not all(e.message.startswith("no list named") for e in exc.errors):
+                    raise
+                found = []
+            following = {"index": i + 1} if i + 1 < len(self.names) else None
+            yield Page([list_record(lst) for lst in found if isinstance(lst, dict)], following)
+
+
+@dataclass
+class WavesStream:
+    """The waves named by the connection's ``wave_ids``, ``WAVES_PER_REQUEST`` per request (aliases)."""
+
+    spec: StreamSpec
+    ids: list[str] = field(default_factory=list)
+
+    def pages(self, client: ApiClient, state: dict[str, Any] | None) -> Iterator[Page]:
+        index = int((state or {}).get("index") or 0)
+        if index >= len(self.ids):
+            yield Page([], None, requests=0)
+            return
+        runner = gql(client)
+        while index < len(self.ids):
+            chunk = self.ids[index : index + WAVES_PER_REQUEST]
+            data = runner.query(waves_query(len(chunk)), {f"i{i}": w for i, w in enumerate(chunk)})
+            index += len(chunk)
+            records = [wave_record(w) for i in range(len(chunk)) if isinstance(w := data.get(f"w{i}"), dict)]
+            yield Page(records, {"index": index} if index < len(self.ids) else None)
+
+
+def streams(
+    primary_phone: str | None = None,
+    list_names: str | list[str] | None = None,
+    wave_ids: str | list[str] | None = None,
+) -> dict[str, Stream]:
     """Every Volt stream by name (parents before children)."""
     out: list[Stream] = [
         InboxStream(
@@ -282,5 +407,14 @@ def streams(primary_phone: str | None = None) -> dict[str, Stream]:
             primary_phone,
         ),
         WebhooksStream(StreamSpec("webhooks", ("id",), WEBHOOK_COLUMNS, "Registered webhooks, full refresh")),
+        ListsStream(
+            StreamSpec("lists", ("id",), LIST_COLUMNS, "Lists named by the connection's list_names setting"),
+            primary_phone,
+            parse_names(list_names),
+        ),
+        WavesStream(
+            StreamSpec("waves", ("id",), WAVE_COLUMNS, "Waves (with delivery totals) named by the wave_ids setting"),
+            parse_names(wave_ids),
+        ),
     ]
     return {s.spec.name: s for s in out}

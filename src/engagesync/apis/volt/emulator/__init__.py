@@ -25,6 +25,7 @@ from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp
 
 from ....sandbox.api import AuthResult, EmulatedApi, Tenant
+from ....sandbox.auth import bearer_token
 from ....sandbox.graphql import GraphQLService, ResolverError
 from ....sandbox.ratelimit import RateLimit
 from ... import volt as pkg
@@ -116,10 +117,8 @@ class VoltApi(EmulatedApi):
         )
 
     def authenticate(self, request: Request) -> AuthResult | None:
-        header = request.headers.get("authorization", "")
-        if header[:7].lower() != "bearer ":
-            return None
-        cred = self.ctx.find_credential(self.id, header[7:].strip(), kind="token")
+        token = bearer_token(request)
+        cred = None if token is None else self.ctx.find_credential(self.id, token, kind="token")
         if cred is None:
             return None
         return AuthResult(cred.tenant_id, rate_key=cred.secret, credential=cred.secret)
@@ -213,7 +212,7 @@ class VoltApi(EmulatedApi):
     def _signer(self, body: bytes, now: float) -> dict[str, str]:
         return {contract.SIGNATURE_HEADER: contract.sign(self.private_key(), body)}
 
-    def emit(self, tenant: model.Tenant, event: str, row: Any) -> None:
+    def emit(self, tenant: model.TenantModel, event: str, row: Any) -> None:
         """Queue ``event`` for a message to every webhook of the organization (signed)."""
         urls = tenant.webhook_urls()
         if not urls:
@@ -223,7 +222,7 @@ class VoltApi(EmulatedApi):
         for url in urls:
             self.ctx.outbox.enqueue(self.id, tenant.t, event, url, body, signer=self._signer)
 
-    async def register_webhook(self, tenant: model.Tenant, url: str) -> Any:
+    async def register_webhook(self, tenant: model.TenantModel, url: str) -> Any:
         """Registration sends a signed test request first; the URL must answer 2xx or nothing is registered.
         The same URL registered twice is the same webhook."""
         store = tenant.store
@@ -268,7 +267,7 @@ class VoltApi(EmulatedApi):
         if problems:
             return JSONResponse({"error": "; ".join(problems)}, status_code=400)
         self.process_due()
-        t = model.Tenant(self, tenant.id)
+        t = model.TenantModel(self, tenant.id)
         try:
             account = t.account_by_number(str(to), "to")
         except ResolverError as exc:

@@ -14,10 +14,10 @@ import re
 import sqlite3
 import uuid
 from collections.abc import Iterable
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from ....sandbox.graphql import ResolverError
+from ....timefmt import to_epoch
 from .. import contract
 from ..contract import ALL_LIST, UNCONFIRMED, rfc3339
 
@@ -51,14 +51,8 @@ def infer_type(value: str) -> str:
 
 
 def _as_date(value: str) -> float | None:
-    text = value.strip()
-    if not re.match(r"\d{4}-\d{2}-\d{2}", text):
-        return None
-    try:
-        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).timestamp()
+    """A contact field value that starts with a date, in epoch seconds (``timefmt``: offset-less = UTC)."""
+    return to_epoch(value) if re.match(r"\d{4}-\d{2}-\d{2}", value.strip()) else None
 
 
 def _number(value: Any) -> float | None:
@@ -109,7 +103,7 @@ def render_template(body: str, contact: sqlite3.Row) -> str:
     return re.sub(r"\{contact\.([A-Za-z0-9_\-]+)\}", sub, body)
 
 
-class Tenant:
+class TenantModel:
     """One organization's view of the Volt tables."""
 
     def __init__(self, api: VoltApi, tenant_id: int) -> None:
@@ -322,16 +316,11 @@ class Tenant:
         return [lst for lst in lists if self._matches(contact, lst, types)]
 
     def upsert_list(self, account: sqlite3.Row, query: dict[str, Any]) -> sqlite3.Row:
+        """Create or update the list named in ``query`` (already checked by ``contract.list_query_problems``)."""
         name = str(query["listName"]).strip()
-        if not name:
-            raise ResolverError("listName must not be blank")
-        if name == ALL_LIST:
-            raise ResolverError(f'the "{ALL_LIST}" list is built in and cannot be changed')
         source = query.get("querySourceListName") or None
         if source and source != ALL_LIST and self.list_row(account["id"], source) is None:
             raise ResolverError(f'querySourceListName: no list named "{source}" on this account')
-        if source == name:
-            raise ResolverError("querySourceListName: a list cannot be built from itself")
         types = self.field_types()
         rules = []
         for rule in query.get("queryCustomFields") or []:
@@ -618,13 +607,13 @@ def process_due(api: VoltApi, now: float) -> None:
                 (now,),
             )
             for wave in waves:
-                Tenant(api, wave["tenant_id"])._run_wave(wave)
+                TenantModel(api, wave["tenant_id"])._run_wave(wave)
             due = store.all(
                 "SELECT * FROM vt_transitions WHERE due_at <= ? ORDER BY due_at, tenant_id, seq, status = 'sent' DESC",
                 (now,),
             )
             for tr in due:
-                tenant = Tenant(api, tr["tenant_id"])
+                tenant = TenantModel(api, tr["tenant_id"])
                 final = tr["status"] in contract.FINAL_STATUSES
                 store.execute(
                     "UPDATE vt_messages SET status = ?, status_description = ?, confirmed_at = ? "

@@ -17,15 +17,15 @@ from graphql import GraphQLError, GraphQLResolveInfo
 
 from ....sandbox.graphql import ResolverError
 from .. import contract
-from .model import Tenant
+from .model import TenantModel
 
 if TYPE_CHECKING:
     from . import VoltApi
 
 
-def _tenant(info: GraphQLResolveInfo) -> Tenant:
+def _tenant(info: GraphQLResolveInfo) -> TenantModel:
     api: VoltApi = info.context["api"]
-    return Tenant(api, int(info.context["tenant_id"]))
+    return TenantModel(api, int(info.context["tenant_id"]))
 
 
 def _check(*problems: str | None) -> None:
@@ -34,13 +34,9 @@ def _check(*problems: str | None) -> None:
         raise ResolverError("; ".join(found))
 
 
-def _body_problems(body: str, media: list[str]) -> list[str]:
-    problems = contract.media_problems(media)
-    if not body.strip() and not media:
-        problems.append("body must not be blank (or attach media)")
-    if len(body) > contract.MAX_BODY_LENGTH:
-        problems.append(f"body is longer than {contract.MAX_BODY_LENGTH} characters ({len(body)})")
-    return problems
+def _rules(rules: list[contract.Rule] | tuple[contract.Rule | None, ...]) -> list[str]:
+    """The messages of the contract's rules (the connector rejects records with the same ones)."""
+    return [message for rule in rules if rule for _, message in [rule]]
 
 
 # -- Query ---------------------------------------------------------------------------------------
@@ -168,7 +164,7 @@ def resolve_create_message(
 ) -> dict[str, Any]:
     t = _tenant(info)
     media = list(media or [])
-    _check(contract.e164_problem("to", to), *_body_problems(body, media))
+    _check(contract.e164_problem("to", to), *_rules(contract.body_problems(body, media)))
     account = t.account_by_number(kwargs["from"], "from")
     contact = t.contact_by_phone(account["id"], to)
     if contact is not None and contact["blocked"]:
@@ -204,6 +200,7 @@ def resolve_create_or_update_list(
     _: Any, info: GraphQLResolveInfo, primaryPhone: str, listQuery: dict[str, Any]
 ) -> dict[str, Any]:
     t = _tenant(info)
+    _check(*_rules(contract.list_query_problems(listQuery))[:1])
     account = t.account_by_number(primaryPhone, "primaryPhone")
     return t.list_dict(t.upsert_list(account, listQuery))
 
@@ -220,11 +217,7 @@ def resolve_schedule_message(
 ) -> dict[str, Any]:
     t = _tenant(info)
     numbers, media, body = list(message["contactNumbers"]), list(message.get("media") or []), message["messageBody"]
-    _check(
-        *[contract.e164_problem("contactNumbers", n) for n in numbers],
-        None if numbers else "contactNumbers must name at least one phone number",
-        *_body_problems(body, media),
-    )
+    _check(*_rules(contract.schedule_message_problems(numbers, body, media, message["scheduledTime"])))
     at = _scheduled(message["scheduledTime"])
     account = t.account_by_number(primaryPhone, "primaryPhone")
     with t.store.tx():
@@ -250,14 +243,15 @@ def resolve_schedule_wave(
     media = [m for m in (wave.get("media") or []) if m is not None]
     name, body = str(wave["waveName"]).strip(), wave["messageBody"]
     _check(
-        None if name else "waveName must not be blank",
-        *_body_problems(body, media),
-        None if wave["listNames"] else "listNames must name at least one list",
+        *_rules(
+            contract.schedule_wave_problems(
+                type, primaryPhone, name, body, media, wave["listNames"], wave["scheduledTime"]
+            )
+        )
     )
     at = _scheduled(wave["scheduledTime"])
     if type == "account":
-        if primaryPhone is None:
-            raise ResolverError("primaryPhone is required for an account wave")
+        assert primaryPhone is not None  # a contract rule
         accounts = [t.account_by_number(primaryPhone, "primaryPhone")]
     else:
         accounts = (
@@ -292,13 +286,13 @@ def resolve_schedule_wave(
 
 async def resolve_register_webhook(_: Any, info: GraphQLResolveInfo, url: str) -> dict[str, Any]:
     t = _tenant(info)
-    if not contract.is_public_url(url):
-        raise ResolverError(f"url must be an absolute http(s) URL (got {url!r})")
+    _check(*_rules((contract.webhook_url_problem(url),)))
     return t.webhook(await t.api.register_webhook(t, url))
 
 
 def resolve_delete_webhook(_: Any, info: GraphQLResolveInfo, id: str) -> dict[str, Any]:
     t = _tenant(info)
+    _check(*_rules((contract.webhook_id_problem(id),)))
     key = _int_id(id)
     row = None if key is None else t.store.one("SELECT * FROM vt_webhooks WHERE tenant_id = ? AND id = ?", (t.t, key))
     if row is None:
