@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +30,7 @@ SPEC = StreamSpec(
         "tags": "JSON",
     },
 )
+META = "_raw, _synced_at, _hash, _seen_at, _deleted_at"  # the store's own columns
 CONN = "groove-helpdesk"
 
 
@@ -75,7 +76,7 @@ def test_ensure_table_creates_schema_and_columns_without_an_in_memory_key_index(
         "SELECT column_name, data_type FROM information_schema.columns "
         "WHERE table_schema = 'groove_helpdesk' AND table_name = 'tickets' ORDER BY ordinal_position"
     )
-    assert [c for c, _ in cols] == [*SPEC.columns, "_raw", "_synced_at"]
+    assert [c for c, _ in cols] == [*SPEC.columns, "_raw", "_synced_at", "_hash", "_seen_at", "_deleted_at"]
     assert dict(cols)["created_at"] == "TIMESTAMP" and dict(cols)["number"] == "BIGINT"
     pk = store.execute(
         "SELECT constraint_column_names FROM duckdb_constraints() WHERE schema_name = 'groove_helpdesk' "
@@ -111,7 +112,7 @@ def test_spec_errors_are_clear(store: Store) -> None:
 
 def test_commit_page_stores_typed_columns_raw_record_and_state(store: Store) -> None:
     written = store.commit_page(CONN, SPEC, [ticket(1), ticket(2, starred="true", priority="2")], {"page": 2})
-    assert written == 2
+    assert written.written == 2 and written.new == 2
     table = table_for(CONN, "tickets")
     got = store.execute(
         f"SELECT number, starred, priority, created_at, tags, _raw, _synced_at FROM {table} ORDER BY number"
@@ -144,7 +145,7 @@ def test_composite_primary_key(store: Store) -> None:
     spec = StreamSpec("messages", ("ticket", "id"), {"ticket": "BIGINT", "id": "VARCHAR", "body": "VARCHAR"})
     store.commit_page(CONN, spec, [{"ticket": 1, "id": "a", "body": "x"}, {"ticket": 2, "id": "a", "body": "y"}], None)
     store.commit_page(CONN, spec, [{"ticket": 1, "id": "a", "body": "z"}], None)
-    assert store.execute(f"SELECT * EXCLUDE (_raw, _synced_at) FROM {table_for(CONN, 'messages')} ORDER BY ticket") == [
+    assert store.execute(f"SELECT * EXCLUDE ({META}) FROM {table_for(CONN, 'messages')} ORDER BY ticket") == [
         (1, "a", "z"),
         (2, "a", "y"),
     ]
@@ -152,7 +153,7 @@ def test_composite_primary_key(store: Store) -> None:
 
 def test_commit_page_is_atomic_when_the_state_write_fails(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
     store.commit_page(CONN, SPEC, [ticket(1), ticket(2)], {"page": 1})
-    before = rows(store, f"SELECT * EXCLUDE (_synced_at) FROM {table_for(CONN, 'tickets')} ORDER BY number")
+    before = rows(store, f"SELECT * EXCLUDE (_synced_at, _seen_at) FROM {table_for(CONN, 'tickets')} ORDER BY number")
 
     def boom(*args: Any) -> None:
         raise RuntimeError("disk on fire")
@@ -161,7 +162,10 @@ def test_commit_page_is_atomic_when_the_state_write_fails(store: Store, monkeypa
     with pytest.raises(RuntimeError, match="disk on fire"):
         store.commit_page(CONN, SPEC, [ticket(2, state="closed"), ticket(3)], {"page": 2})
     monkeypatch.undo()
-    assert rows(store, f"SELECT * EXCLUDE (_synced_at) FROM {table_for(CONN, 'tickets')} ORDER BY number") == before
+    assert (
+        rows(store, f"SELECT * EXCLUDE (_synced_at, _seen_at) FROM {table_for(CONN, 'tickets')} ORDER BY number")
+        == before
+    )
     assert store.get_state(CONN, "tickets") == {"page": 1}
     # and the store is usable afterwards (no dangling transaction)
     store.commit_page(CONN, SPEC, [ticket(3)], {"page": 2})
@@ -197,7 +201,7 @@ def test_coercions(store: Store) -> None:
         {"id": 4, "v": ["a"], "ts": 1704164645123, "j": 7},
     ]
     store.commit_page(CONN, spec, records, None)
-    got = store.execute(f"SELECT * EXCLUDE (_raw, _synced_at) FROM {table_for(CONN, 't')} ORDER BY id")
+    got = store.execute(f"SELECT * EXCLUDE ({META}) FROM {table_for(CONN, 't')} ORDER BY id")
     assert got == [
         (1, '{"x":1}', 2.5, True, datetime(2024, 1, 2, 1, 4, 5), '"text"'),
         (2, "42", 3.0, False, datetime(2024, 1, 2, 3, 4, 5), '{"k":[1,null]}'),
@@ -394,7 +398,12 @@ def test_the_bulk_path_stores_exactly_what_the_coercing_path_stores(
                 except StoreError as exc:
                     errors.append(type(exc).__name__)
             outcomes.append(
-                (errors, s.execute(f"SELECT * EXCLUDE (_synced_at) FROM {table_for(CONN, 'tickets')} ORDER BY number"))
+                (
+                    errors,
+                    s.execute(
+                        f"SELECT * EXCLUDE (_synced_at, _seen_at) FROM {table_for(CONN, 'tickets')} ORDER BY number"
+                    ),
+                )
             )
     assert outcomes[0] == outcomes[1]
 
@@ -417,3 +426,105 @@ def test_a_store_file_named_like_a_connection_still_works(tmp_path: Path) -> Non
         store.commit_page("volt", SPEC, [ticket(1), ticket(2)], {"page": 1})
         store.commit_page("volt", SPEC, [ticket(2, state="closed")], None)
         assert store.count("volt", "tickets") == 2
+
+
+def test_unchanged_records_are_not_rewritten_whichever_path_staged_them(store: Store) -> None:
+    """The content hash is taken from the same JSON text on the bulk and the coercing path."""
+    first = store.commit_page(CONN, SPEC, [ticket(1), ticket(2)], None)  # bulk path
+    assert (first.new, first.changed, first.unchanged) == (2, 0, 0)
+    again = store.commit_page(CONN, SPEC, [ticket(1), ticket(2, state="closed"), ticket(3, starred="yes")], None)
+    assert (again.read, again.new, again.changed, again.unchanged) == (3, 1, 1, 1)  # coercing path
+    assert store.commit_page(CONN, SPEC, [ticket(1), ticket(2, state="closed")], None).written == 0
+    assert rows(store) == [(1, "ticket 1", "opened"), (2, "ticket 2", "closed"), (3, "ticket 3", "opened")]
+
+
+TYPED = StreamSpec(
+    "typed",
+    ("number",),
+    {
+        "number": "BIGINT",
+        "at": "TIMESTAMPTZ",
+        "tags": "VARCHAR[]",
+        "ids": "BIGINT[]",
+        "owner": "STRUCT(id VARCHAR, n BIGINT, flags BOOLEAN[])",
+        "items": "STRUCT(key VARCHAR, weight DOUBLE)[]",
+    },
+)
+_nested = st.one_of(
+    _value,
+    st.lists(
+        st.one_of(st.none(), st.text(max_size=4), st.integers(-5, 5), st.booleans(), st.floats(-2, 2)), max_size=3
+    ),
+    st.fixed_dictionaries(
+        {},
+        optional={
+            "id": _value,
+            "n": _value,
+            "flags": st.lists(st.one_of(st.booleans(), st.none(), st.sampled_from(["yes", 0])), max_size=2),
+            "extra": _value,
+        },
+    ),
+    st.lists(st.fixed_dictionaries({}, optional={"key": _value, "weight": _value, "other": st.integers()}), max_size=2),
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    pages=st.lists(
+        st.lists(
+            st.fixed_dictionaries(
+                {"number": st.integers(1, 6)}, optional={c: _nested for c in TYPED.columns if c != "number"}
+            ),
+            max_size=6,
+        ),
+        min_size=1,
+        max_size=3,
+    )
+)
+def test_the_bulk_path_stores_lists_structs_and_instants_exactly_as_the_coercing_path(
+    tmp_path_factory: pytest.TempPathFactory, pages: list[list[dict[str, Any]]]
+) -> None:
+    """The same property for TIMESTAMPTZ, LIST and STRUCT columns (and a refused page refused by both)."""
+    folder = tmp_path_factory.mktemp("typed")
+    outcomes = []
+    for fast in (True, False):
+        with Store(str(folder / f"{fast}.duckdb")) as s:
+            s.ensure_table(CONN, TYPED)
+            if not fast:
+                s._plans[(CONN, TYPED.name)] = dataclasses.replace(s._plans[(CONN, TYPED.name)], fast_stage_sql=None)
+            errors = []
+            for page in pages:
+                try:
+                    s.commit_page(CONN, TYPED, page, None)
+                except StoreError as exc:
+                    errors.append(type(exc).__name__)
+            outcomes.append(
+                (
+                    errors,
+                    s.execute(f"SELECT * EXCLUDE (_synced_at, _seen_at) FROM {table_for(CONN, 'typed')} ORDER BY 1"),
+                )
+            )
+    assert outcomes[0] == outcomes[1]
+
+
+def test_lists_structs_and_instants_are_typed_columns(store: Store) -> None:
+    record = {
+        "number": 1,
+        "at": "2024-03-01T10:00:00+02:00",
+        "tags": ["a", "b"],
+        "ids": [1, None, 3],
+        "owner": {"id": "u1", "n": 2, "flags": [True], "unknown": "kept in _raw"},
+        "items": [{"key": "k", "weight": 0.5}],
+    }
+    store.commit_page(CONN, TYPED, [record], None)
+    table = table_for(CONN, "typed")
+    types = dict(store.execute(f"SELECT column_name, column_type FROM (DESCRIBE {table})"))
+    assert types["at"] == "TIMESTAMP WITH TIME ZONE" and types["tags"] == "VARCHAR[]"
+    assert types["owner"] == "STRUCT(id VARCHAR, n BIGINT, flags BOOLEAN[])"
+    assert types["_synced_at"] == "TIMESTAMP WITH TIME ZONE"
+    got = store.execute(f"SELECT \"at\", tags, ids, owner.id, items[1].weight, _raw->>'$.owner.unknown' FROM {table}")
+    assert got == [(datetime(2024, 3, 1, 8, 0, tzinfo=UTC), ["a", "b"], [1, None, 3], "u1", 0.5, "kept in _raw")]
+    with pytest.raises(CoercionError, match=r"'tags'.*expected a list"):
+        store.commit_page(CONN, TYPED, [{"number": 2, "tags": "a,b"}], None)
+    with pytest.raises(StoreError, match="a list holds"):
+        store.ensure_table(CONN, StreamSpec("bad", ("id",), {"id": "BIGINT", "x": "JSON[]"}))

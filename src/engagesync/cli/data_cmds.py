@@ -206,10 +206,20 @@ def check(
         out.print(f"[green]ok[/green] {name}: {result}")
 
 
-def streams(name: Annotated[str, typer.Argument(help="Connection name.")], as_json: JsonOpt = False) -> None:
+def streams(
+    name: Annotated[str, typer.Argument(help="Connection name.")],
+    as_json: JsonOpt = False,
+    columns: Annotated[bool, typer.Option("--columns", help="Each column's type and meaning.")] = False,
+) -> None:
     """List the streams a connection can pull, with primary keys and columns."""
     connection = _connection(name)
-    specs = [s.spec for s in _streams(connection).values()]
+    found = _streams(connection)
+    if columns:
+        from .state_cmd import print_columns  # the store's view of a stream lives beside ``state``
+
+        print_columns(name, found, as_json)
+        return
+    specs = [s.spec for s in found.values()]
     events = event_stream(connection)  # webhook events `listen` stores, once an endpoint exists
     specs += [events] if events else []
     if as_json:
@@ -287,8 +297,16 @@ def pull_cmd(
     store: StoreOpt = DEFAULT_STORE,
     timeout: TimeoutOpt = None,
     as_json: JsonOpt = False,
+    full_refresh: Annotated[
+        bool,
+        typer.Option(
+            "--full-refresh",
+            help="Re-read every stream from the start; rows the source no longer has get _deleted_at.",
+        ),
+    ] = False,
 ) -> None:
-    """Pull streams into the DuckDB store; resumes where a killed pull stopped."""
+    """Pull streams into the DuckDB store, writing only new or changed rows; resumes where a killed pull
+    stopped."""
     connection = _connection(name)
     available = _streams(connection)
     unknown = [s for s in stream or [] if s not in available]
@@ -310,6 +328,8 @@ def pull_cmd(
                 )
 
         with Store(store) as db, _client(connection, timeout, on_wait=on_wait, on_event=on_event) as client:
+            if (note := db.ambiguity(connection.name)) is not None:
+                err.print(f"[yellow]note:[/yellow] {escape(note)}", highlight=False)
             try:
                 result = pull(
                     client,
@@ -320,6 +340,7 @@ def pull_cmd(
                     on_page,
                     keep_going=True,
                     commit_records=_env_int("ENGAGESYNC_COMMIT_RECORDS", COMMIT_RECORDS),
+                    full_refresh=full_refresh,
                 )
             except PullError as exc:
                 result = exc.result
@@ -329,6 +350,9 @@ def pull_cmd(
             "stream": s.name,
             "status": s.status,
             "records": s.records,
+            "new": s.new,
+            "changed": s.changed,
+            "unchanged": s.unchanged,
             "pages": s.pages,
             "requests": s.requests,
             "resumed": s.resumed,
@@ -349,7 +373,18 @@ def pull_cmd(
         )
     else:
         table = Table(title=f"pull {name} -> {store} ({result.elapsed:.1f}s)")
-        for column in ("stream", "status", "records", "pages", "requests", "resumed", "seconds"):
+        for column in (
+            "stream",
+            "status",
+            "read",
+            "new",
+            "changed",
+            "unchanged",
+            "pages",
+            "requests",
+            "resumed",
+            "seconds",
+        ):
             table.add_column(column)
         for r in rows:
             status = str(r["status"])
@@ -357,6 +392,9 @@ def pull_cmd(
                 str(r["stream"]),
                 status if status == "complete" else f"[red]{status}[/red]",
                 f"{r['records']:,}",
+                f"{r['new']:,}",
+                f"{r['changed']:,}",
+                f"{r['unchanged']:,}",
                 str(r["pages"]),
                 str(r["requests"]),
                 "yes" if r["resumed"] else "",

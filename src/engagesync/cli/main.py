@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from . import data_cmds, demo, destinations_cmd, sandbox_cmd, webhooks_cmd
+from . import data_cmds, demo, destinations_cmd, sandbox_cmd, state_cmd, webhooks_cmd
 from .errors import ErrorHandlingGroup
 
 app = typer.Typer(
@@ -44,6 +44,7 @@ app.command("pull")(data_cmds.pull_cmd)
 app.command("actions")(data_cmds.actions)
 app.command("push")(data_cmds.push)
 app.command("rejects")(data_cmds.rejects)
+app.command("state")(state_cmd.state)
 app.command("demo")(demo.demo)
 app.command("listen")(webhooks_cmd.listen)
 app.add_typer(webhooks_cmd.app, name="webhooks")

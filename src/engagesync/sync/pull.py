@@ -7,11 +7,21 @@ cursor never runs ahead of the data) and nothing is duplicated (rows are upserte
 State semantics (what ``_engagesync.state`` holds for a stream):
 
 - no row: never pulled (or reset) -> the next pull starts from the beginning (``pages(client, None)``);
-- ``{"cursor": {...}}``: a pass is in progress -> the next pull resumes from that cursor;
-- ``{"complete": true, "last": {...} | null, "completed_at": "..."}``: the last pass finished. The next
-  pull starts a fresh pass from the beginning and upserts over the stored rows (changed records are
-  replaced; records deleted at the source are kept). A stream that can do an incremental pass instead
-  may define ``restart_state(last) -> state | None``: the next pass then starts from what it returns.
+- ``{"cursor": {...}, "pass": {...}}``: a pass is in progress -> the next pull resumes from that cursor,
+  in the same mode (``pass``: when it started, whether it is a full refresh, which parents it covers);
+- ``{"complete": true, "last": {...} | null, "completed_at": "...", "pass": {...}}``: the last pass
+  finished. The next pull starts a fresh pass from the beginning and writes only the records whose
+  content changed (``Store.commit_page`` compares content hashes). A stream that can do an
+  incremental pass instead may define ``restart_state(last) -> state | None``: the next pass then
+  starts from what it returns.
+
+Incremental children: a child stream (``spec.parent``) that defines ``pages_of_parents(client, state,
+keys)`` is, after one complete pass, asked only for the parents whose rows were written (new or
+changed) since its last pass started: the store knows them (``_synced_at``), no API is named here.
+
+Full refresh (``full_refresh=True``): every stream starts from the beginning (no ``restart_state``, no
+parent filtering), every record read is stamped seen, and on the pass's last page the rows not seen
+since the pass started get ``_deleted_at`` (tombstones; rows are never deleted).
 
 A pass is complete when the stream yields a page whose ``state`` is ``None`` (or simply ends).
 """
@@ -24,11 +34,12 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from engagesync.client.errors import AuthError, TransportError
 from engagesync.client.http import ApiClient
-from engagesync.client.streams import Page, Stream
+from engagesync.client.streams import Page, Stream, StreamSpec
 
 from .store import Store, utcnow
 
@@ -47,7 +58,11 @@ class PullError(Exception):
 @dataclass
 class StreamResult:
     name: str
+    #: Records read; of those, ``new`` and ``changed`` were written, ``unchanged`` were not.
     records: int = 0
+    new: int = 0
+    changed: int = 0
+    unchanged: int = 0
     pages: int = 0
     requests: int = 0
     elapsed: float = 0.0
@@ -62,6 +77,9 @@ class StreamResult:
     def counts(self) -> dict[str, Any]:
         return {
             "records": self.records,
+            "new": self.new,
+            "changed": self.changed,
+            "unchanged": self.unchanged,
             "pages": self.pages,
             "requests": self.requests,
             "elapsed": round(self.elapsed, 3),
@@ -87,6 +105,11 @@ class PullResult:
     @property
     def records(self) -> int:
         return sum(s.records for s in self.streams.values())
+
+    @property
+    def written(self) -> int:
+        """Rows written (new or changed) over all streams."""
+        return sum(s.new + s.changed for s in self.streams.values())
 
     @property
     def pages(self) -> int:
@@ -141,6 +164,51 @@ def start_state(stream: Stream, stored: dict[str, Any] | None) -> tuple[dict[str
     return (cursor if isinstance(cursor, dict) else None), cursor is not None
 
 
+@dataclass
+class _Pass:
+    """How one pass of a stream runs: when it started (ISO), whether it is a full refresh, and, for an
+    incremental child, the time since which changed parents are fetched (``None``: all parents)."""
+
+    started: str
+    full: bool = False
+    parents_since: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"started": self.started, "full": self.full, "parents_since": self.parents_since}
+
+
+def plan_pass(
+    stream: Stream, stored: dict[str, Any] | None, full_refresh: bool, parent_ready: bool
+) -> tuple[dict[str, Any] | None, bool, _Pass]:
+    """The state to start from, whether that is a resume, and the pass's mode.
+
+    An interrupted pass resumes in its own mode (a full refresh stays one, so its sweep is right),
+    unless ``full_refresh`` asks for one and the interrupted pass was not.
+    """
+    now = utcnow().isoformat()
+    held: dict[str, Any] = stored or {}
+    previous: dict[str, Any] = held["pass"] if isinstance(held.get("pass"), dict) else {}
+    cursor = held.get("cursor")
+    if not held.get("complete") and isinstance(cursor, dict) and (previous.get("full") or not full_refresh):
+        return (
+            cursor,
+            True,
+            _Pass(str(previous.get("started") or now), bool(previous.get("full")), previous.get("parents_since")),
+        )
+    if full_refresh:
+        return None, False, _Pass(now, full=True)
+    state, _ = start_state(stream, stored)
+    since = None
+    if (
+        held.get("complete")
+        and previous.get("started")
+        and parent_ready
+        and callable(getattr(stream, "pages_of_parents", None))
+    ):
+        since = str(previous["started"])
+    return state, False, _Pass(now, parents_since=since)
+
+
 #: Pages are committed together once they hold this many records or this much time has passed: each
 #: commit still writes records and cursor in one transaction, but DuckDB's fixed cost per transaction
 #: is paid per batch rather than per 50-record page.
@@ -161,6 +229,7 @@ def pull(
     keep_going: bool = False,
     commit_records: int = COMMIT_RECORDS,
     commit_seconds: float = COMMIT_SECONDS,
+    full_refresh: bool = False,
 ) -> PullResult:
     """Pull the selected streams (all when ``names`` is None) of ``connection`` into ``store``.
 
@@ -185,7 +254,19 @@ def pull(
             continue
         run_id = store.run_start(connection, "pull", name)
         try:
-            _pull_stream(client, connection, stream, store, outcome, progress, commit_records, commit_seconds)
+            parent_spec = streams[parent].spec if parent is not None and parent in streams else None
+            _pull_stream(
+                client,
+                connection,
+                stream,
+                store,
+                outcome,
+                progress,
+                commit_records,
+                commit_seconds,
+                full_refresh=full_refresh,
+                parent_spec=parent_spec,
+            )
         except BaseException as exc:  # KeyboardInterrupt too: record it, committed pages stay
             outcome.status, outcome.error = "failed", f"{type(exc).__name__}: {exc}"
             outcome.cause = exc
@@ -224,20 +305,48 @@ def _pull_stream(
     progress: Progress | None,
     commit_records: int,
     commit_seconds: float,
+    *,
+    full_refresh: bool = False,
+    parent_spec: StreamSpec | None = None,
 ) -> None:
     spec = stream.spec
     t0 = time.perf_counter()
     store.ensure_table(connection, spec)
-    state, outcome.resumed = start_state(stream, store.get_state(connection, spec.name))
+    parent_ready = parent_spec is not None and bool(
+        (store.get_state(connection, parent_spec.name) or {}).get("complete")
+    )
+    state, outcome.resumed, mode = plan_pass(stream, store.get_state(connection, spec.name), full_refresh, parent_ready)
+    source: Iterator[Page]
+    if mode.parents_since is not None and parent_spec is not None:
+        since = datetime.fromisoformat(mode.parents_since)
+        keys = store.changed_keys(connection, parent_spec, since)
+        source = stream.pages_of_parents(client, state, keys)  # type: ignore[attr-defined]
+    else:
+        source = stream.pages(client, state)
     last = state
+    started = datetime.fromisoformat(mode.started)
+    # the pass is recorded where the next one needs it: a full refresh resumes as one, and an
+    # incremental child takes the parents changed since this pass started
+    keep_pass = mode.full or callable(getattr(stream, "pages_of_parents", None))
     pending: list[dict[str, Any]] = []
     pending_pages = pending_requests = 0
     flushed_at = time.perf_counter()
 
     def flush(stored: dict[str, Any]) -> None:
         nonlocal pending, pending_pages, pending_requests, flushed_at
-        store.commit_page(connection, spec, pending, stored)
+        final = bool(stored.get("complete"))
+        wrote = store.commit_page(
+            connection,
+            spec,
+            pending,
+            {**stored, "pass": mode.to_json()} if keep_pass else stored,
+            seen=mode.full,
+            sweep_before=started if mode.full and final else None,
+        )
         outcome.records += len(pending)
+        outcome.new += wrote.new
+        outcome.changed += wrote.changed
+        outcome.unchanged += wrote.unchanged
         outcome.pages += pending_pages
         outcome.requests += pending_requests
         outcome.elapsed = time.perf_counter() - t0
@@ -246,7 +355,7 @@ def _pull_stream(
         if progress is not None:
             progress(spec.name, outcome.records, outcome.pages)
 
-    with _Prefetcher(stream.pages(client, state), PREFETCH_PAGES) as pages:
+    with _Prefetcher(source, PREFETCH_PAGES) as pages:
         done = False
         while True:
             try:

@@ -266,9 +266,9 @@ class Pusher:
                     self._batch(batch, result)
                     self._report(result)
             self._flush()
-            status = "ok"
+            status = "complete"
         finally:
-            if status != "ok":
+            if status != "complete":
                 with contextlib.suppress(Exception):  # keep what is known; never hide the real error
                     self._flush()
             result.elapsed = time.perf_counter() - began

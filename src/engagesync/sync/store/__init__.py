@@ -2,18 +2,22 @@
 
 Layout:
 - one schema per connection (``groove-helpdesk`` -> ``groove_helpdesk``), one table per stream with the
-  stream's declared columns, ``_raw`` (the full record as JSON) and ``_synced_at``; primary key from the spec;
+  stream's declared columns (``TIMESTAMPTZ``, lists, structs...; commented from the spec) and the store's
+  own: ``_raw`` (the full record as JSON), ``_synced_at`` (last written), ``_hash`` (content hash),
+  ``_seen_at`` and ``_deleted_at`` (full refresh, tombstones); rows keyed by the spec's primary key;
 - schema ``_engagesync`` with the engine tables: ``state`` (each stream's cursor), ``runs``, ``ledger``
   (push idempotency), ``rejects`` and ``responses``.
 
-Writes go through one connection guarded by a lock. ``commit_page`` upserts a page of records and writes
-the stream's state in ONE transaction, so a pull killed at any moment resumes with no loss and no
-duplicate (peers lose or duplicate data exactly there: airbyte#2627, dlt#4052, dlt#3767).
+Writes go through one connection guarded by a lock. ``commit_page`` writes a page's new and changed
+records (by content hash; unchanged ones are not rewritten) and the stream's state in ONE transaction,
+so a pull killed at any moment resumes with no loss and no duplicate (peers lose or duplicate data
+exactly there: airbyte#2627, dlt#4052, dlt#3767).
 
 Bulk path: the page is coerced in Python (clear errors naming stream, key, field and value), serialised
-once as a JSON array and expanded by DuckDB (``unnest(from_json_strict(?, structure))``) inside an
-``INSERT ... ON CONFLICT DO UPDATE``. Measured on DuckDB 2.0, this is ~10-100x faster than
-``executemany`` (which runs one statement per row) and needs neither pandas nor pyarrow.
+once as a JSON array and expanded by DuckDB (``unnest(from_json_strict(?, structure))``) into a staging
+table with each record's md5; stored rows whose hash differs are replaced, new keys inserted. Measured
+on DuckDB 2.0, this is ~10-100x faster than ``executemany`` (which runs one statement per row) and
+needs neither pandas nor pyarrow.
 
 Reads that may be large (rejects, ledger entries, table rows) stream through a separate DuckDB cursor
 with ``fetchmany``; nothing loads a whole table into Python.

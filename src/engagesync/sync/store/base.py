@@ -19,6 +19,10 @@ from ...errors import UserError
 ENGINE_SCHEMA = "_engagesync"
 LEDGER_STATUSES = frozenset({"pending", "sent", "done", "unknown", "rejected"})
 RUN_KINDS = frozenset({"pull", "push"})
+#: One set of run statuses for pulls and pushes: ``running`` until it ends, then ``complete`` (done; a
+#: push's rejects are in its counts), ``failed`` (stopped by an error) or ``skipped`` (a pull's stream
+#: whose parent failed, or that was not reached).
+RUN_STATUSES = frozenset({"running", "complete", "failed", "skipped"})
 _FETCH_ROWS = 1000
 
 _ENGINE_DDL = f"""
@@ -46,6 +50,9 @@ CREATE TABLE IF NOT EXISTS {ENGINE_SCHEMA}.responses (
     action VARCHAR NOT NULL, key VARCHAR, status_code INTEGER, body JSON, "at" TIMESTAMP NOT NULL);
 ALTER TABLE {ENGINE_SCHEMA}.runs ADD COLUMN IF NOT EXISTS settings JSON;
 ALTER TABLE {ENGINE_SCHEMA}.rejects ADD COLUMN IF NOT EXISTS run_id BIGINT;
+ALTER TABLE {ENGINE_SCHEMA}.ledger ADD COLUMN IF NOT EXISTS run_id BIGINT;
+ALTER TABLE {ENGINE_SCHEMA}.responses ADD COLUMN IF NOT EXISTS run_id BIGINT;
+UPDATE {ENGINE_SCHEMA}.runs SET status = 'complete' WHERE status = 'ok';
 """
 
 
@@ -103,13 +110,17 @@ def _connect(path: str) -> duckdb.DuckDBPyConnection:
         raise StoreOpenError(f"ENGAGESYNC_DUCKDB_THREADS={threads!r} is not a whole number >= 1; set it, e.g., to 1")
     try:
         # DuckDB caches up to 80% of RAM as the file grows; a fixed ceiling keeps a long pull flat.
-        return duckdb.connect(path, config={"memory_limit": memory, "threads": int(threads)})
+        con = duckdb.connect(path, config={"memory_limit": memory, "threads": int(threads)})
     except duckdb.Error as exc:
         if re.search(r"Memory|memory_limit", str(exc)):
             raise StoreOpenError(
                 f"ENGAGESYNC_DUCKDB_MEMORY={memory!r} is not a memory size; set it, e.g., to 256MB or 1GB"
             ) from exc
         raise StoreOpenError.explain(path, exc) from exc
+    # the session's zone is UTC: TIMESTAMPTZ columns read back as UTC datetimes, and casts between naive
+    # UTC TIMESTAMPs and TIMESTAMPTZ are exact
+    con.execute("SET TimeZone = 'UTC'")
+    return con
 
 
 # -- identifiers ---------------------------------------------------------------------------------
@@ -222,6 +233,7 @@ class StoreBase:
         with self._lock:
             cursor = self._con.cursor()
         try:
+            cursor.execute("SET TimeZone = 'UTC'")  # a cursor is a session of its own
             cursor.execute(sql, params)
             names = [d[0] for d in cursor.description or []]
             while rows := cursor.fetchmany(chunk):

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime
 from typing import Any
 
+from ...client.streams import Shape
 from ...timefmt import parse_datetime
 from .base import StoreError, _dumps
 
@@ -118,6 +119,11 @@ def _to_timestamp(value: Any) -> str:
     return moment.isoformat(sep=" ")
 
 
+def _to_timestamptz(value: Any) -> str:
+    """As ``_to_timestamp``, with the zone written out (``+00:00``): DuckDB reads it as that instant."""
+    return _to_timestamp(value) + "+00:00"
+
+
 def _to_json(value: Any) -> Any:
     return value  # serialised with the page; JSON columns keep the value's JSON form
 
@@ -133,6 +139,7 @@ _FAST_CHECK: dict[str, Callable[[Any], bool]] = {
     "DOUBLE": lambda v: (type(v) is float and math.isfinite(v)) or (type(v) is int and abs(v) < 2**53),
     "BOOLEAN": lambda v: type(v) is bool,
     "TIMESTAMP": lambda v: type(v) is str and _ISO_INSTANT.fullmatch(v) is not None,
+    "TIMESTAMPTZ": lambda v: type(v) is str and _ISO_INSTANT.fullmatch(v) is not None,
     "JSON": lambda v: True,
 }
 #: How the bulk path reads each column from the record parsed once by ``json_transform`` (as ``u``):
@@ -146,6 +153,7 @@ _FAST_EXTRACT: dict[str, tuple[str, str]] = {
     "BOOLEAN": ("BOOLEAN", "{field}"),
     # the instant in UTC, whatever the session's time zone (epoch microseconds carry no zone)
     "TIMESTAMP": ("VARCHAR", "make_timestamp(epoch_us(CAST({field} AS TIMESTAMPTZ)))"),
+    "TIMESTAMPTZ": ("VARCHAR", "CAST({field} AS TIMESTAMPTZ)"),
     "JSON": ("JSON", "CASE WHEN json_type({field}) = 'NULL' THEN NULL ELSE {field} END"),
 }
 
@@ -155,5 +163,58 @@ COERCERS: dict[str, Callable[[Any], Any]] = {
     "DOUBLE": _to_double,
     "BOOLEAN": _to_boolean,
     "TIMESTAMP": _to_timestamp,
+    "TIMESTAMPTZ": _to_timestamptz,
     "JSON": _to_json,
 }
+
+
+# -- lists and structs ------------------------------------------------------------------------------
+def coercer(shape: Shape) -> Callable[[Any], Any]:
+    """The coercer of a column's shape: scalars as above; a list coerces each item, a struct each known
+    field (fields the schema does not name are left out; the record keeps them in ``_raw``)."""
+    if isinstance(shape, list):
+        item = coercer(shape[0])
+
+        def to_list(value: Any) -> list[Any]:
+            if not isinstance(value, list):
+                raise ValueError(f"expected a list, got a {type(value).__name__}")
+            return [None if v is None else item(v) for v in value]
+
+        return to_list
+    if isinstance(shape, dict):
+        fields = {name: coercer(sub) for name, sub in shape.items()}
+
+        def to_struct(value: Any) -> dict[str, Any]:
+            if not isinstance(value, dict):
+                raise ValueError(f"expected an object, got a {type(value).__name__}")
+            return {name: None if value.get(name) is None else f(value[name]) for name, f in fields.items()}
+
+        return to_struct
+    return COERCERS[shape]
+
+
+def fast_check(shape: Shape) -> Callable[[Any], bool]:
+    """Whether a value of a column's shape needs no coercion (``json_transform`` reads it as is)."""
+    if isinstance(shape, list):
+        item = fast_check(shape[0])
+        return lambda v: type(v) is list and all(x is None or item(x) for x in v)
+    if isinstance(shape, dict):
+        fields = [(name, fast_check(sub)) for name, sub in shape.items()]
+        return lambda v: type(v) is dict and all(v.get(n) is None or f(v[n]) for n, f in fields)
+    return _FAST_CHECK[shape]
+
+
+def fast_extract(shape: Shape) -> tuple[Any, str]:
+    """How the bulk path reads a column: the ``json_transform`` structure and the finishing expression."""
+    if isinstance(shape, str):
+        return _FAST_EXTRACT[shape]
+    return shape, "{field}"
+
+
+def staged(shape: Shape) -> Any:
+    """The ``from_json_strict`` structure of a coerced value of this shape (the coercing path)."""
+    if isinstance(shape, list):
+        return [staged(shape[0])]
+    if isinstance(shape, dict):
+        return {name: staged(sub) for name, sub in shape.items()}
+    return shape

@@ -156,7 +156,7 @@ class LedgerBook(StoreBase):
         superseded = sorted({r.key for r in rejects if r.key is not None})
         with self.transaction() as con:
             if merged:
-                con.execute(_LEDGER_UPSERT, [connection, action, now, _dumps(list(merged.values()))])
+                con.execute(_LEDGER_UPSERT, [connection, action, now, run_id, _dumps(list(merged.values()))])
             for status, keys in (("resolved", resolved), ("retried", superseded)):
                 if keys:
                     con.execute(_REJECTS_CLOSE, [status, now, connection, action, keys])
@@ -186,6 +186,7 @@ class LedgerBook(StoreBase):
                         connection,
                         action,
                         now,
+                        run_id,
                         _dumps([{"key": r.key, "status_code": r.status_code, "body": r.body} for r in responses]),
                     ],
                 )
@@ -287,13 +288,14 @@ class LedgerBook(StoreBase):
 
 _LEDGER_COLS = "connection, action, key, status, remote_id, request, response, attempts, updated_at"
 _LEDGER_UPSERT = (
-    f"INSERT INTO {ENGINE_SCHEMA}.ledger AS l SELECT ?, ?, u.key, u.status, u.remote_id, u.request, u.response, "
-    'u.attempts, ?::TIMESTAMP FROM (SELECT unnest(from_json(?, \'[{"key": "VARCHAR", "status": "VARCHAR", '
+    f"INSERT INTO {ENGINE_SCHEMA}.ledger AS l (connection, action, key, status, remote_id, request, response, "
+    "attempts, updated_at, run_id) SELECT ?, ?, u.key, u.status, u.remote_id, u.request, u.response, "
+    'u.attempts, ?::TIMESTAMP, ? FROM (SELECT unnest(from_json(?, \'[{"key": "VARCHAR", "status": "VARCHAR", '
     '"remote_id": "VARCHAR", "request": "JSON", "response": "JSON", "attempts": "INTEGER"}]\') '
     ") AS u) ON CONFLICT (connection, action, key) DO UPDATE SET status = excluded.status, "
     "remote_id = coalesce(excluded.remote_id, l.remote_id), request = coalesce(excluded.request, l.request), "
     "response = coalesce(excluded.response, l.response), attempts = l.attempts + excluded.attempts, "
-    "updated_at = excluded.updated_at"
+    "updated_at = excluded.updated_at, run_id = coalesce(excluded.run_id, l.run_id)"
 )
 _REJECTS_CLOSE = (
     f"UPDATE {ENGINE_SCHEMA}.rejects SET status = ?, retried_at = ? WHERE connection = ? AND action = ? "
@@ -306,8 +308,8 @@ _REJECTS_INSERT = (
     "RETURNING id"
 )
 _RESPONSES_INSERT = (
-    f'INSERT INTO {ENGINE_SCHEMA}.responses (connection, action, "at", key, status_code, body) '
-    "SELECT ?, ?, ?::TIMESTAMP, u.key, u.status_code, u.body FROM (SELECT unnest(from_json(?, "
+    f'INSERT INTO {ENGINE_SCHEMA}.responses (connection, action, "at", run_id, key, status_code, body) '
+    "SELECT ?, ?, ?::TIMESTAMP, ?, u.key, u.status_code, u.body FROM (SELECT unnest(from_json(?, "
     '\'[{"key": "VARCHAR", "status_code": "INTEGER", "body": "JSON"}]\')) AS u)'
 )
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from .base import ENGINE_SCHEMA, RUN_KINDS, StoreBase, StoreError, _dumps, _filters, _loads, utcnow
+from .base import ENGINE_SCHEMA, RUN_KINDS, RUN_STATUSES, StoreBase, StoreError, _dumps, _filters, _loads, utcnow
 
 
 @dataclass(frozen=True)
@@ -66,6 +66,8 @@ class StateAndRuns(StoreBase):
         return int(rows[0][0])
 
     def run_finish(self, run_id: int, status: str, counts: dict[str, Any] | None = None) -> None:
+        if status not in RUN_STATUSES:
+            raise StoreError(f"run status must be one of {sorted(RUN_STATUSES)}, not {status!r}")
         self.execute(
             f"UPDATE {ENGINE_SCHEMA}.runs SET finished_at = ?, status = ?, counts = ?::JSON WHERE id = ?",
             [utcnow(), status, None if counts is None else _dumps(counts), run_id],

@@ -6,14 +6,16 @@ State is always what to resume from *after* the page it comes with, and ``None``
 - tickets: ``{"page": n, "after_number": last}``; a resume re-reads page ``n`` but keeps only
   numbers after ``last``, stepping back a page when deletions shifted the list forward.
 - messages (per ticket): ``{"tickets_page": tp, "number": t, "page": p}``: continue with the first
-  ticket numbered ``>= t``; when it is ticket ``t`` itself, from its messages page ``p``.
+  ticket numbered ``>= t``; when it is ticket ``t`` itself, from its messages page ``p``. After one
+  complete pass, the engine asks only for the tickets the tickets stream wrote since (new, or changed:
+  ``updated_at`` and ``message_count`` are part of a ticket's content), via ``pages_of_parents``.
 - KB categories/articles (per knowledge base): ``{"kb_id": id, "kb_index": i, "page": p}``.
 - small unpaged lists (agents, groups, mailboxes, folders, webhooks, widgets, KBs): one page.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,7 +24,8 @@ from ....client.http import ApiClient
 from ....client.paginate import DEFAULT_PER_PAGE, follow_next_page, page_of
 from ....client.streams import Page, Stream, StreamSpec
 
-V, B, BOOL, TS, J = "VARCHAR", "BIGINT", "BOOLEAN", "TIMESTAMP", "JSON"
+V, B, BOOL, TS, J = "VARCHAR", "BIGINT", "BOOLEAN", "TIMESTAMPTZ", "JSON"
+LIST = "VARCHAR[]"  # ids and tags: lists of strings
 
 TICKET_COLUMNS = {
     "number": B,
@@ -37,8 +40,8 @@ TICKET_COLUMNS = {
     "mailbox": V,
     "mailbox_id": V,
     "starred": BOOL,
-    "tags": J,
-    "tag_ids": J,
+    "tags": LIST,
+    "tag_ids": LIST,
     "message_count": B,
     "summary": V,
     "closed_by": V,
@@ -80,7 +83,7 @@ CUSTOMER_COLUMNS = {
     "links": J,
 }
 AGENT_COLUMNS = {"id": V, "email": V, "first_name": V, "last_name": V, "role": V, "state": V, "href": V, "links": J}
-GROUP_COLUMNS = {"id": V, "name": V, "description": V, "agent_ids": J, "href": V, "links": J}
+GROUP_COLUMNS = {"id": V, "name": V, "description": V, "agent_ids": LIST, "href": V, "links": J}
 MAILBOX_COLUMNS = {
     "id": V,
     "name": V,
@@ -137,15 +140,52 @@ _DOCUMENT = {
     "created_at": TS,
     "updated_at": TS,
 }
-CATEGORY_COLUMNS = {**_DOCUMENT, "articles_count": B, "article_ids": J, "cover_image_url": V}
+CATEGORY_COLUMNS = {**_DOCUMENT, "articles_count": B, "article_ids": LIST, "cover_image_url": V}
 ARTICLE_COLUMNS = {
     **_DOCUMENT,
     "category_id": V,
     "body": V,
-    "tags": J,
-    "related_ids": J,
+    "tags": LIST,
+    "related_ids": LIST,
     "ratings": J,
     "deleted_at": TS,
+}
+
+
+#: What a column means, wherever a Groove helpdesk stream has it (table and column comments in the store).
+DOCS = {
+    "id": "Groove's id of the record",
+    "number": "The ticket's number, shown to agents and customers (the key of a ticket)",
+    "title": "Title (a ticket's subject)",
+    "state": "State: for a ticket unread, opened, pending, closed or spam",
+    "priority": "Priority: low, medium, high or urgent",
+    "assignee": "Email of the assigned agent",
+    "assigned_group": "Name of the assigned group",
+    "customer_id": "Id of the customer the ticket is with",
+    "mailbox": "Name of the mailbox the ticket is in",
+    "starred": "Whether an agent starred it",
+    "tags": "Tag names",
+    "tag_ids": "Tag ids, in the order of tags",
+    "message_count": "Messages and notes on the ticket; a new one changes it (messages are pulled for such tickets)",
+    "summary": "Groove's summary of the conversation",
+    "closed_by": "Email of the agent who closed the ticket",
+    "resolution_time": "Seconds from opening to closing",
+    "ticket_number": "Number of the ticket this message is on",
+    "note": "Whether the message is a private note (not sent to the customer)",
+    "body": "Body as HTML",
+    "plain_text_body": "Body as plain text",
+    "email": "Email address",
+    "name": "Name",
+    "agent_ids": "Ids of the member agents",
+    "knowledge_base_id": "Id of the knowledge base",
+    "category_id": "Id of the article's category",
+    "created_at": "When it was created (UTC)",
+    "updated_at": "When it last changed (UTC)",
+    "published_at": "When it was published (UTC)",
+    "deleted_at": "When it was deleted at the source (UTC)",
+    "href": "The API URL of the record",
+    "links": "Links to related records, as the API gives them (JSON)",
+    "custom": "Custom fields, free-form (JSON)",
 }
 
 
@@ -275,6 +315,26 @@ class MessagesStream:
                 tickets_page = next_tickets_page
             first = max(first, numbers[-1] + 1) if numbers else first
 
+    def pages_of_parents(self, client: ApiClient, state: dict[str, Any] | None, keys: Sequence[Any]) -> Iterator[Page]:
+        """Messages of the given tickets only (the changed ones); state ``{"number": t, "page": p}``:
+        continue with the first of ``keys`` numbered ``>= t``, ticket ``t`` itself from page ``p``."""
+        state = state or {}
+        first = int(state.get("number") or 0)
+        first_page = int(state.get("page") or 1)
+        numbers = sorted(int(k) for k in keys if int(k) >= first)
+        if not numbers:
+            yield Page([], None, requests=0)
+            return
+        for i, number in enumerate(numbers):
+            after: dict[str, Any] | None = {"number": numbers[i + 1], "page": 1} if i + 1 < len(numbers) else None
+            params = {"page": first_page if number == first else 1, "per_page": self.per_page}
+            try:
+                for messages, next_url in follow_next_page(client, f"tickets/{number}/messages", params, "messages"):
+                    next_state = {"number": number, "page": page_of(next_url)} if next_url else after
+                    yield Page([{**m, "ticket_number": number} for m in messages], next_state)
+            except NotFoundError:  # deleted since the tickets pull: nothing to fetch
+                yield Page([], after)
+
 
 @dataclass
 class KbChildStream:
@@ -320,7 +380,10 @@ def streams(per_page: int = DEFAULT_PER_PAGE) -> dict[str, Stream]:
     """Every Groove helpdesk stream by name, in pull order (parents before their children)."""
 
     def spec(name: str, pk: str, columns: dict[str, str], description: str, parent: str | None = None) -> StreamSpec:
-        return StreamSpec(name=name, primary_key=(pk,), columns=columns, description=description, parent=parent)
+        docs = {c: DOCS[c] for c in columns if c in DOCS}
+        return StreamSpec(
+            name=name, primary_key=(pk,), columns=columns, description=description, parent=parent, docs=docs
+        )
 
     out: list[Stream] = [
         ListStream(

@@ -24,7 +24,7 @@ from ....client.streams import Page, Stream, StreamSpec
 from ..contract import MAX_PAGE_SIZE
 from .client import gql
 
-V, B, TS = "VARCHAR", "BIGINT", "TIMESTAMP"
+V, B, TS = "VARCHAR", "BIGINT", "TIMESTAMPTZ"
 BOOL = "BOOLEAN"
 
 FLOW_FIELDS = (

@@ -18,7 +18,7 @@ from ....client.windows import TimeWindows, restart_state
 from ..contract import CONTACT_FIELDS, WINDOW_LIMIT, render_time
 from .client import _items, server_now_ms, window_params
 
-V, B, D, TS, J = "VARCHAR", "BIGINT", "DOUBLE", "TIMESTAMP", "JSON"
+V, B, D, TS, J = "VARCHAR", "BIGINT", "DOUBLE", "TIMESTAMPTZ", "JSON"
 _DUCK = {"string": V, "email": V, "integer": B, "number": D, "account": J, "any": J}
 
 CONTACT_COLUMNS = {"id": B, **{k: _DUCK[t] for k, t in CONTACT_FIELDS.items()}, "created_at": TS, "updated_at": TS}

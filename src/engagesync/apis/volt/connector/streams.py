@@ -26,6 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -33,10 +34,11 @@ from ....client.errors import GraphQLRequestError
 from ....client.http import ApiClient
 from ....client.paginate import follow_cursor
 from ....client.streams import Page, Stream, StreamSpec
+from ....timefmt import parse_datetime
 from ..contract import UNCONFIRMED
 from .client import gql
 
-V, B, TS, BOOL, J = "VARCHAR", "BIGINT", "TIMESTAMP", "BOOLEAN", "JSON"
+V, B, TS, BOOL, J = "VARCHAR", "BIGINT", "TIMESTAMPTZ", "BOOLEAN", "JSON"
 Json = dict[str, Any]
 
 CONTACT_FIELDS = (
@@ -90,8 +92,8 @@ CONTACT_COLUMNS = {
     "blocked": BOOL,
     "createdAt": TS,
     "lastUpdatedAt": TS,
-    "customFields": J,
-    "lists": J,
+    "customFields": "STRUCT(key VARCHAR, type VARCHAR, value VARCHAR)[]",
+    "lists": "STRUCT(id VARCHAR, name VARCHAR)[]",
 }
 MESSAGE_COLUMNS = {
     "id": V,
@@ -101,7 +103,7 @@ MESSAGE_COLUMNS = {
     "fromNumber": V,
     "status": V,
     "statusDescription": V,
-    "media": J,
+    "media": "VARCHAR[]",
     "body": V,
     "sentAt": TS,
     "confirmedAt": TS,
@@ -238,17 +240,44 @@ def peers(client: ApiClient, primary_phone: str) -> tuple[list[str], int]:
 
 @dataclass
 class InboxStream:
-    """The inbox's items (conversations, or their contacts), page by page on the ``before`` cursor."""
+    """The inbox's items (conversations, or their contacts), page by page on the ``before`` cursor.
+
+    The inbox is newest first (by ``lastMessageTime``): after a complete pass the next one stops at the
+    first item older than the newest time the last pass saw (state ``{"stop_at": t}``); a conversation
+    with a new message moves to the top, so it is read. Items at exactly ``t`` are read again (ties)."""
 
     spec: StreamSpec
     primary_phone: str | None
     record: Callable[[Json], Json | None]
 
     def pages(self, client: ApiClient, state: dict[str, Any] | None) -> Iterator[Page]:
-        start = (state or {}).get("before")
+        state = state or {}
+        start, stop_at, newest = state.get("before"), _instant(state.get("stop_at")), state.get("newest")
         for items, cursor in follow_cursor(inbox_fetch(client, _need(self.primary_phone)), start):
-            records = [r for r in (self.record(i) for i in items) if r is not None]
-            yield Page(records, {"before": cursor} if cursor else None)
+            times = [_instant(i.get("lastMessageTime")) for i in items]
+            newest = max([newest, *(str(i.get("lastMessageTime")) for i in items)], key=_instant_key)
+            fresh = [i for i, t in zip(items, times, strict=True) if stop_at is None or t is None or t >= stop_at]
+            records = [r for r in (self.record(i) for i in fresh) if r is not None]
+            if cursor and len(fresh) == len(items):
+                yield Page(records, {"before": cursor, "newest": newest, "stop_at": state.get("stop_at")})
+            else:  # the end of the inbox, or the items the last pass saw: stop
+                yield Page(records, {"newest": newest} if newest else None)
+                return
+
+    def restart_state(self, last: dict[str, Any] | None) -> dict[str, Any] | None:
+        """A pass after a complete one stops at the newest item that one saw."""
+        return {"stop_at": last["newest"]} if last and last.get("newest") else None
+
+
+def _instant(value: Any) -> datetime | None:
+    try:
+        return parse_datetime(value) if isinstance(value, str) and value else None
+    except ValueError:
+        return None
+
+
+def _instant_key(value: Any) -> datetime:
+    return _instant(value) or datetime.min.replace(tzinfo=UTC)
 
 
 def _contact_of(item: Json) -> Json | None:
