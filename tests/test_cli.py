@@ -33,6 +33,7 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
         "(the re-runs pushed nothing)"
     ) in said
     assert "line 5: from is not a valid email address" in result.output
+    assert "The destination new_leads delivered 3 leads" in said  # created, previewed, tested, activated
     import duckdb
 
     with duckdb.connect(str(store)) as con:

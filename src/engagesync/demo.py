@@ -10,6 +10,9 @@ and prints what happened, including the webhooks the sandbox delivered for the n
 same for GrowthGenius: its streams pulled through ``updated_at`` windows, ``contacts.csv`` pushed twice.
 Last Groove sales: connected through the OAuth authorization-code flow, flows/steps/labels/people
 pulled over GraphQL, ``flow_members.csv`` (Salesforce ids) added to a flow with aliased mutations.
+Then Volt, and finally a saved destination (seed 002): a table of new leads in the store, sent to Groove's
+``tickets`` by a manual configuration, previewed, tested, activated, delivered by one worker pass,
+with every API response kept as ``new_leads.responses`` and forwarded to a signed webhook.
 """
 
 from __future__ import annotations
@@ -26,7 +29,8 @@ from rich.table import Table
 from .apis.registry import emulator_factories
 from .sandbox import Sandbox
 from .sync import connectors
-from .sync.connections import Connection
+from .sync import destinations as dest
+from .sync.connections import Connection, ConnectionStore
 from .sync.mapping import Mapping
 from .sync.pull import pull
 from .sync.push import Pusher, PushResult
@@ -69,6 +73,7 @@ def run(store: str, seed: int = 0, tickets: int = 200, examples: Path = EXAMPLES
         gg_created = _growthgenius(sandbox, url, store, examples)
         gs_added = _groove_sales(sandbox, url, store, examples)
         volt_ok = _volt(sandbox, url, store)
+        kept = _destination(sandbox, url, store)
     created = results[0].done
     console.print(
         f"\n[green bold]Demo finished[/green bold] in {time.perf_counter() - started:.1f}s: "
@@ -76,7 +81,8 @@ def run(store: str, seed: int = 0, tickets: int = 200, examples: Path = EXAMPLES
         f"members pushed once each (the re-runs pushed nothing), rejects kept with their reasons, "
         f"everything pulled into {store}. Open it with: duckdb {store}"
     )
-    return volt_ok and not (created == 0 or len(delivered) < created or gg_created == 0 or gs_added == 0)
+    console.print(f"The destination new_leads delivered {kept} leads; its responses: SELECT * FROM new_leads.responses")
+    return volt_ok and kept > 0 and not (created == 0 or len(delivered) < created or gg_created == 0 or gs_added == 0)
 
 
 def _primary_mailbox(client: Any) -> str:
@@ -291,3 +297,72 @@ def _volt(sandbox: Any, url: str, store: str) -> bool:
     return (
         sent.done == 1 and scheduled.done == 1 and bool(totals) and totals[0] > 0 and totals[1] + totals[2] == totals[0]
     )
+
+
+# -- a saved destination (seed 002) ----------------------------------------------------------------------
+def _destination(sandbox: Any, url: str, store: str) -> int:
+    """Create, preview, test and activate a destination; one worker pass; show its responses table."""
+    creds = sandbox.credentials(base_url=url)["groove-helpdesk"]
+    home = Path(store).with_suffix(".connections.json")
+    connections = ConnectionStore(home)
+    connections.put(Connection("helpdesk", "groove-helpdesk", creds["base_url"], {"token": creds["token"]}))
+    console.rule("[bold]Destinations[/bold] (seed 002): saved, previewed, tested, activated")
+    sink = f"{url}/_sandbox/sink/responses"
+    with Store(store) as db:
+        db.execute("DROP TABLE IF EXISTS main.new_leads")
+        db.execute(
+            "CREATE TABLE main.new_leads AS SELECT * FROM (VALUES "
+            "('crm-1', 'lin@leads.example', 'Demo request', 'Please call me back.'), "
+            "('crm-2', 'ola@leads.example', 'Pricing', 'What does the team plan cost?'), "
+            "('crm-3', 'kim@leads.example', 'Trial', 'Can I extend my trial?')) t(crm_id, email, subject, note)"
+        )
+        config = dest.apply_options(
+            None,
+            {
+                "connection": "helpdesk",
+                "source": "duckdb::main.new_leads",
+                "method": "POST",
+                "url": "tickets",
+                "format": "json",
+                "headers": dest.parse_headers(["X-Source:engagesync-demo,X-Lead:{crm_id}"]),
+                "map": ["from=email", "body=note", f"mailbox='{creds['samples']['mailbox_ids'][0]}'"],
+                "exclude": ["crm_id", "email", "note"],
+                "key": "crm_id",
+                "responses_url": sink,
+                "response_headers": ["location"],
+            },
+        )
+        dest.create(db, "new_leads", config, connections)
+        console.print("13. [bold]create[/bold] new_leads (inactive until activated):")
+        console.print(config.to_yaml(), markup=False)
+        shown = dest.preview(db, "new_leads", limit=1, connections=connections)["requests"][0]
+        console.print(f"14. [bold]preview[/bold]: {shown['method']} {shown['url']}", markup=True)
+        console.print(
+            f"    x-lead: {shown['headers']['x-lead']}   authorization: {shown['headers']['authorization']}",
+            markup=False,
+        )
+        console.print(f"    {shown['body']}", markup=False)
+        tested = dest.test_send(db, "new_leads", connections=connections)
+        console.print(
+            f"15. [bold]test[/bold]: the first lead sent once, answered {tested['response']['status']} "
+            "(it counts as delivered: activating will not send it again)"
+        )
+        dest.activate(db, "new_leads", every=60)
+        console.print("16. [bold]activate[/bold] --every 60s, then one pass of `engagesync run`:")
+    worker = dest.Worker(store, lambda line: console.print(f"    {line}", markup=False), connections=connections)
+    worker.run(once=True)
+    with Store(store) as db:
+        rows = db.execute(
+            "SELECT id, run_id, record_key, status, headers->>'location', webhook_status "
+            'FROM "new_leads"."responses" ORDER BY id'
+        )
+    table = Table(title="17. the responses source: SELECT * FROM new_leads.responses")
+    for column in ("id", "run", "record key", "status", "location", "webhook"):
+        table.add_column(column)
+    for row in rows:
+        table.add_row(*(str(v) for v in row))
+    console.print(table)
+    home.unlink(missing_ok=True)
+    received = len(httpx.get(sink).json()["received"])
+    console.print(f"The signed response webhook delivered {received} responses to {sink}")
+    return len(rows) if received == len(rows) == 3 else 0

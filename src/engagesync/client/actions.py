@@ -33,9 +33,18 @@ class Request:
     method: str
     path: str
     json: Any = None
+    #: A body already encoded (form, XML, text: a destination's manual configuration), sent instead of ``json``.
+    content: bytes | None = None
+    #: Extra request headers (``Content-Type`` of ``content``, a destination's own headers).
+    headers: dict[str, str] | None = None
 
     def describe(self, base_url: str) -> dict[str, Any]:
-        return {"method": self.method, "url": f"{base_url.rstrip('/')}/{self.path.lstrip('/')}", "body": self.json}
+        url = self.path if "://" in self.path else f"{base_url.rstrip('/')}/{self.path.lstrip('/')}"
+        body = self.json if self.content is None else self.content.decode("utf-8", "replace")
+        described = {"method": self.method, "url": url, "body": body}
+        if self.headers:
+            described["headers"] = dict(self.headers)
+        return described
 
 
 Validator = Callable[[dict[str, Any]], list[Problem]]

@@ -135,6 +135,8 @@ class ApiClient:
         json: Any = None,
         idempotent: bool | None = None,
         retry: bool = True,
+        content: bytes | None = None,
+        headers: dict[str, str] | None = None,
     ) -> httpx.Response:
         """Send with the budget and retry policy; return a 2xx/3xx response or raise a typed error."""
         method = method.upper()
@@ -146,7 +148,7 @@ class ApiClient:
             ticket = self.budget.acquire()
             sent = self.budget.clock()
             try:
-                response = self.http.request(method, url, params=params, json=json)
+                response = self.http.request(method, url, params=params, json=json, content=content, headers=headers)
             except httpx.ConnectError as exc:
                 self.budget.forget(ticket)
                 if attempt < attempts:

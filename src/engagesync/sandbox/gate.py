@@ -20,6 +20,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from .api import EmulatedApi
 from .context import SandboxContext
 from .faults import FaultRule
+from .journal import BODY_CAP, redact_headers
 
 
 class DroppedConnection(httpx.RemoteProtocolError):
@@ -39,6 +40,23 @@ class _QuietDrops(logging.Filter):
 
 
 logging.getLogger("uvicorn.error").addFilter(_QuietDrops())
+
+
+def _journaled(receive: Receive, entry: Any) -> Receive:
+    """``receive`` that copies the body the app reads (its first ``BODY_CAP`` bytes) into the journal."""
+    kept = bytearray()
+
+    async def tee() -> Message:
+        message = await receive()
+        if message["type"] == "http.request":
+            chunk = message.get("body", b"")
+            entry.body_bytes += len(chunk)
+            if len(kept) < BODY_CAP:
+                kept.extend(chunk[: BODY_CAP - len(kept)])
+                entry.body = kept.decode("utf-8", "replace")
+        return message
+
+    return tee
 
 
 class ApiGate:
@@ -70,6 +88,8 @@ class ApiGate:
         subpath = scope["path"][len(api.prefix) :] or "/"
         method = scope["method"]
         entry = ctx.journal.open(ctx.clock.now(), api.id, method, subpath, scope.get("query_string", b"").decode())
+        entry.headers = redact_headers(scope.get("headers", []))
+        receive = _journaled(receive, entry)
         status_box = [0]
         try:
             await self._handle(scope, receive, send, subpath, method, entry, status_box, started)

@@ -1,12 +1,14 @@
 """Request journal and counters (``GET /_sandbox/requests``, ``/_sandbox/stats``).
 
 Kept in memory in a bounded ring: a long benchmark must not grow the sandbox without limit.
-Secrets never enter it: the query string is stored with credential parameters redacted and no
-header is kept.
+Secrets never enter it: the query string is stored with credential parameters redacted, and of the
+request headers (kept so a client's own headers can be checked) the credential-bearing ones are
+redacted. The first ``BODY_CAP`` bytes of each request body are kept as text, with the full size.
 """
 
 from __future__ import annotations
 
+import json
 import threading
 from collections import Counter, deque
 from dataclasses import asdict, dataclass
@@ -14,6 +16,43 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
 SECRET_PARAMS = {"access_token", "api_key", "token", "client_secret", "refresh_token", "code", "password"}
+#: Headers whose values are credentials: shown as ``[redacted]``.
+SECRET_HEADERS = {"authorization", "proxy-authorization", "cookie", "x-api-key", "api-key"}
+#: Bytes of a request body the journal keeps (``body_bytes`` has the full size).
+BODY_CAP = 8192
+
+
+def redact_body(body: str | None, content_type: str | None) -> str | None:
+    """A form or JSON body with credential fields (``client_secret``, ``refresh_token``...) redacted."""
+    if not body:
+        return body
+    kind = (content_type or "").split(";")[0].strip().lower()
+    if kind == "application/x-www-form-urlencoded":
+        return redact_query(body)
+    if kind.endswith("json") and any(name in body for name in SECRET_PARAMS):
+        try:
+            return json.dumps(_redact_json(json.loads(body)))
+        except ValueError:  # cut at BODY_CAP, or not JSON after all: keep nothing that may hold a secret
+            return "[redacted]"
+    return body
+
+
+def _redact_json(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: "[redacted]" if k.lower() in SECRET_PARAMS else _redact_json(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_redact_json(v) for v in value]
+    return value
+
+
+def redact_headers(raw: list[tuple[bytes, bytes]]) -> dict[str, str]:
+    """Request headers by lower-case name, credentials redacted (repeated names joined with ", ")."""
+    headers: dict[str, str] = {}
+    for key, value in raw:
+        name = key.decode("latin-1").lower()
+        text = "[redacted]" if name in SECRET_HEADERS else value.decode("latin-1")
+        headers[name] = f"{headers[name]}, {text}" if name in headers else text
+    return headers
 
 
 def redact_query(query: str) -> str:
@@ -35,6 +74,9 @@ class JournalEntry:
     rate_limited: bool = False
     fault: str | None = None
     operation: str | None = None
+    headers: dict[str, str] | None = None
+    body: str | None = None
+    body_bytes: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -55,6 +97,7 @@ class Journal:
             return entry
 
     def close(self, entry: JournalEntry, status: int, duration_ms: float) -> None:
+        entry.body = redact_body(entry.body, (entry.headers or {}).get("content-type"))
         entry.status = status
         entry.duration_ms = round(duration_ms, 3)
         with self._lock:

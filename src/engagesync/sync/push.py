@@ -207,6 +207,7 @@ class Pusher:
         # set on the first outage: requests not yet made are not made (they stay pending)
         self._stop = threading.Event()
         self._claims = action.reconcile is not None and "claimed" in inspect.signature(action.reconcile).parameters
+        self._batch_items = action.send_batch is not None and "keys" in inspect.signature(action.send_batch).parameters
         self.started = client.budget.sync.midpoint(time.time())
         # writes waiting for the next transaction (see _flush)
         self._ledger: list[LedgerWrite] = []
@@ -430,8 +431,11 @@ class Pusher:
     def _send_batch(self, items: list[_Item], *, retry: bool) -> list[Any]:
         """The action's batch sender: one outcome per item (a failure of the whole request, for each)."""
         assert self.action.send_batch is not None
+        extra: dict[str, Any] = {}
+        if self._batch_items:  # a destination's sender records each call's response under the records' keys
+            extra = {"keys": [i.key for i in items], "requests": [i.request for i in items]}
         try:
-            outcomes = list(self.action.send_batch(self.client, [i.record for i in items], retry=retry))
+            outcomes = list(self.action.send_batch(self.client, [i.record for i in items], retry=retry, **extra))
         except (ApiError, TransportError) as exc:
             return [exc] * len(items)
         if len(outcomes) != len(items):
@@ -447,7 +451,13 @@ class Pusher:
         else:
             try:
                 outcome = self.client.request(
-                    request.method, request.path, json=request.json, idempotent=not self.action.creates, retry=retry
+                    request.method,
+                    request.path,
+                    json=request.json,
+                    idempotent=not self.action.creates,
+                    retry=retry,
+                    content=request.content,
+                    headers=request.headers,
                 )
             except (ApiError, TransportError) as exc:
                 outcome = exc
