@@ -19,7 +19,7 @@
     function preview() {
       const mine = ++seq;
       samples.setAttribute("aria-busy", "true");
-      post("/api/preview", new FormData(form)).then((data) => {
+      post("/api/preview", new URLSearchParams(new FormData(form))).then((data) => {
         if (mine !== seq) return;
         samples.replaceChildren();
         samples.removeAttribute("aria-busy");
