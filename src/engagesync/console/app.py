@@ -47,7 +47,8 @@ async def read_form(request: Request) -> FormData:
     cached = getattr(request.state, "form", None)
     if cached is None:
         body = (await request.body()).decode("utf-8", "replace")
-        cached = FormData(parse_qsl(body, keep_blank_values=True))
+        pairs: list[tuple[str, str | Any]] = parse_qsl(body, keep_blank_values=True)
+        cached = FormData(pairs)
         request.state.form = cached
     return cached
 
@@ -235,7 +236,7 @@ class Console:
                 counts = dest_rejects.retry(db, name)
                 return f"retried: {counts['done']} done, {counts['rejected']} rejected again"
             if what == "dismiss":
-                ids = [int(i) for i in form.getlist("id") if str(i).isdigit()]
+                ids = [int(str(i)) for i in form.getlist("id") if str(i).isdigit()]
                 closed = dest_rejects.dismiss(db, name, ids or None)
                 return f"{closed} reject(s) dismissed"
             raise UserError(f"unknown action {what!r}")
