@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench lint serve clean
+.PHONY: demo test bench lint serve console clean
 
 $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PY) -m venv $(VENV)
@@ -29,5 +29,8 @@ lint: $(STAMP)
 serve: $(STAMP)
 	$(BIN)/engagesync sandbox serve
 
+console: $(STAMP)
+	$(BIN)/engagesync console
+
 clean:
-	rm -rf $(VENV) *.duckdb .pytest_cache
+	rm -rf $(VENV) *.duckdb .pytest_cache test-output

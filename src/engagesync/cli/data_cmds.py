@@ -10,7 +10,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
-import httpx
 import typer
 from rich.markup import escape
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
@@ -129,18 +128,7 @@ def connect(
             )
         )
     elif sandbox:
-        try:
-            creds = httpx.get(f"{sandbox.rstrip('/')}/_sandbox/credentials", timeout=timeout or 10).json()
-        except (httpx.HTTPError, ValueError) as exc:
-            fail(f"no sandbox answering at {sandbox} ({type(exc).__name__}); start one with `engagesync sandbox serve`")
-        for api_id, values in creds.items():
-            if api_id == "tenant":
-                continue
-            try:
-                url, secrets, settings = connectors.from_sandbox(api_id, values)
-            except KeyError:
-                continue
-            made.append(Connection(api_id if name is None else f"{name}-{api_id}", api_id, url, secrets, settings))
+        made.extend(connectors.connections_from_sandbox(sandbox, name, timeout))
     else:
         if not (api and base_url and token):
             fail("give --api, --base-url and --token (or --sandbox URL to connect to a running sandbox)")

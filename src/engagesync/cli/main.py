@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from . import data_cmds, demo, destinations_cmd, sandbox_cmd, state_cmd, webhooks_cmd
+from . import console_cmd, data_cmds, demo, destinations_cmd, sandbox_cmd, state_cmd, webhooks_cmd
 from .errors import ErrorHandlingGroup
 
 app = typer.Typer(
@@ -50,6 +50,7 @@ app.command("listen")(webhooks_cmd.listen)
 app.add_typer(webhooks_cmd.app, name="webhooks")
 app.add_typer(destinations_cmd.app, name="destinations")
 app.command("run")(destinations_cmd.worker)
+app.command("console")(console_cmd.console)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -76,6 +76,30 @@ def from_sandbox(
     return link.base_url, link.secrets, settings
 
 
+def connections_from_sandbox(url: str, prefix: str | None = None, timeout: float | None = None) -> list[Connection]:
+    """One connection per API a running sandbox serves, named by its API id (``<prefix>-<api>``).
+
+    ``connect --sandbox`` and the console's "connect to a running sandbox" both call this."""
+    from ..errors import UserError
+
+    try:
+        creds = httpx.get(f"{url.rstrip('/')}/_sandbox/credentials", timeout=timeout or 10).json()
+    except (httpx.HTTPError, ValueError) as exc:
+        raise UserError(
+            f"no sandbox answering at {url} ({type(exc).__name__}); start one with `engagesync sandbox serve`"
+        ) from None
+    made: list[Connection] = []
+    for api_id, values in creds.items():
+        if api_id == "tenant":
+            continue
+        try:
+            base_url, secrets, settings = from_sandbox(api_id, values)
+        except KeyError:
+            continue
+        made.append(Connection(api_id if prefix is None else f"{prefix}-{api_id}", api_id, base_url, secrets, settings))
+    return made
+
+
 def default_oauth_api() -> str:
     """The API ``connect --client-id`` means when ``--api`` is not given: the one that uses OAuth."""
     found = [c.api for c in registry.connectors().values() if c.oauth]

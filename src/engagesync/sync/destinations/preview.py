@@ -53,11 +53,15 @@ def preview(
         window = window_for(plan, None)
         requests: list[dict[str, Any]] = []
         rejected: list[dict[str, Any]] = []
+        attributes: list[str] = []
         # grouped window by window, as a delivery run groups them (by_attribute gathers within a window)
         for samples in _windows(plan, store, window):
             rejected.extend(samples["rejected"])
             found = samples["records"]
             records = [s["record"] for s in found]
+            if not attributes and found:  # what Exclude Attributes offers: the mapped record's fields
+                with contextlib.suppress(MappingError):
+                    attributes = list(plan.mapping.apply(found[0]["raw"]))
             for group in plan.groups(records):
                 if len(requests) >= limit:
                     break
@@ -68,7 +72,7 @@ def preview(
                 requests.append(entry)
             if len(requests) >= limit:
                 break
-    return {"destination": name, "requests": requests, "rejected": rejected}
+    return {"destination": name, "requests": requests, "rejected": rejected, "attributes": attributes}
 
 
 def _windows(plan: Plan, store: Store, window: int) -> Any:

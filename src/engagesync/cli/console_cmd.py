@@ -1,0 +1,50 @@
+"""``engagesync console``: serve the web console on loopback, with a random access token (as Jupyter)."""
+
+from __future__ import annotations
+
+import socket
+import sys
+from typing import Annotated
+
+import typer
+
+from .common import fail
+
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+def console(
+    host: Annotated[
+        str, typer.Option(help="Interface to bind; beyond loopback it needs --allow-remote.")
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port (0: any free port).")] = 8766,
+    store: Annotated[str, typer.Option("--store", help="DuckDB file the data and the engine's state live in.")] = (
+        "engagesync.duckdb"
+    ),
+    sandbox: Annotated[
+        str | None, typer.Option("--sandbox", help="URL of a running sandbox to drive (journal, clock, faults).")
+    ] = None,
+    allow_remote: Annotated[
+        bool, typer.Option("--allow-remote", help="Allow a --host beyond loopback (the token still guards it).")
+    ] = False,
+) -> None:
+    """Serve the web console: destinations (preview, test, activate), connections, streams, the sandbox."""
+    import uvicorn
+
+    from ..console import Guard, create_app
+
+    if host not in LOOPBACK and not allow_remote:
+        fail(f"--host {host}: the console serves loopback only unless --allow-remote is given")
+    guard = Guard(hosts=("*",) if allow_remote else (*LOOPBACK, "[::1]"))
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        fail(f"--port {port}: cannot listen on {host} ({exc.strerror}); choose another port (0: any free one)")
+    bound = sock.getsockname()[1]
+    shown = f"[{host}]" if ":" in host else host
+    sys.stdout.write(f"engagesync console: http://{shown}:{bound}/?token={guard.token}\n")
+    sys.stdout.flush()
+    config = uvicorn.Config(create_app(store, sandbox, guard), log_level="warning")
+    uvicorn.Server(config).run(sockets=[sock])

@@ -1,0 +1,96 @@
+"""The destination form (seed 002's screen) as the options ``destinations.apply_options`` takes.
+
+The CLI's ``create``/``edit`` flags and this form feed the same function, so every rule (batching
+companions, header syntax, a template or a manual endpoint) is checked once, in the engine.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.datastructures import FormData
+
+from ..errors import UserError
+from ..sync import destinations as dest
+from ..sync.destinations.model import DEFAULT_BATCH_SIZE, DestinationConfig
+
+
+def _text(form: FormData, key: str) -> str | None:
+    value = form.get(key)
+    return value.strip() or None if isinstance(value, str) else None
+
+
+def options_from_form(form: FormData) -> dict[str, Any]:
+    """Every setting of the form (a whole configuration, not a change)."""
+    options: dict[str, Any] = {
+        "connection": _text(form, "connection"),
+        "source": _text(form, "source"),
+        "key": _text(form, "key"),
+        "exclude": [str(x) for x in form.getlist("exclude") if str(x).strip()],
+        "map": [line.strip() for line in str(form.get("map") or "").splitlines() if line.strip()],
+    }
+    if form.get("mode") == "template":
+        options["template"] = _text(form, "template")
+    else:
+        headers = _text(form, "headers")
+        options.update(
+            method=_text(form, "method") or "POST",
+            url=_text(form, "url"),
+            format=_text(form, "format"),
+            headers=dest.parse_headers([headers]) if headers else {},
+        )
+    batching = form.get("batching") == "on"
+    options["batching"] = batching
+    if batching:
+        size = _text(form, "batch_size") or str(DEFAULT_BATCH_SIZE)
+        if not size.isdigit():
+            raise UserError(f"Batch Size {size!r}: enter a whole number of records (e.g. 100)")
+        grouping = _text(form, "grouping") or "fixed"
+        options.update(batch_size=int(size), grouping=grouping, wrap=_text(form, "wrap"))
+        if grouping == "by_attribute":
+            options["group_by"] = _text(form, "group_by") or ""
+        if grouping == "max_bytes":
+            budget = _text(form, "max_bytes") or ""
+            if not budget.isdigit():
+                raise UserError(f"Max Bytes {budget!r}: enter a whole number of bytes")
+            options["max_bytes"] = int(budget)
+    responses = form.get("responses") == "on"
+    options["responses"] = responses
+    options["responses_url"] = _text(form, "responses_url") if responses else None
+    return options
+
+
+def config_from_form(form: FormData, current: DestinationConfig | None = None) -> DestinationConfig:
+    """The configuration the form describes (settings the form does not show kept from ``current``)."""
+    options = options_from_form(form)
+    if current is not None:
+        options["response_headers"] = current.responses.headers
+    return dest.apply_options(None, options)
+
+
+def form_values(config: DestinationConfig | None) -> dict[str, Any]:
+    """A saved configuration as the form's initial values."""
+    if config is None:
+        return {"mode": "manual", "method": "POST", "format": "json", "exclude": [], "batch_size": DEFAULT_BATCH_SIZE}
+    manual, batching = config.endpoint.manual, config.batching
+    return {
+        "connection": config.connection,
+        "source": config.source,
+        "key": config.key or "",
+        "map": "\n".join(config.map),
+        "exclude": list(config.exclude),
+        "mode": "template" if config.endpoint.template else "manual",
+        "template": config.endpoint.template or "",
+        "method": manual.method if manual else "POST",
+        "url": manual.url if manual else "",
+        "format": manual.format if manual else "json",
+        "headers": ",".join(f"{k}:{v}" for k, v in (manual.headers if manual else {}).items()),
+        "batching": batching.enabled,
+        "batch_size": batching.size,
+        "grouping": batching.grouping,
+        "group_by": batching.group_by or "",
+        "max_bytes": batching.max_bytes or "",
+        "wrap": batching.wrap or "",
+        "responses": config.responses.enabled,
+        "responses_url": config.responses.webhook_url or "",
+    }
