@@ -219,3 +219,30 @@ def test_run_when_the_api_is_down_exits_4_in_one_line_and_records_the_failed_run
     code, output = run_cli("destinations", "runs", "dead", "--store", store, "--json")
     (run,) = json.loads(output)
     assert run["status"] == "failed" and "cannot connect" in run["error"] and run["done"] == 0
+
+
+def test_rejects_are_listed_retried_after_the_fix_and_dismissed(home: Path, live_sandbox: Sandbox, store: str) -> None:
+    """`destinations rejects`: the CLI form of the console's Retry and Dismiss, over the same engine."""
+    _outbox(store, live_sandbox, 0, 2)
+    create = (
+        "destinations", "create", "fixme", "--connection", "groove-helpdesk", "--source", "duckdb::main.outbox",
+        "--method", "POST", "--url", "tickets", "--map", "from=customer", "--map", "subject=Outbox {n}",
+        "--store", store,
+    )  # fmt: skip
+    assert run_cli(*create)[0] == 0
+    refuse = {"match": {"api": "groove-helpdesk", "method": "POST", "path": "/tickets"}, "effect": {"status": 422}}
+    live_sandbox.ctx.faults.replace([refuse])
+    assert run_cli("destinations", "run", "fixme", "--store", store)[0] == 1  # done with rejects
+    code, output = run_cli("destinations", "rejects", "fixme", "--store", store, "--json", stdout_only=True)
+    listed = json.loads(output)
+    assert code == 0 and len(listed) == 2 and all(r["reason"] for r in listed)
+    live_sandbox.ctx.faults.replace([])  # the target is fixed
+    code, output = run_cli("destinations", "rejects", "fixme", "--dismiss", str(listed[0]["id"]), "--store", store)
+    assert code == 0 and "dismissed 1" in output
+    code, output = run_cli("destinations", "rejects", "fixme", "--retry", "--store", store, "--json", stdout_only=True)
+    assert code == 0 and json.loads(output)["done"] == 1
+    assert _subjects(live_sandbox).count("Outbox 1") + _subjects(live_sandbox).count("Outbox 0") == 1
+    code, output = run_cli("destinations", "rejects", "fixme", "--store", store, "--json", stdout_only=True)
+    assert json.loads(output) == []
+    code, output = run_cli("destinations", "rejects", "fixme", "--dismiss", "x", "--store", store)
+    assert code == 2 and "reject id or 'all'" in output

@@ -16,6 +16,7 @@ import typer
 from rich.table import Table
 
 from ..sync import destinations as dest
+from ..sync.destinations import rejects as dest_rejects
 from ..sync.destinations.preview import sample
 from ..sync.store import Store
 from .common import OK, PARTIAL, TimeoutOpt, emit_json, err, fail, out
@@ -379,6 +380,54 @@ def runs(
             "" if r["duration_seconds"] is None else f"{r['duration_seconds']:.2f}",
         )
     out.print(table)
+
+
+@app.command("rejects")
+def rejects(
+    name: NameArg,
+    retry: Annotated[
+        bool, typer.Option("--retry", help="Send the open rejects again (after fixing the cause).")
+    ] = False,
+    dismiss: Annotated[
+        list[str] | None,
+        typer.Option("--dismiss", help="Close a reject without sending it: its id (repeatable), or 'all'."),
+    ] = None,
+    store: StoreOpt = DEFAULT_STORE,
+    timeout: TimeoutOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """The destination's open rejects (line, field, reason); --retry sends them again with the settings of
+    the run that filed them, --dismiss closes them (the console's Retry and Dismiss do the same)."""
+    if retry and dismiss:
+        fail("give --retry or --dismiss, not both")
+    with Store(store) as db:
+        if dismiss:
+            ids = None if [d.strip().lower() for d in dismiss] == ["all"] else [_reject_id(d) for d in dismiss]
+            closed = dest_rejects.dismiss(db, name, ids)
+            emit_json({"dismissed": closed}) if as_json else out.print(f"dismissed {closed} reject(s) of {name}")
+            return
+        if retry:
+            counts = dest_rejects.retry(db, name, timeout=timeout)
+            emit_json(counts) if as_json else out.print(
+                f"retried {name}: {counts.get('done', 0)} done, {counts.get('rejected', 0)} rejected again"
+            )
+            raise typer.Exit(PARTIAL if counts.get("rejected") else OK)
+        found = dest_rejects.open_rejects(db, name)
+    if as_json:
+        emit_json([{"id": r.id, "key": r.key, "field": r.field, "reason": r.reason, "record": r.record} for r in found])
+        return
+    table = Table(title=f"open rejects of {name}")
+    for column in ("id", "field", "reason"):
+        table.add_column(column)
+    for r in found:
+        table.add_row(str(r.id), r.field or "", r.reason or "")
+    out.print(table)
+
+
+def _reject_id(text: str) -> int:
+    if not text.strip().isdigit():
+        fail(f"--dismiss takes a reject id or 'all' (got {text!r})")
+    return int(text)
 
 
 def worker(
