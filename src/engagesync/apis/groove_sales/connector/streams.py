@@ -57,6 +57,38 @@ STEP_COLUMNS = {"id": V, "flow_id": V, "name": V, "dayNumber": V}
 LABEL_COLUMNS = {"id": V, "flow_id": V}
 PERSON_COLUMNS = {"id": V, "name": V, "emailAddress": V, "salesforceId": V}
 
+#: What each column means (``COMMENT ON COLUMN``, ``streams NAME --columns``). The published schema
+#: describes almost no field; where it is silent the text says what the field holds, nothing more.
+FLOW_DOCS = {
+    "id": "Groove's id of the flow",
+    "name": "Name of the flow",
+    "description": "Description of the flow (free text)",
+    "userId": "Groove user id set on the flow (undocumented)",
+    "finalized": "The flow's finalized flag (undocumented)",
+    "isMasterFlow": "The flow's isMasterFlow flag (undocumented)",
+    "autoImportAssignOwner": "The flow's autoImportAssignOwner setting (undocumented)",
+    "autoImportId": "The flow's autoImportId, if any (undocumented)",
+    "removePersonAfterBounce": "The flow's removePersonAfterBounce setting (undocumented)",
+    "removePersonAfterReply": "The flow's removePersonAfterReply setting (undocumented)",
+    "sfdcCampaignId": "Salesforce campaign id set on the flow, if any (undocumented)",
+}
+STEP_DOCS = {
+    "id": "Groove's id of the step",
+    "flow_id": "Id of the flow the step is in (added by the connector)",
+    "name": "Name of the step",
+    "dayNumber": "The step's day number in the flow, as the schema gives it (a string)",
+}
+LABEL_DOCS = {
+    "id": "Groove's id of the label instance (a label applied to the flow)",
+    "flow_id": "Id of the flow the label is applied to (added by the connector)",
+}
+PERSON_DOCS = {
+    "id": "Groove's id of the person",
+    "name": "Name of the person",
+    "emailAddress": "Email address of the person",
+    "salesforceId": "The Salesforce Contact or Lead id the person was found by (the salesforce_ids setting)",
+}
+
 FLOWS_QUERY = "query Flows { flows { " + " ".join(FLOW_FIELDS) + " } }"
 FLOW_IDS_QUERY = "query FlowIds { flows { id } }"
 #: Salesforce ids looked up per request (aliases).
@@ -194,16 +226,23 @@ def parse_salesforce_ids(value: str | list[str] | None) -> list[str]:
 def streams(salesforce_ids: str | list[str] | None = None, page_size: int = MAX_PAGE_SIZE) -> dict[str, Stream]:
     """Every Groove sales stream by name (parents before children)."""
     out: list[Stream] = [
-        FlowsStream(StreamSpec("flows", ("id",), FLOW_COLUMNS, "Flows (sequences), full refresh")),
+        FlowsStream(StreamSpec("flows", ("id",), FLOW_COLUMNS, "Flows (sequences), full refresh", docs=FLOW_DOCS)),
         FlowChildStream(
-            StreamSpec("steps", ("id",), STEP_COLUMNS, "Steps of every flow (Relay pages)", parent="flows"),
+            StreamSpec(
+                "steps", ("id",), STEP_COLUMNS, "Steps of every flow (Relay pages)", parent="flows", docs=STEP_DOCS
+            ),
             "steps",
             "id name dayNumber",
             page_size,
         ),
         FlowChildStream(
             StreamSpec(
-                "label_instances", ("id",), LABEL_COLUMNS, "Labels applied to every flow (Relay pages)", parent="flows"
+                "label_instances",
+                ("id",),
+                LABEL_COLUMNS,
+                "Labels applied to every flow (Relay pages)",
+                parent="flows",
+                docs=LABEL_DOCS,
             ),
             "labelInstances",
             "id",
@@ -215,6 +254,7 @@ def streams(salesforce_ids: str | list[str] | None = None, page_size: int = MAX_
                 ("id",),
                 PERSON_COLUMNS,
                 "People found by the Salesforce ids of the connection's salesforce_ids setting",
+                docs=PERSON_DOCS,
             ),
             parse_salesforce_ids(salesforce_ids),
         ),

@@ -47,6 +47,84 @@ USER_COLUMNS = {
     "roles": J,
 }
 
+#: What each column means (``COMMENT ON COLUMN``, ``streams NAME --columns``). The API document gives
+#: examples, not definitions; where it is silent the text says what the field holds, nothing more.
+_TIMES = {"created_at": "When it was created (UTC)", "updated_at": "When it last changed (UTC)"}
+USER_DOCS = {
+    "id": "GrowthGenius id of the user (a member of a team)",
+    "team_id": "Id of the user's team",
+    "created_at": _TIMES["created_at"],
+    "email": "Email address of the user",
+    "email_bcc": "The user's BCC email address",
+    "first_name": "First name",
+    "full_name": "Full name",
+    "last_name": "Last name",
+    "reporting_email": "The user's reporting email address",
+    "roles": "Role names, e.g. superadmin, admin (JSON list)",
+}
+CONTACT_DOCS = {
+    "id": "GrowthGenius id of the contact (a person the team added: prospected, by hand or by the API)",
+    "annual_revenue": "Annual revenue (a number)",
+    "bad_data_reason": "Reason the contact's data is bad, if any",
+    "city": "City of the contact",
+    "company_address": "Company address",
+    "company_city": "Company city",
+    "company_country": "Company country",
+    "company_linkedin_url": "Company LinkedIn URL",
+    "company_name": "Company name",
+    "company_name_informal": "Informal (short) company name",
+    "company_state": "Company state or region",
+    "contact_account": "The contact's account as the API gives it, e.g. id and status (JSON)",
+    "contact_account_id": "Id of the contact's account",
+    "corporate_phone": "Corporate phone number",
+    "country": "Country of the contact",
+    **{f"custom{i}": f"Custom field {i} (free text)" for i in range(1, 10)},
+    "email": "Email address (a create does not deduplicate on it)",
+    "email_confidence": "Confidence in the email address (a number; 100 in the example)",
+    "email_status": "Status of the email address",
+    "employee_count": "Employee count",
+    "facebook_url": "Facebook URL",
+    "first_name": "First name",
+    "first_phone": "First phone number",
+    "full_name": "Full name",
+    "home_phone": "Home phone number",
+    "industry": "Industry",
+    "keywords": "Keywords, comma-separated",
+    "label_names": "Label names, as the API gives them (JSON)",
+    "last_name": "Last name",
+    "linkedin_url": "LinkedIn profile URL",
+    "linkedin_username": "LinkedIn username",
+    "lists": "Lists the contact is on, as the API gives them (JSON)",
+    "mobile_phone": "Mobile phone number",
+    "name": "Name",
+    "other_phone": "Other phone number",
+    "prospect_id": "Prospect id, if the contact was prospected",
+    "seo_description": "SEO description",
+    "stage": "Stage",
+    "state": "State or region of the contact",
+    "status": "Status of the contact, e.g. Ongoing",
+    "technologies": "Technologies (free text)",
+    "title": "Job title",
+    "twitter_url": "Twitter URL",
+    "unstructured_data": "Unstructured data, free-form (JSON)",
+    "upload_identifier": "Identifier of the upload the contact came from",
+    "user_id": "Id of the user (team member) set on the contact",
+    "website": "Company website",
+    "work_phone": "Work phone number",
+    **_TIMES,
+}
+MESSAGE_DOCS = {
+    "id": "GrowthGenius id of the message (a communication between a user and a contact)",
+    "contact_id": "Id of the contact",
+    "message_type": "Type of message, e.g. sales_force_message",
+    "rendered_copy": "The message's text as sent",
+    "rendered_subject": "The message's subject as sent, if any",
+    "sent_at": "When it was sent (UTC)",
+    "team_id": "Id of the user's team",
+    "user_id": "Id of the user",
+    **_TIMES,
+}
+
 #: Seconds a pass stays behind the server's clock, so writes in flight at its end land in the next pass.
 LAG_SECONDS = 2.0
 
@@ -90,9 +168,11 @@ class UpdatedWindowStream:
 def streams(limit: int = WINDOW_LIMIT, lag_seconds: float = LAG_SECONDS) -> dict[str, Stream]:
     """Every GrowthGenius stream by name."""
     out: list[Stream] = [
-        UsersStream(StreamSpec("users", ("id",), USER_COLUMNS, "Team members with integrations enabled")),
+        UsersStream(
+            StreamSpec("users", ("id",), USER_COLUMNS, "Team members with integrations enabled", docs=USER_DOCS)
+        ),
         UpdatedWindowStream(
-            StreamSpec("contacts", ("id",), CONTACT_COLUMNS, "Contacts, incremental on updated_at"),
+            StreamSpec("contacts", ("id",), CONTACT_COLUMNS, "Contacts, incremental on updated_at", docs=CONTACT_DOCS),
             "contacts",
             "contacts",
             limit,
@@ -100,7 +180,11 @@ def streams(limit: int = WINDOW_LIMIT, lag_seconds: float = LAG_SECONDS) -> dict
         ),
         UpdatedWindowStream(
             StreamSpec(
-                "messages", ("id",), MESSAGE_COLUMNS, "Messages between users and contacts, incremental on updated_at"
+                "messages",
+                ("id",),
+                MESSAGE_COLUMNS,
+                "Messages between users and contacts, incremental on updated_at",
+                docs=MESSAGE_DOCS,
             ),
             "messages",
             "messages",

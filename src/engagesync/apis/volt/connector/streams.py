@@ -137,6 +137,74 @@ WAVE_COLUMNS = {
 }
 
 
+#: What each column means (``COMMENT ON COLUMN``, ``streams NAME --columns``), from the schema's field
+#: descriptions; columns the connector adds say so.
+CONVERSATION_DOCS = {
+    "phoneNumber": "The contact's receiving phone number (the peer of the conversation)",
+    "contactId": "Id of the contact",
+    "contactName": "Name of the contact",
+    "lastMessage": "Last message content for the contact",
+    "isUnread": "If the message is unread",
+    "lastMessageTime": "Timestamp of the last message (UTC)",
+}
+CONTACT_DOCS = {
+    "id": "Id of the contact",
+    "phoneNumber": "Contact's receiving phone number",
+    "name": "Name of the contact",
+    "mappedNumber": "Number the contact is mapped to if number pooling is enabled",
+    "blocked": "If the contact is blocked (receivals not processed)",
+    "createdAt": "Contact creation date (UTC)",
+    "lastUpdatedAt": "Time the contact was last updated (UTC)",
+    "customFields": "Custom field values on the contact: key (field name), type and value",
+    "lists": "Lists to which this contact is a member: id and name",
+}
+MESSAGE_DOCS = {
+    "id": "Volt assigned message ID (rf_*)",
+    "legacyId": "Provider assigned message ID (uuid)",
+    "peer": "Number of the conversation (the contact's) the message was read from (added by the connector)",
+    "toNumber": "Number to which the message was sent",
+    "fromNumber": "Number from which the message originated",
+    "status": "Message status (failed, sending, sent, or delivered; received when incoming)",
+    "statusDescription": "Detailed description associated with message status",
+    "media": "Media (URLs) sent with the message",
+    "body": "Message body",
+    "sentAt": "Time the message was sent to provider (UTC)",
+    "confirmedAt": "Time message status was confirmed by provider (UTC); null until confirmed",
+    "waveId": "Id of the wave from which the message originated, if any",
+    "contactId": "Id of the contact on the receiving end of the message",
+}
+WEBHOOK_DOCS = {
+    "id": "Webhook ID",
+    "url": "Webhook destination URL (Volt POSTs message status updates to it)",
+    "createdAt": "Webhook creation date (UTC)",
+    "lastUpdatedAt": "Time the webhook was last updated (UTC)",
+}
+LIST_DOCS = {
+    "id": "ID of the list",
+    "name": "Name of the list",
+    "createdBy": "Email of the user who created the list",
+    "createdAt": "List creation date (UTC)",
+    "lastUpdatedAt": "Time the list was last updated (UTC)",
+    "size": "Number of contacts on this list",
+    "querySourceListName": "The name of the list used as the basis for filtering (defaults to the All list)",
+    "queryNameSearchTerm": "Filters list contacts by name",
+    "queryCustomFields": "Rules filtering list contacts: field, operator and queryValue (JSON)",
+}
+WAVE_DOCS = {
+    "id": "ID of the wave",
+    "name": "Name of the wave",
+    "type": "Wave type (one of contact, account, or group)",
+    "scheduledTime": "Time the wave is scheduled to begin processing (UTC)",
+    "body": "Message body",
+    "media": "Associated media (JSON)",
+    "sentBy": "Sending user",
+    "lists": "Lists included in the wave (JSON)",
+    "totalMessages": "Total message in the wave",
+    "totalMessagesDelivered": "Total messages delivered",
+    "totalMessagesFailed": "Total messages failed",
+}
+
+
 def _need(primary_phone: str | None) -> str:
     if not primary_phone:
         raise ValueError(
@@ -411,6 +479,7 @@ def streams(
                 ("phoneNumber",),
                 CONVERSATION_COLUMNS,
                 "The inbox: one row per peer with its last message (before-cursor pages)",
+                docs=CONVERSATION_DOCS,
             ),
             primary_phone,
             conversation_record,
@@ -421,6 +490,7 @@ def streams(
                 ("id",),
                 CONTACT_COLUMNS,
                 "Contacts of the inbox's conversations (the schema lists no other way)",
+                docs=CONTACT_DOCS,
             ),
             primary_phone,
             _contact_of,
@@ -432,17 +502,28 @@ def streams(
                 MESSAGE_COLUMNS,
                 "Messages of every conversation (before-cursor pages, per peer)",
                 parent="conversations",
+                docs=MESSAGE_DOCS,
             ),
             primary_phone,
         ),
-        WebhooksStream(StreamSpec("webhooks", ("id",), WEBHOOK_COLUMNS, "Registered webhooks, full refresh")),
+        WebhooksStream(
+            StreamSpec("webhooks", ("id",), WEBHOOK_COLUMNS, "Registered webhooks, full refresh", docs=WEBHOOK_DOCS)
+        ),
         ListsStream(
-            StreamSpec("lists", ("id",), LIST_COLUMNS, "Lists named by the connection's list_names setting"),
+            StreamSpec(
+                "lists", ("id",), LIST_COLUMNS, "Lists named by the connection's list_names setting", docs=LIST_DOCS
+            ),
             primary_phone,
             parse_names(list_names),
         ),
         WavesStream(
-            StreamSpec("waves", ("id",), WAVE_COLUMNS, "Waves (with delivery totals) named by the wave_ids setting"),
+            StreamSpec(
+                "waves",
+                ("id",),
+                WAVE_COLUMNS,
+                "Waves (with delivery totals) named by the wave_ids setting",
+                docs=WAVE_DOCS,
+            ),
             parse_names(wave_ids),
         ),
     ]
