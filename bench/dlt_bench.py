@@ -100,14 +100,19 @@ def rate_limited(pages: int = 150, limit: int = 100, window: float = 60.0) -> li
             start = float(run["started_at"])
             optimum = optimal_schedule(needed, limit, window, start=start)[-1] - start
             refused = int(run["rate_limited"])
+            finished = int(run["records"]) >= tickets and not run.get("error")
+            verdict = (
+                f"vs optimum {goal(float(run['seconds']) / optimum, 1.02, at_least=False)}"
+                if finished
+                else f"did not finish ({int(run['records']):,} of {tickets:,} rows): MISS"
+            )
             rows.append(
                 (
                     f"{name}: {tickets:,} tickets ({needed} pages) under {limit} per {window:g} s, real time",
                     f"{run['seconds']:.1f} s",
                     f"{refused} x 429, {int(run['records']):,} rows loaded"
                     + (f"; {run['error']}" if run.get("error") else ""),
-                    f"vs optimum {goal(float(run['seconds']) / optimum, 1.02, at_least=False)}; "
-                    f"429s {goal(refused, 0, at_least=False, unit='')}",
+                    f"{verdict}; 429s {goal(refused, 0, at_least=False, unit='')}",
                 )
             )
     rows.append(("optimum from the server's algorithm (last run's start)", f"{optimum:.1f} s", "0 x 429", "1.000x"))
@@ -171,7 +176,8 @@ def main(argv: list[str]) -> None:
     try:
         pipeline.run(rest_api_source(config))
     except Exception as exc:  # the row reports dlt's failure (e.g. retries exhausted on 429) rather than dying
-        error = f"{type(exc).__name__}: {str(exc).splitlines()[0][:160]}"
+        cause = getattr(exc, "exception", None) or exc  # PipelineStepFailed wraps the step's exception
+        error = f"{type(cause).__name__}: {str(cause).splitlines()[0][:140]}"
     seconds = time.perf_counter() - started
     records = 0
     try:
