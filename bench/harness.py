@@ -8,7 +8,7 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -97,3 +97,29 @@ def hammer(client: httpx.Client, url: str, seconds: float, params: dict[str, str
         client.get(url, params=params).raise_for_status()
         samples.append(time.perf_counter() - t0)
     return Latency(len(samples), time.perf_counter() - started, samples)
+
+
+def paired(first: Callable[[], float], second: Callable[[], float], runs: int = 3) -> list[tuple[float, float]]:
+    """``runs`` runs of a pair, alternating which side goes first (on a shared machine the second of
+    two back-to-back runs is often the luckier one): ``[(first_value, second_value), ...]``."""
+    out: list[tuple[float, float]] = []
+    for i in range(runs):
+        if i % 2 == 0:
+            a = first()
+            b = second()
+        else:
+            b = second()
+            a = first()
+        out.append((a, b))
+    return out
+
+
+def median_goal(values: list[float], target: float, *, at_least: bool, unit: str = "x") -> str:
+    """The median of ``values`` beside its goal, with the range: ``median 0.91x [0.85-0.95] of 3 (goal ...)``."""
+    med = statistics.median(values)
+    met = med >= target if at_least else med <= target
+    spread = f" [{min(values):.2f}-{max(values):.2f}] of {len(values)}" if len(values) > 1 else " (1 run)"
+    return (
+        f"median {med:.2f}{unit}{spread} (goal {'>=' if at_least else '<='} {target:g}{unit}): "
+        f"{'PASS' if met else 'MISS'}"
+    )

@@ -2,7 +2,7 @@
 
 pull URL TOKEN STORE STREAM -> pulls one stream into STORE
 push URL TOKEN STORE CSV [--dry-run] -> pushes CSV through create_ticket
-Prints one JSON line: records, seconds, peak_rss_mb.
+Prints one JSON line: records, seconds, peak_rss_mb, rate_limited (429s the client saw).
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from engagesync.sync.store import Store
 
 def main(argv: list[str]) -> None:
     mode, base_url, token, store_path = argv[:4]
+    started_at = time.time()  # wall clock: the optimum is computed from it
     started = time.perf_counter()
     with Store(store_path) as store, connector.make_client(base_url, token) as client:
         if mode == "pull":
@@ -31,8 +32,19 @@ def main(argv: list[str]) -> None:
             pusher = Pusher(client, "groove-helpdesk", connector.actions()["create_ticket"], store, mapping=mapping)
             result = pusher.run(open_input(argv[4]), dry_run="--dry-run" in argv)
             records = result.read
+        rate_limited = client.stats["rate_limited"]
     seconds = time.perf_counter() - started
-    print(json.dumps({"records": records, "seconds": round(seconds, 2), "peak_rss_mb": round(_peak_mb(), 1)}))
+    print(
+        json.dumps(
+            {
+                "records": records,
+                "seconds": round(seconds, 2),
+                "started_at": started_at,
+                "peak_rss_mb": round(_peak_mb(), 1),
+                "rate_limited": rate_limited,
+            }
+        )
+    )
 
 
 def _peak_mb() -> float:

@@ -136,6 +136,7 @@ def serve(
 
     from ..apis.registry import emulator_factories
     from ..sandbox import Sandbox
+    from ..sandbox.serving import fast_stack
 
     counts = parse_counts(count or [])
     remote = not is_loopback_host(host)
@@ -190,6 +191,7 @@ def serve(
         date_header=False,
         server_header=False,
         access_log=False,
+        **fast_stack(),  # type: ignore[arg-type]
     )
     server = uvicorn.Server(config)
     signal.signal(signal.SIGTERM, lambda *_: setattr(server, "should_exit", True))
