@@ -17,15 +17,13 @@ from .common import MISSING, Problems, optional_id
 from .kb_children import Child
 from .kb_fields import (
     content_fields,
-    document_fields,
     existing_articles,
     publish_columns,
     read_id_list,
     read_state,
     read_tags,
     read_text,
-    read_title,
-    resolve_slug,
+    titled_document,
 )
 from .kb_store import load_kb, update_row
 
@@ -58,22 +56,7 @@ def _article_input(
     api: GrooveHelpdeskApi, tenant: int, problems: Problems, kb_id: str, body: dict[str, Any], row: sqlite3.Row | None
 ) -> tuple[dict[str, Any], None]:
     """Article changes; the second item (a category's article ids) has no article counterpart."""
-    values = document_fields(api, tenant, problems, body)
-    title = read_title(problems, body, "title", required=row is None)
-    if title is not MISSING:
-        values["title"] = title
-    slug = resolve_slug(
-        api,
-        tenant,
-        problems,
-        "gh_kb_articles",
-        kb_id,
-        body,
-        values.get("title") if row is None else None,
-        row["id"] if row else "",
-    )
-    if slug is not None:
-        values["slug"] = slug
+    values = titled_document(api, tenant, problems, "gh_kb_articles", kb_id, body, row)
     content = read_text(problems, body, "body", max_len=1_000_000)
     if content is not MISSING:
         values["body"] = content

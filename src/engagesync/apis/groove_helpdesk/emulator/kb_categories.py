@@ -18,14 +18,12 @@ from .common import MISSING, Problems
 from .kb_children import Child
 from .kb_fields import (
     content_fields,
-    document_fields,
     existing_articles,
     publish_columns,
     read_id_list,
     read_state,
-    read_title,
     read_url,
-    resolve_slug,
+    titled_document,
 )
 from .kb_store import load_kb
 
@@ -90,22 +88,7 @@ def _assign_articles(
 def _category_input(
     api: GrooveHelpdeskApi, tenant: int, problems: Problems, kb_id: str, body: dict[str, Any], row: sqlite3.Row | None
 ) -> tuple[dict[str, Any], list[str] | None]:
-    values = document_fields(api, tenant, problems, body)
-    title = read_title(problems, body, "title", required=row is None)
-    if title is not MISSING:
-        values["title"] = title
-    slug = resolve_slug(
-        api,
-        tenant,
-        problems,
-        "gh_kb_categories",
-        kb_id,
-        body,
-        values.get("title") if row is None else None,
-        row["id"] if row else "",
-    )
-    if slug is not None:
-        values["slug"] = slug
+    values = titled_document(api, tenant, problems, "gh_kb_categories", kb_id, body, row)
     cover = read_url(problems, body, "cover_image_url")
     if cover is not MISSING:
         values["cover_image_url"] = cover

@@ -206,6 +206,28 @@ def document_fields(api: GrooveHelpdeskApi, tenant: int, problems: Problems, bod
     return out
 
 
+def titled_document(
+    api: GrooveHelpdeskApi,
+    tenant: int,
+    problems: Problems,
+    table: str,
+    kb_id: str,
+    body: dict[str, Any],
+    row: sqlite3.Row | None,
+) -> dict[str, Any]:
+    """What a category and an article are both made of: ``document_fields``, the title (required on
+    create) and the slug (derived from the title on create, unique in the knowledge base's ``table``)."""
+    values = document_fields(api, tenant, problems, body)
+    title = read_title(problems, body, "title", required=row is None)
+    if title is not MISSING:
+        values["title"] = title
+    created_title = values.get("title") if row is None else None
+    slug = resolve_slug(api, tenant, problems, table, kb_id, body, created_title, row["id"] if row else "")
+    if slug is not None:
+        values["slug"] = slug
+    return values
+
+
 def publish_columns(row: sqlite3.Row | None, state: Any, now: float) -> dict[str, Any]:
     """``published_at`` moves on every transition into "published" and is kept as "last published" after."""
     if state is MISSING:
