@@ -35,7 +35,7 @@ from .sync.mapping import Mapping
 from .sync.pull import pull
 from .sync.push import Pusher, PushResult
 from .sync.readers import open_input
-from .sync.store import Store
+from .sync.store import Store, schema_for
 
 console = Console()
 #: The example CSVs, packaged with engagesync (src/engagesync/examples links to the repo's examples/).
@@ -62,9 +62,9 @@ def run(store: str, seed: int = 0, tickets: int = 200, examples: Path = EXAMPLES
             headers={"Authorization": f"Bearer {creds['token']}"},
         ).raise_for_status()
         with Store(store) as db, connectors.client_for(connection) as client:
-            _pull(client, connection, db)
+            _pull(client, connection, db, "1. pull every stream into DuckDB")
             results = _push(client, connection, db, examples, _primary_mailbox(client))
-            _rejects(db, connection)
+            _rejects(db, connection, 3)
         delivered = httpx.get(sink).json()["received"]
         console.print(
             f"Webhooks: the sandbox delivered [bold]{len(delivered)}[/bold] ticket_started events "
@@ -90,13 +90,16 @@ def _primary_mailbox(client: Any) -> str:
     return str(next(m for m in mailboxes if m.get("primary"))["email"])
 
 
-def _pull(client: Any, connection: Connection, db: Store) -> None:
+def _pull(client: Any, connection: Connection, db: Store, title: str, pages: str = "pages") -> None:
+    """Pull every stream of ``connection`` and show what each wrote (``pages``: what a page is called)."""
     result = pull(client, connection.name, connectors.streams_for(connection), None, db)
-    table = Table(title=f"1. pull every stream into DuckDB ({result.elapsed:.2f}s)")
-    for column in ("stream", "records", "pages", "requests", "table"):
+    table = Table(title=f"{title} ({result.elapsed:.2f}s)")
+    for column in ("stream", "records", pages, "requests", "table"):
         table.add_column(column)
     for s in result.streams.values():
-        table.add_row(s.name, f"{s.records:,}", str(s.pages), str(s.requests), f"groove_helpdesk.{s.name}")
+        table.add_row(
+            s.name, f"{s.records:,}", str(s.pages), str(s.requests), f"{schema_for(connection.name)}.{s.name}"
+        )
     console.print(table)
 
 
@@ -132,8 +135,8 @@ def _push(client: Any, connection: Connection, db: Store, examples: Path, mailbo
     return results
 
 
-def _rejects(db: Store, connection: Connection) -> None:
-    table = Table(title="3. rejects (engagesync rejects groove-helpdesk)")
+def _rejects(db: Store, connection: Connection, step: int) -> None:
+    table = Table(title=f"{step}. rejects (engagesync rejects {connection.name})")
     for column in ("action", "field", "reason"):
         table.add_column(column)
     for item in db.rejects(connection.name):
@@ -151,13 +154,7 @@ def _growthgenius(sandbox: Any, url: str, store: str, examples: Path) -> int:
     )
     console.rule("[bold]GrowthGenius[/bold]: key + user_id, updated_at windows, no dedupe upstream")
     with Store(store) as db, connectors.client_for(connection) as client:
-        result = pull(client, connection.name, connectors.streams_for(connection), None, db)
-        table = Table(title=f"4. pull users, contacts and messages into DuckDB ({result.elapsed:.2f}s)")
-        for column in ("stream", "records", "windows", "requests", "table"):
-            table.add_column(column)
-        for s in result.streams.values():
-            table.add_row(s.name, f"{s.records:,}", str(s.pages), str(s.requests), f"growthgenius.{s.name}")
-        console.print(table)
+        _pull(client, connection, db, "4. pull users, contacts and messages into DuckDB", pages="windows")
         spec = connectors.actions_for(connection)["create_contact"]
         table = Table(
             title="5. push examples/contacts.csv (create_contact; GrowthGenius would duplicate, the ledger does not)"
@@ -170,12 +167,7 @@ def _growthgenius(sandbox: Any, url: str, store: str, examples: Path) -> int:
             runs.append(pushed)
             table.add_row(run, str(pushed.read), str(pushed.done), str(pushed.skipped), str(pushed.rejected))
         console.print(table)
-        table = Table(title="6. rejects (engagesync rejects growthgenius)")
-        for column in ("action", "field", "reason"):
-            table.add_column(column)
-        for item in db.rejects(connection.name):
-            table.add_row(item.action, item.field or "", item.reason or "")
-        console.print(table)
+        _rejects(db, connection, 6)
     return runs[0].done if runs[1].done == 0 else 0
 
 
@@ -189,13 +181,7 @@ def _groove_sales(sandbox: Any, url: str, store: str, examples: Path) -> int:
     console.rule("[bold]Groove sales[/bold]: OAuth 2.0 code flow, GraphQL + Relay, aliased mutations")
     flow = creds["samples"]["flow_ids"][1]
     with Store(store) as db, connectors.client_for(connection) as client:
-        result = pull(client, connection.name, connectors.streams_for(connection), None, db)
-        table = Table(title=f"7. pull flows, steps, label instances and people into DuckDB ({result.elapsed:.2f}s)")
-        for column in ("stream", "records", "pages", "requests", "table"):
-            table.add_column(column)
-        for s in result.streams.values():
-            table.add_row(s.name, f"{s.records:,}", str(s.pages), str(s.requests), f"groove_sales.{s.name}")
-        console.print(table)
+        _pull(client, connection, db, "7. pull flows, steps, label instances and people into DuckDB")
         spec = connectors.actions_for(connection)["add_person_to_flow"]
         mapping = Mapping.parse(["salesforceId=salesforce_id", f"flowId='{flow}'"])
         table = Table(
@@ -220,12 +206,7 @@ def _groove_sales(sandbox: Any, url: str, store: str, examples: Path) -> int:
                 str(client.stats["requests"] - before),
             )
         console.print(table)
-        table = Table(title="9. rejects (engagesync rejects groove-sales)")
-        for column in ("action", "field", "reason"):
-            table.add_column(column)
-        for item in db.rejects(connection.name):
-            table.add_row(item.action, item.field or "", item.reason or "")
-        console.print(table)
+        _rejects(db, connection, 9)
     return runs[0].done if runs[1].done == 0 and runs[0].rejected >= 1 else 0
 
 
@@ -243,15 +224,7 @@ def _volt(sandbox: Any, url: str, store: str) -> bool:
     primary, peer = creds["primary_phone"], creds["samples"]["contact_phones"][0]
     console.rule("[bold]Volt[/bold]: SMS over GraphQL, a wave on the virtual clock, delivery statuses")
     with Store(store) as db, connectors.client_for(connection) as client:
-        result = pull(client, connection.name, connectors.streams_for(connection), None, db)
-        table = Table(
-            title=f"10. pull the inbox, contacts, messages, webhooks, lists and waves ({result.elapsed:.2f}s)"
-        )
-        for column in ("stream", "records", "pages", "requests", "table"):
-            table.add_column(column)
-        for s in result.streams.values():
-            table.add_row(s.name, f"{s.records:,}", str(s.pages), str(s.requests), f"volt.{s.name}")
-        console.print(table)
+        _pull(client, connection, db, "10. pull the inbox, contacts, messages, webhooks, lists and waves")
         actions = connectors.actions_for(connection)
         at = sandbox.ctx.clock.now() + 3600
         when = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(at))
