@@ -75,3 +75,20 @@ def test_writes_are_0600_and_keep_other_connections(tmp_path: Path) -> None:
     assert stat.S_IMODE(os.stat(store.path).st_mode) == 0o600
     assert [(c.name, c.secrets["token"]) for c in store.all()] == [("a", "rotated"), ("b", "other")]
     assert not [p for p in store.path.parent.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_connect_with_an_unknown_api_saves_nothing_and_keeps_the_file_readable(tmp_path: Path) -> None:
+    """A typo in --api is one line and exit 2; the file keeps the connections it had (before, the entry
+    was written and every later command refused the whole file)."""
+    from tests.cli_helpers import run_cli
+
+    home = tmp_path / "home"
+    env = {"ENGAGESYNC_HOME": str(home)}
+    with pytest.MonkeyPatch.context() as mp:
+        for key, value in env.items():
+            mp.setenv(key, value)
+        assert run_cli("connect", "ok", "--api", "groove-helpdesk", "--base-url", "http://x", "--token", "t")[0] == 0
+        code, output = run_cli("connect", "typo", "--api", "grove-helpdesk", "--base-url", "http://x", "--token", "t")
+        assert code == 2 and "unknown API 'grove-helpdesk'" in output and "Traceback" not in output
+        code, output = run_cli("connections", "--json")
+        assert code == 0 and [c["name"] for c in json.loads(output)["connections"]] == ["ok"]

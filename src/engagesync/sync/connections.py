@@ -177,6 +177,13 @@ class ConnectionStore:
         return self._entry(name, connections[name])
 
     def put(self, connection: Connection) -> None:
+        """Save a connection; one whose API no installed connector knows is refused (nothing written), since
+        every later read of the file would refuse it."""
+        if connection.api not in registry.api_ids():
+            raise ConnectionError_(
+                f"unknown API {connection.api!r} for connection {connection.name!r} (known: "
+                f"{', '.join(registry.api_ids())}); nothing was saved"
+            )
         with file_lock(self.lock_path):
             data = self._load()
             data["connections"][connection.name] = connection.to_dict()
