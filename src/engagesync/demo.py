@@ -335,7 +335,8 @@ def _destination(sandbox: Any, url: str, store: str) -> int:
     for row in rows:
         table.add_row(*(str(v) for v in row))
     console.print(table)
-    home.unlink(missing_ok=True)
+    for leftover in (home, connections.lock_path):
+        leftover.unlink(missing_ok=True)
     received = len(httpx.get(sink).json()["received"])
     console.print(f"The signed response webhook delivered {received} responses to {sink}")
     return len(rows) if received == len(rows) == 3 else 0
