@@ -14,7 +14,7 @@ import duckdb
 
 from ...client.streams import COLUMN_TYPES, Shape, StreamSpec, parse_type, type_name
 from .base import StoreBase, StoreError, _dumps, quote, sanitize, schema_for, table_for, utcnow
-from .coerce import _PLAIN_TYPE, CoercionError, coercer, fast_check, fast_extract, staged
+from .coerce import _PLAIN_TYPE, CoercionError, coercer, fast_check, fast_extract, page_json, staged
 
 #: Rows per INSERT statement inside one page's transaction (bounds the size of the JSON parameter).
 _CHUNK_ROWS = 2000
@@ -129,7 +129,8 @@ class StreamTables(StoreBase):
         schema = f"{self._catalog}.{quote(schema_for(connection))}"
         table = f"{self._catalog}.{table_for(connection, spec.name)}"
         coldefs = ", ".join(f"{quote(c)} {t}" for c, t in zip(columns, types, strict=True))
-        with self._lock:
+        # one transaction for all the DDL and comments: one WAL sync instead of one per statement
+        with self.transaction():
             self._con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
             # No PRIMARY KEY constraint: DuckDB keeps a key's index in memory, so it would grow with every
             # row pulled. Upserts delete the page's keys and insert, inside the page's transaction.
@@ -154,11 +155,13 @@ class StreamTables(StoreBase):
             if "_hash" not in existing:  # rows written before content hashes: hash what is stored
                 self._con.execute(f"UPDATE {table} SET _hash = md5(CAST(_raw AS VARCHAR)) WHERE _hash IS NULL")
             self._comment(table, spec)
-            if self._con.execute(
+            keyed = self._con.execute(
                 "SELECT 1 FROM duckdb_constraints() WHERE schema_name = ? AND table_name = ? "
                 "AND constraint_type = 'PRIMARY KEY'",
                 [schema_for(connection), sanitize(spec.name)],
-            ).fetchall():
+            ).fetchall()
+        if keyed:
+            with self._lock:
                 self._drop_key(table, schema, sanitize(spec.name))
         fields = [f"c{i}" for i in range(len(columns))]
         structure = _dumps([{**{f: staged(shape) for f, shape in zip(fields, shapes, strict=True)}, "raw": "JSON"}])
@@ -280,16 +283,17 @@ class StreamTables(StoreBase):
         """
         plan = self._plan(connection, spec)
         rows: list[dict[str, Any]] | None = self._fast_rows(spec, plan, records)
+        dumps = page_json
         if rows is not None:
             sql, extra = plan.fast_stage_sql, []
         else:
             rows = self._rows(spec, plan, records)
-            sql, extra = plan.stage_sql, [plan.structure]
+            sql, extra, dumps = plan.stage_sql, [plan.structure], _dumps
         assert sql is not None
         payloads: list[str] = []
         for start in range(0, len(rows), _CHUNK_ROWS):
             try:
-                payloads.append(_dumps(rows[start : start + _CHUNK_ROWS]))
+                payloads.append(dumps(rows[start : start + _CHUNK_ROWS]))
             except ValueError as exc:  # NaN/Infinity somewhere in a raw record
                 raise StoreError(f"stream {spec.name!r}: a record cannot be stored as JSON: {exc}") from exc
         now = utcnow()
