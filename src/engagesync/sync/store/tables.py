@@ -283,7 +283,7 @@ class StreamTables(StoreBase):
         """
         plan = self._plan(connection, spec)
         rows: list[dict[str, Any]] | None = self._fast_rows(spec, plan, records)
-        dumps = page_json
+        dumps: Callable[[Any], str] = page_json
         if rows is not None:
             sql, extra = plan.fast_stage_sql, []
         else:
