@@ -11,12 +11,7 @@ from typing import Any
 
 from ...client.streams import Shape
 from ...timefmt import parse_datetime
-from .base import StoreError, _dumps, _json_default
-
-try:  # the bulk path's serialiser: an order of magnitude faster than json.dumps on a page
-    import orjson
-except ImportError:  # pragma: no cover - a declared dependency; json.dumps is the fallback
-    orjson = None  # type: ignore[assignment]
+from .base import StoreError, _dumps
 
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 _TRUE = frozenset({"true", "t", "1", "yes", "y"})
@@ -32,19 +27,6 @@ class CoercionError(StoreError, ValueError):
         if len(shown) > 200:
             shown = shown[:200] + "..."
         super().__init__(f"stream {stream!r}, record {key}: field {field!r} = {shown} is not a valid {type_}: {reason}")
-
-
-def page_json(rows: list[Any]) -> str:
-    """A page chunk as JSON text for the bulk path. DuckDB re-serialises each record before hashing it,
-    so the content hash does not depend on the serialiser (escapes, float spelling). What orjson cannot
-    write (an integer beyond 64 bits) falls back to ``json.dumps``; orjson writes NaN/Infinity (which
-    Python's JSON parser accepts but JSON has not) as null."""
-    if orjson is not None:
-        try:
-            return orjson.dumps(rows, default=_json_default, option=orjson.OPT_NON_STR_KEYS).decode()
-        except orjson.JSONEncodeError:
-            pass
-    return _dumps(rows)
 
 
 def _to_varchar(value: Any) -> Any:

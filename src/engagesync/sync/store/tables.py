@@ -14,7 +14,7 @@ import duckdb
 
 from ...client.streams import COLUMN_TYPES, Shape, StreamSpec, parse_type, type_name
 from .base import StoreBase, StoreError, _dumps, quote, sanitize, schema_for, table_for, utcnow
-from .coerce import _PLAIN_TYPE, CoercionError, coercer, fast_check, fast_extract, page_json, staged
+from .coerce import _PLAIN_TYPE, CoercionError, coercer, fast_check, fast_extract, staged
 
 #: Rows per INSERT statement inside one page's transaction (bounds the size of the JSON parameter).
 _CHUNK_ROWS = 2000
@@ -283,17 +283,16 @@ class StreamTables(StoreBase):
         """
         plan = self._plan(connection, spec)
         rows: list[dict[str, Any]] | None = self._fast_rows(spec, plan, records)
-        dumps: Callable[[Any], str] = page_json
         if rows is not None:
             sql, extra = plan.fast_stage_sql, []
         else:
             rows = self._rows(spec, plan, records)
-            sql, extra, dumps = plan.stage_sql, [plan.structure], _dumps
+            sql, extra = plan.stage_sql, [plan.structure]
         assert sql is not None
         payloads: list[str] = []
         for start in range(0, len(rows), _CHUNK_ROWS):
             try:
-                payloads.append(dumps(rows[start : start + _CHUNK_ROWS]))
+                payloads.append(_dumps(rows[start : start + _CHUNK_ROWS]))
             except ValueError as exc:  # NaN/Infinity somewhere in a raw record
                 raise StoreError(f"stream {spec.name!r}: a record cannot be stored as JSON: {exc}") from exc
         now = utcnow()
