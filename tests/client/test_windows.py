@@ -20,17 +20,24 @@ from engagesync.client.windows import DenseWindow, TimeWindows, restart_state
 
 
 class TruncatingList:
-    def __init__(self, times: list[int], limit: int, seed: int) -> None:
+    def __init__(self, times: list[int], limit: int, seed: int, order: str = "any") -> None:
         self.records = [{"id": i, "t": t} for i, t in enumerate(times)]
         self.limit = limit
         self.rng = random.Random(seed)
+        self.order = order
         self.calls = 0
 
     def fetch(self, start: int, end: int) -> list[dict[str, Any]]:
         self.calls += 1
         hits = [r for r in self.records if start <= r["t"] <= end]
         self.rng.shuffle(hits)
+        if self.order != "any":  # oldest or newest first, ties in any order
+            hits.sort(key=lambda r: r["t"], reverse=self.order == "newest")
         return hits[: self.limit]
+
+
+def tick(record: dict[str, Any]) -> int:
+    return int(record["t"])
 
 
 def ties_below(limit: int) -> st.SearchStrategy[list[int]]:
@@ -44,13 +51,17 @@ def ties_below(limit: int) -> st.SearchStrategy[list[int]]:
     limit=st.integers(2, 12),
     seed=st.integers(0, 10**6),
     first_width=st.one_of(st.none(), st.integers(1, 600)),
+    order=st.sampled_from(["any", "oldest", "newest"]),
+    hinted=st.booleans(),
+    fill=st.sampled_from([0.5, 0.85, 1.0]),
 )
 def test_a_pass_yields_every_record_exactly_once(
-    data: st.DataObject, limit: int, seed: int, first_width: int | None
+    data: st.DataObject, limit: int, seed: int, first_width: int | None, order: str, hinted: bool, fill: float
 ) -> None:
+    """Whatever order the API answers in, and whether or not full windows are cut at a record's time."""
     times = data.draw(ties_below(limit))
-    api = TruncatingList(times, limit, seed)
-    pager = TimeWindows(api.fetch, limit, origin=0, first_width=first_width)
+    api = TruncatingList(times, limit, seed, order)
+    pager = TimeWindows(api.fetch, limit, origin=0, first_width=first_width, tick=tick if hinted else None, fill=fill)
     pages = list(pager.pages(None, lambda: 500))
     ids = [r["id"] for p in pages for r in p.records]
     assert sorted(ids) == list(range(len(times)))
@@ -115,3 +126,22 @@ def test_nothing_new_yields_one_empty_page_keeping_the_start() -> None:
     pages = list(TimeWindows(api.fetch, 5).pages({"since": 30, "width": 8}, lambda: 29))
     assert [(p.records, p.requests, p.state) for p in pages] == [([], 0, {"since": 30, "width": 8})]
     assert api.calls == 0
+
+
+@pytest.mark.parametrize("order", ["oldest", "any", "newest"])
+def test_cutting_at_a_returned_time_reads_an_oldest_first_list_near_fill_per_request(order: str) -> None:
+    """5,000 records over a day, at most 200 per answer: cut at the 170th earliest time returned, an
+    oldest-first list costs about 5,000 / 170 requests (halving alone spends about twice that); in any
+    other order the cut falls back to halving and costs no more than halving does."""
+    rng = random.Random(7)
+    times = sorted(rng.randrange(86_400_000) for _ in range(5_000))
+    costs = {}
+    for hinted in (True, False):
+        api = TruncatingList(times, 200, seed=3, order=order)
+        pages = list(TimeWindows(api.fetch, 200, tick=tick if hinted else None).pages(None, lambda: 86_400_000 * 2))
+        assert sorted(r["id"] for p in pages for r in p.records) == list(range(5_000))
+        costs[hinted] = api.calls
+    if order == "oldest":
+        assert costs[True] <= 5_000 / 170 + 6 < costs[False]
+    else:
+        assert costs[True] <= costs[False]

@@ -2,9 +2,17 @@
 
 Part of the client engine: it knows no API. Such lists have no page token; they answer one window
 at a time, with at most ``limit`` records, and say nothing when they leave some out. So a window
-that comes back full (``limit`` records or more) may be truncated: it is split in half and asked
-again, until every window answers with fewer than ``limit``. The next window's width adapts to the
-density just seen, so sparse stretches cost one request and dense ones a few.
+that comes back full (``limit`` records or more) may be truncated: it is cut and asked again, until
+every window answers with fewer than ``limit``. The next window's width adapts to the density just
+seen, so sparse stretches cost one request and dense ones a few.
+
+Where a full window is cut uses the records it did return when their times are known (``tick``): the
+first cut ends at the time of the ``fill``-th earliest of them, later cuts of the same window halve it.
+Nothing about the API's order is assumed for correctness (a cut window is asked again and checked like
+any other), but from an API that answers oldest first, as most do, the cut window holds about ``fill``
+of ``limit`` records: a full window costs one extra request, where halving alone spends
+``log2(count / limit)`` on every dense stretch and leaves half-empty windows behind. An API in any other
+order costs at most one request more per dense stretch. An empty window asks the rest of the pass next.
 
 Windows are closed intervals of integer ticks (milliseconds, seconds: the API's resolution), and
 consecutive windows are ``[a, b]``, ``[b + 1, c]``: a record whose time sits exactly on a boundary
@@ -67,10 +75,29 @@ class TimeWindows:
     first_width: int | None = None
     #: Renders a tick for messages (e.g. as ISO-8601).
     label: Callable[[int], str] = str
+    #: A record's time in ticks (``None`` if unknown): where to cut a full window (see the module docstring).
+    tick: Callable[[Record], int | None] | None = None
+    #: Records per window the widths aim at, as a share of ``limit``: higher spends fewer requests on
+    #: even densities and more on cuts where density varies.
+    fill: float = 0.85
 
     def __post_init__(self) -> None:
         if self.limit < 1:
             raise ValueError("limit must be at least 1")
+        if not 0 < self.fill <= 1:
+            raise ValueError("fill must be in (0, 1]")
+
+    def _cut(self, records: Sequence[Record], start: int, end: int, hinted: bool) -> tuple[int, bool]:
+        """The end of the window to ask next after ``[start, end]`` came back full (``start < end``), and
+        whether it was cut at a returned record's time: that is tried once per window, then halving."""
+        half = start + (end - start + 1) // 2 - 1
+        if self.tick is None or hinted:
+            return half, hinted
+        times = sorted(t for t in map(self.tick, records) if t is not None and start <= t <= end)
+        aim = max(1, int(self.limit * self.fill))
+        if len(times) < aim or times[aim - 1] >= end:
+            return half, False
+        return times[aim - 1], True
 
     def pages(self, state: dict[str, Any] | None, until: Callable[[], int]) -> Iterator[WindowPage]:
         """Windows of one pass, from ``state``, each with the state to resume from after it."""
@@ -89,7 +116,7 @@ class TimeWindows:
         while nxt <= high:
             start = nxt
             end = min(high, start + max(1, width) - 1)
-            spent = 0
+            spent, hinted = 0, False
             while True:
                 records = list(self.fetch(start, end))
                 spent += 1
@@ -97,10 +124,12 @@ class TimeWindows:
                     break
                 if end == start:
                     raise DenseWindow(start, len(records), self.limit, self.label(start))
-                end = start + (end - start + 1) // 2 - 1  # split: keep the first half, ask again
+                end, hinted = self._cut(records, start, end, hinted)  # keep the first part, ask again
             span = end - start + 1
             nxt = end + 1
-            width = min(span * 4, max(1, span * self.limit * 3 // (4 * len(records)))) if records else span * 4
+            aim = self.limit * self.fill
+            # an empty window says the stretch is sparse: the rest of the pass is asked at once
+            width = min(span * 4, max(1, int(span * aim / len(records)))) if records else high - low + 1
             width = max(1, min(width, high - low + 1))
             after: dict[str, Any] = (
                 {"pass": [low, high], "next": nxt, "width": width}

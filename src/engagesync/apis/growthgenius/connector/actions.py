@@ -33,7 +33,7 @@ from ..contract import (
     parse_time,
     to_number,
 )
-from .client import GrowthGenius, server_now_ms
+from .client import GrowthGenius, server_now_ms, updated_tick
 
 Record = dict[str, Any]
 
@@ -145,7 +145,7 @@ def reconcile_message(client: ApiClient, record: Record, since: float | None = N
     fields = {k: v for k, v in record.items() if k in MESSAGE_FIELDS}
     start = int((since - 2.0) * 1000) if since is not None else 0
     api = GrowthGenius(client)
-    pager = TimeWindows(lambda a, b: api.list_messages(a, b), WINDOW_LIMIT)
+    pager = TimeWindows(lambda a, b: api.list_messages(a, b), WINDOW_LIMIT, tick=updated_tick)
     best: Record | None = None
     for page in pager.pages({"since": start}, lambda: server_now_ms(client) + 1000):
         for message in page.records:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -9,7 +10,7 @@ from typing import Any
 from ....client.auth import HeaderKey
 from ....client.budget import RateBudget
 from ....client.http import ApiClient, default_error_parser
-from ..contract import SEARCH_MAX_PER_PAGE, render_time
+from ..contract import SEARCH_MAX_PER_PAGE, parse_time, render_time
 
 #: GrowthGenius's limit is undocumented; the sandbox emulates 100 requests per 60 s window.
 WINDOW_SECONDS = 60.0
@@ -147,6 +148,12 @@ class GrowthGenius:
 
     def update_message(self, message_id: int, **fields: Any) -> Json:
         return self._send("PATCH", f"messages/{int(message_id)}", {"message": fields}, idempotent=True)
+
+
+def updated_tick(record: Json) -> int | None:
+    """A record's ``updated_at`` in whole milliseconds, the windows' ticks (``None`` if unreadable)."""
+    ms = parse_time(record.get("updated_at"))
+    return math.floor(ms) if ms is not None else None
 
 
 def window_params(start_ms: int | None, end_ms: int | None) -> Json:

@@ -16,7 +16,7 @@ from ....client.http import ApiClient
 from ....client.streams import Page, Stream, StreamSpec
 from ....client.windows import TimeWindows, restart_state
 from ..contract import CONTACT_FIELDS, WINDOW_LIMIT, render_time
-from .client import _items, server_now_ms, window_params
+from .client import _items, server_now_ms, updated_tick, window_params
 
 V, B, D, TS, J = "VARCHAR", "BIGINT", "DOUBLE", "TIMESTAMPTZ", "JSON"
 _DUCK = {"string": V, "email": V, "integer": B, "number": D, "account": J, "any": J}
@@ -157,7 +157,7 @@ class UpdatedWindowStream:
         def until() -> int:
             return server_now_ms(client) - int(self.lag_seconds * 1000)
 
-        pager = TimeWindows(fetch, self.limit, label=lambda ms: str(render_time(ms)))
+        pager = TimeWindows(fetch, self.limit, label=lambda ms: str(render_time(ms)), tick=updated_tick)
         for window in pager.pages(state, until):
             yield Page(window.records, window.state, requests=window.requests)
 
