@@ -12,6 +12,8 @@ from pathlib import Path
 
 import httpx
 
+from engagesync.sync.store.base import DEFAULT_MEMORY
+
 from .harness import goal, sandbox_server
 
 Row = tuple[str, str, str, str]
@@ -63,7 +65,7 @@ def pull_memory(small: int, large: int) -> list[Row]:
         (
             f"pull memory growth, {small:,} -> {large:,} records",
             f"{growth:.2f}x",
-            "DuckDB cache ceiling 256 MB",
+            f"DuckDB memory ceiling {DEFAULT_MEMORY}",
             f"growth {goal(growth, 1.5, at_least=False)}",
         )
     )

@@ -18,6 +18,9 @@ from .coerce import _PLAIN_TYPE, CoercionError, coercer, fast_check, fast_extrac
 
 #: Rows per INSERT statement inside one page's transaction (bounds the size of the JSON parameter).
 _CHUNK_ROWS = 2000
+#: ...and at most about this many bytes of JSON: a larger parameter is one allocation that must fit
+#: under DuckDB's memory ceiling (base.DEFAULT_MEMORY), so a chunk of long records is split in halves.
+_CHUNK_BYTES = 4 << 20
 #: The temporary table a page chunk is staged in before it is merged into its stream's table.
 _STAGE = "_engagesync_page"
 #: Columns the store adds to every stream table: the record as JSON, when the row was last written
@@ -292,7 +295,7 @@ class StreamTables(StoreBase):
         payloads: list[str] = []
         for start in range(0, len(rows), _CHUNK_ROWS):
             try:
-                payloads.append(_dumps(rows[start : start + _CHUNK_ROWS]))
+                payloads.extend(_payloads(rows[start : start + _CHUNK_ROWS]))
             except ValueError as exc:  # NaN/Infinity somewhere in a raw record
                 raise StoreError(f"stream {spec.name!r}: a record cannot be stored as JSON: {exc}") from exc
         now = utcnow()
@@ -387,6 +390,15 @@ class StreamTables(StoreBase):
             [schema_for(connection), sanitize(stream)],
         )
         return bool(rows[0][0])
+
+
+def _payloads(rows: list[dict[str, Any]]) -> list[str]:
+    """``rows`` as JSON arrays of at most ``_CHUNK_BYTES`` each (a single larger row stays whole)."""
+    payload = _dumps(rows)
+    if len(payload) <= _CHUNK_BYTES or len(rows) == 1:
+        return [payload]
+    half = len(rows) // 2
+    return [*_payloads(rows[:half]), *_payloads(rows[half:])]
 
 
 def _literal(text: str) -> str:
