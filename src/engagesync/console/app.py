@@ -391,6 +391,7 @@ class Console:
             return {
                 "clock": self._admin("GET", "clock"),
                 "faults": self._admin("GET", "faults"),
+                "limits": self._admin("GET", "rate-limits"),
                 "journal": _entries(self._admin("GET", "requests", params={"limit": 30})),
             }
 
