@@ -300,6 +300,7 @@ def test_the_webhook_sources_screen_lists_endpoints_hooks_and_the_latest_events(
     orders = page.locator("section", has_text="orders")
     expect(orders).to_contain_text("A-1001")
     expect(orders).to_contain_text("order.created")
+    assert "b\\u0027" not in orders.inner_text()  # the body shown as the text received, not b'...'
     helpdesk = page.locator("section", has_text="groove-helpdesk")
     hooks = EndpointFile().get("groove-helpdesk")
     assert hooks is not None and hooks.hooks

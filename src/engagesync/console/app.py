@@ -460,7 +460,12 @@ def _latest_events(db: Store, endpoint: str) -> list[dict[str, Any]]:
         names, rows = next(iter(db.iter_query(f"SELECT * FROM {table} ORDER BY 1 DESC LIMIT 10", [])), ([], []))
     except Exception:  # no event received yet: the table is created by the first one
         return []
-    return [{n: str(v)[:200] for n, v in zip(names, row, strict=True)} for row in rows]
+    return [{n: _text(v)[:200] for n, v in zip(names, row, strict=True)} for row in rows]
+
+
+def _text(value: Any) -> str:
+    """A stored value as the page shows it: the raw body as text, not Python's ``b'...'``."""
+    return value.decode("utf-8", "replace") if isinstance(value, bytes | bytearray) else str(value)
 
 
 STATIC_TYPES = {".js": "text/javascript", ".css": "text/css", ".png": "image/png"}
