@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import socket
 import sys
 from typing import Annotated
 
 import typer
 
 from .common import fail
+from .sandbox_cmd import bind_listener
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
@@ -36,12 +36,8 @@ def console(
     if host not in LOOPBACK and not allow_remote:
         fail(f"--host {host}: the console serves loopback only unless --allow-remote is given")
     guard = Guard(hosts=("*",) if allow_remote else (*LOOPBACK, "[::1]"))
-    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    try:
-        sock.bind((host, port))
-    except OSError as exc:
-        fail(f"--port {port}: cannot listen on {host} ({exc.strerror}); choose another port (0: any free one)")
+    sock = bind_listener(host, port)  # a busy port: one line, exit 2
+    sock.listen(128)  # accepting (queued) from the moment the URL is printed, not when uvicorn is up
     bound = sock.getsockname()[1]
     shown = f"[{host}]" if ":" in host else host
     sys.stdout.write(f"engagesync console: http://{shown}:{bound}/?token={guard.token}\n")

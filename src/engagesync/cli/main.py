@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from . import console_cmd, data_cmds, demo, destinations_cmd, sandbox_cmd, state_cmd, webhooks_cmd
+from . import console_cmd, data_cmds, demo, destinations_cmd, sandbox_admin_cmd, sandbox_cmd, state_cmd, webhooks_cmd
 from .errors import ErrorHandlingGroup
 
 app = typer.Typer(
@@ -36,6 +36,9 @@ def main(
 
 
 app.add_typer(sandbox_cmd.app, name="sandbox")
+sandbox_cmd.app.command("clock")(sandbox_admin_cmd.clock)
+sandbox_cmd.app.command("faults")(sandbox_admin_cmd.faults)
+sandbox_cmd.app.command("rate-limit")(sandbox_admin_cmd.rate_limit)
 app.command("connect")(data_cmds.connect)
 app.command("connections")(data_cmds.connections)
 app.command("check")(data_cmds.check)

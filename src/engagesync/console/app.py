@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
-import httpx
 import jinja2
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -26,6 +25,7 @@ from starlette.routing import Route
 
 from ..client.errors import AuthError, EngageSyncError, TransportError
 from ..errors import UserError
+from ..sandbox.remote import SandboxAdmin, parse_rules
 from ..sync import connectors
 from ..sync import destinations as dest
 from ..sync.connections import ConnectionFileError, ConnectionStore
@@ -373,25 +373,19 @@ class Console:
         return self.page(request, "webhooks.html", endpoints=items, pretty=_pretty)
 
     # -- the sandbox ---------------------------------------------------------------------------------
-    def _admin(self, method: str, path: str, **kwargs: Any) -> Any:
+    def _admin(self) -> SandboxAdmin:
         if not self.sandbox:
             raise UserError("no sandbox attached: start the console with --sandbox URL")
-        try:
-            response = httpx.request(method, f"{self.sandbox}/_sandbox/{path}", timeout=10, **kwargs)
-        except httpx.HTTPError as exc:
-            raise UserError(f"the sandbox at {self.sandbox} does not answer ({type(exc).__name__})") from None
-        if response.status_code >= 400:
-            raise UserError(
-                f"the sandbox refused {method} /_sandbox/{path}: {response.status_code} {response.text[:200]}"
-            )
-        return response.json() if response.content else None
+        return SandboxAdmin(self.sandbox)
 
     async def sandbox_page(self, request: Request) -> Response:
         def reading() -> dict[str, Any]:
+            admin = self._admin()
             return {
-                "clock": self._admin("GET", "clock"),
-                "faults": self._admin("GET", "faults"),
-                "journal": _entries(self._admin("GET", "requests", params={"limit": 30})),
+                "clock": admin.clock(),
+                "faults": admin.faults(),
+                "limits": admin.rate_limits(),
+                "journal": admin.journal(30),
             }
 
         try:
@@ -402,44 +396,37 @@ class Console:
 
     async def journal(self, request: Request) -> Response:
         try:
-            entries = await run_in_threadpool(self._admin, "GET", "requests", params={"limit": 30})
+            entries = await run_in_threadpool(lambda: self._admin().journal(30))
         except Exception as exc:
             return JSONResponse({"error": describe(exc)})
-        return JSONResponse({"entries": _entries(entries)})
+        return JSONResponse({"entries": entries})
 
     async def sandbox_act(self, request: Request) -> Response:
+        """The sandbox's controls: the same SandboxAdmin calls as `engagesync sandbox clock|faults|rate-limit`."""
         what = request.path_params["action"]
         form = await read_form(request)
 
         def doing() -> str:
+            admin = self._admin()
             if what in ("freeze", "unfreeze"):
-                self._admin("POST", f"clock/{what}")
+                admin.freeze(what == "freeze")
                 return f"clock: {what}"
             if what == "advance":
                 seconds = float(str(form.get("seconds") or "0"))
-                self._admin("POST", "clock/advance", json={"seconds": seconds})
+                admin.advance(seconds)
                 return f"clock advanced {seconds:g} s"
             if what == "faults":
-                text = str(form.get("rules") or "").strip()
-                try:
-                    rules = json.loads(text) if text else []
-                except json.JSONDecodeError as exc:
-                    raise UserError(f"fault rules: not JSON (line {exc.lineno}: {exc.msg})") from None
-                if not isinstance(rules, list):
-                    raise UserError("fault rules: expected a JSON list of rules")
-                if rules:
-                    self._admin("PUT", "faults", json={"rules": rules})
-                else:
-                    self._admin("DELETE", "faults")
+                rules = parse_rules(str(form.get("rules") or ""))
+                admin.set_faults(rules)
                 return f"{len(rules)} fault rule(s) set"
             if what == "rate-limit":
                 api = str(form.get("api") or "")
                 limit = str(form.get("limit") or "").strip()
                 if not limit:
-                    self._admin("DELETE", f"rate-limits/{api}")
+                    admin.set_rate_limit(api, None)
                     return f"{api}: rate limit off"
                 window = float(str(form.get("window_seconds") or "60"))
-                self._admin("PUT", f"rate-limits/{api}", json={"limit": int(limit), "window_seconds": window})
+                admin.set_rate_limit(api, int(limit), window)
                 return f"{api}: {limit} requests per {window:g} s"
             raise UserError(f"unknown sandbox action {what!r}")
 
@@ -461,11 +448,6 @@ def _posted(form: FormData) -> dict[str, Any]:
     return values
 
 
-def _entries(data: Any) -> list[dict[str, Any]]:
-    items = data.get("requests", data) if isinstance(data, dict) else data
-    return list(items or [])[-30:]
-
-
 def _pretty(value: Any) -> str:
     return json.dumps(value, indent=2, default=str)
 
@@ -478,7 +460,12 @@ def _latest_events(db: Store, endpoint: str) -> list[dict[str, Any]]:
         names, rows = next(iter(db.iter_query(f"SELECT * FROM {table} ORDER BY 1 DESC LIMIT 10", [])), ([], []))
     except Exception:  # no event received yet: the table is created by the first one
         return []
-    return [{n: str(v)[:200] for n, v in zip(names, row, strict=True)} for row in rows]
+    return [{n: _text(v)[:200] for n, v in zip(names, row, strict=True)} for row in rows]
+
+
+def _text(value: Any) -> str:
+    """A stored value as the page shows it: the raw body as text, not Python's ``b'...'``."""
+    return value.decode("utf-8", "replace") if isinstance(value, bytes | bytearray) else str(value)
 
 
 STATIC_TYPES = {".js": "text/javascript", ".css": "text/css", ".png": "image/png"}

@@ -98,7 +98,7 @@
   const journal = $("#journal");
   if (journal && journal.dataset.live) setInterval(() => {
     fetch("/api/sandbox/journal", {credentials: "same-origin"}).then((r) => r.json()).then((d) => {
-      if (d.entries) journal.textContent = d.entries.map((e) => `${e.status ?? ""} ${e.method ?? ""} ${e.path ?? e.url ?? ""}`).join("\n");
+      if (d.entries) journal.textContent = d.entries.map((e) => `${e.status ?? ""} ${e.method ?? ""} ${e.api ?? ""} ${e.path ?? e.url ?? ""}`).join("\n");
     });
   }, 1500);
 })();
