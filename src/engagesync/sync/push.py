@@ -390,7 +390,7 @@ class Pusher:
             if not self._settled(_entry(entries, item), item, result) and self._resolve(item, result)
         ]
         for item in todo:
-            self._mark_sent(item, result)
+            self._mark_sent(item, result, new=item.key not in entries)
         self._flush()  # local rejects and the whole batch's "sent" marks, before anything goes out
         if not todo:
             return
@@ -465,9 +465,10 @@ class Pusher:
             self._stop.set()
         return outcome
 
-    def _mark_sent(self, item: _Item, result: PushResult) -> None:
+    def _mark_sent(self, item: _Item, result: PushResult, *, new: bool = False) -> None:
+        """``new``: the batch's lookup found no entry for the key (it is inserted without another)."""
         request = {**item.request.describe(""), "fingerprint": payload_key(item.record)}
-        self._ledger.append(LedgerWrite(item.key, "sent", request=request, attempt=True))
+        self._ledger.append(LedgerWrite(item.key, "sent", request=request, attempt=True, new=new))
         result.sent += 1
 
     def _unsettled(self, item: _Item, error: Any, result: PushResult) -> None:
