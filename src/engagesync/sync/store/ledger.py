@@ -1,5 +1,6 @@
 """The push bookkeeping: the ledger (one entry per record key: what was sent and what came of it),
-rejects (with the run that filed them) and captured responses, written one statement per table."""
+rejects (with the run that filed them) and captured responses, written a batch at a time: one statement
+per table (two for the ledger: an UPDATE, then an INSERT of the keys it did not find)."""
 
 from __future__ import annotations
 
