@@ -17,6 +17,7 @@ with the typed client error: records not sent are left ``pending``, records that
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import inspect
 import json
@@ -156,6 +157,11 @@ class _Item:
     request: Request
     #: The pre-source-row default key (hash of the payload): an old ledger's entry for this record.
     legacy_key: str | None = None
+
+    @functools.cached_property
+    def fingerprint(self) -> str:
+        """``payload_key`` of the record, hashed once (legacy key, sent mark and rejected check)."""
+        return payload_key(self.record)
 
 
 #: Records per batch: their ledger rows, responses and rejects are written in one transaction each.
@@ -329,8 +335,10 @@ class Pusher:
         if problems:
             self._reject_local(key, raw, line, problems, result, dry_run)
             return None
-        legacy = payload_key(record) if self.key_field is None else None
-        return _Item(line, raw, record, key, action.build(record), legacy)
+        item = _Item(line, raw, record, key, action.build(record))
+        if self.key_field is None:
+            item.legacy_key = item.fingerprint
+        return item
 
     def _settled(self, entry: LedgerEntry | None, item: _Item, result: PushResult) -> bool:
         """Whether the ledger says this record needs no send: done, rejected, or found by reconciling."""
@@ -344,7 +352,7 @@ class Pusher:
         if entry.status == "rejected":
             # the same payload would be refused again (`rejects --retry` forces it); a changed one goes
             sent = entry.request.get("fingerprint") if isinstance(entry.request, dict) else None
-            if not self.force and sent in (None, payload_key(item.record)):
+            if not self.force and sent in (None, item.fingerprint):
                 result.skipped += 1
                 return True
             return False
@@ -390,7 +398,7 @@ class Pusher:
             if not self._settled(_entry(entries, item), item, result) and self._resolve(item, result)
         ]
         for item in todo:
-            self._mark_sent(item, result)
+            self._mark_sent(item, result, new=item.key not in entries)
         self._flush()  # local rejects and the whole batch's "sent" marks, before anything goes out
         if not todo:
             return
@@ -465,9 +473,10 @@ class Pusher:
             self._stop.set()
         return outcome
 
-    def _mark_sent(self, item: _Item, result: PushResult) -> None:
-        request = {**item.request.describe(""), "fingerprint": payload_key(item.record)}
-        self._ledger.append(LedgerWrite(item.key, "sent", request=request, attempt=True))
+    def _mark_sent(self, item: _Item, result: PushResult, *, new: bool = False) -> None:
+        """``new``: the batch's lookup found no entry for the key (it is inserted without another)."""
+        request = {**item.request.describe(""), "fingerprint": item.fingerprint}
+        self._ledger.append(LedgerWrite(item.key, "sent", request=request, attempt=True, new=new))
         result.sent += 1
 
     def _unsettled(self, item: _Item, error: Any, result: PushResult) -> None:

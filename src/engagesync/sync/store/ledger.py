@@ -1,5 +1,6 @@
 """The push bookkeeping: the ledger (one entry per record key: what was sent and what came of it),
-rejects (with the run that filed them) and captured responses, written one statement per table."""
+rejects (with the run that filed them) and captured responses, written a batch at a time: one statement
+per table (two for the ledger: an UPDATE, then an INSERT of the keys it did not find)."""
 
 from __future__ import annotations
 
@@ -26,7 +27,9 @@ class LedgerEntry:
 
 @dataclass(frozen=True)
 class LedgerWrite:
-    """One ledger change; ``None`` fields keep the entry's previous value, ``attempt`` counts a send."""
+    """One ledger change; ``None`` fields keep the entry's previous value, ``attempt`` counts a send.
+    ``new``: the caller just looked and the key has no entry, so it is inserted without a lookup (a
+    wrong hint fails the whole batch on the primary key; it never overwrites)."""
 
     key: str
     status: str
@@ -34,6 +37,7 @@ class LedgerWrite:
     request: Any = None
     response: Any = None
     attempt: bool = False
+    new: bool = False
 
 
 @dataclass(frozen=True)
@@ -135,7 +139,7 @@ class LedgerBook(StoreBase):
         run_id: int | None = None,
     ) -> list[int]:
         """Ledger changes, rejects and captured responses of one push batch: one transaction, one
-        statement per table (a statement per record costs ~100x more). Returns the new reject ids.
+        statement or two per table (a statement per record costs ~100x more). Returns the new reject ids.
 
         A record marked ``done`` closes its open rejects (``resolved``); a new reject of a record
         supersedes its open ones (``retried``), so a record has one set of open rejects, the latest."""
@@ -144,7 +148,7 @@ class LedgerBook(StoreBase):
                 raise StoreError(f"ledger status must be one of {sorted(LEDGER_STATUSES)}, not {write.status!r}")
         merged: dict[str, dict[str, Any]] = {}
         for write in ledger:  # one row per key: an upsert may not touch a row twice in one statement
-            row = merged.setdefault(write.key, {"key": write.key, "attempts": 0})
+            row = merged.setdefault(write.key, {"key": write.key, "attempts": 0, "new": write.new})
             row["status"] = write.status
             for name in ("remote_id", "request", "response"):
                 if getattr(write, name) is not None:
@@ -155,8 +159,18 @@ class LedgerBook(StoreBase):
         resolved = [row["key"] for row in merged.values() if row["status"] == "done"]
         superseded = sorted({r.key for r in rejects if r.key is not None})
         with self.transaction() as con:
-            if merged:
-                con.execute(_LEDGER_UPSERT, [connection, action, now, run_id, _dumps(list(merged.values()))])
+            # an UPDATE of the keys that may exist, then an INSERT of the rest: together a fraction of one
+            # INSERT ... ON CONFLICT DO UPDATE (~5 ms of fixed cost a statement in DuckDB 2.0)
+            insert: list[dict[str, Any]] = []
+            maybe: list[dict[str, Any]] = []
+            for row in merged.values():
+                (insert if row.pop("new") else maybe).append(row)
+            if maybe:
+                params = [now, run_id, _dumps(maybe), connection, action]
+                updated = {key for (key,) in con.execute(_LEDGER_UPDATE, params).fetchall()}
+                insert += [row for row in maybe if row["key"] not in updated]
+            if insert:
+                con.execute(_LEDGER_INSERT, [connection, action, now, run_id, _dumps(insert)])
             for status, keys in (("resolved", resolved), ("retried", superseded)):
                 if keys:
                     con.execute(_REJECTS_CLOSE, [status, now, connection, action, keys])
@@ -287,15 +301,20 @@ class LedgerBook(StoreBase):
 
 
 _LEDGER_COLS = "connection, action, key, status, remote_id, request, response, attempts, updated_at"
-_LEDGER_UPSERT = (
-    f"INSERT INTO {ENGINE_SCHEMA}.ledger AS l (connection, action, key, status, remote_id, request, response, "
+_LEDGER_ROWS = (
+    '(SELECT unnest(from_json(?, \'[{"key": "VARCHAR", "status": "VARCHAR", "remote_id": "VARCHAR", '
+    '"request": "JSON", "response": "JSON", "attempts": "INTEGER"}]\')) AS u) AS u'
+)
+_LEDGER_UPDATE = (
+    f"UPDATE {ENGINE_SCHEMA}.ledger AS l SET status = u.status, remote_id = coalesce(u.remote_id, l.remote_id), "
+    "request = coalesce(u.request, l.request), response = coalesce(u.response, l.response), "
+    "attempts = l.attempts + u.attempts, updated_at = ?::TIMESTAMP, run_id = coalesce(?, l.run_id) "
+    f"FROM {_LEDGER_ROWS} WHERE l.connection = ? AND l.action = ? AND l.key = u.key RETURNING l.key"
+)
+_LEDGER_INSERT = (
+    f"INSERT INTO {ENGINE_SCHEMA}.ledger (connection, action, key, status, remote_id, request, response, "
     "attempts, updated_at, run_id) SELECT ?, ?, u.key, u.status, u.remote_id, u.request, u.response, "
-    'u.attempts, ?::TIMESTAMP, ? FROM (SELECT unnest(from_json(?, \'[{"key": "VARCHAR", "status": "VARCHAR", '
-    '"remote_id": "VARCHAR", "request": "JSON", "response": "JSON", "attempts": "INTEGER"}]\') '
-    ") AS u) ON CONFLICT (connection, action, key) DO UPDATE SET status = excluded.status, "
-    "remote_id = coalesce(excluded.remote_id, l.remote_id), request = coalesce(excluded.request, l.request), "
-    "response = coalesce(excluded.response, l.response), attempts = l.attempts + excluded.attempts, "
-    "updated_at = excluded.updated_at, run_id = coalesce(excluded.run_id, l.run_id)"
+    f"u.attempts, ?::TIMESTAMP, ? FROM {_LEDGER_ROWS}"
 )
 _REJECTS_CLOSE = (
     f"UPDATE {ENGINE_SCHEMA}.rejects SET status = ?, retried_at = ? WHERE connection = ? AND action = ? "
