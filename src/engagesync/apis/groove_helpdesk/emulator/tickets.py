@@ -17,7 +17,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from ..contract import PRIORITIES
-from . import common, inbox, message_store, people
+from . import common, inbox, message_store, people, ticket_cache
 from .common import Invalid, NotFound, Problems
 from .message_store import NewMessage
 from .seed import SEED_EPOCH
@@ -39,7 +39,6 @@ from .ticket_store import (
     emit_ticket,
     ensure_tags,
     raw_ticket,
-    render_rows,
     ticket_json,
     ticket_number,
     update_ticket,
@@ -132,11 +131,8 @@ async def list_tickets(request: Request) -> Response:
         )
     )
     base = common.api_base(request)
-    return JSONResponse(
-        {
-            "tickets": render_rows(api, tid, base, rows),
-            "meta": common.pagination(request, page, per_page, total),
-        }
+    return ticket_cache.list_response(
+        "tickets", ticket_cache.rows_json(api, tid, base, rows), common.pagination(request, page, per_page, total)
     )
 
 
