@@ -33,7 +33,6 @@ from .ticket_input import (
 )
 from .ticket_store import (
     TAG_ID_START,
-    TICKET_SELECT,
     bulk_insert,
     change_state,
     emit_ticket,
@@ -121,18 +120,9 @@ async def list_tickets(request: Request) -> Response:
             )
         ]
     )
-    rows = (
-        []
-        if not numbers
-        else store.all(
-            f"{TICKET_SELECT} WHERE t.tenant_id = ? AND t.number IN ({', '.join('?' * len(numbers))}) "
-            "ORDER BY t.number",
-            (tid, *numbers),
-        )
-    )
     base = common.api_base(request)
     return ticket_cache.list_response(
-        "tickets", ticket_cache.rows_json(api, tid, base, rows), common.pagination(request, page, per_page, total)
+        "tickets", ticket_cache.page_json(api, tid, base, numbers), common.pagination(request, page, per_page, total)
     )
 
 
