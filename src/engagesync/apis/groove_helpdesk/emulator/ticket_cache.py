@@ -82,8 +82,8 @@ def page_json(api: GrooveHelpdeskApi, tenant_id: int, base: str, numbers: Sequen
     ids = _tag_ids(api, tenant_id, wanted) if wanted else {}
     out: list[str] = []
     for row, tags in zip(rows, tag_lists, strict=True):
-        values: str = row[1]
-        key = (base, values, tuple(ids[name] for name in tags if name in ids)) if tags else (base, values)
+        raw_tags, values = row[0], row[1]
+        key = (base, raw_tags, values, tuple(ids[name] for name in tags if name in ids) if tags else ())
         text = _memo.get(key)
         if text is None:
             text = dumps(render_ticket(base, dict(zip(_NAMES, json.loads(values), strict=True)), ids, list(tags)))
