@@ -114,7 +114,7 @@ def page_throughput(seconds: float = 5.0, runs: int = 3) -> list[Row]:
             f"{ours.rps:,.0f} req/s",
             f"p50 {ours.p50:.2f} ms / p99 {ours.pct(0.99):.2f} ms; server CPU {cpu_ms['sandbox']:.2f} ms/request",
             f"vs bare {median_goal(ratios, 0.5, at_least=True)}; by server CPU "
-            + (f"{cpu_ms['bare'] / cpu_ms['sandbox']:.2f}x" if cpu_ms["sandbox"] else "n/a"),
+            + (f"{cpu_ms['bare'] / cpu_ms['sandbox']:.2f}x" if cpu_ms["sandbox"] and cpu_ms["bare"] else "n/a"),
         )
     )
     rows.append(

@@ -2,9 +2,9 @@
 
 A list page used to build 50 dicts and hand them to ``JSONResponse``: rendering and encoding were
 half of a page's CPU time, repeated for rows that had not changed since the last read. Here each
-row's JSON is a pure function of its key (the API base, the stored row with its joined names, and
-its tag ids), so a remembered text can never be stale: a changed ticket, customer email, group name
-or tag id makes a different key. The page is the join of those texts, byte for byte what
+row's JSON is a pure function of its key (the API base, every stored value it shows with the joined
+names, its tag list and tag ids), so a remembered text can never be stale: a changed ticket,
+customer email, group name or tag id makes a different key. The page is the join of those texts, byte for byte what
 ``JSONResponse`` would encode (its ``json.dumps`` settings; JSON encoding is compositional).
 """
 
