@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import statistics
 import sys
 import tempfile
 import time
@@ -38,6 +41,31 @@ def _bare_argv(port: int) -> list[str]:
     ]
 
 
+def _children() -> dict[int, str]:
+    """This process's child processes (pid -> command line), on Linux; empty elsewhere."""
+    out: dict[int, str] = {}
+    for tasks in Path("/proc/self/task").glob("*/children"):
+        for pid in tasks.read_text().split():
+            with contextlib.suppress(OSError):
+                out[int(pid)] = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    return out
+
+
+def _server_pid(marker: str) -> int | None:
+    return next((pid for pid, cmd in _children().items() if marker in cmd), None)
+
+
+def _cpu_seconds(pid: int | None) -> float:
+    """User + system CPU of ``pid`` so far (``/proc/<pid>/stat``); 0 where that is unreadable."""
+    if pid is None:
+        return 0.0
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def page_throughput(seconds: float = 5.0, runs: int = 3) -> list[Row]:
     """Both servers up at once (separate processes); each run hammers one then the other, alternating."""
     rows: list[Row] = []
@@ -52,38 +80,48 @@ def page_throughput(seconds: float = 5.0, runs: int = 3) -> list[Row]:
         port = free_port()
         bare_url = f"http://127.0.0.1:{port}/page"
         results: dict[str, list[Latency]] = {"sandbox": [], "bare": []}
+        # server CPU per request: what the handlers cost, whatever else the shared machine runs
+        cpu: dict[str, list[float]] = {"sandbox": [], "bare": []}
         try:
             with (
                 process(_bare_argv(port), bare_url, env={"BENCH_PAYLOAD": f.name}),
                 httpx.Client(headers=headers, timeout=30) as client,
             ):
+                pids = {"sandbox": _server_pid("sandbox serve"), "bare": _server_pid("bench.bare_app")}
+
+                def measured(side: str, url: str, params: dict[str, str] | None) -> float:
+                    before = _cpu_seconds(pids[side])
+                    results[side].append(hammer(client, url, seconds, params=params))
+                    requests = results[side][-1].count + 20  # hammer's warm-up requests count too
+                    cpu[side].append((_cpu_seconds(pids[side]) - before) / requests)
+                    return results[side][-1].rps
 
                 def sandbox() -> float:
-                    results["sandbox"].append(hammer(client, page_url, seconds, params={"per_page": "50"}))
-                    return results["sandbox"][-1].rps
+                    return measured("sandbox", page_url, {"per_page": "50"})
 
                 def bare() -> float:
-                    results["bare"].append(hammer(client, bare_url, seconds))
-                    return results["bare"][-1].rps
+                    return measured("bare", bare_url, None)
 
                 ratios = [s / b for s, b in paired(sandbox, bare, runs)]
         finally:
             Path(f.name).unlink(missing_ok=True)
+    cpu_ms = {side: statistics.median(values) * 1000 for side, values in cpu.items()}
     ours = sorted(results["sandbox"], key=lambda lat: lat.rps)[len(results["sandbox"]) // 2]
     base = sorted(results["bare"], key=lambda lat: lat.rps)[len(results["bare"]) // 2]
     rows.append(
         (
             "sandbox: GET /tickets?per_page=50 (loopback)",
             f"{ours.rps:,.0f} req/s",
-            f"p50 {ours.p50:.2f} ms / p99 {ours.pct(0.99):.2f} ms",
-            f"vs bare {median_goal(ratios, 0.5, at_least=True)}",
+            f"p50 {ours.p50:.2f} ms / p99 {ours.pct(0.99):.2f} ms; server CPU {cpu_ms['sandbox']:.2f} ms/request",
+            f"vs bare {median_goal(ratios, 0.5, at_least=True)}; by server CPU "
+            + (f"{cpu_ms['bare'] / cpu_ms['sandbox']:.2f}x" if cpu_ms["sandbox"] and cpu_ms["bare"] else "n/a"),
         )
     )
     rows.append(
         (
             f"bare Starlette, same {len(payload):,}-byte page",
             f"{base.rps:,.0f} req/s",
-            f"p50 {base.p50:.2f} ms / p99 {base.pct(0.99):.2f} ms",
+            f"p50 {base.p50:.2f} ms / p99 {base.pct(0.99):.2f} ms; server CPU {cpu_ms['bare']:.2f} ms/request",
             "1.00x",
         )
     )

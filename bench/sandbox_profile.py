@@ -1,9 +1,11 @@
-"""Where a sandbox page's time goes: ``python -m bench.sandbox_profile [REQUESTS]``.
+"""Where a sandbox page's time goes: ``python -m bench.sandbox_profile [REQUESTS] [--tree]``.
 
-Runs the sandbox's ASGI app in this thread (httpx's ASGI transport, no socket, so the profile holds
-only the sandbox's own work: gate, journal, handler, SQL, rendering, JSON) under pyinstrument (a
-bench-only extra), ``GET /groove-helpdesk/v1/tickets?per_page=50`` over a 500-ticket seed. Prints
-ms per request and pyinstrument's call tree trimmed to the frames above 2% of the time.
+Calls the sandbox's ASGI app directly with the scope uvicorn would build (no socket, no HTTP client),
+so both figures hold only the sandbox's own work for ``GET /groove-helpdesk/v1/tickets?per_page=50``
+over a 500-ticket seed: CPU ms per request (``time.process_time``, which other processes on a shared
+machine do not inflate), then a pyinstrument (bench-only extra) profile summed into components, each
+sample charged to the innermost frame that names one (so SQLite called from rendering counts as
+SQLite). ``--tree`` also prints pyinstrument's call tree.
 """
 
 from __future__ import annotations
@@ -11,44 +13,139 @@ from __future__ import annotations
 import asyncio
 import sys
 import time
+from collections import Counter
+from typing import Any
 
 from engagesync.testing import make_sandbox
 
+#: (component, substrings of a frame's "file:function"), checked innermost frame first.
+COMPONENTS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("SQLite (queries, row fetch)", ("sqlite3", "sandbox/store.py")),
+    ("JSON encoding", ("json/encoder.py", "json/__init__.py:dumps", "responses.py:render", "ticket_cache.py:dumps")),
+    (
+        "rendering rows",
+        ("ticket_store.py", "ticket_cache.py", "sandbox/clock.py:iso8601", "emulator/people.py"),
+    ),
+    ("list handler (params, paging, meta)", ("emulator/tickets.py", "emulator/common.py")),
+    ("gate: journal", ("sandbox/journal.py", "gate.py:_journaled", "gate.py:tee")),
+    ("gate: rate limit", ("sandbox/ratelimit.py", "ratemodel", "rate_limit_for")),
+    ("gate: auth", ("authenticate", "sandbox/auth.py")),
+    ("gate: faults", ("sandbox/faults.py",)),
+    ("gate (rest) and dispatch", ("sandbox/gate.py", "sandbox/app.py", "sandbox/clock.py")),
+    ("Starlette (routing, request, response)", ("starlette/",)),
+)
 
-async def _run(requests: int) -> None:
+
+def component(frame_id: str) -> str | None:
+    for name, needles in COMPONENTS:
+        if any(needle in frame_id for needle in needles):
+            return name
+    return None
+
+
+def summarize(root: Any) -> Counter[str]:
+    """Seconds per component: each frame's own time goes to the innermost enclosing named component."""
+    totals: Counter[str] = Counter()
+    stack: list[tuple[Any, str]] = [(root, "other (asyncio, bench driver)")]
+    while stack:
+        frame, current = stack.pop()
+        named = component(f"{frame.file_path or ''}:{frame.function or ''}")
+        current = named or current
+        own = frame.time - sum(child.time for child in frame.children)
+        totals[current] += max(0.0, own)
+        stack.extend((child, current) for child in frame.children)
+    return totals
+
+
+def _scope(path: str, query: bytes, token: str) -> dict[str, Any]:
+    """What uvicorn hands the app for a loopback GET (the headers httpx sends)."""
+    return {
+        "type": "http",
+        "asgi": {"version": "3.0", "spec_version": "2.3"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": query,
+        "root_path": "",
+        "headers": [
+            (b"host", b"127.0.0.1:8765"),
+            (b"accept", b"*/*"),
+            (b"accept-encoding", b"gzip, deflate"),
+            (b"connection", b"keep-alive"),
+            (b"user-agent", b"python-httpx/0.28.1"),
+            (b"authorization", f"Bearer {token}".encode()),
+        ],
+        "client": ("127.0.0.1", 50000),
+        "server": ("127.0.0.1", 8765),
+        "state": {},
+    }
+
+
+async def _run(requests: int, tree: bool) -> None:
     from pyinstrument import Profiler
 
     sandbox = make_sandbox(limits=False, counts={"groove-helpdesk.tickets": 500})
     creds = sandbox.credentials()["groove-helpdesk"]
-    url = f"{creds['base_url']}/tickets"
-    headers = {"Authorization": f"Bearer {creds['token']}"}
-    params = {"per_page": "50"}
+    path = creds["base_url"].removeprefix("http://sandbox") + "/tickets"
+    body_size = 0
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def one() -> None:
+        nonlocal body_size
+        status: list[int] = []
+        chunks: list[bytes] = []
+
+        async def send(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                status.append(message["status"])
+            elif message["type"] == "http.response.body":
+                chunks.append(message.get("body", b""))
+
+        await sandbox.app(_scope(path, b"per_page=50", creds["token"]), receive, send)
+        if status != [200]:
+            raise RuntimeError(f"GET {path} answered {status}")
+        body_size = sum(map(len, chunks))
+
     try:
-        async with sandbox.async_client(headers=headers) as client:
-            for _ in range(30):  # warm-up
-                (await client.get(url, params=params)).raise_for_status()
-            started = time.perf_counter()
-            for _ in range(requests):
-                (await client.get(url, params=params)).raise_for_status()
-            plain = time.perf_counter() - started
-            profiler = Profiler(interval=0.0005, async_mode="disabled")
-            started = time.perf_counter()
-            profiler.start()
-            for _ in range(requests):
-                (await client.get(url, params=params)).raise_for_status()
-            profiler.stop()
-            elapsed = time.perf_counter() - started
+        for _ in range(50):  # warm-up
+            await one()
+        cpu, wall = time.process_time(), time.perf_counter()
+        for _ in range(requests):
+            await one()
+        cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+        profiler = Profiler(interval=0.0002, async_mode="disabled")
+        profiler.start()
+        for _ in range(requests):
+            await one()
+        profiler.stop()
     finally:
         sandbox.close()
     print(
-        f"{requests} requests in-process: {plain * 1000 / requests:.2f} ms per request unprofiled, "
-        f"{elapsed * 1000 / requests:.2f} ms profiled"
+        f"{requests} x GET {path}?per_page=50 ({body_size:,} bytes) straight into the ASGI app: "
+        f"{cpu * 1000 / requests:.3f} ms CPU per request ({wall * 1000 / requests:.3f} ms wall), "
+        f"{requests / cpu:,.0f} requests per CPU second"
     )
-    print(profiler.output_text(unicode=False, color=False, show_all=False, time="percent_of_total"))
+    session = profiler.last_session
+    root = session.root_frame() if session else None
+    if root is None:
+        return
+    totals = summarize(root)
+    whole = sum(totals.values()) or 1.0
+    print("where the time goes (pyinstrument samples, innermost named component):")
+    for name, seconds in totals.most_common():
+        print(f"  {seconds / whole:6.1%}  {name}")
+    if tree:
+        print(profiler.output_text(unicode=False, color=False, show_all=False, time="percent_of_total"))
 
 
 def main(argv: list[str]) -> None:
-    asyncio.run(_run(int(argv[0]) if argv else 300))
+    tree = "--tree" in argv
+    numbers = [a for a in argv if a != "--tree"]
+    asyncio.run(_run(int(numbers[0]) if numbers else 500, tree))
 
 
 if __name__ == "__main__":

@@ -89,7 +89,8 @@ class VirtualClock:
         return iso8601(self.now() if at is None else at)
 
     def http_date(self) -> str:
-        return formatdate(self.now(), usegmt=True)
+        """``now`` as an HTTP ``Date``; remembered for the current second (every response sends one)."""
+        return http_date(self.now())
 
     def to_dict(self) -> dict[str, object]:
         now = self.now()
@@ -99,3 +100,21 @@ class VirtualClock:
 def iso8601(epoch: float) -> str:
     """ISO-8601 UTC with a ``Z`` suffix and whole seconds, as Groove renders timestamps."""
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(int(epoch)))
+
+
+_last_date: tuple[int, str] = (-1, "")
+
+
+def http_date(epoch: float) -> str:
+    """RFC 9110 ``Date`` text of ``epoch``, formatted once per second: below ``.999`` of a second
+    ``formatdate``'s rounding to microseconds cannot reach the next second, so the text is the same."""
+    global _last_date
+    second = int(epoch)
+    if epoch - second >= 0.999 or epoch < 0:
+        return formatdate(epoch, usegmt=True)
+    last = _last_date
+    if last[0] == second:
+        return last[1]
+    text = formatdate(epoch, usegmt=True)
+    _last_date = (second, text)
+    return text

@@ -21,7 +21,11 @@ class SyncASGITransport(httpx.BaseTransport):
         self._inner = httpx.ASGITransport(app=app, client=client)
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="sandbox-inprocess", daemon=True)
+        # wait until the loop runs: on a loaded machine the first request could find it not yet started
+        running = threading.Event()
+        self._loop.call_soon(running.set)
         self._thread.start()
+        running.wait()
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         if not self._loop.is_running():

@@ -9,6 +9,7 @@ redacted. The first ``BODY_CAP`` bytes of each request body are kept as text, wi
 from __future__ import annotations
 
 import json
+import re
 import threading
 from collections import Counter, deque
 from dataclasses import asdict, dataclass
@@ -55,7 +56,15 @@ def redact_headers(raw: list[tuple[bytes, bytes]]) -> dict[str, str]:
     return headers
 
 
+#: A query ``parse_qsl`` + ``urlencode`` give back unchanged: ``name=value`` pairs of unreserved characters.
+_PLAIN_QUERY = re.compile(r"(?:[\w.~-]+=[\w.~-]*(?:&[\w.~-]+=[\w.~-]*)*)?", re.ASCII)
+
+
 def redact_query(query: str) -> str:
+    if _PLAIN_QUERY.fullmatch(query) and not any(
+        name.lower() in SECRET_PARAMS for name in re.findall(r"([^&=]+)=", query)
+    ):
+        return query  # the common case (``page=2&per_page=50``), without a parse and re-encode
     pairs = parse_qsl(query, keep_blank_values=True)
     return urlencode([(k, "[redacted]" if k.lower() in SECRET_PARAMS else v) for k, v in pairs])
 

@@ -114,9 +114,25 @@ def tenant_id(request: Request) -> int:
 
 
 def api_base(request: Request) -> str:
-    """Absolute base of this API as the caller reached it, e.g. ``http://127.0.0.1:8765/groove-helpdesk/v1``."""
-    url = request.url
-    return f"{url.scheme}://{url.netloc}{request.scope.get('root_path', '')}"
+    """Absolute base of this API as the caller reached it, e.g. ``http://127.0.0.1:8765/groove-helpdesk/v1``.
+
+    Starlette's ``request.url`` works it out from the scheme, ``Host`` header and server address;
+    remembered per combination of those, as building the URL cost 3% of a list page."""
+    scope = request.scope
+    host = next((value for key, value in scope["headers"] if key == b"host"), None)
+    server = scope.get("server")
+    key = (scope.get("scheme", "http"), host, tuple(server) if server else None, scope.get("root_path", ""))
+    base = _bases.get(key)
+    if base is None:
+        url = request.url
+        base = f"{url.scheme}://{url.netloc}{key[3]}"
+        if len(_bases) >= 256:
+            _bases.clear()
+        _bases[key] = base
+    return base
+
+
+_bases: dict[tuple[Any, ...], str] = {}
 
 
 def href(request: Request, *parts: object, query: dict[str, Any] | None = None) -> str:

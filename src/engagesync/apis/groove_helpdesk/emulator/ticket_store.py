@@ -21,10 +21,16 @@ if TYPE_CHECKING:
     from ....sandbox.store import SandboxDB
     from . import GrooveHelpdeskApi
 
-#: Joins everything a rendered ticket names (emails, group and mailbox names) in one query.
-TICKET_SELECT = """
-SELECT t.*, a.email AS assignee_email, cb.email AS closed_by_email, g.name AS group_name,
-       c.email AS customer_email, mb.name AS mailbox_name
+#: The names a rendered ticket shows besides the ticket's own columns (emails, group and mailbox names).
+TICKET_JOINED = {
+    "assignee_email": "a.email",
+    "closed_by_email": "cb.email",
+    "group_name": "g.name",
+    "customer_email": "c.email",
+    "mailbox_name": "mb.name",
+}
+#: ``FROM`` the tickets joined to everything ``TICKET_JOINED`` names.
+TICKET_FROM = """
 FROM gh_tickets t
 LEFT JOIN gh_agents a ON a.tenant_id = t.tenant_id AND a.id = t.assignee_id
 LEFT JOIN gh_agents cb ON cb.tenant_id = t.tenant_id AND cb.id = t.closed_by_id
@@ -32,6 +38,8 @@ LEFT JOIN gh_groups g ON g.tenant_id = t.tenant_id AND g.id = t.assigned_group_i
 LEFT JOIN gh_customers c ON c.tenant_id = t.tenant_id AND c.id = t.customer_id
 LEFT JOIN gh_mailboxes mb ON mb.tenant_id = t.tenant_id AND mb.id = t.mailbox_id
 """
+#: Joins everything a rendered ticket names in one query.
+TICKET_SELECT = "SELECT t.*, " + ", ".join(f"{expr} AS {name}" for name, expr in TICKET_JOINED.items()) + TICKET_FROM
 
 TAG_ID_START = 1001
 BULK_ROWS = 10_000

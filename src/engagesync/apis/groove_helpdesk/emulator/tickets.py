@@ -17,7 +17,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from ..contract import PRIORITIES
-from . import common, inbox, message_store, people
+from . import common, inbox, message_store, people, ticket_cache
 from .common import Invalid, NotFound, Problems
 from .message_store import NewMessage
 from .seed import SEED_EPOCH
@@ -33,13 +33,11 @@ from .ticket_input import (
 )
 from .ticket_store import (
     TAG_ID_START,
-    TICKET_SELECT,
     bulk_insert,
     change_state,
     emit_ticket,
     ensure_tags,
     raw_ticket,
-    render_rows,
     ticket_json,
     ticket_number,
     update_ticket,
@@ -122,21 +120,9 @@ async def list_tickets(request: Request) -> Response:
             )
         ]
     )
-    rows = (
-        []
-        if not numbers
-        else store.all(
-            f"{TICKET_SELECT} WHERE t.tenant_id = ? AND t.number IN ({', '.join('?' * len(numbers))}) "
-            "ORDER BY t.number",
-            (tid, *numbers),
-        )
-    )
     base = common.api_base(request)
-    return JSONResponse(
-        {
-            "tickets": render_rows(api, tid, base, rows),
-            "meta": common.pagination(request, page, per_page, total),
-        }
+    return ticket_cache.list_response(
+        "tickets", ticket_cache.page_json(api, tid, base, numbers), common.pagination(request, page, per_page, total)
     )
 
 
