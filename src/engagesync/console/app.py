@@ -3,7 +3,8 @@
 Every handler calls the engine the CLI calls (``sync.destinations``, ``sync.connectors``,
 ``sync.pull``, the store); an error of any kind becomes a message on the page (JSON: ``{"error"}``),
 never a stack trace. Engine calls run one at a time in a worker thread (one DuckDB file, opened per
-call, so ``engagesync run`` or the CLI can use it between calls).
+call, so ``engagesync run`` or the CLI can use it between calls); while a Pull now job runs, they
+use the job's open store instead (see ``console.jobs`` for why).
 """
 
 from __future__ import annotations
@@ -33,9 +34,9 @@ from ..sync.destinations import rejects as dest_rejects
 from ..sync.destinations import storage as dest_storage
 from ..sync.destinations.model import FORMATS, GROUPINGS, METHODS
 from ..sync.destinations.preview import sample
-from ..sync.pull import PullError, pull
 from ..sync.store import Store
 from .forms import config_from_form, form_values
+from .jobs import PullJobs
 from .security import COOKIE, CSRF_FIELD, CSRF_HEADER, Guard
 
 HERE = Path(__file__).parent
@@ -70,6 +71,7 @@ class Console:
     def __init__(self, store: str, sandbox: str | None, guard: Guard) -> None:
         self.store_path, self.sandbox, self.guard = store, sandbox.rstrip("/") if sandbox else None, guard
         self.lock = threading.Lock()
+        self.pulls = PullJobs(store, self.lock, describe)
         self.env = jinja2.Environment(loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True)
 
     # -- plumbing ------------------------------------------------------------------------------------
@@ -82,6 +84,8 @@ class Console:
 
     async def with_store(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         def opened() -> Any:
+            if self.pulls.shared is not None:  # a pull is running: read between its commits
+                return fn(self.pulls.shared, *args, **kwargs)
             with Store(self.store_path) as db:
                 return fn(db, *args, **kwargs)
 
@@ -312,12 +316,15 @@ class Console:
                 rows = await self.with_store(reading)
             except Exception as exc:
                 return self.page(request, "streams.html", connections=[], chosen=None, rows=[], error=describe(exc))
+        asked = request.query_params.get("job", "")
+        job = self.pulls.jobs.get(int(asked)) if asked.isdigit() else None
         return self.page(
             request,
             "streams.html",
             connections=[c.name for c in connections],
             chosen=connection.name if connection else None,
             rows=rows,
+            job=job or self.pulls.running(),
         )
 
     async def stream_rows(self, request: Request) -> Response:
@@ -336,25 +343,23 @@ class Console:
         return self.page(request, "rows.html", connection=name, stream=stream, columns=columns, rows=rows)
 
     async def pull_now(self, request: Request) -> Response:
+        """Start the pull in the background (``console.jobs``) and return to the streams page at once;
+        console.js polls ``/api/pulls/{job}`` for its progress."""
         form = await read_form(request)
         name, stream = str(form.get("connection") or ""), str(form.get("stream") or "") or None
+        job, started = self.pulls.start(name, stream)
+        if not started:
+            return self.back(
+                "/streams", connection=name, job=str(job.id),
+                err=f"a pull is already running ({job.line()}); wait for it to finish",
+            )  # fmt: skip
+        return self.back("/streams", connection=name, job=str(job.id))
 
-        def pulling(db: Store) -> str:
-            connection = ConnectionStore().get(name)
-            with connectors.client_for(connection) as client:
-                try:
-                    result = pull(
-                        client, connection.name, connectors.streams_for(connection), [stream] if stream else None, db
-                    )
-                except PullError as exc:
-                    raise UserError(f"pull {name}: {exc}") from None
-            return json.dumps(result.to_dict(), default=str) if hasattr(result, "to_dict") else "pulled"
-
-        try:
-            message = await self.with_store(pulling)
-        except Exception as exc:
-            return self.back("/streams", connection=name, err=describe(exc))
-        return self.back("/streams", connection=name, msg=f"pulled: {message}")
+    async def pull_status(self, request: Request) -> Response:
+        job = self.pulls.jobs.get(int(request.path_params["job"]))
+        if job is None:
+            return JSONResponse({"error": f"no pull job {request.path_params['job']}"}, 404)
+        return JSONResponse(job.to_dict())
 
     # -- webhook sources -----------------------------------------------------------------------------
     async def webhooks(self, request: Request) -> Response:
@@ -542,6 +547,7 @@ def create_app(store: str, sandbox: str | None = None, guard: Guard | None = Non
         ("/connections/sandbox", console.connect_sandbox, ["POST"]),
         ("/streams", console.streams, ["GET"]),
         ("/streams/pull", console.pull_now, ["POST"]),
+        ("/api/pulls/{job:int}", console.pull_status, ["GET"]),
         ("/streams/{connection}/{stream}", console.stream_rows, ["GET"]),
         ("/webhooks", console.webhooks, ["GET"]),
         ("/sandbox", console.sandbox_page, ["GET"]),

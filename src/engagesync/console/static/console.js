@@ -95,6 +95,24 @@
     });
   }
 
+  // Pull now: the pull runs in the background; poll its job until done, then refresh the row counts.
+  const progress = $("#pull-progress");
+  if (progress && progress.dataset.state === "running") {
+    const tick = () => fetch(`/api/pulls/${progress.dataset.job}`, {credentials: "same-origin"}).then((r) => r.json()).then((d) => {
+      if (d.error && !d.state) { progress.textContent = d.error; progress.dataset.state = "failed"; return; }
+      progress.textContent = d.line;
+      progress.dataset.records = String(d.records);
+      if (d.state === "running") { setTimeout(tick, 300); return; }
+      progress.classList.add(d.state === "done" ? "message" : "error");
+      fetch(location.pathname + location.search, {credentials: "same-origin"}).then((r) => r.text()).then((html) => {
+        const fresh = new DOMParser().parseFromString(html, "text/html").querySelector("#streams");
+        if (fresh) $("#streams").replaceWith(fresh);
+        progress.dataset.state = d.state;  // set last: the row counts on the page are the new ones
+      });
+    }).catch((e) => { progress.textContent = "progress unavailable: " + e; setTimeout(tick, 1000); });
+    tick();
+  }
+
   const journal = $("#journal");
   if (journal && journal.dataset.live) setInterval(() => {
     fetch("/api/sandbox/journal", {credentials: "same-origin"}).then((r) => r.json()).then((d) => {
