@@ -11,15 +11,12 @@ from typing import Any
 
 import pytest
 import uvicorn
+from playwright.sync_api import Page, expect, sync_playwright
 
 from engagesync.console import Guard, create_app
 from engagesync.sandbox.app import Sandbox
-from engagesync.sync import destinations as dest
-from engagesync.sync.store import Store
 from tests.cli_helpers import run_cli
 from tests.console.test_browser import ARGS, CHROMIUM, SHOTS, _outbox  # also skips without Chromium
-
-from playwright.sync_api import Page, expect, sync_playwright  # noqa: E402
 
 TICKETS = 1000  # 20 pages of 50
 
