@@ -187,12 +187,13 @@ class Console:
 
     async def preview(self, request: Request) -> Response:
         form = await read_form(request)
-        name = str(form.get("original") or form.get("name") or "").strip() or "preview"
+        name = _form_name(form)
         try:
             config = config_from_form(form)
             result = await self.with_store(dest.preview, name, config, limit=int(str(form.get("limit") or 3)))
         except Exception as exc:
             return JSONResponse({"error": describe(exc)})
+        result["responses"] = config.responses.model_dump(mode="json")  # what the response webhook keeps
         return JSONResponse(json.loads(json.dumps(result, default=str)))
 
     async def sample(self, request: Request) -> Response:
@@ -204,15 +205,31 @@ class Console:
 
     async def test(self, request: Request) -> Response:
         body = await request.json()
-        text, original = str(body.get("payload") or ""), str(body.get("original") or "")
-        payload: dict[str, Any] | None = None
         try:
-            if text.strip() and text.strip() != original.strip():
-                try:
-                    payload = json.loads(text)
-                except json.JSONDecodeError as exc:
-                    raise UserError(f"edited sample: not JSON (line {exc.lineno}: {exc.msg}); nothing sent") from None
+            payload = _edited(str(body.get("payload") or ""), str(body.get("original") or ""))
             result = await self.with_store(dest.test_send, request.path_params["name"], payload=payload)
+        except Exception as exc:
+            return JSONResponse({"error": describe(exc)})
+        return JSONResponse(json.loads(json.dumps(result, default=str)))
+
+    async def unsaved_sample(self, request: Request) -> Response:
+        """The Test tab before Done: the sample under the form's current settings."""
+        form = await read_form(request)
+        try:
+            config = config_from_form(form)
+            record = await self.with_store(sample, _form_name(form), None, config)
+        except Exception as exc:
+            return JSONResponse({"error": describe(exc)})
+        return JSONResponse({"sample": json.loads(json.dumps(record, default=str))})
+
+    async def unsaved_test(self, request: Request) -> Response:
+        """The Test tab before Done: send under the form's current settings (the engine's ``test_send``
+        with a config; nothing is saved)."""
+        form = await read_form(request)
+        try:
+            payload = _edited(str(form.get("test_payload") or ""), str(form.get("test_original") or ""))
+            config = config_from_form(form)
+            result = await self.with_store(dest.test_send, _form_name(form), payload=payload, config=config)
         except Exception as exc:
             return JSONResponse({"error": describe(exc)})
         return JSONResponse(json.loads(json.dumps(result, default=str)))
@@ -457,6 +474,23 @@ class Console:
         return self.back("/sandbox", msg=message)
 
 
+def _edited(text: str, original: str) -> dict[str, Any] | None:
+    """The Test tab's sample when the user changed it (unchanged: ``None``, the engine's own sample)."""
+    if not text.strip() or text.strip() == original.strip():
+        return None
+    try:
+        payload = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise UserError(f"edited sample: not JSON (line {exc.lineno}: {exc.msg}); nothing sent") from None
+    if not isinstance(payload, dict):
+        raise UserError("edited sample: expected one JSON object (a record); nothing sent")
+    return payload
+
+
+def _form_name(form: FormData) -> str:
+    return str(form.get("original") or form.get("name") or "").strip() or "preview"
+
+
 def _posted(form: FormData) -> dict[str, Any]:
     values: dict[str, Any] = {k: v for k, v in form.items() if isinstance(v, str)}
     values["exclude"] = [str(x) for x in form.getlist("exclude")]
@@ -542,6 +576,8 @@ def create_app(store: str, sandbox: str | None = None, guard: Guard | None = Non
         ("/api/preview", console.preview, ["POST"]),
         ("/api/destinations/{name}/sample", console.sample, ["GET"]),
         ("/api/destinations/{name}/test", console.test, ["POST"]),
+        ("/api/sample", console.unsaved_sample, ["POST"]),
+        ("/api/test", console.unsaved_test, ["POST"]),
         ("/connections", console.connections_page, ["GET"]),
         ("/connections/check", console.connection_check, ["POST"]),
         ("/connections/sandbox", console.connect_sandbox, ["POST"]),

@@ -12,7 +12,7 @@ from starlette.datastructures import FormData
 
 from ..errors import UserError
 from ..sync import destinations as dest
-from ..sync.destinations.model import DEFAULT_BATCH_SIZE, DestinationConfig
+from ..sync.destinations.model import DEFAULT_BATCH_SIZE, DestinationConfig, Responses
 
 
 def _text(form: FormData, key: str) -> str | None:
@@ -57,13 +57,15 @@ def options_from_form(form: FormData) -> dict[str, Any]:
     responses = form.get("responses") == "on"
     options["responses"] = responses
     options["responses_url"] = _text(form, "responses_url") if responses else None
+    if "response_headers" in form:  # the names kept with each response, comma-separated like request headers
+        options["response_headers"] = [h for h in str(form.get("response_headers") or "").split(",") if h.strip()]
     return options
 
 
 def config_from_form(form: FormData, current: DestinationConfig | None = None) -> DestinationConfig:
-    """The configuration the form describes (settings the form does not show kept from ``current``)."""
+    """The configuration the form describes (a form without a setting keeps ``current``'s)."""
     options = options_from_form(form)
-    if current is not None:
+    if current is not None and options.get("response_headers") is None:
         options["response_headers"] = current.responses.headers
     return dest.apply_options(None, options)
 
@@ -71,7 +73,10 @@ def config_from_form(form: FormData, current: DestinationConfig | None = None) -
 def form_values(config: DestinationConfig | None) -> dict[str, Any]:
     """A saved configuration as the form's initial values."""
     if config is None:
-        return {"mode": "manual", "method": "POST", "format": "json", "exclude": [], "batch_size": DEFAULT_BATCH_SIZE}
+        return {
+            "mode": "manual", "method": "POST", "format": "json", "exclude": [], "batch_size": DEFAULT_BATCH_SIZE,
+            "response_headers": ", ".join(Responses().headers),
+        }  # fmt: skip
     manual, batching = config.endpoint.manual, config.batching
     return {
         "connection": config.connection,
@@ -93,4 +98,5 @@ def form_values(config: DestinationConfig | None) -> dict[str, Any]:
         "wrap": batching.wrap or "",
         "responses": config.responses.enabled,
         "responses_url": config.responses.webhook_url or "",
+        "response_headers": ", ".join(config.responses.headers),
     }

@@ -1,0 +1,126 @@
+"""The console's form and JSON endpoints without a browser: ``create_app`` over httpx's ASGI transport,
+the destinations' target a loopback sandbox (the engine sends real requests)."""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from engagesync.console import Guard, create_app
+from engagesync.console.security import COOKIE, CSRF_HEADER
+from engagesync.sandbox.app import Sandbox
+from engagesync.sandbox.inprocess import SyncASGITransport
+from engagesync.sync import destinations as dest
+from engagesync.sync.store import Store
+from tests.cli_helpers import run_cli
+
+
+def _outbox(path: str, sandbox: Sandbox) -> None:
+    mailbox = sandbox.credentials()["groove-helpdesk"]["samples"]["mailbox_ids"][0]
+    with Store(path) as db:
+        db.execute(
+            'CREATE TABLE main.outbox (n INTEGER, subject VARCHAR, body VARCHAR, "from" VARCHAR, mailbox VARCHAR)'
+        )
+        db.execute(
+            "INSERT INTO main.outbox SELECT i, 'Outbox ' || i, 'Body ' || i, 'c' || i || '@outbox.example', ? "
+            "FROM range(0, 3) t(i)",
+            [mailbox],
+        )
+
+
+@pytest.fixture
+def console(home: Path, live_sandbox: Sandbox) -> Iterator[tuple[httpx.Client, str]]:
+    assert run_cli("connect", "--sandbox", str(live_sandbox.url))[0] == 0
+    store = str(home / "store.duckdb")
+    _outbox(store, live_sandbox)
+    guard = Guard()
+    app = create_app(store, str(live_sandbox.url), guard)
+    with httpx.Client(transport=SyncASGITransport(app), base_url="http://127.0.0.1") as client:
+        client.cookies.set(COOKIE, guard.token)
+        client.headers[CSRF_HEADER] = guard.csrf
+        yield client, store
+
+
+MANUAL = {
+    "mode": "manual", "connection": "groove-helpdesk", "source": "duckdb::main.outbox", "method": "POST",
+    "url": "/tickets", "format": "json", "key": "n", "batch_size": "100", "grouping": "fixed",
+}  # fmt: skip
+
+
+def _input(html: str, name: str) -> str:
+    found = re.search(rf'<input name="{name}" id="{name}" value="([^"]*)"', html)
+    assert found, f"no input {name} in the page"
+    return found.group(1)
+
+
+def _saved(store: str, name: str) -> Any:
+    with Store(store) as db:
+        return dest.find(db, name).config
+
+
+def test_response_headers_are_edited_in_the_form_and_round_trip(console: tuple[httpx.Client, str]) -> None:
+    client, store = console
+    fresh = client.get("/destinations/new").text
+    assert _input(fresh, "response_headers") == "content-type, location"  # the engine's default, shown
+
+    form = {**MANUAL, "name": "kept", "responses": "on", "response_headers": "X-Request-Id, Location"}
+    saved = client.post("/destinations/save", data=form)
+    assert saved.status_code == 303, saved.text
+    assert _saved(store, "kept").responses.headers == ["x-request-id", "location"]
+    page = client.get("/destinations/kept").text
+    assert _input(page, "response_headers") == "x-request-id, location"
+
+    # saved again from the reloaded page: unchanged; then edited: a new version with the new list
+    again = {**form, "original": "kept", "response_headers": _input(page, "response_headers")}
+    assert client.post("/destinations/save", data=again).status_code == 303
+    with Store(store) as db:
+        assert dest.find(db, "kept").version == 1
+    edited = {**again, "response_headers": "etag"}
+    assert client.post("/destinations/save", data=edited).status_code == 303
+    with Store(store) as db:
+        found = dest.find(db, "kept")
+    assert (found.version, found.config.responses.headers) == (2, ["etag"])
+
+    # reflected in the Sample Payload panel's data, and a bad name is a message naming it, nothing saved
+    shown = client.post("/api/preview", data={**edited, "response_headers": "etag, x-trace"}).json()
+    assert shown["responses"]["headers"] == ["etag", "x-trace"] and shown["requests"]
+    bad = client.post("/destinations/save", data={**edited, "response_headers": "etag: yes"})
+    assert bad.status_code == 200 and 'id="error"' in bad.text
+    assert "responses.headers: header name 'etag: yes' is not valid" in html.unescape(bad.text)
+    assert _saved(store, "kept").responses.headers == ["etag"]
+
+
+def test_a_form_without_the_field_keeps_the_saved_response_headers(console: tuple[httpx.Client, str]) -> None:
+    client, store = console
+    form = {**MANUAL, "name": "kept", "responses": "on", "response_headers": "etag"}
+    assert client.post("/destinations/save", data=form).status_code == 303
+    older = {k: v for k, v in form.items() if k != "response_headers"}  # e.g. a page rendered before the field
+    assert client.post("/destinations/save", data={**older, "original": "kept", "key": ""}).status_code == 303
+    assert _saved(store, "kept").responses.headers == ["etag"]
+
+
+def test_the_test_tab_sends_a_template_form_before_it_is_saved(
+    console: tuple[httpx.Client, str], live_sandbox: Sandbox
+) -> None:
+    client, store = console
+    form = {"mode": "template", "template": "create_ticket", "connection": "groove-helpdesk",
+            "source": "duckdb::main.outbox", "key": "n", "name": "draft"}  # fmt: skip
+    picked = client.post("/api/sample", data=form).json()
+    assert picked["sample"]["subject"] == "Outbox 0", picked
+    result = client.post("/api/test", data={**form, "test_payload": "", "test_original": ""}).json()
+    assert result["saved"] is False and result["edited"] is False and result["response"]["status"] == 201, result
+    titles = [r["title"] for r in live_sandbox.ctx.store.all("SELECT title FROM gh_tickets WHERE title LIKE 'Outbox%'")]
+    assert titles == ["Outbox 0"]
+    with Store(store) as db:
+        assert dest.list_all(db) == []
+    # an edited sample that is not JSON: one line, nothing sent
+    broken = client.post("/api/test", data={**form, "test_payload": "{", "test_original": "{}"}).json()
+    assert broken["error"].startswith("edited sample: not JSON")
+    # the unsaved test wrote no ledger entry: the same record is still the next sample
+    assert client.post("/api/sample", data=form).json()["sample"]["subject"] == "Outbox 0"
