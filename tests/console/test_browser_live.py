@@ -3,18 +3,22 @@ the response-webhook headers field. Same Chromium, sandbox and screenshots as ``
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import uvicorn
 from playwright.sync_api import Page, expect, sync_playwright
 
 from engagesync.console import Guard, create_app
 from engagesync.sandbox.app import Sandbox
+from engagesync.sync import destinations as dest
+from engagesync.sync.store import Store
 from tests.cli_helpers import run_cli
 from tests.console.test_browser import ARGS, CHROMIUM, SHOTS, _outbox  # also skips without Chromium
 
@@ -105,3 +109,66 @@ def test_pull_now_shows_live_progress_then_the_new_row_counts(
     expect(tickets.locator("td").nth(1)).to_have_text(str(TICKETS))
     expect(tickets.locator("td").nth(2)).to_have_text("complete")
     _shot(page, "streams-pulled")
+
+
+def _sample_settles(page: Page) -> None:
+    expect(page.locator("#samples")).to_have_attribute("data-state", "ready")
+    page.wait_for_timeout(350)  # a change re-renders after a 200 ms debounce (as test_browser waits)
+    expect(page.locator("#samples")).to_have_attribute("data-state", "ready")
+
+
+def test_the_test_tab_sends_the_unsaved_form_and_response_headers_are_editable(
+    console: tuple[str, Guard, str], live_sandbox: Sandbox, page: Page
+) -> None:
+    url, guard, store = console
+    page.goto(f"{url}/destinations/new?token={guard.token}")
+    page.fill("#name", "draft")
+    page.select_option("#connection", "groove-helpdesk")
+    page.fill("#source", "duckdb::main.outbox")
+    page.fill("#url", "/tickets")
+    page.fill("#headers", "X-Source:console")
+    page.fill("#key", "n")
+    _sample_settles(page)
+
+    # the Test tab before Done: the form's sample, edited in place, sent with the form's settings
+    page.click("#test-tab")
+    expect(page.locator("#unsaved-hint")).to_contain_text("Not saved yet")
+    page.wait_for_function("document.querySelector('#test-payload').value.includes('Outbox 0')")
+    edited = page.locator("#test-payload").input_value().replace("Outbox 0", "Edited before saving")
+    page.fill("#test-payload", edited)
+    since = _journal(live_sandbox)[-1]["id"]
+    page.click("#send-test")
+    result = page.locator("#test-result")
+    expect(result).to_have_attribute("data-state", "done")
+    expect(result).to_contain_text('"status": 201')
+    expect(result).to_contain_text('"saved": false')
+    _shot(page, "destination-test-unsaved")
+    sent = [e for e in _journal(live_sandbox) if e["id"] > since and e["api"] == "groove-helpdesk"]
+    assert [(e["method"], e["path"], e["status"]) for e in sent] == [("POST", "/tickets", 201)], sent
+    assert sent[0]["headers"]["x-source"] == "console" and sent[0]["headers"]["authorization"] == "[redacted]"
+    assert json.loads(sent[0]["body"]) == json.loads(edited)  # exactly the edited sample
+    assert json.loads(edited)["subject"] == "Edited before saving"
+    with Store(store) as db:  # nothing saved: no destination, no run, no ledger entry
+        assert dest.list_all(db) == []
+    page.click("#load-sample")  # still the next record: the unsaved test delivered nothing
+    page.wait_for_function("document.querySelector('#test-payload').value.includes('\"Outbox 0\"')")
+
+    # the response webhook's headers: edited, saved, shown again after a reload, and in the sample panel
+    page.click("#sample-tab")
+    page.check("#responses")
+    expect(page.locator("#response_headers")).to_have_value("content-type, location")
+    page.fill("#response_headers", "Location, X-Request-Id")
+    _sample_settles(page)
+    expect(page.locator(".responses-note")).to_contain_text("draft.responses")
+    expect(page.locator(".responses-note")).to_contain_text("location, x-request-id")
+    page.click("#done")
+    expect(page.locator("#message")).to_contain_text("created draft")
+    page.reload()
+    expect(page.locator("#response_headers")).to_have_value("location, x-request-id")
+    with Store(store) as db:
+        assert dest.find(db, "draft").config.responses.headers == ["location", "x-request-id"]
+    _shot(page, "destination-response-headers")
+
+
+def _journal(sandbox: Sandbox) -> list[dict[str, Any]]:
+    return list(httpx.get(f"{sandbox.url}/_sandbox/requests", params={"limit": 0}).json()["requests"])
