@@ -4,6 +4,7 @@ the destinations' target a loopback sandbox (the engine sends real requests)."""
 from __future__ import annotations
 
 import html
+import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -123,4 +124,40 @@ def test_the_test_tab_sends_a_template_form_before_it_is_saved(
     broken = client.post("/api/test", data={**form, "test_payload": "{", "test_original": "{}"}).json()
     assert broken["error"].startswith("edited sample: not JSON")
     # the unsaved test wrote no ledger entry: the same record is still the next sample
+    assert client.post("/api/sample", data=form).json()["sample"]["subject"] == "Outbox 0"
+
+
+def test_a_credential_like_header_is_masked_in_the_form_and_kept_on_save(console: tuple[httpx.Client, str]) -> None:
+    client, store = console
+    form = {**MANUAL, "name": "keyed", "headers": "X-Api-Key:s3cr3t-value,X-Source:console"}
+    assert client.post("/destinations/save", data=form).status_code == 303
+    page = client.get("/destinations/keyed").text
+    assert "s3cr3t-value" not in page
+    shown = html.unescape(_input(page, "headers"))
+    assert shown == "X-Api-Key:[redacted],X-Source:console"
+    # saved from the page as shown: the key is kept, the other header changed
+    edited = {**form, "original": "keyed", "headers": shown.replace("console", "form")}
+    assert client.post("/destinations/save", data=edited).status_code == 303
+    manual = _saved(store, "keyed").endpoint.manual
+    assert manual.headers == {"X-Api-Key": "s3cr3t-value", "X-Source": "form"}
+
+
+def test_the_cli_tests_an_unsaved_configuration_through_the_same_engine_call(
+    console: tuple[httpx.Client, str], live_sandbox: Sandbox, tmp_path: Path
+) -> None:
+    """The console's unsaved Test tab has a CLI equivalent: ``destinations test NAME --from-file``."""
+    client, store = console
+    config = tmp_path / "draft.yaml"
+    config.write_text(
+        "connection: groove-helpdesk\nsource: duckdb::main.outbox\nkey: n\n"
+        "endpoint:\n  manual:\n    method: POST\n    url: /tickets\n"
+    )
+    code, output = run_cli("destinations", "test", "draft", "--from-file", str(config), "--store", store, "--json")
+    assert code == 0, output
+    answer = json.loads(output)
+    assert (answer["saved"], answer["response"]["status"]) == (False, 201)
+    with Store(store) as db:
+        assert dest.list_all(db) == []
+    # the console's form with the same settings picks the same (still undelivered) record
+    form = {**MANUAL, "name": "draft"}
     assert client.post("/api/sample", data=form).json()["sample"]["subject"] == "Outbox 0"
