@@ -6,6 +6,7 @@ from __future__ import annotations
 import html
 import json
 import re
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -161,3 +162,41 @@ def test_the_cli_tests_an_unsaved_configuration_through_the_same_engine_call(
     # the console's form with the same settings picks the same (still undelivered) record
     form = {**MANUAL, "name": "draft"}
     assert client.post("/api/sample", data=form).json()["sample"]["subject"] == "Outbox 0"
+
+
+def _finished(client: httpx.Client, job: str) -> dict[str, Any]:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        state = client.get(f"/api/pulls/{job}").json()
+        if state["state"] != "running":
+            return dict(state)
+        time.sleep(0.05)  # polling the job, as console.js does
+    raise AssertionError(f"pull job {job} still running")
+
+
+def test_pull_now_runs_in_the_background_one_per_store(
+    console: tuple[httpx.Client, str], live_sandbox: Sandbox
+) -> None:
+    client, store = console
+    slow = {"match": {"api": "groove-helpdesk", "method": "GET", "path": "/agents"}, "effect": {"latency": 400}}
+    live_sandbox.ctx.faults.replace([slow])
+    started = client.post("/streams/pull", data={"connection": "groove-helpdesk", "stream": "agents"})
+    assert started.status_code == 303  # back at once: the pull takes at least 400 ms
+    job = httpx.URL(started.headers["location"]).params["job"]
+    assert client.get(f"/api/pulls/{job}").json()["state"] == "running"
+    again = client.post("/streams/pull", data={"connection": "groove-helpdesk", "stream": "mailboxes"})
+    assert "a pull is already running" in httpx.URL(again.headers["location"]).params["err"]
+    assert client.get("/destinations").status_code == 200  # other pages answer meanwhile
+    done = _finished(client, job)
+    assert done["state"] == "done" and done["error"] is None, done
+    assert done["summary"]["streams"][0]["status"] == "complete" and done["records"] > 0
+    with Store(store) as db:  # the job closed the store: the file opens again
+        assert db.count("groove-helpdesk", "agents") == done["records"]
+
+    # a failure is one line in the job, never a traceback; an unknown job is a JSON error
+    failed = client.post("/streams/pull", data={"connection": "nope"})
+    state = _finished(client, httpx.URL(failed.headers["location"]).params["job"])
+    assert state["state"] == "failed" and "no connection named 'nope'" in state["error"]
+    assert "Traceback" not in str(state)
+    missing = client.get("/api/pulls/999")
+    assert missing.status_code == 404 and missing.json() == {"error": "no pull job 999"}
