@@ -264,18 +264,23 @@ def test(
         Path | None, typer.Option("--payload", help="JSON file: the sample record, edited, to send instead.")
     ] = None,
     edit_: Annotated[bool, typer.Option("--edit", help="Edit the sample record in $EDITOR before sending.")] = False,
+    from_file: Annotated[
+        Path | None,
+        typer.Option("--from-file", help="Test this YAML before saving it (nothing is written to the store)."),
+    ] = None,
     store: StoreOpt = DEFAULT_STORE,
     timeout: TimeoutOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Send one sample and show the request and the response. An edited sample is not a delivery."""
     record: dict[str, Any] | None = None
+    config = _from_file(from_file) if from_file else None
     with Store(store) as db:
         if payload is not None:
             record = _read_payload(payload)
         elif edit_:
-            record = _edit(sample(db, name))
-        result = dest.test_send(db, name, payload=record, timeout=timeout)
+            record = _edit(sample(db, name, config=config))
+        result = dest.test_send(db, name, payload=record, config=config, timeout=timeout)
     if as_json:
         emit_json(result)
     else:

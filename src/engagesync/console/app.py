@@ -3,7 +3,8 @@
 Every handler calls the engine the CLI calls (``sync.destinations``, ``sync.connectors``,
 ``sync.pull``, the store); an error of any kind becomes a message on the page (JSON: ``{"error"}``),
 never a stack trace. Engine calls run one at a time in a worker thread (one DuckDB file, opened per
-call, so ``engagesync run`` or the CLI can use it between calls).
+call, so ``engagesync run`` or the CLI can use it between calls); while a Pull now job runs, they
+use the job's open store instead (see ``console.jobs`` for why).
 """
 
 from __future__ import annotations
@@ -33,9 +34,9 @@ from ..sync.destinations import rejects as dest_rejects
 from ..sync.destinations import storage as dest_storage
 from ..sync.destinations.model import FORMATS, GROUPINGS, METHODS
 from ..sync.destinations.preview import sample
-from ..sync.pull import PullError, pull
 from ..sync.store import Store
 from .forms import config_from_form, form_values
+from .jobs import PullJobs
 from .security import COOKIE, CSRF_FIELD, CSRF_HEADER, Guard
 
 HERE = Path(__file__).parent
@@ -70,6 +71,7 @@ class Console:
     def __init__(self, store: str, sandbox: str | None, guard: Guard) -> None:
         self.store_path, self.sandbox, self.guard = store, sandbox.rstrip("/") if sandbox else None, guard
         self.lock = threading.Lock()
+        self.pulls = PullJobs(store, self.lock, describe)
         self.env = jinja2.Environment(loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True)
 
     # -- plumbing ------------------------------------------------------------------------------------
@@ -82,6 +84,8 @@ class Console:
 
     async def with_store(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         def opened() -> Any:
+            if self.pulls.shared is not None:  # a pull is running: read between its commits
+                return fn(self.pulls.shared, *args, **kwargs)
             with Store(self.store_path) as db:
                 return fn(db, *args, **kwargs)
 
@@ -183,12 +187,13 @@ class Console:
 
     async def preview(self, request: Request) -> Response:
         form = await read_form(request)
-        name = str(form.get("original") or form.get("name") or "").strip() or "preview"
+        name = _form_name(form)
         try:
             config = config_from_form(form)
             result = await self.with_store(dest.preview, name, config, limit=int(str(form.get("limit") or 3)))
         except Exception as exc:
             return JSONResponse({"error": describe(exc)})
+        result["responses"] = config.responses.model_dump(mode="json")  # what the response webhook keeps
         return JSONResponse(json.loads(json.dumps(result, default=str)))
 
     async def sample(self, request: Request) -> Response:
@@ -200,15 +205,31 @@ class Console:
 
     async def test(self, request: Request) -> Response:
         body = await request.json()
-        text, original = str(body.get("payload") or ""), str(body.get("original") or "")
-        payload: dict[str, Any] | None = None
         try:
-            if text.strip() and text.strip() != original.strip():
-                try:
-                    payload = json.loads(text)
-                except json.JSONDecodeError as exc:
-                    raise UserError(f"edited sample: not JSON (line {exc.lineno}: {exc.msg}); nothing sent") from None
+            payload = _edited(str(body.get("payload") or ""), str(body.get("original") or ""))
             result = await self.with_store(dest.test_send, request.path_params["name"], payload=payload)
+        except Exception as exc:
+            return JSONResponse({"error": describe(exc)})
+        return JSONResponse(json.loads(json.dumps(result, default=str)))
+
+    async def unsaved_sample(self, request: Request) -> Response:
+        """The Test tab before Done: the sample under the form's current settings."""
+        form = await read_form(request)
+        try:
+            config = config_from_form(form)
+            record = await self.with_store(sample, _form_name(form), None, config)
+        except Exception as exc:
+            return JSONResponse({"error": describe(exc)})
+        return JSONResponse({"sample": json.loads(json.dumps(record, default=str))})
+
+    async def unsaved_test(self, request: Request) -> Response:
+        """The Test tab before Done: send under the form's current settings (the engine's ``test_send``
+        with a config; nothing is saved)."""
+        form = await read_form(request)
+        try:
+            payload = _edited(str(form.get("test_payload") or ""), str(form.get("test_original") or ""))
+            config = config_from_form(form)
+            result = await self.with_store(dest.test_send, _form_name(form), payload=payload, config=config)
         except Exception as exc:
             return JSONResponse({"error": describe(exc)})
         return JSONResponse(json.loads(json.dumps(result, default=str)))
@@ -312,12 +333,15 @@ class Console:
                 rows = await self.with_store(reading)
             except Exception as exc:
                 return self.page(request, "streams.html", connections=[], chosen=None, rows=[], error=describe(exc))
+        asked = request.query_params.get("job", "")
+        job = self.pulls.jobs.get(int(asked)) if asked.isdigit() else None
         return self.page(
             request,
             "streams.html",
             connections=[c.name for c in connections],
             chosen=connection.name if connection else None,
             rows=rows,
+            job=job or self.pulls.running(),
         )
 
     async def stream_rows(self, request: Request) -> Response:
@@ -336,25 +360,23 @@ class Console:
         return self.page(request, "rows.html", connection=name, stream=stream, columns=columns, rows=rows)
 
     async def pull_now(self, request: Request) -> Response:
+        """Start the pull in the background (``console.jobs``) and return to the streams page at once;
+        console.js polls ``/api/pulls/{job}`` for its progress."""
         form = await read_form(request)
         name, stream = str(form.get("connection") or ""), str(form.get("stream") or "") or None
+        job, started = self.pulls.start(name, stream)
+        if not started:
+            return self.back(
+                "/streams", connection=name, job=str(job.id),
+                err=f"a pull is already running ({job.line()}); wait for it to finish",
+            )  # fmt: skip
+        return self.back("/streams", connection=name, job=str(job.id))
 
-        def pulling(db: Store) -> str:
-            connection = ConnectionStore().get(name)
-            with connectors.client_for(connection) as client:
-                try:
-                    result = pull(
-                        client, connection.name, connectors.streams_for(connection), [stream] if stream else None, db
-                    )
-                except PullError as exc:
-                    raise UserError(f"pull {name}: {exc}") from None
-            return json.dumps(result.to_dict(), default=str) if hasattr(result, "to_dict") else "pulled"
-
-        try:
-            message = await self.with_store(pulling)
-        except Exception as exc:
-            return self.back("/streams", connection=name, err=describe(exc))
-        return self.back("/streams", connection=name, msg=f"pulled: {message}")
+    async def pull_status(self, request: Request) -> Response:
+        job = self.pulls.jobs.get(int(request.path_params["job"]))
+        if job is None:
+            return JSONResponse({"error": f"no pull job {request.path_params['job']}"}, 404)
+        return JSONResponse(job.to_dict())
 
     # -- webhook sources -----------------------------------------------------------------------------
     async def webhooks(self, request: Request) -> Response:
@@ -437,6 +459,23 @@ class Console:
         except Exception as exc:
             return self.back("/sandbox", err=describe(exc))
         return self.back("/sandbox", msg=message)
+
+
+def _edited(text: str, original: str) -> dict[str, Any] | None:
+    """The Test tab's sample when the user changed it (unchanged: ``None``, the engine's own sample)."""
+    if not text.strip() or text.strip() == original.strip():
+        return None
+    try:
+        payload = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise UserError(f"edited sample: not JSON (line {exc.lineno}: {exc.msg}); nothing sent") from None
+    if not isinstance(payload, dict):
+        raise UserError("edited sample: expected one JSON object (a record); nothing sent")
+    return payload
+
+
+def _form_name(form: FormData) -> str:
+    return str(form.get("original") or form.get("name") or "").strip() or "preview"
 
 
 def _posted(form: FormData) -> dict[str, Any]:
@@ -524,11 +563,14 @@ def create_app(store: str, sandbox: str | None = None, guard: Guard | None = Non
         ("/api/preview", console.preview, ["POST"]),
         ("/api/destinations/{name}/sample", console.sample, ["GET"]),
         ("/api/destinations/{name}/test", console.test, ["POST"]),
+        ("/api/sample", console.unsaved_sample, ["POST"]),
+        ("/api/test", console.unsaved_test, ["POST"]),
         ("/connections", console.connections_page, ["GET"]),
         ("/connections/check", console.connection_check, ["POST"]),
         ("/connections/sandbox", console.connect_sandbox, ["POST"]),
         ("/streams", console.streams, ["GET"]),
         ("/streams/pull", console.pull_now, ["POST"]),
+        ("/api/pulls/{job:int}", console.pull_status, ["GET"]),
         ("/streams/{connection}/{stream}", console.stream_rows, ["GET"]),
         ("/webhooks", console.webhooks, ["GET"]),
         ("/sandbox", console.sandbox_page, ["GET"]),

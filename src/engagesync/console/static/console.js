@@ -33,11 +33,14 @@
         });
         (data.rejected || []).forEach((x) => samples.append(el("p", "error", `line ${x.line} would be rejected: ${x.problems.join("; ")}`)));
         if (!(data.requests || []).length && !(data.rejected || []).length) samples.append(el("p", "hint", "No request to show: the source has no valid record."));
+        const kept = data.responses || {};
+        if (kept.enabled) samples.append(el("p", "hint responses-note", `each response kept in ${name()}.responses: status, body and header(s) ${(kept.headers || []).join(", ") || "(none)"}${kept.webhook_url ? ", forwarded to " + kept.webhook_url : ""}`));
         setAttributes(data.attributes || []);
         samples.dataset.state = "ready";
         samples.dataset.seq = String(mine);
       }).catch((e) => { samples.replaceChildren(el("p", "error", "preview failed: " + e)); });
     }
+    const name = () => ($("#name").value || "preview").trim();
     function setAttributes(names) {
       const add = $("#exclude-add"), list = $("#attributes");
       const chosen = new Set([...document.querySelectorAll("#chips .chip")].map((c) => c.dataset.value));
@@ -79,20 +82,53 @@
     }));
     const payload = $("#test-payload"), send = $("#send-test");
     let original = "";
-    function loadSample() {
-      if (!send || payload.dataset.loaded) return;
-      fetch(`/api/destinations/${send.dataset.name}/sample`, {credentials: "same-origin"}).then((r) => r.json()).then((d) => {
-        if (d.error) { $("#test-result").textContent = d.error; return; }
+    // a saved destination tests its saved settings; before Done, the form's current ones (nothing saved)
+    const saved = () => send.dataset.name;
+    const withForm = (extra) => { const f = new URLSearchParams(new FormData(form)); Object.entries(extra).forEach(([k, v]) => f.set(k, v)); return f; };
+    function loadSample(force) {
+      if (!send || (payload.dataset.loaded && !force)) return;
+      $("#test-result").dataset.state = "loading";
+      const got = saved()
+        ? fetch(`/api/destinations/${saved()}/sample`, {credentials: "same-origin"}).then((r) => r.json())
+        : post("/api/sample", withForm({}));
+      got.then((d) => {
+        if (d.error) { $("#test-result").textContent = d.error; $("#test-result").dataset.state = "error"; return; }
         original = JSON.stringify(d.sample, null, 2); payload.value = original; payload.dataset.loaded = "1";
+        $("#test-result").textContent = ""; $("#test-result").dataset.state = "loaded";
       });
     }
-    if (send) send.addEventListener("click", () => {
-      $("#test-result").textContent = "sending…";
-      post(`/api/destinations/${send.dataset.name}/test`, {payload: payload.value, original: original}, true).then((d) => {
-        $("#test-result").textContent = d.error ? d.error : JSON.stringify(d, null, 2);
-        $("#test-result").dataset.state = d.error ? "error" : "done";
+    if (send) {
+      $("#load-sample").addEventListener("click", () => loadSample(true));
+      send.addEventListener("click", () => {
+        $("#test-result").textContent = "sending…";
+        $("#test-result").dataset.state = "sending";
+        const sent = saved()
+          ? post(`/api/destinations/${saved()}/test`, {payload: payload.value, original: original}, true)
+          : post("/api/test", withForm({test_payload: payload.value, test_original: original}));
+        sent.then((d) => {
+          $("#test-result").textContent = d.error ? d.error : JSON.stringify(d, null, 2);
+          $("#test-result").dataset.state = d.error ? "error" : "done";
+        });
       });
-    });
+    }
+  }
+
+  // Pull now: the pull runs in the background; poll its job until done, then refresh the row counts.
+  const progress = $("#pull-progress");
+  if (progress && progress.dataset.state === "running") {
+    const tick = () => fetch(`/api/pulls/${progress.dataset.job}`, {credentials: "same-origin"}).then((r) => r.json()).then((d) => {
+      if (d.error && !d.state) { progress.textContent = d.error; progress.dataset.state = "failed"; return; }
+      progress.textContent = d.line;
+      progress.dataset.records = String(d.records);
+      if (d.state === "running") { setTimeout(tick, 300); return; }
+      progress.classList.add(d.state === "done" ? "message" : "error");
+      fetch(location.pathname + location.search, {credentials: "same-origin"}).then((r) => r.text()).then((html) => {
+        const fresh = new DOMParser().parseFromString(html, "text/html").querySelector("#streams");
+        if (fresh) $("#streams").replaceWith(fresh);
+        progress.dataset.state = d.state;  // set last: the row counts on the page are the new ones
+      });
+    }).catch((e) => { progress.textContent = "progress unavailable: " + e; setTimeout(tick, 1000); });
+    tick();
   }
 
   const journal = $("#journal");

@@ -124,7 +124,11 @@ class Responses(_Strict):
     @field_validator("headers")
     @classmethod
     def _lower(cls, value: list[str]) -> list[str]:
-        return [h.strip().lower() for h in value if h.strip()]
+        names = [h.strip().lower() for h in value if h.strip()]
+        for name in names:
+            if not _HEADER_NAME.match(name):
+                raise ValueError(f"header name {name!r} is not valid (give names only, e.g. content-type,location)")
+        return names
 
     @field_validator("webhook_url")
     @classmethod

@@ -143,11 +143,18 @@ def test_send(
     name: str,
     *,
     payload: dict[str, Any] | None = None,
+    config: DestinationConfig | None = None,
     connections: ConnectionStore | None = None,
     timeout: float | None = None,
 ) -> dict[str, Any]:
     """Send one sample (the first record not yet delivered, or ``payload``: an edited record) and
-    return the request as sent and the API's response. No retries."""
+    return the request as sent and the API's response. No retries.
+
+    ``config``: settings not saved yet (the console's form before Done). There is no destination to
+    record a run, a response or a ledger entry for, so nothing is written to the store: the sample goes
+    out like an edited one, and the record stays undelivered (activating the saved destination sends it)."""
+    if config is not None:
+        return _test_unsaved(store, name, config, payload, connections, timeout)
     destination = find(store, name)
     config = destination.config
     connection = connection_of(config.connection, connections)
@@ -177,6 +184,29 @@ def test_send(
             if recorder is not None and url and secret:
                 with contextlib.suppress(Exception):  # the receiver's trouble never hides the answer
                     webhook.forward(store, name, url, secret)
+
+
+def _test_unsaved(
+    store: Store,
+    name: str,
+    config: DestinationConfig,
+    payload: dict[str, Any] | None,
+    connections: ConnectionStore | None,
+    timeout: float | None,
+) -> dict[str, Any]:
+    connection = connection_of(config.connection, connections)
+    with open_client(connection, connections, **({"timeout": timeout} if timeout else {})) as client:
+        plan = plan_for(name, config, connection, client)
+        record = payload if payload is not None else _first_pending(plan, store, client, name)
+        answer = _send_edited(client, plan, record)
+    return {"destination": name, "edited": payload is not None, "saved": False, **answer}
+
+
+def _first_pending(plan: Plan, store: Store, client: ApiClient, name: str) -> dict[str, Any]:
+    pending = _pending(plan, store, client, plan.config.connection, window_for(plan, None))
+    if not pending:
+        raise UserError(f"destination {name!r}: every record of its source is already delivered; nothing to test")
+    return dict(pending[0]["record"])
 
 
 def _send_edited(client: ApiClient, plan: Plan, payload: dict[str, Any]) -> dict[str, Any]:
@@ -247,13 +277,13 @@ def _response(outcome: Any) -> dict[str, Any]:
     return {"status": getattr(outcome, "status", None), "body": getattr(outcome, "body", None)}
 
 
-def sample(store: Store, name: str, connections: ConnectionStore | None = None) -> dict[str, Any]:
-    """The record a test would send (mapped, before exclusion): what a user edits before sending."""
-    config = find(store, name).config
+def sample(
+    store: Store, name: str, connections: ConnectionStore | None = None, config: DestinationConfig | None = None
+) -> dict[str, Any]:
+    """The record a test would send (mapped, before exclusion): what a user edits before sending.
+    ``config``: settings not saved yet (default: the saved ones)."""
+    config = config or find(store, name).config
     connection = connection_of(config.connection, connections)
     with open_client(connection, connections) as client:
         plan = plan_for(name, config, connection, client)
-        pending = _pending(plan, store, client, config.connection, window_for(plan, None))
-    if not pending:
-        raise UserError(f"destination {name!r}: every record of its source is already delivered; nothing to test")
-    return dict(pending[0]["record"])
+        return _first_pending(plan, store, client, name)
