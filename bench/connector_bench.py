@@ -161,35 +161,34 @@ def rate_limited(
     limit: int = 20,
     window: float = 2.0,
     burners: int = 0,
-    lead: float | None = None,
-    runs: int | None = None,
+    leads: tuple[float, ...] | None = None,
 ) -> list[Row]:
     """Two budgets, neither told the window by an environment variable: one from ``connect --sandbox``
     (the sandbox's configured limit recorded in the connection), one on the connector's 60 s default
     that learns the window from the headers; then a naive client; all against the optimum. With
-    ``burners``, that many CPU-spinning processes run throughout (the client's CPU contended). With
-    ``lead``, each run starts that many seconds before the server's window ends (``align_window``; by
-    default a quarter of a window of 10 s or more); a shorter window starts wherever it happens to (its
-    phase is part of what is measured). The optimum is computed from the start in the server's time
-    (its clock may have been advanced). Each budget's ratio is the median of ``runs`` runs (default 3
-    where the phase is left to chance, 1 where it is set), with the range."""
-    if lead is None and window >= 10:
-        lead = window / 4
-    if runs is None:
-        runs = 1 if lead is not None else 3
+    ``burners``, that many CPU-spinning processes run throughout (the client's CPU contended).
+
+    Each budget runs once per entry of ``leads``, started that many seconds before the server's window
+    ends (``align_window``), and its ratio is the median with the range. The default spreads three
+    starts over a short window (at 0.125, 0.425 and 0.725 of it: the start phase is part of what is
+    measured, and a fixed set of phases makes the figure reproducible), none in its last quarter,
+    where the optimum assumes a burst that lands in no time; one start a quarter before the end of a
+    window of 10 s or more. The optimum is computed from the start in the server's time."""
+    if leads is None:
+        leads = (window / 4,) if window >= 10 else (window * 0.875, window * 0.575, window * 0.275)
+    runs = len(leads)
     rows: list[Row] = []
     label = f"{requests} requests under {limit} per {window:g} s"
     if burners:
         label += f", CPU contended ({burners} busy processes)"
     with sandbox_server("--count", "groove-helpdesk.tickets=50") as url, cpu_burners(burners):
 
-        def fresh_window() -> tuple[dict[str, Any], float]:
+        def fresh_window(lead: float) -> tuple[dict[str, Any], float]:
             # each contender on an idle credential: a reset clears the limiter's counts (and issues a new token)
             httpx.post(f"{url}/_sandbox/reset", json={"counts": {"groove-helpdesk.tickets": 50}})
             httpx.put(f"{url}/_sandbox/rate-limits/groove-helpdesk", json={"limit": limit, "window_seconds": window})
             creds = httpx.get(f"{url}/_sandbox/credentials").json()["groove-helpdesk"]
-            offset = align_window(url, window, lead) if lead is not None else 0.0
-            return creds, offset
+            return creds, align_window(url, window, lead)
 
         def recorded(creds: dict[str, Any]) -> ApiClient:
             base_url, secrets, settings = connectors.from_sandbox("groove-helpdesk", creds)
@@ -205,8 +204,8 @@ def rate_limited(
             seconds: list[float] = []
             ratios: list[float] = []
             refused = 0
-            for _ in range(runs):
-                creds, offset = fresh_window()
+            for lead in leads:
+                creds, offset = fresh_window(lead)
                 with make(creds) as client:
                     start = time.time()
                     for _ in range(requests):
@@ -227,7 +226,7 @@ def rate_limited(
                 )
             )
 
-        creds, offset = fresh_window()
+        creds, offset = fresh_window(leads[0])
         start = time.time()
         naive_429 = 0
         rng = random.Random(1)
