@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 
 from bench.connector_bench import align_window
+
 from engagesync.sandbox.app import Sandbox
 
 
