@@ -18,6 +18,7 @@ import httpx
 import pytest
 
 from engagesync.sandbox.app import Sandbox
+from engagesync.sync import destinations as dest
 from engagesync.sync.store import Store
 from tests.cli_helpers import run_cli
 
@@ -115,6 +116,9 @@ def test_an_active_destination_delivers_appended_rows_exactly_once_through_a_kil
     assert sum(r.get("done", 0) for r in runs if r["status"] == "ok") + 3 >= 10
 
 
+API_KEY = "sk_test_cli_9f2c41"
+
+
 def test_create_show_edit_preview_test_with_an_editor_and_delete(
     home: Path, live_sandbox: Sandbox, store: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -130,7 +134,7 @@ def test_create_show_edit_preview_test_with_an_editor_and_delete(
     create = (
         "destinations", "create", "leads", "--connection", "groove-helpdesk", "--source", str(source),
         "--method", "post", "--url", "tickets", "--format", "form", "--header", "X-Source:nexla",
-        "--responses", "--store", store, "--json",
+        "--header", f"X-Api-Key:{API_KEY}", "--responses", "--store", store, "--json",
     )  # fmt: skip
     code, output = run_cli(*create)
     assert code == 0, output
@@ -138,17 +142,23 @@ def test_create_show_edit_preview_test_with_an_editor_and_delete(
     assert created["webhook_secret"].startswith("whsec_") and created["active"] is False
     code, shown = run_cli("destinations", "show", "leads", "--store", store, stdout_only=True)
     assert code == 0 and "format: form" in shown and created["webhook_secret"] not in shown
+    assert API_KEY not in output + shown and "X-Api-Key: '[redacted]'" in shown  # a credential-like header
+    code, as_json = run_cli("destinations", "show", "leads", "--store", store, "--json")
+    assert code == 0 and json.loads(as_json)["config"]["endpoint"]["manual"]["headers"]["X-Api-Key"] == "[redacted]"
     (tmp_path / "leads.yaml").write_text(shown.replace("format: form", "format: json"))
     code, output = run_cli(
         "destinations", "edit", "leads", "--from-file", str(tmp_path / "leads.yaml"), "--store", store
     )
     assert code == 0 and "version 2" in output, output
+    with Store(store) as db:  # the shown "[redacted]" kept the saved value
+        assert dest.find(db, "leads").config.endpoint.manual.headers["X-Api-Key"] == API_KEY  # type: ignore[union-attr]
     code, output = run_cli("destinations", "preview", "leads", "--limit", "1", "--store", store, "--json")
     assert code == 0, output
     (request,) = json.loads(output)["requests"]
     assert request["headers"]["x-source"] == "nexla" and json.loads(request["body"])["subject"] == "CLI 0"
+    assert request["headers"]["x-api-key"] == "[redacted]"
     token = live_sandbox.credentials()["groove-helpdesk"]["token"]
-    assert token not in output
+    assert token not in output and API_KEY not in output
 
     editor = tmp_path / "edit.py"
     editor.write_text(
@@ -159,6 +169,7 @@ def test_create_show_edit_preview_test_with_an_editor_and_delete(
     code, output = run_cli("destinations", "test", "leads", "--edit", "--store", store, "--json")
     assert code == 0, output
     answer = json.loads(output)
+    assert API_KEY not in output
     assert answer["edited"] and json.loads(answer["request"]["body"])["subject"] == "Edited CLI 0"
     assert answer["response"]["status"] == 201
     code, output = run_cli("destinations", "run", "leads", "--store", store, "--json")

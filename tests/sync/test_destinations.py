@@ -438,3 +438,20 @@ def test_yaml_round_trip_and_unknown_settings(linked: tuple[Sandbox, Store, Path
     assert dest.from_yaml(config.to_yaml()) == config
     with pytest.raises(ConfigError, match=r"^f.yaml: batching.sise: unknown setting$"):
         dest.from_yaml(config.to_yaml().replace("size:", "sise:"), "f.yaml")
+
+
+def test_a_credential_like_header_is_shown_redacted_and_a_shown_config_saves_back_unchanged(
+    linked: tuple[Sandbox, Store, Path],
+) -> None:
+    _, store, home = linked
+    headers = {"X-Api-Key": "k-123", "X-Session-Id": "s-9", "X-Source": "nexla"}
+    config = _manual(str(home / "x.jsonl"), headers=headers)
+    shown = config.to_yaml()
+    assert "k-123" not in shown and "s-9" not in shown and "nexla" in shown
+    dest.create(store, "keys", config)
+    edited = dest.edit(store, "keys", dest.from_yaml(shown.replace("nexla", "nexla-2")))
+    assert edited.config.endpoint.manual is not None
+    assert edited.config.endpoint.manual.headers == {**headers, "X-Source": "nexla-2"}
+    unsaved = shown.replace("X-Source: nexla", "X-Token: '[redacted]'")
+    with pytest.raises(ConfigError, match=r"^header X-Token: \[redacted\] stands for a saved value, and none is saved"):
+        dest.edit(store, "keys", dest.from_yaml(unsaved))

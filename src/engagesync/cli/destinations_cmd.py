@@ -212,7 +212,7 @@ def show(name: NameArg, store: StoreOpt = DEFAULT_STORE, as_json: JsonOpt = Fals
     with Store(store) as db:
         found = dest.find(db, name)
     if as_json:
-        emit_json({**found.summary(), "config": found.config.to_data()})
+        emit_json({**found.summary(), "config": found.config.to_data(redact=True)})
         return
     state = f"active, every {found.every_seconds:g}s" if found.active else "inactive"
     sys.stdout.write(f"# destination {name}, version {found.version}, {state}\n{found.config.to_yaml()}")

@@ -6,14 +6,13 @@ companions, header syntax, a template or a manual endpoint) is checked once, in 
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from starlette.datastructures import FormData
 
 from ..errors import UserError
 from ..sync import destinations as dest
-from ..sync.destinations.model import DEFAULT_BATCH_SIZE, DestinationConfig, Responses
+from ..sync.destinations.model import DEFAULT_BATCH_SIZE, DestinationConfig, Responses, restore_redacted, shown_header
 
 
 def _text(form: FormData, key: str) -> str | None:
@@ -63,25 +62,13 @@ def options_from_form(form: FormData) -> dict[str, Any]:
     return options
 
 
-#: A request header whose value the form never shows (it looks like a credential).
-SECRET_HEADER = re.compile(r"auth|token|key|secret|passw|signature|cookie|session", re.I)
-MASK = "[redacted]"
-
-
 def config_from_form(form: FormData, current: DestinationConfig | None = None) -> DestinationConfig:
     """The configuration the form describes (a form without a setting keeps ``current``'s; a masked
     header value is ``current``'s value, unchanged)."""
     options = options_from_form(form)
     if current is not None and options.get("response_headers") is None:
         options["response_headers"] = current.responses.headers
-    kept = current.endpoint.manual.headers if current is not None and current.endpoint.manual else {}
-    if options.get("headers"):
-        options["headers"] = {k: kept.get(k, v) if v == MASK else v for k, v in options["headers"].items()}
-    return dest.apply_options(None, options)
-
-
-def _shown(name: str, value: str) -> str:
-    return MASK if SECRET_HEADER.search(name) else value
+    return restore_redacted(dest.apply_options(None, options), current)
 
 
 def form_values(config: DestinationConfig | None) -> dict[str, Any]:
@@ -103,7 +90,7 @@ def form_values(config: DestinationConfig | None) -> dict[str, Any]:
         "method": manual.method if manual else "POST",
         "url": manual.url if manual else "",
         "format": manual.format if manual else "json",
-        "headers": ",".join(f"{k}:{_shown(k, v)}" for k, v in (manual.headers if manual else {}).items()),
+        "headers": ",".join(f"{k}:{shown_header(k, v)}" for k, v in (manual.headers if manual else {}).items()),
         "batching": batching.enabled,
         "batch_size": batching.size,
         "grouping": batching.grouping,

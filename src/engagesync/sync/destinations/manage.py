@@ -15,7 +15,7 @@ from ..connections import ConnectionFileError, ConnectionStore
 from ..store import Store, schema_for
 from . import storage
 from .delivery import connection_of, find
-from .model import DestinationConfig, parse, valid_name
+from .model import DestinationConfig, parse, restore_redacted, valid_name
 from .plan import compile_plan
 from .responses import new_secret
 from .storage import DeliveryRun, Destination
@@ -63,8 +63,10 @@ def _no_clash(name: str, connections: ConnectionStore | None) -> None:
 
 
 def edit(store: Store, name: str, config: DestinationConfig, connections: ConnectionStore | None = None) -> Destination:
-    """Save ``config`` as the destination's next version (unchanged: no new version)."""
+    """Save ``config`` as the destination's next version (unchanged: no new version). A header value
+    shown as ``[redacted]`` keeps its saved value."""
     current = find(store, name)
+    config = restore_redacted(config, current.config)
     if config == current.config:
         return current
     check(name, config, connections)

@@ -182,13 +182,17 @@ class DestinationConfig(_Strict):
 
     # -- YAML ----------------------------------------------------------------------------------------
     def to_yaml(self) -> str:
-        return yaml.safe_dump(self.to_data(), sort_keys=False, allow_unicode=True)
+        return yaml.safe_dump(self.to_data(redact=True), sort_keys=False, allow_unicode=True)
 
-    def to_data(self) -> dict[str, Any]:
+    def to_data(self, *, redact: bool = False) -> dict[str, Any]:
+        """Plain data to save (``redact=False``) or to show: shown, a header whose name looks like a
+        credential has its value replaced (``show``, ``--json``, the console)."""
         data = self.model_dump(mode="json", exclude_none=True)
         endpoint = data["endpoint"]
         if "manual" in endpoint:
             endpoint["manual"] = {k: v for k, v in endpoint["manual"].items() if v != {}}
+            if redact and "headers" in endpoint["manual"]:
+                endpoint["manual"]["headers"] = shown_headers(endpoint["manual"]["headers"])
         return data
 
 
@@ -231,6 +235,36 @@ def valid_name(name: str) -> str:
             f"destination name {name!r}: use a letter, then letters, digits, '-' or '_' (at most 63 characters)"
         )
     return name
+
+
+#: A header whose value is never shown, in a page, ``show``, ``--json`` or a test result: its name looks
+#: like a credential. (The connection's own credential is redacted by value besides.)
+SECRET_HEADER = re.compile(r"auth|token|key|secret|passw|signature|cookie|session", re.I)
+REDACTED = "[redacted]"
+
+
+def shown_header(name: str, value: str) -> str:
+    return REDACTED if SECRET_HEADER.search(name) else value
+
+
+def shown_headers(headers: dict[str, str]) -> dict[str, str]:
+    return {name: shown_header(name, value) for name, value in headers.items()}
+
+
+def restore_redacted(config: DestinationConfig, current: DestinationConfig | None) -> DestinationConfig:
+    """``config`` with each header shown as ``[redacted]`` (by ``show`` or the console) given back its
+    saved value, so a shown configuration can be edited and saved as it is."""
+    manual = config.endpoint.manual
+    if manual is None or REDACTED not in manual.headers.values():
+        return config
+    kept = current.endpoint.manual.headers if current is not None and current.endpoint.manual else {}
+    headers = {}
+    for name, value in manual.headers.items():
+        if value == REDACTED and name not in kept:
+            raise ConfigError(f"header {name}: {REDACTED} stands for a saved value, and none is saved; give the value")
+        headers[name] = kept[name] if value == REDACTED else value
+    endpoint = config.endpoint.model_copy(update={"manual": manual.model_copy(update={"headers": headers})})
+    return config.model_copy(update={"endpoint": endpoint})
 
 
 def parse_headers(specs: list[str]) -> dict[str, str]:

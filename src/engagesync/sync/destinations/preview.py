@@ -30,7 +30,7 @@ from ..store import Store
 from . import responses as webhook
 from . import storage
 from .delivery import connection_of, find, open_client, plan_for, source_rows, window_for
-from .model import DestinationConfig
+from .model import REDACTED, DestinationConfig, shown_header
 from .plan import LEDGER_PREFIX, Plan
 
 #: Records a preview reads at most, to find its first requests.
@@ -120,15 +120,16 @@ def render(client: ApiClient, request: Request) -> dict[str, Any]:
     if isinstance(auth, BearerToken | HeaderKey):  # add what the credential adds, to redact it below
         built = next(auth.auth_flow(built))
     elif auth is not None:
-        built.headers["Authorization"] = "[redacted]"
+        built.headers["Authorization"] = REDACTED
     secrets = client.auth.secrets() if client.auth else []
     headers = {
-        name: "[redacted]" if any(s and s in value for s in secrets) else value for name, value in built.headers.items()
+        name: REDACTED if any(s and s in value for s in secrets) else shown_header(name, value)
+        for name, value in built.headers.items()
     }
     body_bytes = built.content
     text = body_bytes.decode("utf-8", "replace")
     for secret in secrets:
-        text = text.replace(secret, "[redacted]") if secret else text
+        text = text.replace(secret, REDACTED) if secret else text
     return {
         "method": built.method,
         "url": client.safe_url(built.url),
