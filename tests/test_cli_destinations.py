@@ -139,7 +139,10 @@ def test_create_show_edit_preview_test_with_an_editor_and_delete(
     code, output = run_cli(*create)
     assert code == 0, output
     created = json.loads(output)
-    assert created["webhook_secret"].startswith("whsec_") and created["active"] is False
+    assert "webhook_secret" not in created and created["active"] is False  # never in --json
+    code, secret = run_cli("destinations", "secret", "leads", "--store", store, stdout_only=True)
+    assert code == 0 and secret.startswith("whsec_") and secret.count("\n") == 1 and secret.strip() not in output
+    created["webhook_secret"] = secret.strip()
     code, shown = run_cli("destinations", "show", "leads", "--store", store, stdout_only=True)
     assert code == 0 and "format: form" in shown and created["webhook_secret"] not in shown
     assert API_KEY not in output + shown and "X-Api-Key: '[redacted]'" in shown  # a credential-like header

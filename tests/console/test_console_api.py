@@ -141,6 +141,24 @@ def test_a_credential_like_header_is_masked_in_the_form_and_kept_on_save(console
     assert client.post("/destinations/save", data=edited).status_code == 303
     manual = _saved(store, "keyed").endpoint.manual
     assert manual.headers == {"X-Api-Key": "s3cr3t-value", "X-Source": "form"}
+    # nor in what the Sample Payload panel or the Test tab get back
+    shown_requests = client.post("/api/preview", data={**edited, "name": "keyed"}).text
+    tested = client.post("/api/test", data={**edited, "name": "keyed", "test_payload": "", "test_original": ""}).text
+    assert (
+        "s3cr3t-value" not in shown_requests + tested
+        and json.loads(tested)["request"]["headers"]["x-api-key"] == "[redacted]"
+    )
+
+
+def test_the_webhook_signing_secret_is_never_in_a_page_or_a_url(console: tuple[httpx.Client, str]) -> None:
+    client, store = console
+    created = client.post("/destinations/save", data={**MANUAL, "name": "signed", "responses": "on"})
+    assert created.status_code == 303
+    with Store(store) as db:
+        secret = dest.signing_secret(db, "signed")
+    page = client.get(created.headers["location"]).text
+    assert secret not in created.headers["location"] + page
+    assert "engagesync destinations secret signed" in html.unescape(page)
 
 
 def test_the_cli_tests_an_unsaved_configuration_through_the_same_engine_call(

@@ -110,7 +110,8 @@ def create(
     store: StoreOpt = DEFAULT_STORE,
     as_json: JsonOpt = False,
 ) -> None:
-    """Save a destination (inactive until `activate`). Prints its webhook signing secret once."""
+    """Save a destination (inactive until `activate`). Prints its webhook signing secret once (never in
+    --json; `destinations secret NAME` prints it again)."""
     base = _from_file(from_file) if from_file else None
     if base is None:
         missing = [flag for flag, value in (("--connection", connection), ("--source", source)) if not value]
@@ -134,10 +135,10 @@ def create(
     with Store(store) as db:
         saved, secret = dest.create(db, name, config)
     if as_json:
-        emit_json({**saved.summary(), "webhook_secret": secret})
+        emit_json(saved.summary())
         return
     out.print(f"created destination {name} (version 1, inactive): {saved.summary()['endpoint']}")
-    out.print(f"webhook signing secret (shown once, keep it to verify response webhooks): {secret}")
+    out.print(f"webhook signing secret (to verify response webhooks; `destinations secret {name}`): {secret}")
     out.print(f"next: `engagesync destinations preview {name}`, `test {name}`, `activate {name}`")
 
 
@@ -216,6 +217,15 @@ def show(name: NameArg, store: StoreOpt = DEFAULT_STORE, as_json: JsonOpt = Fals
         return
     state = f"active, every {found.every_seconds:g}s" if found.active else "inactive"
     sys.stdout.write(f"# destination {name}, version {found.version}, {state}\n{found.config.to_yaml()}")
+
+
+@app.command("secret")
+def secret_(name: NameArg, store: StoreOpt = DEFAULT_STORE) -> None:
+    """Print the secret the destination signs its response webhooks with, alone on stdout (for a
+    receiver: `engagesync webhooks endpoint add NAME --secret "$(engagesync destinations secret NAME)"`)."""
+    with Store(store) as db:
+        value = dest.signing_secret(db, name)
+    sys.stdout.write(value + "\n")
 
 
 @app.command("delete")

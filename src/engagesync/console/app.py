@@ -32,7 +32,7 @@ from ..sync import destinations as dest
 from ..sync.connections import ConnectionFileError, ConnectionStore
 from ..sync.destinations import rejects as dest_rejects
 from ..sync.destinations import storage as dest_storage
-from ..sync.destinations.model import FORMATS, GROUPINGS, METHODS
+from ..sync.destinations.model import FORMATS, GROUPINGS, METHODS, DestinationConfig
 from ..sync.destinations.preview import sample
 from ..sync.store import Store
 from .forms import config_from_form, form_values
@@ -171,8 +171,10 @@ class Console:
                 current = dest.find(db, original)
                 saved = dest.edit(db, original, config_from_form(form, current.config))
                 return f"saved {original}: version {saved.version}"
-            _, secret = dest.create(db, name, config_from_form(form))
-            return f"created {name} (inactive). Webhook signing secret shown once, keep it: {secret}"
+            dest.create(db, name, config_from_form(form))  # its signing secret is never put in a page or URL
+            return (
+                f"created {name} (inactive); `engagesync destinations secret {name}` prints its webhook signing secret"
+            )
 
         try:
             message = await self.with_store(saving)
@@ -188,12 +190,18 @@ class Console:
     async def preview(self, request: Request) -> Response:
         form = await read_form(request)
         name = _form_name(form)
+        limit = int(str(form.get("limit") or 3)) if str(form.get("limit") or "3").isdigit() else 3
+
+        def previewing(db: Store) -> dict[str, Any]:
+            config = _form_config(db, form)
+            shown: dict[str, Any] = dest.preview(db, name, config, limit=limit)
+            shown["responses"] = config.responses.model_dump(mode="json")  # what the response webhook keeps
+            return shown
+
         try:
-            config = config_from_form(form)
-            result = await self.with_store(dest.preview, name, config, limit=int(str(form.get("limit") or 3)))
+            result = await self.with_store(previewing)
         except Exception as exc:
             return JSONResponse({"error": describe(exc)})
-        result["responses"] = config.responses.model_dump(mode="json")  # what the response webhook keeps
         return JSONResponse(json.loads(json.dumps(result, default=str)))
 
     async def sample(self, request: Request) -> Response:
@@ -216,8 +224,7 @@ class Console:
         """The Test tab before Done: the sample under the form's current settings."""
         form = await read_form(request)
         try:
-            config = config_from_form(form)
-            record = await self.with_store(sample, _form_name(form), None, config)
+            record = await self.with_store(lambda db: sample(db, _form_name(form), None, _form_config(db, form)))
         except Exception as exc:
             return JSONResponse({"error": describe(exc)})
         return JSONResponse({"sample": json.loads(json.dumps(record, default=str))})
@@ -228,8 +235,9 @@ class Console:
         form = await read_form(request)
         try:
             payload = _edited(str(form.get("test_payload") or ""), str(form.get("test_original") or ""))
-            config = config_from_form(form)
-            result = await self.with_store(dest.test_send, _form_name(form), payload=payload, config=config)
+            result = await self.with_store(
+                lambda db: dest.test_send(db, _form_name(form), payload=payload, config=_form_config(db, form))
+            )
         except Exception as exc:
             return JSONResponse({"error": describe(exc)})
         return JSONResponse(json.loads(json.dumps(result, default=str)))
@@ -472,6 +480,13 @@ def _edited(text: str, original: str) -> dict[str, Any] | None:
     if not isinstance(payload, dict):
         raise UserError("edited sample: expected one JSON object (a record); nothing sent")
     return payload
+
+
+def _form_config(db: Store, form: FormData) -> DestinationConfig:
+    """The form's configuration; on a saved destination's page (``original``), a ``[redacted]`` header
+    stands for the saved value, so what is previewed or tested is what would be saved."""
+    original = str(form.get("original") or "").strip()
+    return config_from_form(form, dest.find(db, original).config if original else None)
 
 
 def _form_name(form: FormData) -> str:

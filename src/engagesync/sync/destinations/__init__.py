@@ -10,7 +10,18 @@ activate...), ``worker`` (``engagesync run``). The CLI and the console call thes
 from __future__ import annotations
 
 from .delivery import DeliveryResult, deliver, find
-from .manage import activate, apply_options, create, deactivate, delete, edit, list_all, parse_interval, runs
+from .manage import (
+    activate,
+    apply_options,
+    create,
+    deactivate,
+    delete,
+    edit,
+    list_all,
+    parse_interval,
+    runs,
+    signing_secret,
+)
 from .model import ConfigError, DestinationConfig, from_yaml, parse, parse_headers
 from .preview import preview, test_send
 from .storage import DeliveryRun, Destination
@@ -38,5 +49,6 @@ __all__ = [
     "parse_interval",
     "preview",
     "runs",
+    "signing_secret",
     "test_send",
 ]

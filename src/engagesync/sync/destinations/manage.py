@@ -62,6 +62,15 @@ def _no_clash(name: str, connections: ConnectionStore | None) -> None:
             )
 
 
+def signing_secret(store: Store, name: str) -> str:
+    """The secret the destination signs its response webhooks with (for the receiver's verifier)."""
+    find(store, name)  # one line naming the destination if there is none
+    secret = storage.secret(store, name)
+    if secret is None:
+        raise UserError(f"destination {name!r} has no webhook signing secret (it was saved by an older version)")
+    return secret
+
+
 def edit(store: Store, name: str, config: DestinationConfig, connections: ConnectionStore | None = None) -> Destination:
     """Save ``config`` as the destination's next version (unchanged: no new version). A header value
     shown as ``[redacted]`` keeps its saved value."""
