@@ -6,82 +6,31 @@ Never skipped in CI (``.ci/run`` installs /usr/bin/chromium). Screenshots of eac
 
 from __future__ import annotations
 
-import os
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import uvicorn
 
 from engagesync.console import Guard, create_app
 from engagesync.sandbox.app import Sandbox
 from engagesync.sync import destinations as dest
 from engagesync.sync.store import Store
 from tests.cli_helpers import run_cli
+from tests.console.browser import outbox, require_chromium, served, shot
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-]  # fmt: skip
-SHOTS = Path(__file__).resolve().parents[2] / "test-output" / "console"
+require_chromium()
 
-if not os.path.exists(CHROMIUM):
-    if os.environ.get("CI") == "true":
-        raise RuntimeError(f"{CHROMIUM} is missing: .ci/run installs it (apt-get install chromium)")
-    pytest.skip(f"{CHROMIUM} is missing (apt-get install chromium)", allow_module_level=True)
-
-from playwright.sync_api import Page, expect, sync_playwright  # noqa: E402
-
-
-def _outbox(path: str, sandbox: Sandbox, first: int, count: int) -> None:
-    mailbox = sandbox.credentials()["groove-helpdesk"]["samples"]["mailbox_ids"][0]
-    with Store(path) as db:
-        db.execute(
-            'CREATE TABLE IF NOT EXISTS main.outbox (n INTEGER, subject VARCHAR, body VARCHAR, "from" VARCHAR, '
-            "mailbox VARCHAR, team VARCHAR)"
-        )
-        db.execute(
-            "INSERT INTO main.outbox SELECT i, 'Outbox ' || i, 'Body ' || i, 'c' || i || '@outbox.example', ?, "
-            "CASE WHEN i % 2 = 0 THEN 'red' ELSE 'blue' END FROM range(?, ?) t(i)",
-            [mailbox, first, first + count],
-        )
+from playwright.sync_api import Page, expect  # noqa: E402
 
 
 @pytest.fixture
 def console(home: Path, live_sandbox: Sandbox) -> Iterator[tuple[str, Guard, str]]:
     assert run_cli("connect", "--sandbox", str(live_sandbox.url))[0] == 0
     store = str(home / "store.duckdb")
-    _outbox(store, live_sandbox, 0, 4)
+    outbox(store, live_sandbox, 0, 4)
     guard = Guard()
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(store, str(live_sandbox.url), guard), host="127.0.0.1", port=0, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.02)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    yield f"http://127.0.0.1:{port}", guard, store
-    server.should_exit = True
-    thread.join(10)
-
-
-@pytest.fixture
-def page() -> Iterator[Page]:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        tab = browser.new_page(viewport={"width": 1400, "height": 1000})
-        tab.set_default_timeout(15_000)
-        yield tab
-        browser.close()
-
-
-def _shot(page: Page, name: str) -> None:
-    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+    with served(create_app(store, str(live_sandbox.url), guard)) as url:
+        yield url, guard, store
 
 
 def _sample_settles(page: Page) -> None:
@@ -97,7 +46,7 @@ def test_a_wrong_token_gets_a_403_page(console: tuple[str, Guard, str], page: Pa
     expect(page.locator("#error")).to_contain_text("valid access token is required")
     response = page.goto(f"{url}/destinations")  # no cookie either
     assert response is not None and response.status == 403
-    _shot(page, "forbidden")
+    shot(page, "forbidden")
 
 
 def test_create_preview_exclude_batch_test_activate_deliver_and_retry(
@@ -136,7 +85,7 @@ def test_create_preview_exclude_batch_test_activate_deliver_and_retry(
     expect(page.locator("#samples .hint").first).to_contain_text("2 record(s), source line(s) 1, 3")
     page.locator("pre.sample").first.click()
     expect(page.locator("pre.sample.open")).to_have_count(1)
-    _shot(page, "destination-form")
+    shot(page, "destination-form")
     page.uncheck("#batching")  # Groove's /tickets takes one ticket a call
     _sample_settles(page)
     page.click("#done")
@@ -151,7 +100,7 @@ def test_create_preview_exclude_batch_test_activate_deliver_and_retry(
     page.click("#send-test")
     expect(page.locator("#test-result")).to_have_attribute("data-state", "done")
     expect(page.locator("#test-result")).to_contain_text('"status": 201')
-    _shot(page, "destination-test")
+    shot(page, "destination-test")
     titles = [r["title"] for r in live_sandbox.ctx.store.all("SELECT title FROM gh_tickets WHERE title LIKE 'Edited%'")]
     assert titles == ["Edited in the console"]
 
@@ -159,7 +108,7 @@ def test_create_preview_exclude_batch_test_activate_deliver_and_retry(
     page.fill('input[name="every"]', "1s")
     page.click("#activate")
     expect(page.locator("#state")).to_have_text("active")
-    _outbox(store, live_sandbox, 4, 2)
+    outbox(store, live_sandbox, 4, 2)
     with Store(store) as db:
         result = dest.deliver(db, "outbox")
     assert result.counts["done"] == 6, result.counts
@@ -168,12 +117,12 @@ def test_create_preview_exclude_batch_test_activate_deliver_and_retry(
     expect(page.locator("#runs tr").nth(1)).to_contain_text("6")
     journal = live_sandbox.ctx.store.all("SELECT title FROM gh_tickets WHERE title LIKE 'Outbox %'")
     assert len(journal) == 6
-    _shot(page, "destination-runs")
+    shot(page, "destination-runs")
 
     # a refused record becomes a reject; fixing the target and clicking Retry delivers it
     refuse = {"match": {"api": "groove-helpdesk", "method": "POST", "path": "/tickets"}, "effect": {"status": 422}}
     live_sandbox.ctx.faults.replace([refuse])
-    _outbox(store, live_sandbox, 6, 1)
+    outbox(store, live_sandbox, 6, 1)
     page.click("#run-now")
     expect(page.locator("#rejects tr")).to_have_count(2)
     live_sandbox.ctx.faults.replace([])
@@ -186,5 +135,5 @@ def test_create_preview_exclude_batch_test_activate_deliver_and_retry(
     for screen in ("destinations", "connections", "streams", "webhooks", "sandbox"):
         page.goto(f"{url}/{screen}")
         expect(page.locator("#error")).to_have_count(0)
-        _shot(page, screen)
+        shot(page, screen)
     expect(page.locator("#journal")).to_contain_text("/tickets")

@@ -4,36 +4,24 @@ the response-webhook headers field. Same Chromium, sandbox and screenshots as ``
 from __future__ import annotations
 
 import json
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 
 from engagesync.console import Guard, create_app
 from engagesync.sandbox.app import Sandbox
 from engagesync.sync import destinations as dest
 from engagesync.sync.store import Store
 from tests.cli_helpers import run_cli
-from tests.console.test_browser import ARGS, CHROMIUM, SHOTS, _outbox  # also skips without Chromium
+from tests.console.browser import outbox, require_chromium, served, shot
+
+require_chromium()
 
 TICKETS = 1000  # 20 pages of 50
-
-
-def _serve(app: Any) -> Iterator[str]:
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.02)
-    yield f"http://127.0.0.1:{server.servers[0].sockets[0].getsockname()[1]}"
-    server.should_exit = True
-    thread.join(10)
 
 
 @pytest.fixture
@@ -41,25 +29,10 @@ def console(home: Path, live_sandbox: Sandbox) -> Iterator[tuple[str, Guard, str
     live_sandbox.reset(seed=0, counts={"groove-helpdesk.tickets": TICKETS})
     assert run_cli("connect", "--sandbox", str(live_sandbox.url))[0] == 0
     store = str(home / "store.duckdb")
-    _outbox(store, live_sandbox, 0, 4)
+    outbox(store, live_sandbox, 0, 4)
     guard = Guard()
-    for url in _serve(create_app(store, str(live_sandbox.url), guard)):
+    with served(create_app(store, str(live_sandbox.url), guard)) as url:
         yield url, guard, store
-
-
-@pytest.fixture
-def page() -> Iterator[Page]:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        tab = browser.new_page(viewport={"width": 1400, "height": 1000})
-        tab.set_default_timeout(20_000)
-        yield tab
-        browser.close()
-
-
-def _shot(page: Page, name: str) -> None:
-    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
 
 
 def _records(page: Page) -> int:
@@ -87,7 +60,7 @@ def test_pull_now_shows_live_progress_then_the_new_row_counts(
     first = _records(page)
     assert 0 < first < TICKETS
     expect(progress).to_contain_text(f"{first:,} records")
-    _shot(page, "streams-pulling")
+    shot(page, "streams-pulling")
 
     # a second click while it runs: told so, and the page follows the running pull
     tickets = page.locator("#streams tr", has=page.locator('a:text-is("tickets")'))
@@ -108,7 +81,7 @@ def test_pull_now_shows_live_progress_then_the_new_row_counts(
     expect(progress).to_contain_text(f"tickets complete ({TICKETS:,} read, {TICKETS:,} new, 0 changed)")
     expect(tickets.locator("td").nth(1)).to_have_text(str(TICKETS))
     expect(tickets.locator("td").nth(2)).to_have_text("complete")
-    _shot(page, "streams-pulled")
+    shot(page, "streams-pulled")
 
 
 def _sample_settles(page: Page) -> None:
@@ -142,7 +115,7 @@ def test_the_test_tab_sends_the_unsaved_form_and_response_headers_are_editable(
     expect(result).to_have_attribute("data-state", "done")
     expect(result).to_contain_text('"status": 201')
     expect(result).to_contain_text('"saved": false')
-    _shot(page, "destination-test-unsaved")
+    shot(page, "destination-test-unsaved")
     sent = [e for e in _journal(live_sandbox) if e["id"] > since and e["api"] == "groove-helpdesk"]
     assert [(e["method"], e["path"], e["status"]) for e in sent] == [("POST", "/tickets", 201)], sent
     assert sent[0]["headers"]["x-source"] == "console" and sent[0]["headers"]["authorization"] == "[redacted]"
@@ -167,7 +140,7 @@ def test_the_test_tab_sends_the_unsaved_form_and_response_headers_are_editable(
     expect(page.locator("#response_headers")).to_have_value("location, x-request-id")
     with Store(store) as db:
         assert dest.find(db, "draft").config.responses.headers == ["location", "x-request-id"]
-    _shot(page, "destination-response-headers")
+    shot(page, "destination-response-headers")
 
 
 def _journal(sandbox: Sandbox) -> list[dict[str, Any]]:

@@ -1,8 +1,8 @@
 """Every console screen clicked through in a real browser (Playwright + Debian's Chromium), each click
 checked where it lands: the connections file, the store, the sandbox's admin API and journal.
 
-The launch, console and sandbox set-up follow ``test_browser.py``; the fixtures stay in this file (no
-shared conftest) so the two files merge cleanly. Screenshots go to ``test-output/console/``.
+The browser, console server and screenshots come from ``tests/console/browser.py``; screenshots go to
+``test-output/console/``.
 """
 
 from __future__ import annotations
@@ -15,13 +15,12 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 
 from engagesync.console import Guard, create_app
 from engagesync.sandbox.app import Sandbox
@@ -35,76 +34,29 @@ from engagesync.sync.webhooks.endpoints import EndpointFile
 from engagesync.sync.webhooks.receiver import Receiver
 from engagesync.sync.webhooks.storage import EventStore
 from tests.cli_helpers import run_cli
+from tests.console.browser import outbox, require_chromium, served, shot
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-]  # fmt: skip
-SHOTS = Path(__file__).resolve().parents[2] / "test-output" / "console"
+require_chromium()
 
-if not os.path.exists(CHROMIUM):
-    if os.environ.get("CI") == "true":
-        raise RuntimeError(f"{CHROMIUM} is missing: .ci/run installs it (apt-get install chromium)")
-    pytest.skip(f"{CHROMIUM} is missing (apt-get install chromium)", allow_module_level=True)
-
-from playwright.sync_api import Page, expect, sync_playwright  # noqa: E402
+from playwright.sync_api import Page, expect  # noqa: E402
 
 
 @pytest.fixture
 def serve(home: Path, live_sandbox: Sandbox) -> Iterator[Callable[[], tuple[str, Guard, str]]]:
     """Start a console on the test's store and sandbox (after the test's own set-up): (url, guard, store)."""
-    servers: list[tuple[uvicorn.Server, threading.Thread]] = []
+    with ExitStack() as stack:
 
-    def start() -> tuple[str, Guard, str]:
-        store, guard = str(home / "store.duckdb"), Guard()
-        app = create_app(store, str(live_sandbox.url), guard)
-        server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning"))
-        thread = threading.Thread(target=server.run, daemon=True)
-        thread.start()
-        while not server.started:
-            time.sleep(0.02)
-        servers.append((server, thread))
-        return f"http://127.0.0.1:{server.servers[0].sockets[0].getsockname()[1]}", guard, store
+        def start() -> tuple[str, Guard, str]:
+            store, guard = str(home / "store.duckdb"), Guard()
+            url = stack.enter_context(served(create_app(store, str(live_sandbox.url), guard)))
+            return url, guard, store
 
-    yield start
-    for server, thread in servers:
-        server.should_exit = True
-        thread.join(10)
-
-
-@pytest.fixture
-def page() -> Iterator[Page]:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        tab = browser.new_page(viewport={"width": 1400, "height": 1000})
-        tab.set_default_timeout(15_000)
-        yield tab
-        browser.close()
-
-
-def _shot(page: Page, name: str) -> None:
-    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+        yield start
 
 
 def _connect(sandbox: Sandbox) -> None:
     code, output = run_cli("connect", "--sandbox", str(sandbox.url))
     assert code == 0, output
-
-
-def _outbox(path: str, sandbox: Sandbox, first: int, count: int) -> None:
-    mailbox = sandbox.credentials()["groove-helpdesk"]["samples"]["mailbox_ids"][0]
-    with Store(path) as db:
-        db.execute(
-            'CREATE TABLE IF NOT EXISTS main.outbox (n INTEGER, subject VARCHAR, body VARCHAR, "from" VARCHAR, '
-            "mailbox VARCHAR)"
-        )
-        db.execute(
-            "INSERT INTO main.outbox SELECT i, 'Outbox ' || i, 'Body ' || i, 'c' || i || '@outbox.example', ? "
-            "FROM range(?, ?) t(i)",
-            [mailbox, first, first + count],
-        )
 
 
 def _no_trace(page: Page) -> None:
@@ -134,7 +86,7 @@ def test_connect_to_the_sandbox_then_check_a_good_and_a_refused_connection(
     assert secrets
     html = page.content()
     assert not [s for s in secrets if s in html], "a secret was rendered into the connections page"
-    _shot(page, "connections-connected")
+    shot(page, "connections-connected")
 
     row = page.locator("#connections tr", has_text="groove-helpdesk").first
     row.get_by_role("button", name="Check").click()
@@ -148,7 +100,7 @@ def test_connect_to_the_sandbox_then_check_a_good_and_a_refused_connection(
     error = page.locator("#error").inner_text()
     assert "\n" not in error.strip() and "not-a-token" not in error
     _no_trace(page)
-    _shot(page, "connections-refused")
+    shot(page, "connections-refused")
 
 
 # -- destinations ------------------------------------------------------------------------------------
@@ -159,7 +111,7 @@ def test_a_template_destination_activate_deactivate_dismiss_a_reject_and_delete(
 ) -> None:
     _connect(live_sandbox)
     url, guard, store = serve()
-    _outbox(store, live_sandbox, 0, 2)
+    outbox(store, live_sandbox, 0, 2)
     page.on("dialog", lambda dialog: dialog.accept())  # Delete asks for confirmation
     page.goto(f"{url}/destinations?token={guard.token}")
     page.locator("summary", has_text="groove-helpdesk").click()
@@ -174,7 +126,7 @@ def test_a_template_destination_activate_deactivate_dismiss_a_reject_and_delete(
     expect(page.locator("#samples")).to_have_attribute("data-state", "ready")
     expect(page.locator("pre.sample").first).to_contain_text("POST ")
     expect(page.locator("pre.sample").first).to_contain_text("Outbox 0")
-    _shot(page, "destination-template")
+    shot(page, "destination-template")
     page.click("#done")
     expect(page.locator("#message")).to_contain_text("created tickets")
     with Store(store) as db:
@@ -208,7 +160,7 @@ def test_a_template_destination_activate_deactivate_dismiss_a_reject_and_delete(
     with Store(store) as db:
         assert dest_rejects.open_rejects(db, "tickets") == []
     assert not live_sandbox.ctx.store.all("SELECT title FROM gh_tickets WHERE title LIKE 'Outbox %'")
-    _shot(page, "destination-dismissed")
+    shot(page, "destination-dismissed")
 
     page.get_by_role("button", name="Delete").click()
     expect(page.locator("h1")).to_have_text("Destinations")
@@ -245,7 +197,7 @@ def test_the_first_rows_page_shows_the_rows_the_store_holds(
     key = list(names).index("id")
     shown = [body.nth(i + 1).locator("td").nth(key).inner_text() for i in range(min(count, 20))]
     assert shown == [str(r[key]) for r in rows[:20]]
-    _shot(page, "stream-rows")
+    shot(page, "stream-rows")
 
 
 # -- webhook sources ---------------------------------------------------------------------------------
@@ -309,7 +261,7 @@ def test_the_webhook_sources_screen_lists_endpoints_hooks_and_the_latest_events(
     expect(helpdesk).to_contain_text("No event yet.")
     html = page.content()
     assert secret not in html and path.rsplit("/", 1)[1] not in html
-    _shot(page, "webhooks-events")
+    shot(page, "webhooks-events")
 
 
 # -- the sandbox -------------------------------------------------------------------------------------
@@ -369,7 +321,7 @@ def test_the_sandbox_screen_drives_the_clock_faults_rate_limits_and_tails_the_jo
     expect(page.locator("#rate-limits tr", has_text="groove-helpdesk")).to_contain_text("2 per 60 s")
     statuses = [api.get("/agents").status_code for _ in range(3)]
     assert statuses[-1] == 429 and 429 not in statuses[:2], statuses
-    _shot(page, "sandbox-driven")
+    shot(page, "sandbox-driven")
 
     # a bad fault rule is a message on the page, nothing changed
     page.fill("#fault-rules", "[{not json")
@@ -397,7 +349,7 @@ def test_a_stale_or_missing_csrf_token_is_a_message_and_changes_nothing(
         expect(page.locator("#error")).to_contain_text("CSRF token is missing or stale; reload the page")
         _no_trace(page)
         assert not ConnectionStore().path.exists(), how
-    _shot(page, "csrf-refused")
+    shot(page, "csrf-refused")
     response = page.goto(f"{url}/connections?token=wrong-{guard.token}")
     assert response is not None and response.status == 403
 
@@ -433,7 +385,7 @@ def test_the_console_command_prints_a_url_with_a_token_and_refuses_a_remote_host
         assert response is not None and response.status == 200
         expect(page.locator("h1")).to_have_text("Destinations")
         assert token not in page.content()
-        _shot(page, "console-command")
+        shot(page, "console-command")
         assert httpx.get(f"{base}/destinations").status_code == 403
         assert httpx.get(f"{base}/").status_code == 403
         assert httpx.get(f"{base}/?token=not-{token}").status_code == 403

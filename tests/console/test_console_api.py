@@ -21,26 +21,14 @@ from engagesync.sandbox.inprocess import SyncASGITransport
 from engagesync.sync import destinations as dest
 from engagesync.sync.store import Store
 from tests.cli_helpers import run_cli
-
-
-def _outbox(path: str, sandbox: Sandbox) -> None:
-    mailbox = sandbox.credentials()["groove-helpdesk"]["samples"]["mailbox_ids"][0]
-    with Store(path) as db:
-        db.execute(
-            'CREATE TABLE main.outbox (n INTEGER, subject VARCHAR, body VARCHAR, "from" VARCHAR, mailbox VARCHAR)'
-        )
-        db.execute(
-            "INSERT INTO main.outbox SELECT i, 'Outbox ' || i, 'Body ' || i, 'c' || i || '@outbox.example', ? "
-            "FROM range(0, 3) t(i)",
-            [mailbox],
-        )
+from tests.console.browser import outbox
 
 
 @pytest.fixture
 def console(home: Path, live_sandbox: Sandbox) -> Iterator[tuple[httpx.Client, str]]:
     assert run_cli("connect", "--sandbox", str(live_sandbox.url))[0] == 0
     store = str(home / "store.duckdb")
-    _outbox(store, live_sandbox)
+    outbox(store, live_sandbox, 0, 3)
     guard = Guard()
     app = create_app(store, str(live_sandbox.url), guard)
     with httpx.Client(transport=SyncASGITransport(app), base_url="http://127.0.0.1") as client:
