@@ -1,7 +1,7 @@
 """The data commands: connect, connections, check, streams, pull, actions, push, rejects.
 
 Each command imports the engine modules it uses when it runs: the CLI's startup (and so every
-command's memory) carries none of the others (tests/cli/test_lazy_imports.py)."""
+command's memory) carries none of the others (tests/test_cli_imports.py)."""
 
 from __future__ import annotations
 

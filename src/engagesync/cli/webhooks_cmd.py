@@ -9,8 +9,6 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.table import Table
 
-from ..sync.connections import ConnectionError_, ConnectionFileError, ConnectionStore
-from ..sync.webhooks.endpoints import EndpointFile
 from .common import emit_json, fail, out
 from .sandbox_cmd import bind_listener, is_loopback_host
 
@@ -33,6 +31,8 @@ NameArg = Annotated[str, typer.Argument(help="Connection name.")]
 
 
 def _connection(name: str) -> registration.Connection:
+    from ..sync.connections import ConnectionError_, ConnectionFileError, ConnectionStore
+
     try:
         return ConnectionStore().get(name)
     except (ConnectionError_, ConnectionFileError) as exc:
@@ -156,6 +156,8 @@ def endpoint_add(
 @endpoint_app.command("remove")
 def endpoint_remove(name: Annotated[str, typer.Argument(help="Endpoint name.")]) -> None:
     """Forget an endpoint: its URL stops being accepted (stored events stay)."""
+    from ..sync.webhooks.endpoints import EndpointFile
+
     if not EndpointFile().remove(name):
         fail(f"no webhook endpoint named {name!r}; see `engagesync webhooks endpoints`")
     out.print(f"removed endpoint {name}", highlight=False)
@@ -164,6 +166,8 @@ def endpoint_remove(name: Annotated[str, typer.Argument(help="Endpoint name.")])
 @app.command("endpoints")
 def endpoints(as_json: JsonOpt = False) -> None:
     """Every endpoint `listen` accepts (secrets masked)."""
+    from ..sync.webhooks.endpoints import EndpointFile
+
     found = [e.public() for e in EndpointFile().current().values()]
     if as_json:
         emit_json({"endpoints": found})
