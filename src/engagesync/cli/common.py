@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 import sys
 from typing import Annotated, Any, NoReturn
@@ -11,7 +12,20 @@ from rich.console import Console
 
 from ..errors import AUTH, FAILED, OK, PARTIAL, USAGE, UserError
 
-__all__ = ["AUTH", "FAILED", "OK", "PARTIAL", "USAGE", "TimeoutOpt", "UserError", "emit_json", "err", "fail", "out"]
+__all__ = [
+    "AUTH",
+    "FAILED",
+    "OK",
+    "PARTIAL",
+    "USAGE",
+    "TimeoutOpt",
+    "UserError",
+    "emit_json",
+    "err",
+    "fail",
+    "lazy",
+    "out",
+]
 
 out = Console()
 err = Console(stderr=True)
@@ -27,6 +41,25 @@ TimeoutOpt = Annotated[
         help="Seconds to wait for each response before retrying or giving up (default 30).",
     ),
 ]
+
+
+class lazy:
+    """``module`` (or its ``attr``), imported when first used (an attribute read or a call), not when the
+    CLI starts: ``engagesync pull`` then carries no destination engine, sandbox or Starlette. Give mypy the
+    real import under ``if TYPE_CHECKING:``."""
+
+    def __init__(self, module: str, attr: str | None = None) -> None:
+        self._module, self._attr = module, attr
+
+    def _target(self) -> Any:
+        found = importlib.import_module(self._module)
+        return getattr(found, self._attr) if self._attr else found
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._target(), name)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self._target()(*args, **kwargs)
 
 
 def emit_json(data: Any) -> None:

@@ -1,4 +1,7 @@
-"""The data commands: connect, connections, check, streams, pull, actions, push, rejects."""
+"""The data commands: connect, connections, check, streams, pull, actions, push, rejects.
+
+Each command imports the engine modules it uses when it runs: the CLI's startup (and so every
+command's memory) carries none of the others (tests/test_cli_imports.py)."""
 
 from __future__ import annotations
 
@@ -8,28 +11,21 @@ from collections import abc
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 from rich.markup import escape
-from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from ..client.budget import WaitListener
 from ..client.errors import AuthError, EngageSyncError, TransportError
-from ..client.http import ApiClient
-from ..client.streams import Stream
-from ..sync import connectors
-from ..sync.connections import Connection, ConnectionError_, ConnectionFileError, ConnectionStore
-from ..sync.mapping import Mapping, MappingError
-from ..sync.preflight import before_store, open_checked
-from ..sync.pull import COMMIT_RECORDS, PullError, pull
-from ..sync.push import Pusher, PushResult, is_outage, retry_rejects
-from ..sync.readers import InputError
-from ..sync.store import Store
-from ..sync.webhooks.registration import event_stream
 from .common import AUTH, FAILED, OK, PARTIAL, USAGE, TimeoutOpt, emit_json, err, fail, out
-from .oauth_connect import oauth_connection
+
+if TYPE_CHECKING:
+    from ..client.budget import WaitListener
+    from ..client.http import ApiClient
+    from ..client.streams import Stream
+    from ..sync.connections import Connection
+    from ..sync.push import PushResult
 
 StoreOpt = Annotated[str, typer.Option("--store", help="DuckDB file the data and the engine's state live in.")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts instead of tables.")]
@@ -37,6 +33,8 @@ DEFAULT_STORE = "engagesync.duckdb"
 
 
 def _connection(name: str) -> Connection:
+    from ..sync.connections import ConnectionError_, ConnectionFileError, ConnectionStore
+
     try:
         return ConnectionStore().get(name)
     except (ConnectionError_, ConnectionFileError) as exc:
@@ -46,6 +44,8 @@ def _connection(name: str) -> Connection:
 def _client(connection: Connection, timeout: float | None = None, **kwargs: Any) -> ApiClient:
     """The connection's client (``timeout``: seconds per response); a connection the connector cannot
     use (a setting or secret missing, e.g. GrowthGenius's ``user_id``) is a usage error naming it."""
+    from ..sync import connectors
+
     if timeout is not None:
         kwargs["timeout"] = timeout
     try:
@@ -62,6 +62,8 @@ def _client(connection: Connection, timeout: float | None = None, **kwargs: Any)
 def _streams(connection: Connection) -> abc.Mapping[str, Stream]:
     """The connection's streams; an unreadable stream setting (e.g. ``salesforce_ids=@missing.csv``) is a
     usage error naming the connection."""
+    from ..sync import connectors
+
     try:
         return connectors.streams_for(connection)
     except (ValueError, OSError) as exc:
@@ -108,6 +110,10 @@ def connect(
     as_json: JsonOpt = False,
 ) -> None:
     """Save a named connection (or one per API from a running sandbox, or one authorized with OAuth)."""
+    from ..sync import connectors
+    from ..sync.connections import Connection, ConnectionFileError, ConnectionStore
+    from .oauth_connect import oauth_connection
+
     store = ConnectionStore()
     made: list[Connection] = []
     if client_id or client_secret:  # OAuth 2.0 authorization code flow (see oauth_connect.py)
@@ -159,6 +165,8 @@ def connect(
 
 def connections(as_json: JsonOpt = False) -> None:
     """List saved connections (secrets are never shown)."""
+    from ..sync.connections import ConnectionFileError, ConnectionStore
+
     try:
         items = ConnectionStore().all()
     except ConnectionFileError as exc:
@@ -178,6 +186,8 @@ def check(
     name: Annotated[str, typer.Argument(help="Connection name.")], timeout: TimeoutOpt = None, as_json: JsonOpt = False
 ) -> None:
     """Test a connection's credential with one cheap call."""
+    from ..sync import connectors
+
     connection = _connection(name)
     try:
         with _client(connection, timeout) as client:
@@ -200,6 +210,8 @@ def streams(
     columns: Annotated[bool, typer.Option("--columns", help="Each column's type and meaning.")] = False,
 ) -> None:
     """List the streams a connection can pull, with primary keys and columns."""
+    from ..sync.webhooks.registration import event_stream
+
     connection = _connection(name)
     found = _streams(connection)
     if columns:
@@ -257,6 +269,8 @@ class _Lines:
 def _progress(quiet: bool) -> Iterator[tuple[Any, WaitListener]]:
     """A live progress display on stderr (off for ``--json``; plain lines with ``ENGAGESYNC_PROGRESS=lines``)
     and a listener showing rate-limit waits."""
+    from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
     if not quiet and os.environ.get("ENGAGESYNC_PROGRESS") == "lines":
         lines = _Lines()
         wait_task = lines.add_task("rate limit")
@@ -295,6 +309,9 @@ def pull_cmd(
 ) -> None:
     """Pull streams into the DuckDB store, writing only new or changed rows; resumes where a killed pull
     stopped."""
+    from ..sync.pull import COMMIT_RECORDS, PullError, pull
+    from ..sync.store import Store
+
     connection = _connection(name)
     available = _streams(connection)
     unknown = [s for s in stream or [] if s not in available]
@@ -404,6 +421,8 @@ def actions(
     as_json: JsonOpt = False,
 ) -> None:
     """List push actions (endpoint templates) with their fields."""
+    from ..sync import connectors
+
     connection = _connection(name)
     found = connectors.actions_for(connection)
     if action and action not in found:
@@ -474,6 +493,13 @@ def push(
     as_json: JsonOpt = False,
 ) -> None:
     """Push records into an API through an action; re-runs create nothing twice."""
+    from ..sync import connectors
+    from ..sync.mapping import Mapping, MappingError
+    from ..sync.preflight import before_store, open_checked
+    from ..sync.push import Pusher
+    from ..sync.readers import InputError
+    from ..sync.store import Store
+
     connection = _connection(name)
     found = connectors.actions_for(connection)
     if action not in found:
@@ -550,6 +576,8 @@ def push(
 
 def _stopped(exc: EngageSyncError, result: PushResult, what: str) -> NoReturn:
     """A push that stopped on the API, not on a record: one line, exit 3 (credential) or 4 (unreachable)."""
+    from ..sync.push import is_outage
+
     if isinstance(exc, AuthError):
         raise exc  # the CLI's error handler words a refused credential (exit 3)
     why = "the API could not be reached" if is_outage(exc) else "the API failed"
@@ -583,6 +611,10 @@ def rejects(
     as_json: JsonOpt = False,
 ) -> None:
     """List rejected records with the field and reason, retry them, or dismiss them."""
+    from ..sync import connectors
+    from ..sync.push import Pusher, retry_rejects
+    from ..sync.store import Store
+
     connection = _connection(name)
     if not Path(store).exists():
         fail(f"no store at {store}")

@@ -10,16 +10,23 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
 
-from ..sync import destinations as dest
-from ..sync.destinations import rejects as dest_rejects
-from ..sync.destinations.preview import sample
-from ..sync.store import Store
-from .common import OK, PARTIAL, TimeoutOpt, emit_json, err, fail, out
+from .common import OK, PARTIAL, TimeoutOpt, emit_json, err, fail, lazy, out
+
+if TYPE_CHECKING:
+    from ..sync import destinations as dest
+    from ..sync.destinations import rejects as dest_rejects
+    from ..sync.destinations.preview import sample
+    from ..sync.store import Store
+else:  # imported when a command uses them: the rest of the CLI carries no destination engine
+    dest = lazy("engagesync.sync.destinations")
+    dest_rejects = lazy("engagesync.sync.destinations.rejects")
+    sample = lazy("engagesync.sync.destinations.preview", "sample")
+    Store = lazy("engagesync.sync.store", "Store")
 
 app = typer.Typer(help="Saved destinations: configure, preview, test, activate (Nexla's Groove destination).")
 

@@ -23,12 +23,7 @@ except ImportError:  # pragma: no cover
     from click import ClickException  # type: ignore[assignment]
 
 from ..client.errors import SECRET_PARAMS, AuthError, EngageSyncError, TransportError
-from ..client.oauth import AuthorizationFailed
 from ..errors import AUTH, FAILED, PARTIAL, USAGE, UserError
-from ..sync.connections import ConnectionError_
-from ..sync.mapping import MappingError
-from ..sync.readers import InputError
-from ..sync.store import StoreError
 from .common import err
 
 DEBUG_HINT = "rerun with --debug (or ENGAGESYNC_DEBUG=1) for the traceback"
@@ -48,6 +43,13 @@ def one_line(text: str, limit: int = 500) -> str:
 
 def describe(exc: BaseException) -> tuple[str, int, bool]:
     """(message, exit code, whether to add the --debug hint) for an exception that ended a command."""
+    # imported here, not at startup: they bring DuckDB, the readers and the OAuth client into every command
+    from ..client.oauth import AuthorizationFailed
+    from ..sync.connections import ConnectionError_
+    from ..sync.mapping import MappingError
+    from ..sync.readers import InputError
+    from ..sync.store import StoreError
+
     if isinstance(exc, UserError):
         return str(exc), exc.exit_code, False
     if isinstance(exc, ConnectionError_ | InputError | MappingError | StoreError):

@@ -11,7 +11,6 @@ from typing import Annotated
 
 import typer
 
-from ..sandbox.remote import SandboxAdmin, parse_rules
 from .common import emit_json, fail
 
 UrlOpt = Annotated[str, typer.Option("--url", help="URL of a running sandbox.")]
@@ -27,6 +26,8 @@ def clock(
     url: UrlOpt = DEFAULT_URL,
 ) -> None:
     """Show the sandbox's clock; --advance, --freeze or --unfreeze it first."""
+    from ..sandbox.remote import SandboxAdmin  # the package brings the whole sandbox (Starlette): not at startup
+
     if freeze and unfreeze:
         fail("give --freeze or --unfreeze, not both")
     admin = SandboxAdmin(url)
@@ -45,6 +46,8 @@ def faults(
     url: UrlOpt = DEFAULT_URL,
 ) -> None:
     """Show the sandbox's fault rules; --file sets them, --clear removes them."""
+    from ..sandbox.remote import SandboxAdmin, parse_rules
+
     if file is not None and clear:
         fail("give --file or --clear, not both")
     admin = SandboxAdmin(url)
@@ -67,6 +70,8 @@ def rate_limit(
     url: UrlOpt = DEFAULT_URL,
 ) -> None:
     """Set an API's rate limit in the sandbox (--limit N [--window S], or --off); prints the limits."""
+    from ..sandbox.remote import SandboxAdmin
+
     if (limit is None) == (not off):
         fail("give --limit N (with --window S) or --off")
     result = SandboxAdmin(url).set_rate_limit(api, None if off else limit, window)

@@ -10,7 +10,6 @@ import socket
 import sys
 from typing import TYPE_CHECKING, Annotated, NoReturn
 
-import httpx
 import typer
 from rich.console import Console
 from rich.table import Table
@@ -209,6 +208,8 @@ def credentials(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
 ) -> None:
     """Print what a client needs to call each API of a running sandbox."""
+    import httpx
+
     try:
         response = httpx.get(
             f"{url.rstrip('/')}/_sandbox/credentials", params={"tenant": tenant} if tenant else None, timeout=10

@@ -7,22 +7,25 @@ children again); its rows stay in the store.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.markup import escape
 from rich.table import Table
 
-from ..client.streams import Stream, parse_type, type_name
-from ..sync.store import Store
-from ..sync.store.tables import META_COLUMNS, META_DOCS
 from .common import emit_json, fail, out
 from .data_cmds import DEFAULT_STORE, JsonOpt, StoreOpt, _connection, _streams
+
+if TYPE_CHECKING:
+    from ..client.streams import Stream
 
 
 def print_columns(name: str, streams: Mapping[str, Stream], as_json: bool) -> None:
     """``streams NAME --columns``: every stream's columns with the store's type and meaning, the store's
     own columns included (the same text as the comments in the store)."""
+    from ..client.streams import parse_type, type_name
+    from ..sync.store.tables import META_COLUMNS, META_DOCS
+
     rows = [
         {
             "stream": stream.spec.name,
@@ -70,6 +73,8 @@ def state(
     as_json: JsonOpt = False,
 ) -> None:
     """Show each stream's cursor (what the next pull resumes from), or reset it."""
+    from ..sync.store import Store
+
     connection = _connection(name)
     available = _streams(connection)
     chosen = list(dict.fromkeys(reset or []))

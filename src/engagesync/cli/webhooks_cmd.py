@@ -4,19 +4,21 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
-from ..sync.connections import ConnectionError_, ConnectionFileError, ConnectionStore
-from ..sync.webhooks import registration
-from ..sync.webhooks.endpoints import EndpointFile
-from ..sync.webhooks.receiver import Settings
-from ..sync.webhooks.storage import DEFAULT_RETENTION_DAYS
-from ..sync.webhooks.verify import DEFAULT_TOLERANCE
 from .common import emit_json, fail, out
 from .sandbox_cmd import bind_listener, is_loopback_host
+
+if TYPE_CHECKING:
+    from ..sync.webhooks import registration
+
+#: ``sync.webhooks.storage.DEFAULT_RETENTION_DAYS`` and ``verify.DEFAULT_TOLERANCE``, named here so that
+#: ``--help`` shows them without importing DuckDB, Starlette and cryptography (a test keeps them equal).
+DEFAULT_RETENTION_DAYS = 30.0
+DEFAULT_TOLERANCE = 300.0
 
 app = typer.Typer(
     help="Create, list and delete the APIs' webhooks pointing at `engagesync listen`.", no_args_is_help=True
@@ -29,6 +31,8 @@ NameArg = Annotated[str, typer.Argument(help="Connection name.")]
 
 
 def _connection(name: str) -> registration.Connection:
+    from ..sync.connections import ConnectionError_, ConnectionFileError, ConnectionStore
+
     try:
         return ConnectionStore().get(name)
     except (ConnectionError_, ConnectionFileError) as exc:
@@ -62,6 +66,7 @@ def listen(
     ] = DEFAULT_TOLERANCE,
 ) -> None:
     """Receive webhooks on /hooks/<name>/<token>: verify, deduplicate, store, then answer 2xx (SIGTERM stops)."""
+    from ..sync.webhooks.receiver import Settings
     from ..sync.webhooks.server import serve
 
     if not is_loopback_host(host) and not allow_remote:
@@ -86,6 +91,8 @@ def register(
     as_json: JsonOpt = False,
 ) -> None:
     """Create the API's webhook(s) for a connection; prints the endpoint URL once (it holds a secret)."""
+    from ..sync.webhooks import registration
+
     wanted = [e.strip() for item in events or [] for e in item.split(",") if e.strip()] or None
     done = registration.register(_connection(name), url, wanted, accept_new_key)
     if as_json:
@@ -98,6 +105,8 @@ def register(
 @app.command("list")
 def list_(name: NameArg, as_json: JsonOpt = False) -> None:
     """The API's webhooks (endpoint secrets masked; `ours` marks this connection's endpoint)."""
+    from ..sync.webhooks import registration
+
     hooks = registration.list_hooks(_connection(name))
     if as_json:
         emit_json({"webhooks": hooks})
@@ -113,6 +122,8 @@ def list_(name: NameArg, as_json: JsonOpt = False) -> None:
 @app.command("delete")
 def delete(name: NameArg, webhook_id: Annotated[str, typer.Argument(help="Webhook id (see `webhooks list`).")]) -> None:
     """Delete one of the API's webhooks."""
+    from ..sync.webhooks import registration
+
     registration.delete_hook(_connection(name), webhook_id)
     out.print(f"deleted webhook {webhook_id} of {name}", highlight=False)
 
@@ -133,6 +144,8 @@ def endpoint_add(
     """Add (or replace the secrets of) a Standard Webhooks endpoint, e.g. for a destination's responses."""
     if scheme != "standard":
         fail(f"--scheme {scheme!r}: only 'standard' endpoints are added by hand (API webhooks: `webhooks register`)")
+    from ..sync.webhooks import registration
+
     env = os.environ.get("ENGAGESYNC_WEBHOOK_SECRET")
     endpoint, made = registration.add_standard(name, list(secret or ([env] if env else [])))
     out.print(f"endpoint path (shown once, keep it secret): {endpoint.path()}", highlight=False, soft_wrap=True)
@@ -143,6 +156,8 @@ def endpoint_add(
 @endpoint_app.command("remove")
 def endpoint_remove(name: Annotated[str, typer.Argument(help="Endpoint name.")]) -> None:
     """Forget an endpoint: its URL stops being accepted (stored events stay)."""
+    from ..sync.webhooks.endpoints import EndpointFile
+
     if not EndpointFile().remove(name):
         fail(f"no webhook endpoint named {name!r}; see `engagesync webhooks endpoints`")
     out.print(f"removed endpoint {name}", highlight=False)
@@ -151,6 +166,8 @@ def endpoint_remove(name: Annotated[str, typer.Argument(help="Endpoint name.")])
 @app.command("endpoints")
 def endpoints(as_json: JsonOpt = False) -> None:
     """Every endpoint `listen` accepts (secrets masked)."""
+    from ..sync.webhooks.endpoints import EndpointFile
+
     found = [e.public() for e in EndpointFile().current().values()]
     if as_json:
         emit_json({"endpoints": found})
