@@ -22,11 +22,12 @@ import pytest
 
 from engagesync.sandbox.app import Sandbox
 from engagesync.sandbox.ratelimit import RateLimit
+from engagesync.sync.push import HOLD_WRITER_ENV
 from tests.cli_helpers import create_ticket_push
 
 
-def _cli(home: Path, *args: str, progress: bool = False) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "ENGAGESYNC_HOME": str(home)}
+def _cli(home: Path, *args: str, progress: bool = False, **extra_env: str) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "ENGAGESYNC_HOME": str(home), **extra_env}
     if progress:  # a line per committed page
         env.update(ENGAGESYNC_PROGRESS="lines", ENGAGESYNC_COMMIT_RECORDS="1")
     return subprocess.Popen(
@@ -209,3 +210,30 @@ def test_no_429_in_a_steady_state_pull_against_a_limited_sandbox(
     assert stats["requests"] > 40, "the pull must outlast a few windows to mean anything"
     assert stats.get("rate_limited", 0) == 0
     assert elapsed < 60
+
+
+def test_push_killed_with_outcomes_queued_for_the_ledger_writer_resumes_exactly_once(
+    tmp_path: Path, home: Path, live_sandbox: Sandbox
+) -> None:
+    live_sandbox.ctx.set_rate_limit("groove-helpdesk", None)
+    source = tmp_path / "tickets.csv"
+    _tickets_csv(source, 30)
+    store = tmp_path / "push.duckdb"
+    args = create_ticket_push(live_sandbox, source, store, "--batch-size", "10", maps=("from=email",))
+    # the hook keeps the writer from writing: batch 1's outcomes are queued in it, batch 2's held for it
+    push = _cli(home, *args, progress=True, **{HOLD_WRITER_ENV: "1"})
+    assert push.stderr is not None
+    for raw in push.stderr:
+        if raw.decode().startswith("progress push create_ticket: 20 read, 20 done"):
+            push.send_signal(signal.SIGKILL)
+            break
+    assert push.wait() == -signal.SIGKILL, "the push was not killed at its second batch"
+    with duckdb.connect(str(store), read_only=True) as con:
+        statuses = con.execute("SELECT status, count(*) FROM _engagesync.ledger GROUP BY status").fetchall()
+    assert statuses == [("sent", 20)] and len(_emails(live_sandbox)) == 20  # sent, outcomes never written
+    assert _finish(_cli(home, *args)) == 0
+    emails = _emails(live_sandbox)
+    assert len(emails) == len(set(emails)) == 30
+    with duckdb.connect(str(store), read_only=True) as con:
+        statuses = con.execute("SELECT status, count(*) FROM _engagesync.ledger GROUP BY status").fetchall()
+    assert statuses == [("done", 30)]

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pytest
 
 from engagesync.apis.groove_helpdesk import connector
@@ -238,3 +239,41 @@ def test_the_same_record_twice_in_one_batch_is_pushed_once(sandbox: Sandbox, sto
 def test_bad_batch_settings_are_refused(sandbox: Sandbox, store: Store) -> None:
     with pytest.raises(ValueError, match="batch size"):
         Pusher(_client(sandbox), CONN, connector.actions()["create_ticket"], store, batch_size=0)
+
+
+def test_the_same_record_in_consecutive_batches_is_skipped_not_reconciled(sandbox: Sandbox, store: Store) -> None:
+    # the first copy's outcome is still with the ledger writer when the next batch looks the key up: the
+    # lookup must see it done (a `sent` entry would be reconciled instead, or claimed by another record)
+    rows = _rows(sandbox, 3, prefix="next")
+    rows.insert(2, (9, dict(rows[0][1])))  # batches of 2: [0, 1], [0 again, 2], ...
+    pusher = Pusher(_client(sandbox), CONN, connector.actions()["create_ticket"], store, mapping=MAP, batch_size=2)
+    result = pusher.run(rows)
+    assert (result.done, result.skipped, result.reconciled) == (3, 1, 0)
+    assert len(_tickets_of(sandbox, "next")) == 3
+    assert store.ledger_counts(CONN, "create_ticket") == {"done": 3}
+
+
+def test_a_ledger_writer_error_stops_the_push_and_a_rerun_loses_and_duplicates_nothing(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    action = connector.actions()["create_ticket"]
+    rows = _rows(sandbox, 8, prefix="werr")
+    path = str(tmp_path / "werr.duckdb")
+    with Store(path) as db:
+
+        def break_responses(event: str, counts: dict[str, Any]) -> None:
+            if counts["read"] == 2:  # batch 1's outcomes are queued: their transaction will fail in the writer
+                db.execute("DROP TABLE _engagesync.responses")
+
+        pusher = Pusher(_client(sandbox), CONN, action, db, mapping=MAP, batch_size=2, progress=break_responses)
+        with pytest.raises(duckdb.CatalogException, match="responses"):
+            pusher.run(rows)
+        counts = db.ledger_counts(CONN, action.name)
+    sent = len(_tickets_of(sandbox, "werr"))
+    assert 2 <= sent <= 4 and counts == {"sent": sent}  # stopped at the next write; nothing marked done
+    with Store(path) as db:  # reopening recreates the table
+        again = Pusher(_client(sandbox), CONN, action, db, mapping=MAP, batch_size=2).run(rows)
+        assert (again.reconciled, again.done) == (sent, 8)
+        assert db.ledger_counts(CONN, action.name) == {"done": 8}
+    tickets = _tickets_of(sandbox, "werr")
+    assert len(tickets) == len(set(tickets)) == 8

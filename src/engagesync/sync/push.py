@@ -21,10 +21,11 @@ import functools
 import hashlib
 import inspect
 import json
+import os
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -166,6 +167,11 @@ class _Item:
 
 #: Records per batch: their ledger rows, responses and rejects are written in one transaction each.
 BATCH_SIZE = 100
+#: Test hook: the ledger writer never writes (a crash test kills a push while outcomes are queued).
+HOLD_WRITER_ENV = "ENGAGESYNC_TEST_HOLD_LEDGER_WRITER"
+
+#: Buffered ledger changes, rejects and responses: what one transaction writes.
+_Writes = tuple[list[LedgerWrite], list[RejectWrite], list[ResponseWrite]]
 
 
 class Pusher:
@@ -175,6 +181,12 @@ class Pusher:
     requests go out (``concurrency`` at a time, all under the shared rate budget), and one more
     transaction records the outcomes. A crash between the two leaves ``sent`` rows that the next run
     reconciles before sending again, exactly as a crash between one record's two writes would.
+
+    The outcomes' transaction (the costlier one) is off the critical path: a batch's outcomes are
+    held until the next batch's ``sent`` marks are committed, then a writer thread writes them while
+    that batch's requests go out (DuckDB releases the GIL: the other core does it). Order holds: the
+    main thread waits for the writer before its own next write, and writes what is held or queued
+    first when a read touches its keys (a record twice in the file) or before a reconcile.
     """
 
     def __init__(
@@ -219,6 +231,13 @@ class Pusher:
         self._ledger: list[LedgerWrite] = []
         self._rejects: list[RejectWrite] = []
         self._responses: list[ResponseWrite] = []
+        # a batch's outcomes, held until the next batch's sent marks are committed (see _hold)
+        self._held: _Writes | None = None
+        # the writer thread, the outcomes it is writing (see _release), and the keys of both
+        self._writer: ThreadPoolExecutor | None = None
+        self._writing: Future[None] | None = None
+        self._unwritten: set[str] = set()
+        self._writing_keys: set[str] = set()
 
     # -- settings --------------------------------------------------------------------------------
     def settings(self) -> dict[str, Any]:
@@ -268,15 +287,19 @@ class Pusher:
             if dry_run or test:
                 self._previews(rows, result, dry_run=dry_run, test=test, limit=limit)
             else:
+                self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ledger")
                 for batch in _batches(rows, self.batch_size, limit):
                     self._batch(batch, result)
                     self._report(result)
-            self._flush()
+            self._flush()  # also waits for the writer: the summary comes after every write is committed
             status = "complete"
         finally:
             if status != "complete":
                 with contextlib.suppress(Exception):  # keep what is known; never hide the real error
                     self._flush()
+            if self._writer is not None:
+                self._writer.shutdown(wait=not os.environ.get(HOLD_WRITER_ENV))  # idle: the flush waited for it
+                self._writer = None
             result.elapsed = time.perf_counter() - began
             if run_id is not None:
                 self.store.run_finish(run_id, status, result.to_dict())
@@ -391,6 +414,8 @@ class Pusher:
                 continue
             seen.add(item.key)
             items.append(item)
+        if self._unwritten.intersection(_keys(items)):  # a record of a batch whose outcomes are not written
+            self._drain()
         entries = self.store.ledger_get_many(self.connection, self.action.name, _keys(items))
         todo = [
             item
@@ -399,7 +424,7 @@ class Pusher:
         ]
         for item in todo:
             self._mark_sent(item, result, new=item.key not in entries)
-        self._flush()  # local rejects and the whole batch's "sent" marks, before anything goes out
+        self._commit_marks()  # local rejects and the whole batch's "sent" marks, before anything goes out
         if not todo:
             return
         outcomes = self._send_all(todo)
@@ -415,7 +440,10 @@ class Pusher:
                     stop = outcome  # a refused credential says more than the outage it caused
             else:
                 self._settle(item, outcome, result)
-        self._flush()
+        if stop is None and not unknown:
+            self._hold()  # written while the next batch's requests go out
+        else:
+            self._flush()
         if stop is not None:
             raise stop  # the whole run is refused or the API is down, not one record
         for item in unknown:  # rare: look each one up, then send again if it never arrived
@@ -487,17 +515,71 @@ class Pusher:
             result.unknown += 1
 
     def _flush(self) -> None:
-        """Write the buffered ledger changes, rejects and responses in one transaction."""
-        if self._ledger or self._rejects or self._responses:
+        """Write everything held or queued, then the buffered changes in one transaction."""
+        self._drain()
+        self._write(self._take())
+
+    def _take(self) -> _Writes | None:
+        """The buffered ledger changes, rejects and responses (emptied), if any."""
+        if not (self._ledger or self._rejects or self._responses):
+            return None
+        writes = self._ledger, self._rejects, self._responses
+        self._ledger, self._rejects, self._responses = [], [], []
+        return writes
+
+    def _write(self, writes: _Writes | None) -> None:
+        if writes is not None:
+            ledger, rejects, responses = writes
             self.store.write_batch(
                 self.connection,
                 self.action.name,
-                ledger=self._ledger,
-                rejects=self._rejects,
-                responses=self._responses,
+                ledger=ledger,
+                rejects=rejects,
+                responses=responses,
                 run_id=self._run_id,
             )
-            self._ledger, self._rejects, self._responses = [], [], []
+
+    def _wait_writer(self) -> None:
+        """Wait until the writer has committed what it was given (its error is raised here)."""
+        writing, self._writing = self._writing, None
+        if writing is not None:
+            self._unwritten -= self._writing_keys
+            writing.result()
+
+    def _drain(self) -> None:
+        """Afterwards the store holds every outcome known so far: the writer's, then the held ones."""
+        self._wait_writer()
+        held, self._held = self._held, None
+        self._unwritten = set()
+        self._write(held)
+
+    def _commit_marks(self) -> None:
+        """Commit a batch's sent marks (before any of its requests), then hand the previous batch's
+        held outcomes to the writer: they are written while this batch's requests go out."""
+        self._wait_writer()  # one transaction at a time, in order
+        self._write(self._take())
+        held, self._held = self._held, None
+        if held is not None:
+            assert self._writer is not None
+            self._writing_keys = _write_keys(held)
+            self._writing = self._writer.submit(self._write_in_writer, held)
+
+    def _write_in_writer(self, writes: _Writes) -> None:
+        if os.environ.get(HOLD_WRITER_ENV):
+            threading.Event().wait()  # test hook: never written (the test SIGKILLs the push)
+        self._write(writes)
+
+    def _hold(self) -> None:
+        """Keep a batch's outcomes for the writer (see ``_commit_marks``); written now without one."""
+        writes = self._take()
+        if writes is None:
+            return
+        if self._writer is None or self._held is not None:
+            self._drain()
+            self._write(writes)
+            return
+        self._held = writes
+        self._unwritten |= _write_keys(writes)
 
     def _settle(self, item: _Item, outcome: Any, result: PushResult, test: bool = False) -> None:
         """Record a final outcome: the response (done), or the vendor's refusal (reject)."""
@@ -568,6 +650,7 @@ class Pusher:
         """
         if self.action.reconcile is None:
             return False
+        self._drain()  # whether another record holds what it finds is in the outcomes not yet written
 
         def claimed(remote_id: Any) -> bool:
             return self.store.ledger_holder(self.connection, self.action.name, str(remote_id), key) is not None
@@ -607,6 +690,8 @@ class Pusher:
             return
         if key is None:  # the mapping itself failed: key the reject by line and content
             key = "line:" + hashlib.sha256(json.dumps(raw, sort_keys=True, default=str).encode()).hexdigest()[:24]
+        if key in self._unwritten:
+            self._drain()
         if self.store.has_open_reject(self.connection, self.action.name, key):
             return  # filed by an earlier run; still open
         for field_name, reason in problems:
@@ -636,6 +721,15 @@ class Pusher:
     def _capture(self, key: str, status: int, body: Any) -> None:
         if self.capture:
             self._responses.append(ResponseWrite(key, status, body))
+
+
+def _write_keys(writes: _Writes) -> set[str]:
+    """The record keys a transaction's writes touch."""
+    ledger, rejects, responses = writes
+    keys = {w.key for w in ledger}
+    keys.update(r.key for r in rejects if r.key is not None)
+    keys.update(r.key for r in responses if r.key is not None)
+    return keys
 
 
 def _batches(
