@@ -14,8 +14,10 @@ from typing import TYPE_CHECKING, Any
 import pytest
 import uvicorn
 
+from engagesync.console import Guard, create_app
 from engagesync.sandbox.app import Sandbox
 from engagesync.sync.store import Store
+from tests.cli_helpers import run_cli
 
 if TYPE_CHECKING:
     from playwright.sync_api import Page
@@ -84,3 +86,15 @@ def outbox(path: str, sandbox: Sandbox, first: int, count: int) -> None:
             "CASE WHEN i % 2 = 0 THEN 'red' ELSE 'blue' END FROM range(?, ?) t(i)",
             [mailbox, first, first + count],
         )
+
+
+@contextmanager
+def console_on(home: Path, sandbox: Sandbox, rows: int = 4) -> Iterator[tuple[str, Guard, str]]:
+    """A console on a store holding ``rows`` outbox rows, every API of ``sandbox`` connected:
+    (url, guard, store path)."""
+    assert run_cli("connect", "--sandbox", str(sandbox.url))[0] == 0
+    store = str(home / "store.duckdb")
+    outbox(store, sandbox, 0, rows)
+    guard = Guard()
+    with served(create_app(store, str(sandbox.url), guard)) as url:
+        yield url, guard, store

@@ -11,12 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from engagesync.console import Guard, create_app
+from engagesync.console import Guard
 from engagesync.sandbox.app import Sandbox
 from engagesync.sync import destinations as dest
 from engagesync.sync.store import Store
-from tests.cli_helpers import run_cli
-from tests.console.browser import outbox, require_chromium, served, shot
+from tests.console.browser import console_on, outbox, require_chromium, shot
 
 require_chromium()
 
@@ -25,12 +24,8 @@ from playwright.sync_api import Page, expect  # noqa: E402
 
 @pytest.fixture
 def console(home: Path, live_sandbox: Sandbox) -> Iterator[tuple[str, Guard, str]]:
-    assert run_cli("connect", "--sandbox", str(live_sandbox.url))[0] == 0
-    store = str(home / "store.duckdb")
-    outbox(store, live_sandbox, 0, 4)
-    guard = Guard()
-    with served(create_app(store, str(live_sandbox.url), guard)) as url:
-        yield url, guard, store
+    with console_on(home, live_sandbox) as started:
+        yield started
 
 
 def _sample_settles(page: Page) -> None:

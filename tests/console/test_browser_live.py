@@ -12,12 +12,11 @@ import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
-from engagesync.console import Guard, create_app
+from engagesync.console import Guard
 from engagesync.sandbox.app import Sandbox
 from engagesync.sync import destinations as dest
 from engagesync.sync.store import Store
-from tests.cli_helpers import run_cli
-from tests.console.browser import outbox, require_chromium, served, shot
+from tests.console.browser import console_on, require_chromium, shot
 
 require_chromium()
 
@@ -27,12 +26,8 @@ TICKETS = 1000  # 20 pages of 50
 @pytest.fixture
 def console(home: Path, live_sandbox: Sandbox) -> Iterator[tuple[str, Guard, str]]:
     live_sandbox.reset(seed=0, counts={"groove-helpdesk.tickets": TICKETS})
-    assert run_cli("connect", "--sandbox", str(live_sandbox.url))[0] == 0
-    store = str(home / "store.duckdb")
-    outbox(store, live_sandbox, 0, 4)
-    guard = Guard()
-    with served(create_app(store, str(live_sandbox.url), guard)) as url:
-        yield url, guard, store
+    with console_on(home, live_sandbox) as started:
+        yield started
 
 
 def _records(page: Page) -> int:
