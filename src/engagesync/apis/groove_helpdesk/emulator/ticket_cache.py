@@ -78,19 +78,22 @@ def page_json(api: GrooveHelpdeskApi, tenant_id: int, base: str, numbers: Sequen
     the memo when it has it."""
     if not numbers:
         return []
-    rows = api.ctx.store.all(
+    rows = api.ctx.store.tuples(
         f"{LIST_SELECT} WHERE t.tenant_id = ? AND t.number IN ({', '.join('?' * len(numbers))}) ORDER BY t.number",
         (tenant_id, *numbers),
     )
-    tag_lists = [_tag_names(r[0]) for r in rows]
-    wanted = {name for tags in tag_lists for name in tags}
+    # a page repeats a few tag lists: parse each distinct one once, look their names up in one query
+    tag_lists = {raw: _tag_names(raw) for raw, _ in rows}
+    wanted = {name for tags in tag_lists.values() for name in tags}
     ids = _tag_ids(api, tenant_id, wanted) if wanted else {}
+    tag_keys = {raw: tuple(ids[name] for name in tags if name in ids) for raw, tags in tag_lists.items()}
     out: list[str] = []
-    for row, tags in zip(rows, tag_lists, strict=True):
-        raw_tags, values = row[0], row[1]
-        key = (base, raw_tags, values, tuple(ids[name] for name in tags if name in ids) if tags else ())
-        text = _memo.get(key)
+    memo_get = _memo.get
+    for raw_tags, values in rows:
+        key = (base, raw_tags, values, tag_keys[raw_tags])
+        text = memo_get(key)
         if text is None:
+            tags = tag_lists[raw_tags]
             text = dumps(render_ticket(base, dict(zip(_NAMES, json.loads(values), strict=True)), ids, list(tags)))
             with _lock:
                 if len(_memo) >= CAPACITY:
