@@ -20,3 +20,23 @@ def test_tuples_are_the_rows_values_and_leave_the_row_factory_alone() -> None:
     assert [tuple(row) for row in rows] == got
     assert rows[1]["name"] == "c"
     store.close()
+
+
+def test_remembered_recomputes_after_any_write_only() -> None:
+    store = SandboxDB()
+    store.executescript("CREATE TABLE items (id INTEGER PRIMARY KEY, name TEXT)")
+    calls: list[int] = []
+
+    def compute() -> int:
+        calls.append(1)
+        return int(store.scalar("SELECT COUNT(*) FROM items"))
+
+    assert store.remembered(("n",), compute) == 0
+    assert store.remembered(("n",), compute) == 0
+    assert len(calls) == 1  # nothing written in between: computed once
+    store.execute("INSERT INTO items VALUES (1, 'a')")
+    assert store.remembered(("n",), compute) == 1
+    store.execute("UPDATE items SET name = 'b' WHERE id = 1")
+    assert store.remembered(("n",), compute) == 1
+    assert len(calls) == 3
+    store.close()
