@@ -11,9 +11,11 @@ import json
 import sqlite3
 import threading
 from collections import OrderedDict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 ENGINE_DDL = """
 CREATE TABLE IF NOT EXISTS sandbox_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -108,6 +110,13 @@ class SandboxDB:
         with self.lock:
             return self.conn.execute(sql, params).fetchall()
 
+    def tuples(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """``all`` as plain tuples: for hot reads by position, where building ``sqlite3.Row`` objects costs."""
+        with self.lock:
+            cursor = self.conn.cursor()
+            cursor.row_factory = None
+            return cursor.execute(sql, params).fetchall()
+
     def scalar(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> Any:
         row = self.one(sql, params)
         return None if row is None else row[0]
@@ -155,6 +164,19 @@ class SandboxDB:
                 last = tuple(rows[-1][name] for _, name in keys)
                 self._remember(("page", sql, tuple(params), offset + len(rows)), version, last)
             return rows
+
+    def remembered(self, key: tuple[Any, ...], compute: Callable[[], T]) -> T:
+        """``compute()``, run once per version of the data for ``key`` (like ``counted``): for lookups
+        every request repeats, such as the ids of the tags a page shows."""
+        with self.lock:
+            version = self.conn.total_changes
+            hit = self._reads.get(key)
+            if hit is not None and hit[0] == version:
+                value: T = hit[1]
+                return value
+            value = compute()
+            self._remember(key, version, value)
+            return value
 
     def _remember(self, key: tuple[Any, ...], version: int, value: Any) -> None:
         self._reads[key] = (version, value)

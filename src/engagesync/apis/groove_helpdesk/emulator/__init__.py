@@ -17,6 +17,7 @@ from ....sandbox import openapi
 from ....sandbox.api import AuthResult, EmulatedApi, Tenant, sequences_ddl
 from ....sandbox.auth import bearer_token
 from ....sandbox.ratelimit import RateLimit
+from ....sandbox.routing import RememberingRouter
 from ... import groove_helpdesk as pkg
 from ..openapi import SPEC
 from . import groups, inbox, kb, messages, people, schema, seed, tickets, webhooks, widgets
@@ -55,7 +56,8 @@ class GrooveHelpdeskApi(EmulatedApi):
 
     def asgi_app(self) -> ASGIApp:
         app = Starlette(routes=self.routes(), exception_handlers=self.exception_handlers())
-        app.router.redirect_slashes = False  # "/customers/" is a vendor 404, not a framework redirect
+        # "/customers/" is a vendor 404, not a framework redirect
+        app.router = RememberingRouter(app.router.routes, redirect_slashes=False)
         app.state.groove = self
         return app
 

@@ -135,6 +135,25 @@ def api_base(request: Request) -> str:
 _bases: dict[tuple[Any, ...], str] = {}
 
 
+def url_path(request: Request) -> str:
+    """``request.url.path``, remembered per scheme, ``Host`` header, server and path: every list page
+    asks for it, and building ``request.url`` (host parsing, URL splitting) is most of that cost."""
+    scope = request.scope
+    host = next((value for key, value in scope["headers"] if key == b"host"), None)
+    server = scope.get("server")
+    key = (scope.get("scheme", "http"), host, tuple(server) if server else None, scope["path"])
+    path = _paths.get(key)
+    if path is None:
+        path = request.url.path
+        if len(_paths) >= 1024:
+            _paths.clear()
+        _paths[key] = path
+    return path
+
+
+_paths: dict[tuple[Any, ...], str] = {}
+
+
 def href(request: Request, *parts: object, query: dict[str, Any] | None = None) -> str:
     path = "/".join(quote(str(p), safe="@") for p in parts)
     out = f"{api_base(request)}/{path}"
@@ -213,7 +232,7 @@ def pagination(request: Request, page: int, per_page: int, total: int) -> dict[s
     """``meta.pagination``; ``next_page``/``prev_page`` are absolute and keep every filter but per_page."""
     total_pages = max(1, -(-total // per_page)) if total else 0
     keep = [(k, v) for k, v in request.query_params.multi_items() if k not in ("page", "per_page")]
-    base = f"{api_base(request)}{request.url.path[len(request.scope.get('root_path', '')) :]}"
+    base = f"{api_base(request)}{url_path(request)[len(request.scope.get('root_path', '')) :]}"
 
     def page_url(n: int) -> str:
         return f"{base}?{urlencode([*keep, ('page', n)])}"

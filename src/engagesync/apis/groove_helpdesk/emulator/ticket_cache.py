@@ -73,24 +73,38 @@ _NAMES = tuple(RENDERED)
 LIST_SELECT = f"SELECT t.tags, json_array({', '.join(RENDERED.values())}){TICKET_FROM}"
 
 
+def _tag_keys(
+    api: GrooveHelpdeskApi, tenant_id: int, raws: Sequence[str]
+) -> tuple[dict[str, int], dict[str, tuple[int, ...]]]:
+    """The ids of the tags named in the stored tag lists ``raws`` (one query), and for each list the
+    ids its rendering shows (the memo key's part for tags)."""
+    tag_lists = {raw: _tag_names(raw) for raw in raws}
+    wanted = {name for tags in tag_lists.values() for name in tags}
+    ids = _tag_ids(api, tenant_id, wanted) if wanted else {}
+    return ids, {raw: tuple(ids[name] for name in tags if name in ids) for raw, tags in tag_lists.items()}
+
+
 def page_json(api: GrooveHelpdeskApi, tenant_id: int, base: str, numbers: Sequence[int]) -> list[str]:
     """The tickets ``numbers`` (in number order) rendered (``render_ticket``) and encoded, each from
     the memo when it has it."""
     if not numbers:
         return []
-    rows = api.ctx.store.all(
+    rows = api.ctx.store.tuples(
         f"{LIST_SELECT} WHERE t.tenant_id = ? AND t.number IN ({', '.join('?' * len(numbers))}) ORDER BY t.number",
         (tenant_id, *numbers),
     )
-    tag_lists = [_tag_names(r[0]) for r in rows]
-    wanted = {name for tags in tag_lists for name in tags}
-    ids = _tag_ids(api, tenant_id, wanted) if wanted else {}
+    # a page repeats a few tag lists: their ids are looked up once per version of the data
+    raws = tuple(dict.fromkeys(raw for raw, _ in rows))
+    ids, tag_keys = api.ctx.store.remembered(
+        ("gh-page-tag-ids", tenant_id, raws), lambda: _tag_keys(api, tenant_id, raws)
+    )
     out: list[str] = []
-    for row, tags in zip(rows, tag_lists, strict=True):
-        raw_tags, values = row[0], row[1]
-        key = (base, raw_tags, values, tuple(ids[name] for name in tags if name in ids) if tags else ())
-        text = _memo.get(key)
+    memo_get = _memo.get
+    for raw_tags, values in rows:
+        key = (base, raw_tags, values, tag_keys[raw_tags])
+        text = memo_get(key)
         if text is None:
+            tags = _tag_names(raw_tags)
             text = dumps(render_ticket(base, dict(zip(_NAMES, json.loads(values), strict=True)), ids, list(tags)))
             with _lock:
                 if len(_memo) >= CAPACITY:

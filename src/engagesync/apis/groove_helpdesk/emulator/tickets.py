@@ -110,7 +110,7 @@ async def list_tickets(request: Request) -> Response:
         []
         if nothing
         else [
-            r["number"]
+            r[0]
             for r in store.page(
                 f"SELECT t.number FROM gh_tickets t {hint} WHERE {sql_where} {{after}} ORDER BY t.number",
                 args,
