@@ -206,3 +206,19 @@ def test_pull_now_runs_in_the_background_one_per_store(
     assert "Traceback" not in str(state)
     missing = client.get("/api/pulls/999")
     assert missing.status_code == 404 and missing.json() == {"error": "no pull job 999"}
+
+
+def test_a_sandbox_control_with_a_bad_number_is_one_line_naming_the_field(
+    console: tuple[httpx.Client, str], live_sandbox: Sandbox
+) -> None:
+    client, _ = console
+    before = httpx.get(f"{live_sandbox.url}/_sandbox/clock").json()["offset_seconds"]
+    for path, form, line in (
+        ("/sandbox/advance", {"seconds": "soon"}, "seconds: 'soon' is not a number"),
+        ("/sandbox/rate-limit", {"api": "groove-helpdesk", "limit": "2.5"}, "limit: '2.5' is not a whole number"),
+    ):
+        sent = client.post(path, data=form)
+        assert sent.status_code == 303
+        page = html.unescape(client.get(sent.headers["location"]).text)
+        assert line in page and "Traceback" not in page and "ValueError" not in page
+    assert httpx.get(f"{live_sandbox.url}/_sandbox/clock").json()["offset_seconds"] == before

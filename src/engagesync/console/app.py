@@ -442,7 +442,7 @@ class Console:
                 admin.freeze(what == "freeze")
                 return f"clock: {what}"
             if what == "advance":
-                seconds = float(str(form.get("seconds") or "0"))
+                seconds = _number(form, "seconds", float, "0")
                 admin.advance(seconds)
                 return f"clock advanced {seconds:g} s"
             if what == "faults":
@@ -455,8 +455,8 @@ class Console:
                 if not limit:
                     admin.set_rate_limit(api, None)
                     return f"{api}: rate limit off"
-                window = float(str(form.get("window_seconds") or "60"))
-                admin.set_rate_limit(api, int(limit), window)
+                window = _number(form, "window_seconds", float, "60")
+                admin.set_rate_limit(api, _number(form, "limit", int), window)
                 return f"{api}: {limit} requests per {window:g} s"
             raise UserError(f"unknown sandbox action {what!r}")
 
@@ -480,6 +480,15 @@ def _edited(text: str, original: str) -> dict[str, Any] | None:
     if not isinstance(payload, dict):
         raise UserError("edited sample: expected one JSON object (a record); nothing sent")
     return payload
+
+
+def _number(form: FormData, name: str, kind: Callable[[str], Any], default: str = "") -> Any:
+    """A numeric form field, or one line naming it."""
+    text = str(form.get(name) or default).strip()
+    try:
+        return kind(text)
+    except ValueError:
+        raise UserError(f"{name}: {text!r} is not a {'whole ' if kind is int else ''}number") from None
 
 
 def _form_config(db: Store, form: FormData) -> DestinationConfig:

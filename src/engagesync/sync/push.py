@@ -238,6 +238,7 @@ class Pusher:
         self._writing: Future[None] | None = None
         self._unwritten: set[str] = set()
         self._writing_keys: set[str] = set()
+        self._writer_held = bool(os.environ.get(HOLD_WRITER_ENV))  # the crash test's hook, read once
 
     # -- settings --------------------------------------------------------------------------------
     def settings(self) -> dict[str, Any]:
@@ -298,7 +299,7 @@ class Pusher:
                 with contextlib.suppress(Exception):  # keep what is known; never hide the real error
                     self._flush()
             if self._writer is not None:
-                self._writer.shutdown(wait=not os.environ.get(HOLD_WRITER_ENV))  # idle: the flush waited for it
+                self._writer.shutdown(wait=not self._writer_held)  # idle: the flush waited for it
                 self._writer = None
             result.elapsed = time.perf_counter() - began
             if run_id is not None:
@@ -565,7 +566,7 @@ class Pusher:
             self._writing = self._writer.submit(self._write_in_writer, held)
 
     def _write_in_writer(self, writes: _Writes) -> None:
-        if os.environ.get(HOLD_WRITER_ENV):
+        if self._writer_held:
             threading.Event().wait()  # test hook: never written (the test SIGKILLs the push)
         self._write(writes)
 

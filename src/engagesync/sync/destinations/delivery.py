@@ -27,6 +27,7 @@ from ..readers import Record, header_based
 from ..store import Store
 from . import responses as webhook
 from . import storage
+from .model import DestinationConfig
 from .plan import Plan, compile_plan, read_source
 from .storage import Destination
 
@@ -125,6 +126,22 @@ def window_for(plan: Plan, window: int | None) -> int:
     return max(window, size)
 
 
+def record_responses(
+    store: Store, name: str, config: DestinationConfig, run_id: int, client: ApiClient, plan: Plan
+) -> webhook.ResponseRecorder | None:
+    """Keep each API response of ``client`` in ``NAME.responses`` for run ``run_id``, if the destination
+    keeps them (a delivery and a test send alike)."""
+    if not config.responses.enabled:
+        return None
+    storage.ensure_responses(store, name)
+    recorder = webhook.ResponseRecorder(
+        store, name, config.responses.headers, run_id, forwarded=bool(config.responses.webhook_url)
+    )
+    recorder.attach(client)
+    plan.sender.recorder = recorder
+    return recorder
+
+
 def deliver(
     store: Store,
     name: str,
@@ -146,14 +163,7 @@ def deliver(
         plan = plan_for(name, config, connection, client)
         run_id = storage.run_start(store, name, destination.version, kind)
         result = DeliveryResult(name, run_id, destination.version, "running")
-        recorder = None
-        if config.responses.enabled:
-            storage.ensure_responses(store, name)
-            recorder = webhook.ResponseRecorder(
-                store, name, config.responses.headers, run_id, forwarded=bool(config.responses.webhook_url)
-            )
-            recorder.attach(client)
-            plan.sender.recorder = recorder
+        recorder = record_responses(store, name, config, run_id, client, plan)
 
         def forward() -> None:
             url, secret = config.responses.webhook_url, storage.secret(store, name)

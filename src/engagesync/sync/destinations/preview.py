@@ -29,7 +29,7 @@ from ..push import Pusher, record_key
 from ..store import Store
 from . import responses as webhook
 from . import storage
-from .delivery import connection_of, find, open_client, plan_for, source_rows, window_for
+from .delivery import connection_of, find, open_client, plan_for, record_responses, source_rows, window_for
 from .model import REDACTED, DestinationConfig, shown_header
 from .plan import LEDGER_PREFIX, Plan
 
@@ -162,14 +162,7 @@ def test_send(
     with open_client(connection, connections, **({"timeout": timeout} if timeout else {})) as client:
         plan = plan_for(name, config, connection, client)
         run_id = storage.run_start(store, name, destination.version, "test")
-        recorder = None
-        if config.responses.enabled:
-            storage.ensure_responses(store, name)
-            recorder = webhook.ResponseRecorder(
-                store, name, config.responses.headers, run_id, forwarded=bool(config.responses.webhook_url)
-            )
-            recorder.attach(client)
-            plan.sender.recorder = recorder
+        recorder = record_responses(store, name, config, run_id, client, plan)
         status, error = "failed", None
         try:
             answer = _send_edited(client, plan, payload) if payload is not None else _send_sample(client, plan, store)
