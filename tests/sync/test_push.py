@@ -277,3 +277,43 @@ def test_a_ledger_writer_error_stops_the_push_and_a_rerun_loses_and_duplicates_n
         assert db.ledger_counts(CONN, action.name) == {"done": 8}
     tickets = _tickets_of(sandbox, "werr")
     assert len(tickets) == len(set(tickets)) == 8
+
+
+def _batch_ends(sandbox: Sandbox, store: Store, rows: list[tuple[int, dict[str, Any]]], **options: Any) -> list[int]:
+    """Records read at the end of each batch (the pusher reports once per batch)."""
+    ends: list[int] = []
+    pusher = Pusher(
+        _client(sandbox),
+        CONN,
+        connector.actions()["create_ticket"],
+        store,
+        mapping=MAP,
+        progress=lambda _, counts: ends.append(counts["read"]),
+        **options,
+    )
+    result = pusher.run(rows)
+    assert result.done == len(rows)
+    return ends
+
+
+def test_default_batches_grow_while_the_api_answers_fast(sandbox: Sandbox, store: Store) -> None:
+    # the in-process sandbox answers in well under 5 ms: after the first 100 records, batches grow
+    ends = _batch_ends(sandbox, store, _rows(sandbox, 700, prefix="grow"))
+    assert ends[0] == 100
+    sizes = [b - a for a, b in zip([0, *ends], ends, strict=False)]
+    assert max(sizes) > 100 and all(size <= 1_000 for size in sizes)
+    assert ends[-1] == 700
+
+
+def test_default_batches_stay_at_100_when_requests_are_slow(sandbox: Sandbox, store: Store) -> None:
+    # 6 ms per request: 0.5 s holds about 80 requests, below the floor of 100
+    sandbox.ctx.faults.replace(
+        [{"match": {"api": "groove-helpdesk", "method": "POST", "path": "/tickets"}, "effect": {"latency": 6}}]
+    )
+    ends = _batch_ends(sandbox, store, _rows(sandbox, 250, prefix="slow"))
+    assert ends == [100, 200, 250]
+
+
+def test_a_given_batch_size_is_kept(sandbox: Sandbox, store: Store) -> None:
+    ends = _batch_ends(sandbox, store, _rows(sandbox, 300, prefix="fixed"), batch_size=100)
+    assert ends == [100, 200, 300]

@@ -472,12 +472,13 @@ def push(
         ),
     ] = None,
     batch_size: Annotated[
-        int,
+        int | None,
         typer.Option(
             min=1,
-            help="Records per batch: their ledger marks, responses and rejects are written in one transaction each.",
+            help="Records per batch: their ledger marks, responses and rejects are written in one transaction each. "
+            "Default: 100, growing to about half a second of requests (at most 1,000) while the API answers fast.",
         ),
-    ] = 100,
+    ] = None,
     concurrency: Annotated[
         int,
         typer.Option(
