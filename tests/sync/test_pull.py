@@ -12,6 +12,7 @@ import random
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -353,3 +354,55 @@ def test_pages_are_committed_in_batches_with_the_cursor_of_the_last(store: Store
     )
     assert result.records == 520 and store.count(CONN, "items") == 520
     assert [records for _, records, _ in seen] == [200, 400, 520]
+
+
+class Stalling(FakeStream):
+    """One page, then nothing until released (a long rate-limit wait, say), then the last page."""
+
+    def __init__(self) -> None:
+        super().__init__(total=100)
+        self.go = threading.Event()
+        self.released_by_a_commit: bool | None = None
+
+    def pages(self, client: ApiClient, state: dict[str, Any] | None) -> Iterator[Page]:
+        yield Page([source_record(i, 1) for i in range(1, 51)], {"page": 1})
+        self.released_by_a_commit = self.go.wait(10)
+        yield Page([source_record(i, 1) for i in range(51, 101)], None)
+
+
+def test_pending_records_are_committed_after_commit_seconds_while_the_source_waits(
+    store: Store, client: ApiClient
+) -> None:
+    stream = Stalling()
+    seen: list[int] = []
+
+    def progress(_: str, records: int, __: int) -> None:
+        seen.append(records)
+        stream.go.set()
+
+    pull(client, CONN, {"items": stream}, None, store, progress=progress, commit_records=1_000, commit_seconds=0.2)
+    assert stream.released_by_a_commit is True  # the first page was committed while the source still waited
+    assert seen == [50, 100] and store.count(CONN, "items") == 100
+
+
+def test_many_small_pages_fill_the_prefetch_queue_and_are_committed(store: Store, client: ApiClient) -> None:
+    # 300 one-record pages, far more than the queue holds, and a commit threshold above the total: the
+    # consumer must take the pages when the queue is full, not wait for a threshold that never comes
+    done = threading.Event()
+
+    def run() -> None:
+        pull(
+            client,
+            CONN,
+            {"items": FakeStream(total=300, size=1)},
+            None,
+            store,
+            commit_records=10_000,
+            commit_seconds=60,
+        )
+        done.set()
+
+    worker = threading.Thread(target=run, daemon=True)
+    worker.start()
+    assert done.wait(30), "the pull stalled with a full prefetch queue"
+    assert store.count(CONN, "items") == 300

@@ -29,7 +29,6 @@ A pass is complete when the stream yields a page whose ``state`` is ``None`` (or
 from __future__ import annotations
 
 import contextlib
-import queue
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -355,85 +354,108 @@ def _pull_stream(
         if progress is not None:
             progress(spec.name, outcome.records, outcome.pages)
 
-    with _Prefetcher(source, PREFETCH_PAGES) as pages:
-        done = False
+    with _Prefetcher(source, PREFETCH_PAGES) as fetcher:
         while True:
-            try:
-                page = next(pages, None)
-            except Exception:
+            # wait for a commit's worth of records, or the commit interval once records are waiting
+            pages, error, ended = fetcher.take(
+                max(1, commit_records - len(pending)), flushed_at + commit_seconds, waiting=bool(pending)
+            )
+            for page in pages:
+                pending.extend(page.records)
+                pending_pages += 1
+                pending_requests += page.requests
+                if page.state is None:
+                    ended = True
+                    break
+                last = page.state
+                if len(pending) >= commit_records:
+                    flush({"cursor": last})
+            if ended:  # a final ``state=None`` page, or the stream simply ended
+                flush(_complete(last))
+                break
+            if error is not None:
                 if pending:  # the source failed: keep every page that did arrive, then report
                     flush({"cursor": last})
-                raise
-            if page is None:
-                break
-            pending.extend(page.records)
-            pending_pages += 1
-            pending_requests += page.requests
-            if page.state is None:
-                flush(_complete(last))
-                done = True
-                break
-            last = page.state
-            if len(pending) >= commit_records or time.perf_counter() - flushed_at >= commit_seconds:
+                raise error
+            if pending and time.perf_counter() - flushed_at >= commit_seconds:
                 flush({"cursor": last})
-        if not done:  # the stream ended without a final ``state=None`` page
-            flush(_complete(last))
     outcome.elapsed = time.perf_counter() - t0
 
 
 class _Prefetcher:
-    """Iterate a page generator in a worker thread, a bounded number of pages ahead.
+    """Run a page generator in a worker thread, at most ``depth`` pages ahead of the consumer.
 
-    Fetching (network) and committing (DuckDB) then overlap. The generator runs, and is closed, in
-    the worker; an exception it raises is re-raised to the consumer at the page where it happened.
+    Fetching (network) and committing (DuckDB, which releases the GIL) then overlap. The consumer
+    takes the waiting pages in one go when a commit's worth of records is there (or the stream ended
+    or failed, the queue is full, or its wait is over), not page by page: every wake-up of the
+    consumer takes the GIL from the fetching thread, which is the pull's critical path. The
+    generator runs, and is closed, in the worker; its exception reaches the consumer after the pages
+    fetched before it.
     """
-
-    _END = object()
 
     def __init__(self, pages: Iterator[Page], depth: int) -> None:
         self._pages = pages
-        self._queue: queue.Queue[Any] = queue.Queue(maxsize=depth)
-        self._stop = threading.Event()
+        self._depth = depth
+        self._ready = threading.Condition()
+        self._queued: list[Page] = []
+        self._records = 0
+        self._want = 1  # records the consumer waits for
+        self._ended = False
+        self._error: BaseException | None = None
+        self._stop = False
         self._thread = threading.Thread(target=self._run, name="pull-prefetch", daemon=True)
 
-    def __enter__(self) -> Iterator[Page]:
+    def __enter__(self) -> _Prefetcher:
         self._thread.start()
-        return self._iter()
+        return self
 
     def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        while self._thread.is_alive():  # unblock a worker waiting on a full queue
-            with contextlib.suppress(queue.Empty):
-                self._queue.get(timeout=0.05)
+        with self._ready:
+            self._stop = True
+            self._ready.notify_all()
         self._thread.join()
 
-    def _iter(self) -> Iterator[Page]:
-        while True:
-            item = self._queue.get()
-            if item is self._END:
-                return
-            if isinstance(item, BaseException):
-                raise item
-            yield item
+    def take(
+        self, records: int, deadline: float, *, waiting: bool = False
+    ) -> tuple[list[Page], BaseException | None, bool]:
+        """The pages queued once ``records`` records are (or the end, an error or a full queue), or at
+        ``deadline`` (``time.perf_counter()``) if any record waits (queued, or the caller's own when
+        ``waiting``); the source's error if it failed after them; and whether it ended."""
+        with self._ready:
+            self._want = records
+            while not self._enough():
+                if not (waiting or self._queued):
+                    self._ready.wait()  # the worker wakes us at the first page
+                    continue
+                remaining = deadline - time.perf_counter()
+                if remaining <= 0:
+                    break
+                self._ready.wait(remaining)
+            pages, self._queued, self._records = self._queued, [], 0
+            self._ready.notify_all()  # room again for the worker
+            return pages, self._error, self._ended
 
-    def _put(self, item: Any) -> bool:
-        while not self._stop.is_set():
-            try:
-                self._queue.put(item, timeout=0.05)
-                return True
-            except queue.Full:
-                continue
-        return False
+    def _enough(self) -> bool:
+        return self._records >= self._want or len(self._queued) >= self._depth or self._ended or self._error is not None
 
     def _run(self) -> None:
         try:
             for page in self._pages:
-                if not self._put(page):
-                    break
-            else:
-                self._put(self._END)
+                with self._ready:
+                    self._ready.wait_for(lambda: self._stop or len(self._queued) < self._depth)
+                    if self._stop:
+                        return
+                    self._queued.append(page)
+                    self._records += len(page.records)
+                    if len(self._queued) == 1 or self._enough():  # the first page starts the consumer's clock
+                        self._ready.notify_all()
+            with self._ready:
+                self._ended = True
+                self._ready.notify_all()
         except BaseException as exc:  # handed to the consumer, which re-raises it
-            self._put(exc)
+            with self._ready:
+                self._error = exc
+                self._ready.notify_all()
         finally:
             close = getattr(self._pages, "close", None)
             if callable(close):
