@@ -149,6 +149,8 @@ class UpdatedWindowStream:
     #: Most records one window answers with (the sandbox's default; set it to the API's).
     limit: int = WINDOW_LIMIT
     lag_seconds: float = LAG_SECONDS
+    #: Learn whether windows answer oldest first and then trust full answers (``TimeWindows.learn_order``).
+    learn_order: bool = True
 
     def pages(self, client: ApiClient, state: dict[str, Any] | None) -> Iterator[Page]:
         def fetch(start: int, end: int) -> list[dict[str, Any]]:
@@ -157,7 +159,14 @@ class UpdatedWindowStream:
         def until() -> int:
             return server_now_ms(client) - int(self.lag_seconds * 1000)
 
-        pager = TimeWindows(fetch, self.limit, label=lambda ms: str(render_time(ms)), tick=updated_tick)
+        pager = TimeWindows(
+            fetch,
+            self.limit,
+            label=lambda ms: str(render_time(ms)),
+            tick=updated_tick,
+            learn_order=self.learn_order,
+            key=lambda record: record.get("id"),
+        )
         for window in pager.pages(state, until):
             yield Page(window.records, window.state, requests=window.requests)
 
@@ -165,8 +174,8 @@ class UpdatedWindowStream:
         return restart_state(last)
 
 
-def streams(limit: int = WINDOW_LIMIT, lag_seconds: float = LAG_SECONDS) -> dict[str, Stream]:
-    """Every GrowthGenius stream by name."""
+def streams(limit: int = WINDOW_LIMIT, lag_seconds: float = LAG_SECONDS, learn_order: bool = True) -> dict[str, Stream]:
+    """Every GrowthGenius stream by name (``learn_order``: see ``UpdatedWindowStream``)."""
     out: list[Stream] = [
         UsersStream(
             StreamSpec("users", ("id",), USER_COLUMNS, "Team members with integrations enabled", docs=USER_DOCS)
@@ -177,6 +186,7 @@ def streams(limit: int = WINDOW_LIMIT, lag_seconds: float = LAG_SECONDS) -> dict
             "contacts",
             limit,
             lag_seconds,
+            learn_order,
         ),
         UpdatedWindowStream(
             StreamSpec(
@@ -190,6 +200,7 @@ def streams(limit: int = WINDOW_LIMIT, lag_seconds: float = LAG_SECONDS) -> dict
             "messages",
             limit,
             lag_seconds,
+            learn_order,
         ),
     ]
     return {s.spec.name: s for s in out}
