@@ -124,6 +124,7 @@ class Ticket:
     sent: float  # local time
     received: float | None = None  # local time; None while in flight
     at: float | None = None  # a fixed server time (counts learnt from Remaining from other clients)
+    date: float | None = None  # the server's ``Date`` on its answer: it was judged in [date, date + 1)
 
 
 @dataclass
@@ -175,12 +176,19 @@ class RateBudget:
                 finally:
                     self._lock.acquire()
 
-    def _judged(self, sent: float, received: float) -> tuple[float, float]:
-        """The server-time interval in which a request sent and answered at these local times was judged."""
+    def _judged(self, sent: float, received: float, date: float | None = None) -> tuple[float, float]:
+        """The server-time interval in which a request sent and answered at these local times was judged.
+
+        The request's own ``Date`` bounds it too: the offset estimate may have been narrowed by an
+        answer received later than this one, so ``sent + low`` can fall before ``date`` (a request sent
+        at the very start of a second then looked possibly judged in the window before it)."""
         if not self.sync.known:  # no server time yet: our clock is all we have
             return sent, received
         high = self.sync.high if math.isfinite(self.sync.high) else self.sync.low + 1.0
-        return sent + self.sync.low, received + high
+        low, high = sent + self.sync.low, received + high
+        if date is not None and max(low, date) < min(high, date + 1):
+            low, high = max(low, date), min(high, date + 1)
+        return low, high
 
     def _span(self, ticket: Ticket, local: float, window: float | None = None) -> tuple[int, int]:
         """The windows the server may have judged ``ticket`` in (first, last)."""
@@ -188,7 +196,7 @@ class RateBudget:
         if ticket.at is not None:
             index = window_index(ticket.at, window)
             return index, index
-        low, high = self._judged(ticket.sent, ticket.received if ticket.received is not None else local)
+        low, high = self._judged(ticket.sent, ticket.received if ticket.received is not None else local, ticket.date)
         first = window_index(low, window)
         # ``high`` is exclusive (a Date of D means server time < D + 1): a request answered in the
         # second before a boundary was judged before it, not possibly after.
@@ -275,7 +283,10 @@ class RateBudget:
             date = headers.get("date")
             if date:
                 with contextlib.suppress(TypeError, ValueError):
-                    self.sync.observe(parsedate_to_datetime(date).timestamp(), sent, received)
+                    server_date = parsedate_to_datetime(date).timestamp()
+                    self.sync.observe(server_date, sent, received)
+                    if ticket is not None:
+                        ticket.date = server_date
             limit = _int(headers.get("x-ratelimit-limit"))
             if limit is not None and limit > 0:
                 self.limit = limit
@@ -331,7 +342,7 @@ class RateBudget:
             return
         if learner is not None and not learner.confirmed and learner.live != [window]:
             return  # the scheduled window may still be wrong
-        low, high = self._judged(ticket.sent, ticket.received)
+        low, high = self._judged(ticket.sent, ticket.received, ticket.date)
         index = window_index(low, window)
         if index != window_index(high - _EPSILON, window):
             return
@@ -361,7 +372,7 @@ class RateBudget:
         if learner.settled:
             return
         assert self.limit is not None and ticket.received is not None
-        low, high = self._judged(ticket.sent, ticket.received)
+        low, high = self._judged(ticket.sent, ticket.received, ticket.date)
         for window in list(learner.live):
             verdict = self._verdict(window, ticket, low, high, remaining, reset)
             if verdict == "fewer" or (verdict == "more" and window != learner.default):
