@@ -73,8 +73,11 @@ class WindowLearner:
         """The configured window is ruled out and no other is confirmed yet."""
         return not self.confirmed and not self.settled and self.default not in self.live
 
-    def update(self, index: int) -> float:
-        """The window to schedule with after ruling out, given the (sole survivor's) window index."""
+    def update(self, index: int, tested: bool = False) -> float:
+        """The window to schedule with after ruling out, given the (sole survivor's) window index.
+
+        ``tested``: the response was judged in a window whose previous one surely held requests, so
+        the survivor predicted a fading count from its boundary and the server agreed."""
         if not self.live:
             self.live, self.settled, self.confirmed, self.pending = [self.default], True, False, None
             return self.default
@@ -83,7 +86,8 @@ class WindowLearner:
         window = self.live[0]
         if self.pending is None or self.pending[0] != window:
             self.pending = (window, index)
-        elif index > self.pending[1]:
+            self.confirmed = tested
+        elif index > self.pending[1] or tested:
             self.confirmed = True
         return window if self.confirmed else self.default
 
@@ -377,7 +381,17 @@ class RateBudget:
             verdict = self._verdict(window, ticket, low, high, remaining, reset)
             if verdict == "fewer" or (verdict == "more" and window != learner.default):
                 learner.live.remove(window)
-        self.window_seconds = learner.update(window_index(low, learner.live[0]) if learner.live else 0)
+        if not learner.live:
+            self.window_seconds = learner.update(0)
+            return
+        survivor = learner.live[0]
+        index = window_index(low, survivor)
+        tested = (
+            len(learner.live) == 1
+            and index == window_index(high - _EPSILON, survivor)
+            and self._counts_at_least(index, ticket.sent, ticket, survivor)[0] > 0
+        )
+        self.window_seconds = learner.update(index, tested)
 
     def _verdict(
         self, window: float, ticket: Ticket, low: float, high: float, remaining: int, reset: int | None
