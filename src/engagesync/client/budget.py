@@ -12,7 +12,9 @@ Server time is learned from the ``Date`` header (whole seconds): a response stam
 sent at local ``s`` and received at local ``r`` bounds the offset to ``[D - r, D + 1 - s)``. The
 intersection over responses converges to within a round trip, which is enough to schedule at the
 exact fade of the window; a contradiction (the sandbox's virtual clock jumped) restarts the estimate.
-The bound is exclusive (judged before ``D + 1``), and once the previous window's count is fading,
+A request's own ``Date`` bounds it as well: the offset alone (``D - r`` at ``s``) places a request sent
+early in a second up to a round trip before ``D``, in the window before when ``D`` is a boundary. The bound is exclusive
+(judged before ``D + 1``), and once the previous window's count is fading,
 ``Remaining`` pins the instant the server judged a request far more finely than ``Date`` does (see
 ``_sync_from_remaining``): whole seconds of doubt would otherwise be paid as a late schedule.
 Decisions use the earliest possible server time, because the estimate only falls as time passes.
@@ -21,7 +23,9 @@ The window length is learned, not assumed (``WindowLearner``): the configured wi
 connector's default) is one candidate among the shorter round lengths real APIs use, and every
 response rules out the candidates whose model contradicts it (``Remaining``, and ``Reset`` when the
 window is exhausted). The budget schedules on the configured window until a single shorter candidate
-is left and has been confirmed by a response judged in a later window; until one is confirmed it may
+is left and has been confirmed: by a response judged in a later window, or by one judged after a
+boundary of its own while the count before that boundary fades (the survivor predicted the fade,
+and the server agreed); until one is confirmed it may
 also send what the server has itself promised (``Remaining`` left, or a request at ``Reset``), which is safe
 whatever the window is.
 """
@@ -53,7 +57,8 @@ class WindowLearner:
 
     Conservative until known: the configured ``default`` is used until it has been ruled out and a
     single shorter candidate is left *and* has matched a response judged in a later window than the
-    one that left it alone (a window off the list, e.g. 2.5 s, fails that check instead of guessing).
+    one that left it alone, or one judged past its own boundary with requests surely counted before it
+    (a window off the list, e.g. 2.5 s, fails that check instead of guessing).
     A contradiction of every candidate (another client, an unlisted window) returns to the default
     for good. "More counted than predicted" never rules out the default (that is another client).
     """
@@ -183,9 +188,9 @@ class RateBudget:
     def _judged(self, sent: float, received: float, date: float | None = None) -> tuple[float, float]:
         """The server-time interval in which a request sent and answered at these local times was judged.
 
-        The request's own ``Date`` bounds it too: the offset estimate may have been narrowed by an
-        answer received later than this one, so ``sent + low`` can fall before ``date`` (a request sent
-        at the very start of a second then looked possibly judged in the window before it)."""
+        The request's own ``Date`` bounds it too: ``sent + low`` falls up to a round trip before
+        ``date`` (a request sent at the very start of a second then looked possibly judged in the
+        window before it, and window lengths the first ``Reset`` contradicts survived it)."""
         if not self.sync.known:  # no server time yet: our clock is all we have
             return sent, received
         high = self.sync.high if math.isfinite(self.sync.high) else self.sync.low + 1.0
