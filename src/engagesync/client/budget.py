@@ -12,7 +12,9 @@ Server time is learned from the ``Date`` header (whole seconds): a response stam
 sent at local ``s`` and received at local ``r`` bounds the offset to ``[D - r, D + 1 - s)``. The
 intersection over responses converges to within a round trip, which is enough to schedule at the
 exact fade of the window; a contradiction (the sandbox's virtual clock jumped) restarts the estimate.
-The bound is exclusive (judged before ``D + 1``), and once the previous window's count is fading,
+A request's own ``Date`` bounds it as well: the offset alone (``D - r`` at ``s``) places a request sent
+early in a second up to a round trip before ``D``, in the window before when ``D`` is a boundary. The bound is exclusive
+(judged before ``D + 1``), and once the previous window's count is fading,
 ``Remaining`` pins the instant the server judged a request far more finely than ``Date`` does (see
 ``_sync_from_remaining``): whole seconds of doubt would otherwise be paid as a late schedule.
 Decisions use the earliest possible server time, because the estimate only falls as time passes.
@@ -21,7 +23,9 @@ The window length is learned, not assumed (``WindowLearner``): the configured wi
 connector's default) is one candidate among the shorter round lengths real APIs use, and every
 response rules out the candidates whose model contradicts it (``Remaining``, and ``Reset`` when the
 window is exhausted). The budget schedules on the configured window until a single shorter candidate
-is left and has been confirmed by a response judged in a later window; until one is confirmed it may
+is left and has been confirmed: by a response judged in a later window, or by one judged after a
+boundary of its own while the count before that boundary fades (the survivor predicted the fade,
+and the server agreed); until one is confirmed it may
 also send what the server has itself promised (``Remaining`` left, or a request at ``Reset``), which is safe
 whatever the window is.
 """
@@ -53,7 +57,8 @@ class WindowLearner:
 
     Conservative until known: the configured ``default`` is used until it has been ruled out and a
     single shorter candidate is left *and* has matched a response judged in a later window than the
-    one that left it alone (a window off the list, e.g. 2.5 s, fails that check instead of guessing).
+    one that left it alone, or one judged past its own boundary with requests surely counted before it
+    (a window off the list, e.g. 2.5 s, fails that check instead of guessing).
     A contradiction of every candidate (another client, an unlisted window) returns to the default
     for good. "More counted than predicted" never rules out the default (that is another client).
     """
@@ -73,8 +78,11 @@ class WindowLearner:
         """The configured window is ruled out and no other is confirmed yet."""
         return not self.confirmed and not self.settled and self.default not in self.live
 
-    def update(self, index: int) -> float:
-        """The window to schedule with after ruling out, given the (sole survivor's) window index."""
+    def update(self, index: int, tested: bool = False) -> float:
+        """The window to schedule with after ruling out, given the (sole survivor's) window index.
+
+        ``tested``: the response was judged in a window whose previous one surely held requests, so
+        the survivor predicted a fading count from its boundary and the server agreed."""
         if not self.live:
             self.live, self.settled, self.confirmed, self.pending = [self.default], True, False, None
             return self.default
@@ -83,7 +91,8 @@ class WindowLearner:
         window = self.live[0]
         if self.pending is None or self.pending[0] != window:
             self.pending = (window, index)
-        elif index > self.pending[1]:
+            self.confirmed = tested
+        elif index > self.pending[1] or tested:
             self.confirmed = True
         return window if self.confirmed else self.default
 
@@ -124,6 +133,7 @@ class Ticket:
     sent: float  # local time
     received: float | None = None  # local time; None while in flight
     at: float | None = None  # a fixed server time (counts learnt from Remaining from other clients)
+    date: float | None = None  # the server's ``Date`` on its answer: it was judged in [date, date + 1)
 
 
 @dataclass
@@ -175,12 +185,19 @@ class RateBudget:
                 finally:
                     self._lock.acquire()
 
-    def _judged(self, sent: float, received: float) -> tuple[float, float]:
-        """The server-time interval in which a request sent and answered at these local times was judged."""
+    def _judged(self, sent: float, received: float, date: float | None = None) -> tuple[float, float]:
+        """The server-time interval in which a request sent and answered at these local times was judged.
+
+        The request's own ``Date`` bounds it too: ``sent + low`` falls up to a round trip before
+        ``date`` (a request sent at the very start of a second then looked possibly judged in the
+        window before it, and window lengths the first ``Reset`` contradicts survived it)."""
         if not self.sync.known:  # no server time yet: our clock is all we have
             return sent, received
         high = self.sync.high if math.isfinite(self.sync.high) else self.sync.low + 1.0
-        return sent + self.sync.low, received + high
+        low, high = sent + self.sync.low, received + high
+        if date is not None and max(low, date) < min(high, date + 1):
+            low, high = max(low, date), min(high, date + 1)
+        return low, high
 
     def _span(self, ticket: Ticket, local: float, window: float | None = None) -> tuple[int, int]:
         """The windows the server may have judged ``ticket`` in (first, last)."""
@@ -188,7 +205,7 @@ class RateBudget:
         if ticket.at is not None:
             index = window_index(ticket.at, window)
             return index, index
-        low, high = self._judged(ticket.sent, ticket.received if ticket.received is not None else local)
+        low, high = self._judged(ticket.sent, ticket.received if ticket.received is not None else local, ticket.date)
         first = window_index(low, window)
         # ``high`` is exclusive (a Date of D means server time < D + 1): a request answered in the
         # second before a boundary was judged before it, not possibly after.
@@ -275,7 +292,10 @@ class RateBudget:
             date = headers.get("date")
             if date:
                 with contextlib.suppress(TypeError, ValueError):
-                    self.sync.observe(parsedate_to_datetime(date).timestamp(), sent, received)
+                    server_date = parsedate_to_datetime(date).timestamp()
+                    self.sync.observe(server_date, sent, received)
+                    if ticket is not None:
+                        ticket.date = server_date
             limit = _int(headers.get("x-ratelimit-limit"))
             if limit is not None and limit > 0:
                 self.limit = limit
@@ -331,7 +351,7 @@ class RateBudget:
             return
         if learner is not None and not learner.confirmed and learner.live != [window]:
             return  # the scheduled window may still be wrong
-        low, high = self._judged(ticket.sent, ticket.received)
+        low, high = self._judged(ticket.sent, ticket.received, ticket.date)
         index = window_index(low, window)
         if index != window_index(high - _EPSILON, window):
             return
@@ -361,12 +381,22 @@ class RateBudget:
         if learner.settled:
             return
         assert self.limit is not None and ticket.received is not None
-        low, high = self._judged(ticket.sent, ticket.received)
+        low, high = self._judged(ticket.sent, ticket.received, ticket.date)
         for window in list(learner.live):
             verdict = self._verdict(window, ticket, low, high, remaining, reset)
             if verdict == "fewer" or (verdict == "more" and window != learner.default):
                 learner.live.remove(window)
-        self.window_seconds = learner.update(window_index(low, learner.live[0]) if learner.live else 0)
+        if not learner.live:
+            self.window_seconds = learner.update(0)
+            return
+        survivor = learner.live[0]
+        index = window_index(low, survivor)
+        tested = (
+            len(learner.live) == 1
+            and index == window_index(high - _EPSILON, survivor)
+            and self._counts_at_least(index, ticket.sent, ticket, survivor)[0] > 0
+        )
+        self.window_seconds = learner.update(index, tested)
 
     def _verdict(
         self, window: float, ticket: Ticket, low: float, high: float, remaining: int, reset: int | None
