@@ -6,6 +6,7 @@ subprocess (that is how the kill test gets a process to kill).
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import random
@@ -406,3 +407,50 @@ def test_many_small_pages_fill_the_prefetch_queue_and_are_committed(store: Store
     worker.start()
     assert done.wait(30), "the pull stalled with a full prefetch queue"
     assert store.count(CONN, "items") == 300
+
+
+class Observing(FakeStream):
+    """Records what the interpreter's settings were while its pages were fetched."""
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        self.seen: list[tuple[bool, float]] = []
+
+    def pages(self, client: ApiClient, state: dict[str, Any] | None) -> Iterator[Page]:
+        for page in super().pages(client, state):
+            self.seen.append((gc.isenabled(), sys.getswitchinterval()))
+            yield page
+
+
+def test_a_pull_shortens_the_switch_interval_and_pauses_gc_then_restores_both(store: Store, client: ApiClient) -> None:
+    before = (gc.isenabled(), sys.getswitchinterval())
+    stream = Observing(total=200)
+    pull(client, CONN, {"items": stream}, None, store)
+    assert stream.seen and all(not enabled and interval <= 0.0002 for enabled, interval in stream.seen)
+    assert (gc.isenabled(), sys.getswitchinterval()) == before
+
+
+def test_concurrent_pulls_restore_the_settings_only_when_the_last_ends(tmp_path: Path, client: ApiClient) -> None:
+    before = (gc.isenabled(), sys.getswitchinterval())
+    release = threading.Event()
+    inside = threading.Event()
+
+    class Held(FakeStream):
+        def pages(self, client: ApiClient, state: dict[str, Any] | None) -> Iterator[Page]:
+            inside.set()
+            release.wait(10)
+            yield from super().pages(client, state)
+
+    def first() -> None:
+        with Store(str(tmp_path / "a.duckdb")) as a:
+            pull(client, CONN, {"items": Held(total=50)}, None, a)
+
+    worker = threading.Thread(target=first)
+    worker.start()
+    assert inside.wait(10)
+    with Store(str(tmp_path / "b.duckdb")) as b:
+        pull(client, CONN, {"items": FakeStream(total=50)}, None, b)
+    assert not gc.isenabled()  # the first pull still runs
+    release.set()
+    worker.join(10)
+    assert (gc.isenabled(), sys.getswitchinterval()) == before

@@ -29,6 +29,8 @@ A pass is complete when the stream yields a page whose ``state`` is ``None`` (or
 from __future__ import annotations
 
 import contextlib
+import gc
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -354,7 +356,7 @@ def _pull_stream(
         if progress is not None:
             progress(spec.name, outcome.records, outcome.pages)
 
-    with _Prefetcher(source, PREFETCH_PAGES) as fetcher:
+    with _pipelined(), _Prefetcher(source, PREFETCH_PAGES) as fetcher:
         while True:
             # wait for a commit's worth of records, or the commit interval once records are waiting
             pages, error, ended = fetcher.take(
@@ -380,6 +382,42 @@ def _pull_stream(
             if pending and time.perf_counter() - flushed_at >= commit_seconds:
                 flush({"cursor": last})
     outcome.elapsed = time.perf_counter() - t0
+
+
+#: The interpreter's thread switch interval while a pull runs (Python's default is 5 ms).
+SWITCH_INTERVAL = 0.0002
+_tuning_lock = threading.Lock()
+_tuned = 0
+_tuned_from: tuple[float, bool] = (0.005, True)
+
+
+@contextlib.contextmanager
+def _pipelined() -> Iterator[None]:
+    """While any pull runs: a short thread switch interval, and no cyclic garbage collection.
+
+    The fetching thread is the pull's critical path and the committing thread competes with it for
+    the GIL. With Python's 5 ms switch interval the fetcher, back from the network, waits up to 5 ms
+    for the committer's Python work at every page; and the collector, walking the records a commit
+    holds, stops both threads for tens of ms at a time. Records are trees (refcounting frees them),
+    so collection waits until the last pull ends. Both settings are process-wide: they are restored
+    when the last of the process's concurrent pulls ends.
+    """
+    global _tuned, _tuned_from
+    with _tuning_lock:
+        if _tuned == 0:
+            _tuned_from = (sys.getswitchinterval(), gc.isenabled())
+            sys.setswitchinterval(min(SWITCH_INTERVAL, _tuned_from[0]))
+            gc.disable()
+        _tuned += 1
+    try:
+        yield
+    finally:
+        with _tuning_lock:
+            _tuned -= 1
+            if _tuned == 0:
+                sys.setswitchinterval(_tuned_from[0])
+                if _tuned_from[1]:
+                    gc.enable()
 
 
 class _Prefetcher:

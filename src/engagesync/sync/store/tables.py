@@ -21,6 +21,8 @@ _CHUNK_ROWS = 2000
 #: ...and at most about this many bytes of JSON: a larger parameter is one allocation that must fit
 #: under DuckDB's memory ceiling (base.DEFAULT_MEMORY), so a chunk of long records is split in halves.
 _CHUNK_BYTES = 4 << 20
+#: Rows serialised per ``json.dumps`` call (see ``_json_array``).
+_DUMP_ROWS = 32
 #: The temporary table a page chunk is staged in before it is merged into its stream's table.
 _STAGE = "_engagesync_page"
 #: Columns the store adds to every stream table: the record as JSON, when the row was last written
@@ -321,26 +323,39 @@ class StreamTables(StoreBase):
         (the page then takes the coercing path, which converts what it can and names what it cannot)."""
         if plan.fast_stage_sql is None:
             return None
-        # (column, a type taken as is, the check for anything else); JSON columns take anything
-        checks = [
-            (column, _PLAIN_TYPE.get(type_), check)
-            for column, type_, check in zip(plan.columns, plan.types, plan.fast_checks, strict=True)
-            if type_ != "JSON"
+        # columns whose values are all of one plain type (or null) are checked per record in one C-level
+        # pass; the rest (and a plain column holding something else) value by value
+        plain: dict[type, list[str]] = {}
+        checks: list[tuple[str, Callable[[Any], bool]]] = []
+        for column, type_, check in zip(plan.columns, plan.types, plan.fast_checks, strict=True):
+            if type_ == "JSON":  # takes anything
+                continue
+            if (kind := _PLAIN_TYPE.get(type_)) is not None:
+                plain.setdefault(kind, []).append(column)
+            else:
+                checks.append((column, check))
+        groups = [
+            ({kind, type(None)}, columns, dict(zip(plan.columns, plan.fast_checks, strict=True)))
+            for kind, columns in plain.items()
         ]
         pk_columns = [plan.columns[i] for i in plan.pk_index]
-        unique: dict[tuple[Any, ...], dict[str, Any]] = {}
+        single = pk_columns[0] if len(pk_columns) == 1 else None
+        unique: dict[Any, dict[str, Any]] = {}
         for record in records:
             if not isinstance(record, dict):
                 return None
             get = record.get
-            for column, plain, check in checks:
-                value = get(column)
-                if value is None or type(value) is plain:
-                    continue
-                if not check(value):
+            for allowed, columns, by_column in groups:
+                if not allowed.issuperset(map(type, map(get, columns))) and not all(
+                    v is None or by_column[c](v) for c, v in zip(columns, map(get, columns), strict=True)
+                ):
                     return None
-            key = tuple(record.get(c) for c in pk_columns)
-            if None in key:
+            for column, check in checks:
+                value = get(column)
+                if value is not None and not check(value):
+                    return None
+            key = get(single) if single is not None else tuple(map(get, pk_columns))
+            if key is None or (single is None and None in key):
                 return None
             unique[key] = record
         return list(unique.values())
@@ -394,11 +409,20 @@ class StreamTables(StoreBase):
 
 def _payloads(rows: list[dict[str, Any]]) -> list[str]:
     """``rows`` as JSON arrays of at most ``_CHUNK_BYTES`` each (a single larger row stays whole)."""
-    payload = _dumps(rows)
+    payload = _json_array(rows)
     if len(payload) <= _CHUNK_BYTES or len(rows) == 1:
         return [payload]
     half = len(rows) // 2
     return [*_payloads(rows[:half]), *_payloads(rows[half:])]
+
+
+def _json_array(rows: list[dict[str, Any]]) -> str:
+    """``_dumps(rows)``, serialised ``_DUMP_ROWS`` rows per call: one ``json.dumps`` call holds the GIL
+    throughout, and a pull's fetching thread (its critical path) waits for it; pieces of a few hundred
+    microseconds let it in between."""
+    if len(rows) <= _DUMP_ROWS:
+        return _dumps(rows)
+    return "[" + ",".join(_dumps(rows[i : i + _DUMP_ROWS])[1:-1] for i in range(0, len(rows), _DUMP_ROWS)) + "]"
 
 
 def _literal(text: str) -> str:
