@@ -33,6 +33,7 @@ whatever the window is.
 from __future__ import annotations
 
 import contextlib
+import functools
 import math
 import threading
 import time
@@ -292,7 +293,7 @@ class RateBudget:
             date = headers.get("date")
             if date:
                 with contextlib.suppress(TypeError, ValueError):
-                    server_date = parsedate_to_datetime(date).timestamp()
+                    server_date = _http_date(date)
                     self.sync.observe(server_date, sent, received)
                     if ticket is not None:
                         ticket.date = server_date
@@ -472,8 +473,15 @@ def _retry_after(value: str | None, local: float, sync: ClockSync) -> float | No
         seconds = float(value)
     except ValueError:
         try:
-            when = parsedate_to_datetime(value).timestamp()
+            when = _http_date(value)
         except (TypeError, ValueError):
             return None
         seconds = when - sync.midpoint(local)
     return seconds if seconds > 0 else None
+
+
+@functools.lru_cache(maxsize=4)
+def _http_date(text: str) -> float:
+    """An HTTP ``Date`` as epoch seconds; every response of the same second carries the same text,
+    so it is parsed once (the parser costs about as much as the rest of a response's bookkeeping)."""
+    return parsedate_to_datetime(text).timestamp()

@@ -148,7 +148,10 @@ class ApiClient:
             ticket = self.budget.acquire()
             sent = self.budget.clock()
             try:
-                response = self.http.request(method, url, params=params, json=json, content=content, headers=headers)
+                # an absolute URL: httpx parses it once (a relative one is parsed, then merged and parsed again)
+                response = self.http.request(
+                    method, self._full(url), params=params, json=json, content=content, headers=headers
+                )
             except httpx.ConnectError as exc:
                 self.budget.forget(ticket)
                 if attempt < attempts:
