@@ -162,6 +162,22 @@ def _dumps(value: Any) -> str:
     return json.dumps(value, default=_json_default, allow_nan=False, separators=(",", ":"))
 
 
+#: Rows serialised per ``json.dumps`` call (see ``dumps_rows``).
+DUMP_ROWS = 32
+
+
+def dumps_rows(rows: Sequence[Any]) -> str:
+    """``_dumps(list(rows))``, serialised ``DUMP_ROWS`` rows per call.
+
+    One ``json.dumps`` call holds the GIL throughout. A store write runs beside the thread that talks
+    to the API (a pull's fetcher, a push's requests), which is the run's critical path: pieces of a
+    few hundred microseconds let it in between, where a 2,000-record page would hold it for ~15 ms."""
+    if len(rows) <= DUMP_ROWS:
+        return _dumps(list(rows))
+    pieces = (_dumps(list(rows[i : i + DUMP_ROWS]))[1:-1] for i in range(0, len(rows), DUMP_ROWS))
+    return "[" + ",".join(pieces) + "]"
+
+
 def _json_default(value: Any) -> Any:
     if isinstance(value, datetime | date):
         return value.isoformat()

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from .base import ENGINE_SCHEMA, LEDGER_STATUSES, StoreBase, StoreError, _dumps, _filters, _loads, utcnow
+from .base import ENGINE_SCHEMA, LEDGER_STATUSES, StoreBase, StoreError, _dumps, _filters, _loads, dumps_rows, utcnow
 
 
 @dataclass(frozen=True)
@@ -166,11 +166,11 @@ class LedgerBook(StoreBase):
             for row in merged.values():
                 (insert if row.pop("new") else maybe).append(row)
             if maybe:
-                params = [now, run_id, _dumps(maybe), connection, action]
+                params = [now, run_id, dumps_rows(maybe), connection, action]
                 updated = {key for (key,) in con.execute(_LEDGER_UPDATE, params).fetchall()}
                 insert += [row for row in maybe if row["key"] not in updated]
             if insert:
-                con.execute(_LEDGER_INSERT, [connection, action, now, run_id, _dumps(insert)])
+                con.execute(_LEDGER_INSERT, [connection, action, now, run_id, dumps_rows(insert)])
             for status, keys in (("resolved", resolved), ("retried", superseded)):
                 if keys:
                     con.execute(_REJECTS_CLOSE, [status, now, connection, action, keys])
@@ -201,7 +201,7 @@ class LedgerBook(StoreBase):
                         action,
                         now,
                         run_id,
-                        _dumps([{"key": r.key, "status_code": r.status_code, "body": r.body} for r in responses]),
+                        dumps_rows([{"key": r.key, "status_code": r.status_code, "body": r.body} for r in responses]),
                     ],
                 )
         return ids

@@ -13,7 +13,7 @@ from typing import Any
 import duckdb
 
 from ...client.streams import COLUMN_TYPES, Shape, StreamSpec, parse_type, type_name
-from .base import StoreBase, StoreError, _dumps, quote, sanitize, schema_for, table_for, utcnow
+from .base import StoreBase, StoreError, _dumps, dumps_rows, quote, sanitize, schema_for, table_for, utcnow
 from .coerce import _PLAIN_TYPE, CoercionError, coercer, fast_check, fast_extract, staged
 
 #: Rows per INSERT statement inside one page's transaction (bounds the size of the JSON parameter).
@@ -21,8 +21,6 @@ _CHUNK_ROWS = 2000
 #: ...and at most about this many bytes of JSON: a larger parameter is one allocation that must fit
 #: under DuckDB's memory ceiling (base.DEFAULT_MEMORY), so a chunk of long records is split in halves.
 _CHUNK_BYTES = 4 << 20
-#: Rows serialised per ``json.dumps`` call (see ``_json_array``).
-_DUMP_ROWS = 32
 #: The temporary table a page chunk is staged in before it is merged into its stream's table.
 _STAGE = "_engagesync_page"
 #: Columns the store adds to every stream table: the record as JSON, when the row was last written
@@ -409,20 +407,11 @@ class StreamTables(StoreBase):
 
 def _payloads(rows: list[dict[str, Any]]) -> list[str]:
     """``rows`` as JSON arrays of at most ``_CHUNK_BYTES`` each (a single larger row stays whole)."""
-    payload = _json_array(rows)
+    payload = dumps_rows(rows)
     if len(payload) <= _CHUNK_BYTES or len(rows) == 1:
         return [payload]
     half = len(rows) // 2
     return [*_payloads(rows[:half]), *_payloads(rows[half:])]
-
-
-def _json_array(rows: list[dict[str, Any]]) -> str:
-    """``_dumps(rows)``, serialised ``_DUMP_ROWS`` rows per call: one ``json.dumps`` call holds the GIL
-    throughout, and a pull's fetching thread (its critical path) waits for it; pieces of a few hundred
-    microseconds let it in between."""
-    if len(rows) <= _DUMP_ROWS:
-        return _dumps(rows)
-    return "[" + ",".join(_dumps(rows[i : i + _DUMP_ROWS])[1:-1] for i in range(0, len(rows), _DUMP_ROWS)) + "]"
 
 
 def _literal(text: str) -> str:
