@@ -472,13 +472,12 @@ def push(
         ),
     ] = None,
     batch_size: Annotated[
-        int | None,
+        int,
         typer.Option(
             min=1,
-            help="Records per batch: their ledger marks, responses and rejects are written in one transaction each. "
-            "Default: 100, growing to about half a second of requests (at most 1,000) while the API answers fast.",
+            help="Records per batch: their ledger marks, responses and rejects are written in one transaction each.",
         ),
-    ] = None,
+    ] = 100,
     concurrency: Annotated[
         int,
         typer.Option(

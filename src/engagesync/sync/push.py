@@ -166,13 +166,7 @@ class _Item:
 
 
 #: Records per batch: their ledger rows, responses and rejects are written in one transaction each.
-#: Without a batch size given, batches start at ``BATCH_SIZE`` and grow while requests are fast, to
-#: about ``BATCH_SECONDS`` of requests (at most ``MAX_BATCH_SIZE`` records): a transaction's fixed cost
-#: is then paid per half second of requests rather than per 100 records, while a crash still leaves at
-#: most a batch of ``sent`` records to reconcile (about half a second of requests, or 100 records).
 BATCH_SIZE = 100
-MAX_BATCH_SIZE = 1_000
-BATCH_SECONDS = 0.5
 #: Test hook: the ledger writer never writes (a crash test kills a push while outcomes are queued).
 HOLD_WRITER_ENV = "ENGAGESYNC_TEST_HOLD_LEDGER_WRITER"
 
@@ -205,11 +199,11 @@ class Pusher:
         key_field: str | None = None,
         progress: Progress | None = None,
         capture: bool = True,
-        batch_size: int | None = None,
+        batch_size: int = BATCH_SIZE,
         concurrency: int = 1,
         force: bool = False,
     ) -> None:
-        if batch_size is not None and batch_size < 1:
+        if batch_size < 1:
             raise ValueError(f"batch size must be at least 1, not {batch_size}")
         if concurrency < 1:
             raise ValueError(f"concurrency must be at least 1, not {concurrency}")
@@ -221,9 +215,7 @@ class Pusher:
         self.key_field = key_field
         self.progress = progress
         self.capture = capture
-        #: ``None``: adaptive (see ``BATCH_SECONDS``); a number: every batch that size.
         self.batch_size = batch_size
-        self._next_size = batch_size or BATCH_SIZE
         self.concurrency = concurrency
         #: Send records the API rejected before even if unchanged (``rejects --retry``).
         self.force = force
@@ -273,7 +265,7 @@ class Pusher:
             key_field=settings.get("key"),
             progress=self.progress,
             capture=bool(settings.get("capture", True)),
-            batch_size=int(settings["batch_size"]) if settings.get("batch_size") else None,
+            batch_size=int(settings.get("batch_size") or BATCH_SIZE),
             concurrency=int(settings.get("concurrency") or 1),
             force=force,
         )
@@ -297,7 +289,7 @@ class Pusher:
                 self._previews(rows, result, dry_run=dry_run, test=test, limit=limit)
             else:
                 self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ledger")
-                for batch in _batches(rows, lambda: self._next_size, limit):
+                for batch in _batches(rows, self.batch_size, limit):
                     self._batch(batch, result)
                     self._report(result)
             self._flush()  # also waits for the writer: the summary comes after every write is committed
@@ -436,9 +428,7 @@ class Pusher:
         self._commit_marks()  # local rejects and the whole batch's "sent" marks, before anything goes out
         if not todo:
             return
-        sending = time.perf_counter()
         outcomes = self._send_all(todo)
-        self._adapt(len(todo), time.perf_counter() - sending)
         unknown: list[_Item] = []
         stop: EngageSyncError | None = None
         for item, outcome in zip(todo, outcomes, strict=True):
@@ -460,13 +450,6 @@ class Pusher:
         for item in unknown:  # rare: look each one up, then send again if it never arrived
             if not (self.action.creates and self._reconcile(item.key, item.record, result, since=self.started)):
                 self._send(item, result, test=False, first_attempt=2)
-
-    def _adapt(self, sent: int, seconds: float) -> None:
-        """Size the next batch (adaptive batches only) to about ``BATCH_SECONDS`` at the rate just seen."""
-        # a batch sender's batch is its request: its size stays what was asked (or BATCH_SIZE)
-        if self.batch_size is None and self.action.send_batch is None and sent:
-            rate = sent / max(seconds, 1e-6)
-            self._next_size = max(BATCH_SIZE, min(MAX_BATCH_SIZE, int(rate * BATCH_SECONDS)))
 
     def _send_all(self, items: list[_Item]) -> list[Any]:
         """Each item's response or the exception its request ended with, in the items' order."""
@@ -751,15 +734,14 @@ def _write_keys(writes: _Writes) -> set[str]:
 
 
 def _batches(
-    rows: Iterable[tuple[int, dict[str, Any]]], size: Callable[[], int], limit: int | None
+    rows: Iterable[tuple[int, dict[str, Any]]], size: int, limit: int | None
 ) -> Iterator[list[tuple[int, dict[str, Any]]]]:
-    """``rows`` in batches of ``size()`` records, asked as each batch fills (batches may grow)."""
     batch: list[tuple[int, dict[str, Any]]] = []
     for taken, row in enumerate(rows):
         if limit is not None and taken >= limit:
             break
         batch.append(row)
-        if len(batch) >= size():
+        if len(batch) >= size:
             yield batch
             batch = []
     if batch:
