@@ -167,7 +167,7 @@ async def search_contacts(request: Request) -> Response:
     keywords = params.get("q_keywords") or ""
     if not isinstance(keywords, str):
         raise Invalid([("q_keywords", "must be text")])
-    sort = params.get("sort_by_field") or DEFAULT_SORT
+    sort = DEFAULT_SORT if params.get("sort_by_field") is None else params["sort_by_field"]  # "" is no field
     if sort not in SORT_FIELDS:
         raise Invalid([("sort_by_field", f"must be one of {', '.join(SORT_FIELDS)} (got {sort!r})")])
     ascending = _flag(params.get("sort_ascending"), "sort_ascending")
