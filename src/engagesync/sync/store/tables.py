@@ -321,39 +321,26 @@ class StreamTables(StoreBase):
         (the page then takes the coercing path, which converts what it can and names what it cannot)."""
         if plan.fast_stage_sql is None:
             return None
-        # columns whose values are all of one plain type (or null) are checked per record in one C-level
-        # pass; the rest (and a plain column holding something else) value by value
-        plain: dict[type, list[str]] = {}
-        checks: list[tuple[str, Callable[[Any], bool]]] = []
-        for column, type_, check in zip(plan.columns, plan.types, plan.fast_checks, strict=True):
-            if type_ == "JSON":  # takes anything
-                continue
-            if (kind := _PLAIN_TYPE.get(type_)) is not None:
-                plain.setdefault(kind, []).append(column)
-            else:
-                checks.append((column, check))
-        groups = [
-            ({kind, type(None)}, columns, dict(zip(plan.columns, plan.fast_checks, strict=True)))
-            for kind, columns in plain.items()
+        # (column, a type taken as is, the check for anything else); JSON columns take anything
+        checks = [
+            (column, _PLAIN_TYPE.get(type_), check)
+            for column, type_, check in zip(plan.columns, plan.types, plan.fast_checks, strict=True)
+            if type_ != "JSON"
         ]
         pk_columns = [plan.columns[i] for i in plan.pk_index]
-        single = pk_columns[0] if len(pk_columns) == 1 else None
-        unique: dict[Any, dict[str, Any]] = {}
+        unique: dict[tuple[Any, ...], dict[str, Any]] = {}
         for record in records:
             if not isinstance(record, dict):
                 return None
             get = record.get
-            for allowed, columns, by_column in groups:
-                if not allowed.issuperset(map(type, map(get, columns))) and not all(
-                    v is None or by_column[c](v) for c, v in zip(columns, map(get, columns), strict=True)
-                ):
-                    return None
-            for column, check in checks:
+            for column, plain, check in checks:
                 value = get(column)
-                if value is not None and not check(value):
+                if value is None or type(value) is plain:
+                    continue
+                if not check(value):
                     return None
-            key = get(single) if single is not None else tuple(map(get, pk_columns))
-            if key is None or (single is None and None in key):
+            key = tuple(record.get(c) for c in pk_columns)
+            if None in key:
                 return None
             unique[key] = record
         return list(unique.values())
