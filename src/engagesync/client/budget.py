@@ -12,11 +12,12 @@ Server time is learned from the ``Date`` header (whole seconds): a response stam
 sent at local ``s`` and received at local ``r`` bounds the offset to ``[D - r, D + 1 - s)``. The
 intersection over responses converges to within a round trip, which is enough to schedule at the
 exact fade of the window; a contradiction (the sandbox's virtual clock jumped) restarts the estimate.
-A request's own ``Date`` bounds it as well: the offset alone (``D - r`` at ``s``) places a request sent
-early in a second up to a round trip before ``D``, in the window before when ``D`` is a boundary. The bound is exclusive
-(judged before ``D + 1``), and once the previous window's count is fading,
-``Remaining`` pins the instant the server judged a request far more finely than ``Date`` does (see
-``_sync_from_remaining``): whole seconds of doubt would otherwise be paid as a late schedule.
+A request's own ``Date`` bounds it as well: the offset alone (``D - r`` at ``s``) places a request
+sent early in a second up to a round trip before ``D``, in the window before when ``D`` is a
+boundary. The bound is exclusive (judged before ``D + 1``), and once the previous window's count is
+fading, ``Remaining`` pins the instant the server judged a request far more finely than ``Date``
+does (see ``_sync_from_remaining``): whole seconds of doubt would otherwise be paid as a late
+schedule.
 Decisions use the earliest possible server time, because the estimate only falls as time passes.
 
 The window length is learned, not assumed (``WindowLearner``): the configured window (the
@@ -25,9 +26,8 @@ response rules out the candidates whose model contradicts it (``Remaining``, and
 window is exhausted). The budget schedules on the configured window until a single shorter candidate
 is left and has been confirmed: by a response judged in a later window, or by one judged after a
 boundary of its own while the count before that boundary fades (the survivor predicted the fade,
-and the server agreed); until one is confirmed it may
-also send what the server has itself promised (``Remaining`` left, or a request at ``Reset``), which is safe
-whatever the window is.
+and the server agreed). Until one is confirmed it may also send what the server has itself promised
+(``Remaining`` left, or a request at ``Reset``), which is safe whatever the window is.
 """
 
 from __future__ import annotations
