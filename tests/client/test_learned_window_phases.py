@@ -28,9 +28,11 @@ def _no_window_env(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("ENGAGESYNC_WINDOW_SECONDS", raising=False)
 
 
-def _run(sandbox: Sandbox, limit: int, window: float, phase: float, leg: float, seed: int) -> tuple[float, int, float]:
-    """120 GETs on a fresh credential from ``phase`` seconds into a window: (ratio to the optimum,
-    429s the server counted, the window the budget ended on)."""
+def _client(
+    sandbox: Sandbox, limit: int, window: float, phase: float, leg: float, seed: int
+) -> tuple[ApiClient, RateBudget]:
+    """A fresh credential under ``limit`` per ``window``, the frozen clock ``phase`` seconds into a window,
+    and a client on the connector's 60 s default whose budget sleeps by advancing that clock."""
     sandbox.reset()
     sandbox.ctx.set_rate_limit("groove-helpdesk", RateLimit(limit, window))
     clock = sandbox.ctx.clock
@@ -45,6 +47,14 @@ def _run(sandbox: Sandbox, limit: int, window: float, phase: float, leg: float, 
         transport=RoundTrip(sandbox.transport(), clock, leg, seed),
         sleep=clock.advance,
     )
+    return client, budget
+
+
+def _run(sandbox: Sandbox, limit: int, window: float, phase: float, leg: float, seed: int) -> tuple[float, int, float]:
+    """120 GETs on a fresh credential from ``phase`` seconds into a window: (ratio to the optimum,
+    429s the server counted, the window the budget ended on)."""
+    client, budget = _client(sandbox, limit, window, phase, leg, seed)
+    clock = sandbox.ctx.clock
     start = clock.now()
     for _ in range(120):
         client.get("mailboxes")
@@ -99,20 +109,7 @@ def test_a_request_is_judged_within_its_own_date_second() -> None:
 
 def _off_list(sandbox: Sandbox, window: float, k: int, leg: float) -> tuple[int, float]:
     """80 GETs at 20 per ``window`` from the ``k``-th of 40 phases over two windows: (429s, window used)."""
-    sandbox.reset()
-    sandbox.ctx.set_rate_limit("groove-helpdesk", RateLimit(20, window))
-    clock = sandbox.ctx.clock
-    clock.freeze()
-    clock.set(EPOCH + (k + 0.5) * 2 * window / 40)
-    budget = RateBudget(window_seconds=connector.WINDOW_SECONDS, clock=clock.now, sleep=clock.advance)
-    creds = sandbox.credentials()["groove-helpdesk"]
-    client = ApiClient(
-        creds["base_url"],
-        auth=BearerToken(creds["token"]),
-        budget=budget,
-        transport=RoundTrip(sandbox.transport(), clock, leg, k),
-        sleep=clock.advance,
-    )
+    client, budget = _client(sandbox, 20, window, (k + 0.5) * 2 * window / 40, leg, k)
     for _ in range(80):
         client.get("mailboxes")
     refused: int = sandbox.ctx.journal.stats()["groove-helpdesk"].get("rate_limited", 0)
