@@ -145,3 +145,27 @@ def test_rows_changed_in_place_are_rendered_afresh(
         )
         response = groove.get("tickets", params={"per_page": "3"})
         assert response.content == fresh_page(sandbox, base, response, 0, 3, "")
+
+
+def test_a_page_read_again_before_any_write_runs_no_list_query(sandbox: Sandbox, groove: httpx.Client) -> None:
+    """Reads leave the data version alone (every version-keyed read cache relies on it), so a page read
+    twice runs its list query once; after a write it runs again and shows the change."""
+    store = sandbox.ctx.store
+    statements: list[str] = []
+    store.conn.set_trace_callback(statements.append)
+    try:
+        first = groove.get("tickets", params={"per_page": "5"})
+        version = store.conn.total_changes
+        statements.clear()
+        again = groove.get("tickets", params={"per_page": "5"})
+        assert store.conn.total_changes == version
+        assert again.content == first.content
+        assert not [sql for sql in statements if "json_array" in sql]
+        number = first.json()["tickets"][0]["number"]
+        assert groove.put(f"tickets/{number}/priority", json={"priority": "urgent"}).status_code < 300
+        statements.clear()
+        changed = groove.get("tickets", params={"per_page": "5"})
+        assert [sql for sql in statements if "json_array" in sql]
+        assert changed.json()["tickets"][0]["priority"] == "urgent"
+    finally:
+        store.conn.set_trace_callback(None)

@@ -85,10 +85,18 @@ def _tag_keys(
 
 
 def page_json(api: GrooveHelpdeskApi, tenant_id: int, base: str, numbers: Sequence[int]) -> list[str]:
-    """The tickets ``numbers`` (in number order) rendered (``render_ticket``) and encoded, each from
-    the memo when it has it."""
+    """The tickets ``numbers`` (in number order) rendered (``render_ticket``) and encoded.
+
+    A page read again before any write is the list of texts built the first time (the store's
+    ``remembered``: any write makes a new version of the data); a page read after a write runs the list
+    query, and takes each row's text from the memo when its key is unchanged."""
     if not numbers:
         return []
+    key = ("gh-page", tenant_id, base, tuple(numbers))
+    return api.ctx.store.remembered(key, lambda: _page_json(api, tenant_id, base, numbers))
+
+
+def _page_json(api: GrooveHelpdeskApi, tenant_id: int, base: str, numbers: Sequence[int]) -> list[str]:
     rows = api.ctx.store.tuples(
         f"{LIST_SELECT} WHERE t.tenant_id = ? AND t.number IN ({', '.join('?' * len(numbers))}) ORDER BY t.number",
         (tenant_id, *numbers),
