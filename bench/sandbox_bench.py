@@ -110,7 +110,7 @@ def page_throughput(seconds: float = 5.0, runs: int = 3) -> list[Row]:
     base = sorted(results["bare"], key=lambda lat: lat.rps)[len(results["bare"]) // 2]
     rows.append(
         (
-            "sandbox: GET /tickets?per_page=50 (loopback)",
+            "sandbox: GET /tickets?per_page=50 (loopback), the same page again, data unchanged",
             f"{ours.rps:,.0f} req/s",
             f"p50 {ours.p50:.2f} ms / p99 {ours.pct(0.99):.2f} ms; server CPU {cpu_ms['sandbox']:.2f} ms/request",
             f"vs bare {median_goal(ratios, 0.5, at_least=True)}; by server CPU "

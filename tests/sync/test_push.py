@@ -14,7 +14,8 @@ from engagesync.client.errors import OutcomeUnknown
 from engagesync.client.http import ApiClient, RetryPolicy
 from engagesync.sandbox.app import Sandbox
 from engagesync.sync.mapping import Mapping
-from engagesync.sync.push import Pusher, record_key, retry_rejects
+from engagesync.sync.push import Pusher, record_key
+from engagesync.sync.push_retry import retry_rejects
 from engagesync.sync.store import Store
 
 CONN = "groove-helpdesk"

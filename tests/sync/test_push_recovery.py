@@ -19,7 +19,8 @@ from engagesync.client.http import ApiClient, RetryPolicy
 from engagesync.sandbox.app import Sandbox
 from engagesync.sync import connectors
 from engagesync.sync.mapping import Mapping
-from engagesync.sync.push import Pusher, payload_key, retry_rejects
+from engagesync.sync.push import Pusher, payload_key
+from engagesync.sync.push_retry import retry_rejects
 from engagesync.sync.store import Store
 
 CONN = "groove-helpdesk"

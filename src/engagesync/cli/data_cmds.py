@@ -612,7 +612,8 @@ def rejects(
 ) -> None:
     """List rejected records with the field and reason, retry them, or dismiss them."""
     from ..sync import connectors
-    from ..sync.push import Pusher, retry_rejects
+    from ..sync.push import Pusher
+    from ..sync.push_retry import retry_rejects
     from ..sync.store import Store
 
     connection = _connection(name)

@@ -17,161 +17,59 @@ with the typed client error: records not sent are left ``pending``, records that
 from __future__ import annotations
 
 import contextlib
-import functools
 import hashlib
 import inspect
 import json
-import os
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from ..client.actions import ActionSpec, Request, Sent, dig
+from ..client.actions import ActionSpec, Sent, dig
 from ..client.errors import (
     ApiError,
     AuthError,
     EngageSyncError,
     OutcomeUnknown,
-    RateLimitedError,
     ServerError,
     TransportError,
 )
 from ..client.http import ApiClient
 from .mapping import Mapping, MappingError
+from .push_records import (
+    Item,
+    PushResult,
+    batches,
+    entry_for,
+    field_of,
+    is_outage,
+    lookup_keys,
+    payload_key,
+    record_key,
+    response_body,
+)
+from .push_writes import HOLD_WRITER_ENV, PushWrites
 from .store import LedgerEntry, LedgerWrite, RejectWrite, ResponseWrite, Store
 
-#: Dry-run previews kept in a result (the rest are counted).
-PREVIEW_LIMIT = 1000
+__all__ = [
+    "BATCH_SIZE",
+    "HOLD_WRITER_ENV",
+    "MAX_UNKNOWN_RESENDS",
+    "Progress",
+    "PushResult",
+    "Pusher",
+    "is_outage",
+    "payload_key",
+    "record_key",
+]
+
 #: How many times a create whose outcome stays unknown (and cannot be found) is sent again.
 MAX_UNKNOWN_RESENDS = 3
 
 Progress = Callable[[str, dict[str, Any]], None]
-
-
-@dataclass
-class PushResult:
-    action: str
-    read: int = 0
-    sent: int = 0
-    done: int = 0
-    skipped: int = 0
-    reconciled: int = 0
-    rejected_locally: int = 0
-    rejected_by_api: int = 0
-    unknown: int = 0
-    requests: list[dict[str, Any]] = field(default_factory=list)  # dry-run previews / test response
-    #: previews beyond ``PREVIEW_LIMIT`` are counted, not kept (a dry run of a huge file stays flat)
-    previews_omitted: int = 0
-    elapsed: float = 0.0
-
-    def preview(self, entry: dict[str, Any]) -> None:
-        if len(self.requests) < PREVIEW_LIMIT:
-            self.requests.append(entry)
-        else:
-            self.previews_omitted += 1
-
-    @property
-    def rejected(self) -> int:
-        return self.rejected_locally + self.rejected_by_api
-
-    def add(self, other: PushResult) -> None:
-        """Fold another run's counts into this one (``rejects --retry`` runs one push per settings)."""
-        for name in (
-            "read",
-            "sent",
-            "done",
-            "skipped",
-            "reconciled",
-            "rejected_locally",
-            "rejected_by_api",
-            "unknown",
-            "previews_omitted",
-        ):
-            setattr(self, name, getattr(self, name) + getattr(other, name))
-        self.requests.extend(other.requests)
-        self.elapsed += other.elapsed
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "action": self.action,
-            "read": self.read,
-            "sent": self.sent,
-            "done": self.done,
-            "skipped": self.skipped,
-            "reconciled": self.reconciled,
-            "rejected": self.rejected,
-            "rejected_locally": self.rejected_locally,
-            "rejected_by_api": self.rejected_by_api,
-            "unknown": self.unknown,
-            "previews_omitted": self.previews_omitted,
-            "elapsed_seconds": round(self.elapsed, 3),
-        }
-
-
-def _digest(data: Any) -> str:
-    canonical = json.dumps(data, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(canonical.encode()).hexdigest()[:32]
-
-
-def record_key(record: dict[str, Any], key_field: str | None, raw: dict[str, Any]) -> str:
-    """The ledger key: the ``--key`` column's value, else a hash of the source row.
-
-    The source row, not the mapped payload: a re-push with a changed ``--map`` is the same records.
-    A row edited between runs is a new record unless ``--key`` names a column that identifies it."""
-    if key_field:
-        value = raw.get(key_field, record.get(key_field))
-        if value is None or value == "":
-            raise MappingError(key_field, "the --key column is empty for this row")
-        return str(value)
-    return _digest(raw)
-
-
-def payload_key(record: dict[str, Any]) -> str:
-    """The key earlier versions used by default (a hash of the mapped payload), still honoured when
-    found in a ledger so an upgrade re-creates nothing; also the fingerprint of what was sent."""
-    return _digest(record)
-
-
-def is_outage(error: object) -> bool:
-    """A failure of the API rather than a refusal of the record: stops the push, never a reject."""
-    return isinstance(error, TransportError | ServerError | RateLimitedError)
-
-
-def _field_of(reason: str, record: dict[str, Any], action: ActionSpec) -> str | None:
-    """The field a vendor message is about: Rails messages start with it ("state must be ...")."""
-    head = reason.split(" ", 1)[0].split("[", 1)[0]
-    names = {f.name for f in action.fields} | set(record)
-    return head if head in names else None
-
-
-@dataclass
-class _Item:
-    """A record that passed local validation, on its way to the API."""
-
-    line: int
-    raw: dict[str, Any]
-    record: dict[str, Any]
-    key: str
-    request: Request
-    #: The pre-source-row default key (hash of the payload): an old ledger's entry for this record.
-    legacy_key: str | None = None
-
-    @functools.cached_property
-    def fingerprint(self) -> str:
-        """``payload_key`` of the record, hashed once (legacy key, sent mark and rejected check)."""
-        return payload_key(self.record)
-
-
 #: Records per batch: their ledger rows, responses and rejects are written in one transaction each.
 BATCH_SIZE = 100
-#: Test hook: the ledger writer never writes (a crash test kills a push while outcomes are queued).
-HOLD_WRITER_ENV = "ENGAGESYNC_TEST_HOLD_LEDGER_WRITER"
-
-#: Buffered ledger changes, rejects and responses: what one transaction writes.
-_Writes = tuple[list[LedgerWrite], list[RejectWrite], list[ResponseWrite]]
 
 
 class Pusher:
@@ -221,24 +119,12 @@ class Pusher:
         self.force = force
         #: The last run's counts, also when it stopped on an error (the CLI reports them).
         self.result = PushResult(action.name)
-        self._run_id: int | None = None
         # set on the first outage: requests not yet made are not made (they stay pending)
         self._stop = threading.Event()
         self._claims = action.reconcile is not None and "claimed" in inspect.signature(action.reconcile).parameters
         self._batch_items = action.send_batch is not None and "keys" in inspect.signature(action.send_batch).parameters
         self.started = client.budget.sync.midpoint(time.time())
-        # writes waiting for the next transaction (see _flush)
-        self._ledger: list[LedgerWrite] = []
-        self._rejects: list[RejectWrite] = []
-        self._responses: list[ResponseWrite] = []
-        # a batch's outcomes, held until the next batch's sent marks are committed (see _hold)
-        self._held: _Writes | None = None
-        # the writer thread, the outcomes it is writing (see _release), and the keys of both
-        self._writer: ThreadPoolExecutor | None = None
-        self._writing: Future[None] | None = None
-        self._unwritten: set[str] = set()
-        self._writing_keys: set[str] = set()
-        self._writer_held = bool(os.environ.get(HOLD_WRITER_ENV))  # the crash test's hook, read once
+        self._writes = PushWrites(store, connection, action.name)
 
     # -- settings --------------------------------------------------------------------------------
     def settings(self) -> dict[str, Any]:
@@ -282,25 +168,23 @@ class Pusher:
         self._stop.clear()
         began = time.perf_counter()
         run_id = None if dry_run else self.store.run_start(self.connection, "push", self.action.name, self.settings())
-        self._run_id = run_id
+        self._writes.run_id = run_id
         status = "failed"
         try:
             if dry_run or test:
                 self._previews(rows, result, dry_run=dry_run, test=test, limit=limit)
             else:
-                self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ledger")
-                for batch in _batches(rows, self.batch_size, limit):
+                self._writes.start_writer()
+                for batch in batches(rows, self.batch_size, limit):
                     self._batch(batch, result)
                     self._report(result)
-            self._flush()  # also waits for the writer: the summary comes after every write is committed
+            self._writes.flush()  # also waits for the writer: the summary comes after every write is committed
             status = "complete"
         finally:
             if status != "complete":
                 with contextlib.suppress(Exception):  # keep what is known; never hide the real error
-                    self._flush()
-            if self._writer is not None:
-                self._writer.shutdown(wait=not self._writer_held)  # idle: the flush waited for it
-                self._writer = None
+                    self._writes.flush()
+            self._writes.stop_writer()  # idle: the flush waited for it
             result.elapsed = time.perf_counter() - began
             if run_id is not None:
                 self.store.run_finish(run_id, status, result.to_dict())
@@ -334,16 +218,16 @@ class Pusher:
                 result.preview({"line": line, "key": item.key, **preview})
                 self._report(result)
                 continue
-            entries = self.store.ledger_get_many(self.connection, self.action.name, _keys([item]))
-            if self._settled(_entry(entries, item), item, result):
+            entries = self.store.ledger_get_many(self.connection, self.action.name, lookup_keys([item]))
+            if self._settled(entry_for(entries, item), item, result):
                 continue  # already pushed: test the next record instead
             if self._resolve(item, result):
                 self._send(item, result, test=True)
-            self._flush()
+            self._writes.flush()
             break
 
     # -- one record ------------------------------------------------------------------------------
-    def _prepare(self, line: int, raw: dict[str, Any], result: PushResult, *, dry_run: bool = False) -> _Item | None:
+    def _prepare(self, line: int, raw: dict[str, Any], result: PushResult, *, dry_run: bool = False) -> Item | None:
         """Map, coerce and validate; a row that fails becomes a local reject (never sent)."""
         action = self.action
         key: str | None = None
@@ -359,19 +243,19 @@ class Pusher:
         if problems:
             self._reject_local(key, raw, line, problems, result, dry_run)
             return None
-        item = _Item(line, raw, record, key, action.build(record))
+        item = Item(line, raw, record, key, action.build(record))
         if self.key_field is None:
             item.legacy_key = item.fingerprint
         return item
 
-    def _settled(self, entry: LedgerEntry | None, item: _Item, result: PushResult) -> bool:
+    def _settled(self, entry: LedgerEntry | None, item: Item, result: PushResult) -> bool:
         """Whether the ledger says this record needs no send: done, rejected, or found by reconciling."""
         if entry is None:
             return False
         if entry.status == "done":
             result.skipped += 1
             if self.force:  # a retried reject whose record is done after all: close it
-                self._ledger.append(LedgerWrite(item.key, "done"))
+                self._writes.ledger.append(LedgerWrite(item.key, "done"))
             return True
         if entry.status == "rejected":
             # the same payload would be refused again (`rejects --retry` forces it); a changed one goes
@@ -386,7 +270,7 @@ class Pusher:
             and self._reconcile(item.key, item.record, result)
         )
 
-    def _resolve(self, item: _Item, result: PushResult) -> bool:
+    def _resolve(self, item: Item, result: PushResult) -> bool:
         """An upsert looks its target up now (a dry run shows the create); False if that failed."""
         if self.action.resolve is None:
             return True
@@ -403,7 +287,7 @@ class Pusher:
 
     # -- a batch -----------------------------------------------------------------------------------
     def _batch(self, rows: list[tuple[int, dict[str, Any]]], result: PushResult) -> None:
-        items: list[_Item] = []
+        items: list[Item] = []
         seen: set[str] = set()
         for line, raw in rows:
             result.read += 1
@@ -415,25 +299,27 @@ class Pusher:
                 continue
             seen.add(item.key)
             items.append(item)
-        if self._unwritten.intersection(_keys(items)):  # a record of a batch whose outcomes are not written
-            self._drain()
-        entries = self.store.ledger_get_many(self.connection, self.action.name, _keys(items))
+        if self._writes.unwritten.intersection(
+            lookup_keys(items)
+        ):  # a record of a batch whose outcomes are not written
+            self._writes.drain()
+        entries = self.store.ledger_get_many(self.connection, self.action.name, lookup_keys(items))
         todo = [
             item
             for item in items
-            if not self._settled(_entry(entries, item), item, result) and self._resolve(item, result)
+            if not self._settled(entry_for(entries, item), item, result) and self._resolve(item, result)
         ]
         for item in todo:
             self._mark_sent(item, result, new=item.key not in entries)
-        self._commit_marks()  # local rejects and the whole batch's "sent" marks, before anything goes out
+        self._writes.commit_marks()  # local rejects and the whole batch's "sent" marks, before anything goes out
         if not todo:
             return
         outcomes = self._send_all(todo)
-        unknown: list[_Item] = []
+        unknown: list[Item] = []
         stop: EngageSyncError | None = None
         for item, outcome in zip(todo, outcomes, strict=True):
             if isinstance(outcome, OutcomeUnknown):
-                self._ledger.append(LedgerWrite(item.key, "unknown"))
+                self._writes.ledger.append(LedgerWrite(item.key, "unknown"))
                 unknown.append(item)
             elif isinstance(outcome, AuthError) or is_outage(outcome):
                 self._unsettled(item, outcome, result)
@@ -442,16 +328,16 @@ class Pusher:
             else:
                 self._settle(item, outcome, result)
         if stop is None and not unknown:
-            self._hold()  # written while the next batch's requests go out
+            self._writes.hold()  # written while the next batch's requests go out
         else:
-            self._flush()
+            self._writes.flush()
         if stop is not None:
             raise stop  # the whole run is refused or the API is down, not one record
         for item in unknown:  # rare: look each one up, then send again if it never arrived
             if not (self.action.creates and self._reconcile(item.key, item.record, result, since=self.started)):
                 self._send(item, result, test=False, first_attempt=2)
 
-    def _send_all(self, items: list[_Item]) -> list[Any]:
+    def _send_all(self, items: list[Item]) -> list[Any]:
         """Each item's response or the exception its request ended with, in the items' order."""
         if self.action.send_batch is not None:  # the whole batch in one request (split over workers)
             size = -(-len(items) // self.concurrency)
@@ -465,7 +351,7 @@ class Pusher:
         with ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="push") as pool:
             return list(pool.map(lambda item: self._request(item, retry=True), items))
 
-    def _send_batch(self, items: list[_Item], *, retry: bool) -> list[Any]:
+    def _send_batch(self, items: list[Item], *, retry: bool) -> list[Any]:
         """The action's batch sender: one outcome per item (a failure of the whole request, for each)."""
         assert self.action.send_batch is not None
         extra: dict[str, Any] = {}
@@ -479,7 +365,7 @@ class Pusher:
             raise RuntimeError(f"{self.action.name}: send_batch answered {len(outcomes)} outcomes for {len(items)}")
         return outcomes
 
-    def _request(self, item: _Item, *, retry: bool) -> Any:
+    def _request(self, item: Item, *, retry: bool) -> Any:
         request = item.request
         if self._stop.is_set():  # an earlier request of this batch found the API down
             return TransportError("not sent: the API could not be reached", request.method, "", maybe_sent=False)
@@ -502,87 +388,20 @@ class Pusher:
             self._stop.set()
         return outcome
 
-    def _mark_sent(self, item: _Item, result: PushResult, *, new: bool = False) -> None:
+    def _mark_sent(self, item: Item, result: PushResult, *, new: bool = False) -> None:
         """``new``: the batch's lookup found no entry for the key (it is inserted without another)."""
         request = {**item.request.describe(""), "fingerprint": item.fingerprint}
-        self._ledger.append(LedgerWrite(item.key, "sent", request=request, attempt=True, new=new))
+        self._writes.ledger.append(LedgerWrite(item.key, "sent", request=request, attempt=True, new=new))
         result.sent += 1
 
-    def _unsettled(self, item: _Item, error: Any, result: PushResult) -> None:
+    def _unsettled(self, item: Item, error: Any, result: PushResult) -> None:
         """A record the push stopped on: ``pending`` if nothing reached the API, else ``unknown``."""
         maybe_sent = (isinstance(error, TransportError) and error.maybe_sent) or isinstance(error, ServerError)
-        self._ledger.append(LedgerWrite(item.key, "unknown" if maybe_sent else "pending"))
+        self._writes.ledger.append(LedgerWrite(item.key, "unknown" if maybe_sent else "pending"))
         if maybe_sent:
             result.unknown += 1
 
-    def _flush(self) -> None:
-        """Write everything held or queued, then the buffered changes in one transaction."""
-        self._drain()
-        self._write(self._take())
-
-    def _take(self) -> _Writes | None:
-        """The buffered ledger changes, rejects and responses (emptied), if any."""
-        if not (self._ledger or self._rejects or self._responses):
-            return None
-        writes = self._ledger, self._rejects, self._responses
-        self._ledger, self._rejects, self._responses = [], [], []
-        return writes
-
-    def _write(self, writes: _Writes | None) -> None:
-        if writes is not None:
-            ledger, rejects, responses = writes
-            self.store.write_batch(
-                self.connection,
-                self.action.name,
-                ledger=ledger,
-                rejects=rejects,
-                responses=responses,
-                run_id=self._run_id,
-            )
-
-    def _wait_writer(self) -> None:
-        """Wait until the writer has committed what it was given (its error is raised here)."""
-        writing, self._writing = self._writing, None
-        if writing is not None:
-            self._unwritten -= self._writing_keys
-            writing.result()
-
-    def _drain(self) -> None:
-        """Afterwards the store holds every outcome known so far: the writer's, then the held ones."""
-        self._wait_writer()
-        held, self._held = self._held, None
-        self._unwritten = set()
-        self._write(held)
-
-    def _commit_marks(self) -> None:
-        """Commit a batch's sent marks (before any of its requests), then hand the previous batch's
-        held outcomes to the writer: they are written while this batch's requests go out."""
-        self._wait_writer()  # one transaction at a time, in order
-        self._write(self._take())
-        held, self._held = self._held, None
-        if held is not None:
-            assert self._writer is not None
-            self._writing_keys = _write_keys(held)
-            self._writing = self._writer.submit(self._write_in_writer, held)
-
-    def _write_in_writer(self, writes: _Writes) -> None:
-        if self._writer_held:
-            threading.Event().wait()  # test hook: never written (the test SIGKILLs the push)
-        self._write(writes)
-
-    def _hold(self) -> None:
-        """Keep a batch's outcomes for the writer (see ``_commit_marks``); written now without one."""
-        writes = self._take()
-        if writes is None:
-            return
-        if self._writer is None or self._held is not None:
-            self._drain()
-            self._write(writes)
-            return
-        self._held = writes
-        self._unwritten |= _write_keys(writes)
-
-    def _settle(self, item: _Item, outcome: Any, result: PushResult, test: bool = False) -> None:
+    def _settle(self, item: Item, outcome: Any, result: PushResult, test: bool = False) -> None:
         """Record a final outcome: the response (done), or the vendor's refusal (reject)."""
         line, key = item.line, item.key
         if isinstance(outcome, ApiError):  # 4xx (422, 404...) or a 5xx/429 that outlasted the retries
@@ -594,9 +413,9 @@ class Pusher:
         if isinstance(outcome, Sent):  # one record's part of a batched request
             body, status, location = outcome.body, outcome.status, None
         else:
-            body, status, location = _body(outcome), outcome.status_code, outcome.headers.get("location")
+            body, status, location = response_body(outcome), outcome.status_code, outcome.headers.get("location")
         remote_id = dig(body, self.action.id_path) if self.action.id_path else None
-        self._ledger.append(
+        self._writes.ledger.append(
             LedgerWrite(
                 key,
                 "done",
@@ -609,20 +428,20 @@ class Pusher:
         if test:
             result.preview({"line": line, "key": key, "status": status, "location": location, "body": body})
 
-    def _send(self, item: _Item, result: PushResult, *, test: bool, first_attempt: int = 1) -> None:
+    def _send(self, item: Item, result: PushResult, *, test: bool, first_attempt: int = 1) -> None:
         """Send one record until its outcome is known (a timeout is looked up before sending again)."""
         last: OutcomeUnknown | None = None
         for attempt in range(first_attempt, MAX_UNKNOWN_RESENDS + 2):
             self._mark_sent(item, result)
-            self._flush()
+            self._writes.flush()
             outcome = self._request(item, retry=not test)
             if isinstance(outcome, AuthError) or (is_outage(outcome) and not isinstance(outcome, OutcomeUnknown)):
                 self._unsettled(item, outcome, result)
-                self._flush()
+                self._writes.flush()
                 raise outcome
             if not isinstance(outcome, OutcomeUnknown):
                 self._settle(item, outcome, result, test=test)
-                self._flush()
+                self._writes.flush()
                 return
             last = outcome
             self.store.ledger_put(self.connection, self.action.name, item.key, "unknown")
@@ -651,7 +470,7 @@ class Pusher:
         """
         if self.action.reconcile is None:
             return False
-        self._drain()  # whether another record holds what it finds is in the outcomes not yet written
+        self._writes.drain()  # whether another record holds what it finds is in the outcomes not yet written
 
         def claimed(remote_id: Any) -> bool:
             return self.store.ledger_holder(self.connection, self.action.name, str(remote_id), key) is not None
@@ -691,12 +510,12 @@ class Pusher:
             return
         if key is None:  # the mapping itself failed: key the reject by line and content
             key = "line:" + hashlib.sha256(json.dumps(raw, sort_keys=True, default=str).encode()).hexdigest()[:24]
-        if key in self._unwritten:
-            self._drain()
+        if key in self._writes.unwritten:
+            self._writes.drain()
         if self.store.has_open_reject(self.connection, self.action.name, key):
             return  # filed by an earlier run; still open
         for field_name, reason in problems:
-            self._rejects.append(
+            self._writes.rejects.append(
                 RejectWrite(key, {"line": line, "record": raw}, field_name, f"line {line}: {field_name} {reason}")
             )
 
@@ -711,87 +530,16 @@ class Pusher:
         result: PushResult,
     ) -> None:
         result.rejected_by_api += 1
-        self._ledger.append(LedgerWrite(key, "rejected"))
+        self._writes.ledger.append(LedgerWrite(key, "rejected"))
         messages = exc.messages if exc is not None and exc.messages else [reason]
         named = exc.fields if exc is not None else []
         for i, message in enumerate(messages):
             # the connector's word on the field wins; else guess it from a Rails-style message
-            about = (named[i] if i < len(named) else None) or _field_of(message, record, self.action)
-            self._rejects.append(RejectWrite(key, {"line": line, "record": raw}, about, f"line {line}: {message}"))
+            about = (named[i] if i < len(named) else None) or field_of(message, record, self.action)
+            self._writes.rejects.append(
+                RejectWrite(key, {"line": line, "record": raw}, about, f"line {line}: {message}")
+            )
 
     def _capture(self, key: str, status: int, body: Any) -> None:
         if self.capture:
-            self._responses.append(ResponseWrite(key, status, body))
-
-
-def _write_keys(writes: _Writes) -> set[str]:
-    """The record keys a transaction's writes touch."""
-    ledger, rejects, responses = writes
-    keys = {w.key for w in ledger}
-    keys.update(r.key for r in rejects if r.key is not None)
-    keys.update(r.key for r in responses if r.key is not None)
-    return keys
-
-
-def _batches(
-    rows: Iterable[tuple[int, dict[str, Any]]], size: int, limit: int | None
-) -> Iterator[list[tuple[int, dict[str, Any]]]]:
-    batch: list[tuple[int, dict[str, Any]]] = []
-    for taken, row in enumerate(rows):
-        if limit is not None and taken >= limit:
-            break
-        batch.append(row)
-        if len(batch) >= size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
-
-
-def _body(response: Any) -> Any:
-    if not response.content:
-        return None
-    try:
-        return response.json()
-    except ValueError:
-        return response.text
-
-
-def _keys(items: list[_Item]) -> list[str]:
-    """The ledger keys to look up: each item's key, and its legacy key when it has one."""
-    return [k for item in items for k in (item.key, item.legacy_key) if k is not None]
-
-
-def _entry(entries: dict[str, LedgerEntry], item: _Item) -> LedgerEntry | None:
-    found = entries.get(item.key)
-    if found is None and item.legacy_key is not None:
-        found = entries.get(item.legacy_key)
-    return found
-
-
-def retry_rejects(pusher: Pusher, store: Store) -> PushResult:
-    """Send the open rejects of the pusher's action again, each with the settings of the push that
-    filed it (mapping, key, options; the pusher's own for rejects older than stored settings).
-
-    Rejects stay open until their record is done: a record refused again keeps one set of open
-    rejects (the latest reasons), so retrying never multiplies them."""
-    latest: dict[str, tuple[int | None, int, dict[str, Any]]] = {}
-    for item in store.rejects(pusher.connection, pusher.action.name, status="open"):
-        record = item.record if isinstance(item.record, dict) else {}
-        latest[item.key or f"id:{item.id}"] = (item.run_id, int(record.get("line") or 0), record.get("record") or {})
-    groups: dict[int | None, list[tuple[int, dict[str, Any]]]] = {}
-    for run_id, line, raw in latest.values():
-        groups.setdefault(run_id, []).append((line, raw))
-    total = PushResult(pusher.action.name)
-    for run_id, rows in groups.items():
-        settings = store.run_settings(run_id) if run_id is not None else None
-        if isinstance(settings, dict):
-            runner = pusher.with_settings(settings, force=True)
-        else:
-            runner = pusher.with_settings(pusher.settings(), force=True)
-        try:
-            runner.run(rows)
-        finally:  # counts so far, also when a group stopped on an outage
-            total.add(runner.result)
-            pusher.result = total
-    return total
+            self._writes.responses.append(ResponseWrite(key, status, body))

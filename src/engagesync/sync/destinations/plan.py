@@ -21,7 +21,7 @@ from ...client.errors import ApiError, AuthError, OutcomeUnknown, TransportError
 from ...client.http import ApiClient
 from ..mapping import Mapping as RecordMapping
 from ..preflight import check_mapping
-from ..push import is_outage
+from ..push_records import is_outage, response_body
 from ..readers import Record, open_input
 from ..store import Store
 from . import batching
@@ -200,7 +200,7 @@ class GroupSender:
                 )
                 if len(group) == 1:
                     return [response]
-                body = _body(response)
+                body = response_body(response)
                 return [Sent(body, response.status_code) for _ in group]
             assert self.template is not None
             if self.template.send_batch is not None:
@@ -212,15 +212,6 @@ class GroupSender:
             return [response]
         except (ApiError, TransportError) as exc:
             return [exc] * len(group)
-
-
-def _body(response: Any) -> Any:
-    if not response.content:
-        return None
-    try:
-        return response.json()
-    except ValueError:
-        return response.text
 
 
 # -- sources ---------------------------------------------------------------------------------------

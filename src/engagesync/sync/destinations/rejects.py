@@ -11,7 +11,8 @@ from __future__ import annotations
 from typing import Any
 
 from ..connections import ConnectionStore
-from ..push import Pusher, retry_rejects
+from ..push import Pusher
+from ..push_retry import retry_rejects
 from ..store import Store
 from ..store.ledger import Reject
 from .delivery import connection_of, find, open_client, plan_for
