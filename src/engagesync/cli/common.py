@@ -14,10 +14,13 @@ from ..errors import AUTH, FAILED, OK, PARTIAL, USAGE, UserError
 
 __all__ = [
     "AUTH",
+    "DEFAULT_STORE",
     "FAILED",
     "OK",
     "PARTIAL",
     "USAGE",
+    "JsonOpt",
+    "StoreOpt",
     "TimeoutOpt",
     "UserError",
     "emit_json",
@@ -29,6 +32,11 @@ __all__ = [
 
 out = Console()
 err = Console(stderr=True)
+
+#: The store file commands read and write unless ``--store`` names another.
+DEFAULT_STORE = "engagesync.duckdb"
+StoreOpt = Annotated[str, typer.Option("--store", help="DuckDB file the data and the engine's state live in.")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts instead of tables.")]
 
 #: Seconds to wait for each response (connect, send, read); unset: the client's default of 30 s.
 TimeoutOpt = Annotated[

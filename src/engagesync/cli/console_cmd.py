@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from .common import fail
+from .common import DEFAULT_STORE, StoreOpt, fail
 from .sandbox_cmd import bind_listener
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
@@ -18,9 +18,7 @@ def console(
         str, typer.Option(help="Interface to bind; beyond loopback it needs --allow-remote.")
     ] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port (0: any free port).")] = 8766,
-    store: Annotated[str, typer.Option("--store", help="DuckDB file the data and the engine's state live in.")] = (
-        "engagesync.duckdb"
-    ),
+    store: StoreOpt = DEFAULT_STORE,
     sandbox: Annotated[
         str | None, typer.Option("--sandbox", help="URL of a running sandbox to drive (journal, clock, faults).")
     ] = None,

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import os
-from collections import abc
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -18,56 +17,29 @@ from rich.markup import escape
 from rich.table import Table
 
 from ..client.errors import AuthError, EngageSyncError, TransportError
-from .common import AUTH, FAILED, OK, PARTIAL, USAGE, TimeoutOpt, emit_json, err, fail, out
+from .common import (
+    AUTH,
+    DEFAULT_STORE,
+    FAILED,
+    OK,
+    PARTIAL,
+    USAGE,
+    JsonOpt,
+    StoreOpt,
+    TimeoutOpt,
+    emit_json,
+    err,
+    fail,
+    out,
+)
+from .connected import client_for as _client
+from .connected import connection as _connection
+from .connected import streams_for as _streams
 
 if TYPE_CHECKING:
     from ..client.budget import WaitListener
-    from ..client.http import ApiClient
-    from ..client.streams import Stream
     from ..sync.connections import Connection
     from ..sync.push import PushResult
-
-StoreOpt = Annotated[str, typer.Option("--store", help="DuckDB file the data and the engine's state live in.")]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts instead of tables.")]
-DEFAULT_STORE = "engagesync.duckdb"
-
-
-def _connection(name: str) -> Connection:
-    from ..sync.connections import ConnectionError_, ConnectionFileError, ConnectionStore
-
-    try:
-        return ConnectionStore().get(name)
-    except (ConnectionError_, ConnectionFileError) as exc:
-        fail(str(exc))
-
-
-def _client(connection: Connection, timeout: float | None = None, **kwargs: Any) -> ApiClient:
-    """The connection's client (``timeout``: seconds per response); a connection the connector cannot
-    use (a setting or secret missing, e.g. GrowthGenius's ``user_id``) is a usage error naming it."""
-    from ..sync import connectors
-
-    if timeout is not None:
-        kwargs["timeout"] = timeout
-    try:
-        return connectors.client_for(connection, **kwargs)
-    except ValueError as exc:
-        fail(f"connection {connection.name!r}: {exc}")
-    except TypeError as exc:
-        fail(
-            f"connection {connection.name!r} does not fit the {connection.api} connector ({exc}); "
-            f"save it again with `engagesync connect {connection.name} --api {connection.api} ...`"
-        )
-
-
-def _streams(connection: Connection) -> abc.Mapping[str, Stream]:
-    """The connection's streams; an unreadable stream setting (e.g. ``salesforce_ids=@missing.csv``) is a
-    usage error naming the connection."""
-    from ..sync import connectors
-
-    try:
-        return connectors.streams_for(connection)
-    except (ValueError, OSError) as exc:
-        fail(f"connection {connection.name!r}: {exc}")
 
 
 def connect(

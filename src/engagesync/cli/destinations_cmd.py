@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.table import Table
 
-from .common import OK, PARTIAL, TimeoutOpt, emit_json, err, fail, lazy, out
+from .common import DEFAULT_STORE, OK, PARTIAL, JsonOpt, StoreOpt, TimeoutOpt, emit_json, err, fail, lazy, out
 
 if TYPE_CHECKING:
     from ..sync import destinations as dest
@@ -30,10 +30,7 @@ else:  # imported when a command uses them: the rest of the CLI carries no desti
 
 app = typer.Typer(help="Saved destinations: configure, preview, test, activate (Nexla's Groove destination).")
 
-StoreOpt = Annotated[str, typer.Option("--store", help="DuckDB file the data and the engine's state live in.")]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts instead of tables.")]
 NameArg = Annotated[str, typer.Argument(help="Destination name.")]
-DEFAULT_STORE = "engagesync.duckdb"
 
 # -- the configuration options (create and edit) ----------------------------------------------------
 ConnectionOpt = Annotated[str | None, typer.Option("--connection", help="Connection (credential) to send with.")]

@@ -13,8 +13,9 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from .common import emit_json, fail, out
-from .data_cmds import DEFAULT_STORE, JsonOpt, StoreOpt, _connection, _streams
+from .common import DEFAULT_STORE, JsonOpt, StoreOpt, emit_json, fail, out
+from .connected import connection as _connection
+from .connected import streams_for as _streams
 
 if TYPE_CHECKING:
     from ..client.streams import Stream

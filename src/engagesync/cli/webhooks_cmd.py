@@ -9,11 +9,12 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.table import Table
 
-from .common import emit_json, fail, out
+from .common import JsonOpt, emit_json, fail, out
+from .connected import connection as _connection
 from .sandbox_cmd import bind_listener, is_loopback_host
 
 if TYPE_CHECKING:
-    from ..sync.webhooks import registration
+    pass
 
 #: ``sync.webhooks.storage.DEFAULT_RETENTION_DAYS`` and ``verify.DEFAULT_TOLERANCE``, named here so that
 #: ``--help`` shows them without importing DuckDB, Starlette and cryptography (a test keeps them equal).
@@ -26,17 +27,7 @@ app = typer.Typer(
 endpoint_app = typer.Typer(help="Endpoints not tied to a connection (Standard Webhooks senders).", no_args_is_help=True)
 app.add_typer(endpoint_app, name="endpoint")
 
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts instead of tables.")]
 NameArg = Annotated[str, typer.Argument(help="Connection name.")]
-
-
-def _connection(name: str) -> registration.Connection:
-    from ..sync.connections import ConnectionError_, ConnectionFileError, ConnectionStore
-
-    try:
-        return ConnectionStore().get(name)
-    except (ConnectionError_, ConnectionFileError) as exc:
-        fail(str(exc))
 
 
 def _log(line: str) -> None:
