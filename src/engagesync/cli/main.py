@@ -6,7 +6,17 @@ from typing import Annotated
 
 import typer
 
-from . import console_cmd, data_cmds, demo, destinations_cmd, sandbox_admin_cmd, sandbox_cmd, state_cmd, webhooks_cmd
+from . import (
+    console_cmd,
+    data_cmds,
+    demo,
+    destinations_cmd,
+    push_cmds,
+    sandbox_admin_cmd,
+    sandbox_cmd,
+    state_cmd,
+    webhooks_cmd,
+)
 from .errors import ErrorHandlingGroup
 
 app = typer.Typer(
@@ -44,9 +54,9 @@ app.command("connections")(data_cmds.connections)
 app.command("check")(data_cmds.check)
 app.command("streams")(data_cmds.streams)
 app.command("pull")(data_cmds.pull_cmd)
-app.command("actions")(data_cmds.actions)
-app.command("push")(data_cmds.push)
-app.command("rejects")(data_cmds.rejects)
+app.command("actions")(push_cmds.actions)
+app.command("push")(push_cmds.push)
+app.command("rejects")(push_cmds.rejects)
 app.command("state")(state_cmd.state)
 app.command("demo")(demo.demo)
 app.command("listen")(webhooks_cmd.listen)
