@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Annotated
 
 import typer
@@ -66,5 +67,17 @@ app.command("run")(destinations_cmd.worker)
 app.command("console")(console_cmd.console)
 
 
-if __name__ == "__main__":  # pragma: no cover
+#: Permission bits no file or folder the ``engagesync`` command creates has for anyone but its owner.
+PRIVATE_UMASK = 0o077
+
+
+def run() -> None:
+    """The ``engagesync`` command: files it creates are private to you (the store holds pulled records
+    and a destination's signing secret and header credentials; DuckDB writes the store and its WAL
+    with the process's umask, so the umask is where that is decided), then the CLI."""
+    os.umask(os.umask(PRIVATE_UMASK) | PRIVATE_UMASK)  # keep any stricter bits the caller had
     app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    run()
