@@ -17,15 +17,8 @@ import pytest
 from engagesync.client.auth import Credential
 from engagesync.client.errors import AuthError
 from engagesync.client.http import ApiClient, RetryPolicy
-from engagesync.client.oauth import (
-    AuthorizationFailed,
-    OAuthApp,
-    OAuthHolder,
-    TokenSet,
-    authorize_interactively,
-    authorize_without_browser,
-    code_from_pasted,
-)
+from engagesync.client.oauth import AuthorizationFailed, OAuthApp, OAuthHolder, TokenSet
+from engagesync.client.oauth_flow import authorize_interactively, authorize_without_browser, code_from_pasted
 from engagesync.sandbox.app import Sandbox
 from engagesync.sync import connectors
 from engagesync.sync.connections import Connection, ConnectionStore

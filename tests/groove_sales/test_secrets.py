@@ -13,7 +13,8 @@ import httpx
 import pytest
 
 from engagesync.client.errors import ApiError, AuthError
-from engagesync.client.oauth import OAuthApp, OAuthHolder, TokenSet, authorize_without_browser, request_token
+from engagesync.client.oauth import OAuthApp, OAuthHolder, TokenSet, request_token
+from engagesync.client.oauth_flow import authorize_without_browser
 from engagesync.sandbox.app import Sandbox
 
 from .conftest import GRAPHQL, PREFIX, code_for, exchange, gql, query_of, refresh

@@ -12,7 +12,8 @@ from ..apis import registry
 from ..client.actions import ActionSpec
 from ..client.budget import WaitListener
 from ..client.http import ApiClient
-from ..client.oauth import OAuthApp, authorize_interactively
+from ..client.oauth import OAuthApp
+from ..client.oauth_flow import authorize_interactively
 from ..client.streams import Stream
 from .connections import Connection, ConnectionStore, ConnectionTokens
 

@@ -13,7 +13,8 @@ from typing import Any
 import httpx
 
 from ....client.connector import Connector, OAuthEndpoints, SandboxLink, Setting
-from ....client.oauth import OAuthApp, authorize_without_browser
+from ....client.oauth import OAuthApp
+from ....client.oauth_flow import authorize_without_browser
 from .actions import actions, mutation, reconcile, send_batch
 from .client import (
     CONNECTION_SETTINGS,
