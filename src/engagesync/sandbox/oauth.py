@@ -435,88 +435,6 @@ class OAuthServer:
                 return True
         return False
 
-    # -- admin (mounted at /_sandbox/<api>/oauth/...) -------------------------------------------
-    def admin_routes(self) -> list[BaseRoute]:
-        return [
-            Route("/oauth/tokens", self.admin_mint, methods=["POST"]),
-            Route("/oauth/clients", self.admin_clients, methods=["GET", "POST"]),
-            Route("/oauth/settings", self.admin_settings, methods=["GET", "PUT"]),
-            Route("/oauth/callback", self.admin_callback, methods=["GET"]),
-        ]
-
-    def _admin_tenant(self, request: Request, body: dict[str, Any]) -> int:
-        ref = body.get("tenant") or request.query_params.get("tenant") or request.headers.get("x-sandbox-tenant")
-        tenant = self.ctx.tenant(ref)
-        if tenant is None:
-            raise KeyError(f"no tenant {ref!r}")
-        return tenant.id
-
-    async def admin_mint(self, request: Request) -> Response:
-        """A ready token pair without the browser dance (tests, the demo); the real flow stays primary."""
-        body = await _admin_json(request)
-        tenant_id = self._admin_tenant(request, body)
-        clients = self.clients(tenant_id)
-        client = (
-            next((c for c in clients if c.client_id == body.get("client_id")), None)
-            if body.get("client_id")
-            else (clients[0] if clients else None)
-        )
-        if client is None:
-            return JSONResponse({"error": "no such OAuth client for this tenant"}, status_code=404)
-        return JSONResponse(
-            {**self.mint(client, " ".join(str(body.get("scope", "")).split())), "client_id": client.client_id},
-            status_code=201,
-        )
-
-    async def admin_clients(self, request: Request) -> Response:
-        body = await _admin_json(request) if request.method == "POST" else {}
-        tenant_id = self._admin_tenant(request, body)
-        if request.method == "POST":
-            uris = body.get("redirect_uris")
-            if not isinstance(uris, list) or not uris or not all(isinstance(u, str) for u in uris):
-                return JSONResponse({"error": "'redirect_uris' must be a non-empty list of URLs"}, status_code=400)
-            client = self.register_client(
-                tenant_id, "app_" + secrets.token_hex(12), new_secret(), uris, str(body.get("name") or "Sandbox app")
-            )
-            return JSONResponse(_client_json(client), status_code=201)
-        return JSONResponse({"clients": [_client_json(c) for c in self.clients(tenant_id)]})
-
-    async def admin_settings(self, request: Request) -> Response:
-        if request.method == "PUT":
-            body = await _admin_json(request)
-            if "consent" in body:
-                if not isinstance(body["consent"], bool):
-                    return JSONResponse({"error": "'consent' must be true or false"}, status_code=400)
-                self.consent = body["consent"]
-            if "refresh_token_revoked_on_use" in body:
-                if not isinstance(body["refresh_token_revoked_on_use"], bool):
-                    return JSONResponse(
-                        {"error": "'refresh_token_revoked_on_use' must be true or false"}, status_code=400
-                    )
-                self.refresh_token_revoked_on_use = body["refresh_token_revoked_on_use"]
-        return JSONResponse(
-            {
-                "consent": self.consent,
-                "refresh_token_revoked_on_use": self.refresh_token_revoked_on_use,
-                "access_token_ttl": self.config.access_token_ttl,
-                "code_ttl": self.config.code_ttl,
-            }
-        )
-
-    async def admin_callback(self, request: Request) -> Response:
-        """A redirect URI that needs no app: shows the code (or error) the browser came back with."""
-        q = dict(request.query_params)
-        if "application/json" in request.headers.get("accept", ""):
-            return JSONResponse(q)
-        rows = "".join(
-            f"<tr><th>{html.escape(k)}</th><td><code>{html.escape(v)}</code></td></tr>" for k, v in q.items()
-        )
-        return HTMLResponse(
-            f"<!doctype html><title>OAuth callback</title><h1>{html.escape(self.config.title)}: "
-            f"authorization {'denied' if 'error' in q else 'granted'}</h1><table>{rows}</table>"
-            "<p>Exchange the code at the token URL within 10 minutes; it works once.</p>"
-        )
-
 
 # -- helpers -------------------------------------------------------------------------------------
 def servers(ctx: SandboxContext) -> list[OAuthServer]:
@@ -532,15 +450,6 @@ def _client(cred: IssuedCredential) -> OAuthClient:
         cred.data.get("name", "Sandbox app"),
         cred.tenant_id,
     )
-
-
-def _client_json(client: OAuthClient) -> dict[str, Any]:
-    return {
-        "client_id": client.client_id,
-        "client_secret": client.client_secret,
-        "redirect_uris": list(client.redirect_uris),
-        "name": client.name,
-    }
 
 
 def _loopback_ip(host: str | None) -> bool:
@@ -579,16 +488,6 @@ async def _params(request: Request) -> dict[str, str]:
     else:
         params.update(dict(parse_qsl(raw.decode("utf-8", "replace"), keep_blank_values=True)))
     return params
-
-
-async def _admin_json(request: Request) -> dict[str, Any]:
-    raw = await request.body()
-    if not raw.strip():
-        return {}
-    data = json.loads(raw)
-    if not isinstance(data, dict):
-        raise ValueError("body must be a JSON object")
-    return data
 
 
 def _consent_page(title: str, app: str, scope: str, redirect_uri: str, action: str, ticket: str) -> str:

@@ -19,6 +19,7 @@ from starlette.types import ASGIApp
 from ....sandbox.api import AuthResult, EmulatedApi, Tenant
 from ....sandbox.graphql import GraphQLService
 from ....sandbox.oauth import OAuthConfig, OAuthServer
+from ....sandbox.oauth_admin import admin_routes as oauth_admin_routes
 from ....sandbox.ratelimit import RateLimit
 from ... import groove_sales as pkg
 from .. import contract
@@ -68,7 +69,7 @@ class GrooveSalesApi(EmulatedApi):
         return app
 
     def admin_routes(self) -> list[BaseRoute]:
-        return self.oauth.admin_routes()
+        return oauth_admin_routes(self.oauth)
 
     def exception_handlers(self) -> dict[Any, Any]:
         async def http_error(request: Request, exc: Exception) -> Response:
