@@ -32,10 +32,18 @@ from ..sync import destinations as dest
 from ..sync.connections import ConnectionFileError, ConnectionStore
 from ..sync.destinations import rejects as dest_rejects
 from ..sync.destinations import storage as dest_storage
-from ..sync.destinations.model import FORMATS, GROUPINGS, METHODS, DestinationConfig
+from ..sync.destinations.model import FORMATS, GROUPINGS, METHODS
 from ..sync.destinations.preview import sample
 from ..sync.store import Store
-from .forms import config_from_form, form_values
+from .forms import (
+    config_from_form,
+    edited_sample,
+    form_name,
+    form_values,
+    number_field,
+    posted_values,
+    saved_or_form_config,
+)
 from .jobs import PullJobs
 from .security import COOKIE, CSRF_FIELD, CSRF_HEADER, Guard
 
@@ -179,7 +187,7 @@ class Console:
         try:
             message = await self.with_store(saving)
         except Exception as exc:
-            values = _posted(form)
+            values = posted_values(form)
             saved = None
             return self._form_page(
                 request, original, saved, values, error=describe(exc), runs=[], rejects=[], responses=[],
@@ -189,11 +197,11 @@ class Console:
 
     async def preview(self, request: Request) -> Response:
         form = await read_form(request)
-        name = _form_name(form)
+        name = form_name(form)
         limit = int(str(form.get("limit") or 3)) if str(form.get("limit") or "3").isdigit() else 3
 
         def previewing(db: Store) -> dict[str, Any]:
-            config = _form_config(db, form)
+            config = saved_or_form_config(db, form)
             shown: dict[str, Any] = dest.preview(db, name, config, limit=limit)
             shown["responses"] = config.responses.model_dump(mode="json")  # what the response webhook keeps
             return shown
@@ -214,7 +222,7 @@ class Console:
     async def test(self, request: Request) -> Response:
         body = await request.json()
         try:
-            payload = _edited(str(body.get("payload") or ""), str(body.get("original") or ""))
+            payload = edited_sample(str(body.get("payload") or ""), str(body.get("original") or ""))
             result = await self.with_store(dest.test_send, request.path_params["name"], payload=payload)
         except Exception as exc:
             return JSONResponse({"error": describe(exc)})
@@ -224,7 +232,7 @@ class Console:
         """The Test tab before Done: the sample under the form's current settings."""
         form = await read_form(request)
         try:
-            record = await self.with_store(lambda db: sample(db, _form_name(form), None, _form_config(db, form)))
+            record = await self.with_store(lambda db: sample(db, form_name(form), None, saved_or_form_config(db, form)))
         except Exception as exc:
             return JSONResponse({"error": describe(exc)})
         return JSONResponse({"sample": json.loads(json.dumps(record, default=str))})
@@ -234,9 +242,9 @@ class Console:
         with a config; nothing is saved)."""
         form = await read_form(request)
         try:
-            payload = _edited(str(form.get("test_payload") or ""), str(form.get("test_original") or ""))
+            payload = edited_sample(str(form.get("test_payload") or ""), str(form.get("test_original") or ""))
             result = await self.with_store(
-                lambda db: dest.test_send(db, _form_name(form), payload=payload, config=_form_config(db, form))
+                lambda db: dest.test_send(db, form_name(form), payload=payload, config=saved_or_form_config(db, form))
             )
         except Exception as exc:
             return JSONResponse({"error": describe(exc)})
@@ -442,7 +450,7 @@ class Console:
                 admin.freeze(what == "freeze")
                 return f"clock: {what}"
             if what == "advance":
-                seconds = _number(form, "seconds", float, "0")
+                seconds = number_field(form, "seconds", float, "0")
                 admin.advance(seconds)
                 return f"clock advanced {seconds:g} s"
             if what == "faults":
@@ -455,8 +463,8 @@ class Console:
                 if not limit:
                     admin.set_rate_limit(api, None)
                     return f"{api}: rate limit off"
-                window = _number(form, "window_seconds", float, "60")
-                admin.set_rate_limit(api, _number(form, "limit", int), window)
+                window = number_field(form, "window_seconds", float, "60")
+                admin.set_rate_limit(api, number_field(form, "limit", int), window)
                 return f"{api}: {limit} requests per {window:g} s"
             raise UserError(f"unknown sandbox action {what!r}")
 
@@ -467,48 +475,6 @@ class Console:
         except Exception as exc:
             return self.back("/sandbox", err=describe(exc))
         return self.back("/sandbox", msg=message)
-
-
-def _edited(text: str, original: str) -> dict[str, Any] | None:
-    """The Test tab's sample when the user changed it (unchanged: ``None``, the engine's own sample)."""
-    if not text.strip() or text.strip() == original.strip():
-        return None
-    try:
-        payload = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise UserError(f"edited sample: not JSON (line {exc.lineno}: {exc.msg}); nothing sent") from None
-    if not isinstance(payload, dict):
-        raise UserError("edited sample: expected one JSON object (a record); nothing sent")
-    return payload
-
-
-def _number(form: FormData, name: str, kind: Callable[[str], Any], default: str = "") -> Any:
-    """A numeric form field, or one line naming it."""
-    text = str(form.get(name) or default).strip()
-    try:
-        return kind(text)
-    except ValueError:
-        raise UserError(f"{name}: {text!r} is not a {'whole ' if kind is int else ''}number") from None
-
-
-def _form_config(db: Store, form: FormData) -> DestinationConfig:
-    """The form's configuration; on a saved destination's page (``original``), a ``[redacted]`` header
-    stands for the saved value, so what is previewed or tested is what would be saved."""
-    original = str(form.get("original") or "").strip()
-    return config_from_form(form, dest.find(db, original).config if original else None)
-
-
-def _form_name(form: FormData) -> str:
-    return str(form.get("original") or form.get("name") or "").strip() or "preview"
-
-
-def _posted(form: FormData) -> dict[str, Any]:
-    values: dict[str, Any] = {k: v for k, v in form.items() if isinstance(v, str)}
-    values["exclude"] = [str(x) for x in form.getlist("exclude")]
-    values["batching"] = form.get("batching") == "on"
-    values["responses"] = form.get("responses") == "on"
-    values.setdefault("mode", "manual")
-    return values
 
 
 def _pretty(value: Any) -> str:

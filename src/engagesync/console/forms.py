@@ -1,4 +1,5 @@
-"""The destination form (seed 002's screen) as the options ``destinations.apply_options`` takes.
+"""The destination form (seed 002's screen) as the options ``destinations.apply_options`` takes, and
+the other fields the console's pages read (an edited test sample, numbers named in one-line errors).
 
 The CLI's ``create``/``edit`` flags and this form feed the same function, so every rule (batching
 companions, header syntax, a template or a manual endpoint) is checked once, in the engine.
@@ -6,6 +7,8 @@ companions, header syntax, a template or a manual endpoint) is checked once, in 
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
 from typing import Any
 
 from starlette.datastructures import FormData
@@ -13,6 +16,7 @@ from starlette.datastructures import FormData
 from ..errors import UserError
 from ..sync import destinations as dest
 from ..sync.destinations.model import DEFAULT_BATCH_SIZE, DestinationConfig, Responses, restore_redacted, shown_header
+from ..sync.store import Store
 
 
 def _text(form: FormData, key: str) -> str | None:
@@ -101,3 +105,47 @@ def form_values(config: DestinationConfig | None) -> dict[str, Any]:
         "responses_url": config.responses.webhook_url or "",
         "response_headers": ", ".join(config.responses.headers),
     }
+
+
+def edited_sample(text: str, original: str) -> dict[str, Any] | None:
+    """The Test tab's sample when the user changed it (unchanged: ``None``, the engine's own sample)."""
+    if not text.strip() or text.strip() == original.strip():
+        return None
+    try:
+        payload = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise UserError(f"edited sample: not JSON (line {exc.lineno}: {exc.msg}); nothing sent") from None
+    if not isinstance(payload, dict):
+        raise UserError("edited sample: expected one JSON object (a record); nothing sent")
+    return payload
+
+
+def number_field(form: FormData, name: str, kind: Callable[[str], Any], default: str = "") -> Any:
+    """A numeric form field, or one line naming it."""
+    text = str(form.get(name) or default).strip()
+    try:
+        return kind(text)
+    except ValueError:
+        raise UserError(f"{name}: {text!r} is not a {'whole ' if kind is int else ''}number") from None
+
+
+def saved_or_form_config(db: Store, form: FormData) -> DestinationConfig:
+    """The form's configuration; on a saved destination's page (``original``), a ``[redacted]`` header
+    stands for the saved value, so what is previewed or tested is what would be saved."""
+    original = str(form.get("original") or "").strip()
+    return config_from_form(form, dest.find(db, original).config if original else None)
+
+
+def form_name(form: FormData) -> str:
+    """The destination the form is about: the saved one it edits, its new name, or ``preview``."""
+    return str(form.get("original") or form.get("name") or "").strip() or "preview"
+
+
+def posted_values(form: FormData) -> dict[str, Any]:
+    """What the user typed, to show the form again after an error."""
+    values: dict[str, Any] = {k: v for k, v in form.items() if isinstance(v, str)}
+    values["exclude"] = [str(x) for x in form.getlist("exclude")]
+    values["batching"] = form.get("batching") == "on"
+    values["responses"] = form.get("responses") == "on"
+    values.setdefault("mode", "manual")
+    return values
