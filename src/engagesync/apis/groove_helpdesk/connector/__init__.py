@@ -17,8 +17,9 @@ import httpx
 from ....client.connector import Connector, SandboxLink, Setting, WebhookScheme
 from ....client.http import ApiClient
 from ....client.paginate import PaginationLoop, follow_next_page, page_of
-from .actions import (
-    actions,
+from .actions import actions
+from .client import WINDOW_SECONDS, GrooveHelpdesk, check, make_client
+from .reconcile import (
     reconcile_article,
     reconcile_group,
     reconcile_knowledge_base,
@@ -26,7 +27,6 @@ from .actions import (
     reconcile_ticket,
     reconcile_webhook,
 )
-from .client import WINDOW_SECONDS, GrooveHelpdesk, check, make_client
 from .streams import streams
 from .webhooks import SCHEME as WEBHOOK_SCHEME
 from .webhooks import delete as delete_webhook
