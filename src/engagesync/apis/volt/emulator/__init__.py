@@ -30,7 +30,7 @@ from ....sandbox.graphql import GraphQLService, ResolverError
 from ....sandbox.ratelimit import RateLimit
 from ... import volt as pkg
 from .. import contract
-from . import model, resolvers, schema, seed
+from . import model, resolvers, schedule, schema, seed
 
 #: The permissions a Developers-tab token carries (its ``per`` claim), as observed in public client code.
 PERMISSIONS = ";read:messages;write:messages;read:waves;write:waves;read:contacts;write:contacts"
@@ -187,10 +187,10 @@ class VoltApi(EmulatedApi):
 
     # -- time ------------------------------------------------------------------------------------
     def tick(self, now: float) -> None:
-        model.process_due(self, now)
+        schedule.process_due(self, now)
 
     def process_due(self) -> None:
-        model.process_due(self, self.ctx.clock.now())
+        schedule.process_due(self, self.ctx.clock.now())
 
     # -- webhooks --------------------------------------------------------------------------------
     def private_key(self) -> rsa.RSAPrivateKey:

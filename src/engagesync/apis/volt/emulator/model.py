@@ -3,7 +3,8 @@
 Rows become dicts with the schema's field names; related objects are callables, which graphql-core's
 default resolver calls only when the query selects them. Sending records a message, and the status
 changes the carrier would report (sent, then delivered or failed) are scheduled on the virtual clock
-(``vt_transitions``) and applied by ``process_due`` with their webhooks, as are scheduled waves.
+(``vt_transitions``) and applied by ``schedule.process_due`` with their webhooks, as are scheduled
+waves.
 """
 
 from __future__ import annotations
@@ -17,9 +18,9 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from ....sandbox.graphql import ResolverError
-from ....timefmt import to_epoch
 from .. import contract
 from ..contract import ALL_LIST, UNCONFIRMED, rfc3339
+from .list_rules import infer_type, rule_matches, rule_value
 
 if TYPE_CHECKING:
     from . import VoltApi
@@ -38,56 +39,6 @@ def legacy_id(tenant_id: int, seq: int) -> str:
     """The provider's uuid (v4 layout), derived so the same seed gives the same ids."""
     digest = hashlib.sha256(f"volt:provider:{tenant_id}:{seq}".encode()).digest()
     return str(uuid.UUID(bytes=digest[:16], version=4))
-
-
-def infer_type(value: str) -> str:
-    """A new custom field's type, from its first value: number, date or string."""
-    try:
-        float(value)
-        return "number"
-    except ValueError:
-        pass
-    return "date" if _as_date(value) is not None else "string"
-
-
-def _as_date(value: str) -> float | None:
-    """A contact field value that starts with a date, in epoch seconds (``timefmt``: offset-less = UTC)."""
-    return to_epoch(value) if re.match(r"\d{4}-\d{2}-\d{2}", value.strip()) else None
-
-
-def _number(value: Any) -> float | None:
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return None
-
-
-def rule_value(raw: str) -> str:
-    """``queryValue`` is JSON-serialized (``5``, ``"Canis"``); a bare string is taken as it is."""
-    try:
-        value = json.loads(raw)
-    except ValueError:
-        return raw
-    return value if isinstance(value, str) else json.dumps(value)
-
-
-def rule_matches(operator: str, have: str | None, want: str) -> bool:
-    if operator in contract.NUMERIC_OPERATORS:
-        a, b = _number(have), _number(want)
-        if a is None or b is None:
-            return False
-        return {"gt": a > b, "gte": a >= b, "lt": a < b, "lte": a <= b, "eq": a == b, "neq": a != b}[operator]
-    if operator in contract.DATE_OPERATORS:
-        x, y = _as_date(have or ""), _as_date(want)
-        if x is None or y is None:
-            return False
-        return x < y if operator == "bf" else x > y
-    text, term = (have or "").casefold(), want.casefold()
-    if operator == "is":
-        return have is not None and text == term
-    if operator == "has":
-        return term in text
-    return term not in text  # nc
 
 
 def render_template(body: str, contact: sqlite3.Row) -> str:
@@ -593,41 +544,3 @@ class TenantModel:
         return [
             r["url"] for r in self.store.all("SELECT url FROM vt_webhooks WHERE tenant_id = ? ORDER BY id", (self.t,))
         ]
-
-
-def process_due(api: VoltApi, now: float) -> None:
-    """Apply everything due at ``now``, in time order: scheduled waves, then carrier status changes
-    (each with its webhook). Zero delays make a change due at once, so this loops until nothing is."""
-    store = api.ctx.store
-    with store.tx():
-        for _ in range(1000):
-            waves = store.all(
-                "SELECT * FROM vt_waves WHERE status = 'scheduled' AND scheduled_at <= ? "
-                "ORDER BY scheduled_at, tenant_id, id",
-                (now,),
-            )
-            for wave in waves:
-                TenantModel(api, wave["tenant_id"])._run_wave(wave)
-            due = store.all(
-                "SELECT * FROM vt_transitions WHERE due_at <= ? ORDER BY due_at, tenant_id, seq, status = 'sent' DESC",
-                (now,),
-            )
-            for tr in due:
-                tenant = TenantModel(api, tr["tenant_id"])
-                final = tr["status"] in contract.FINAL_STATUSES
-                store.execute(
-                    "UPDATE vt_messages SET status = ?, status_description = ?, confirmed_at = ? "
-                    "WHERE tenant_id = ? AND seq = ?",
-                    (tr["status"], tr["description"], tr["due_at"] if final else None, tr["tenant_id"], tr["seq"]),
-                )
-                store.execute(
-                    "DELETE FROM vt_transitions WHERE tenant_id = ? AND seq = ? AND status = ?",
-                    (tr["tenant_id"], tr["seq"], tr["status"]),
-                )
-                row = store.one(
-                    "SELECT * FROM vt_messages WHERE tenant_id = ? AND seq = ?", (tr["tenant_id"], tr["seq"])
-                )
-                if row is not None:
-                    api.emit(tenant, contract.EVENT_FINALIZED if final else contract.EVENT_SENT, row)
-            if not waves and not due:
-                return
