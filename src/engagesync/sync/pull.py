@@ -42,6 +42,7 @@ from engagesync.client.errors import AuthError, TransportError
 from engagesync.client.http import ApiClient
 from engagesync.client.streams import Page, Stream, StreamSpec
 
+from .collect import collect
 from .store import Store, utcnow
 
 Progress = Callable[[str, int, int], None]
@@ -353,7 +354,7 @@ def _pull_stream(
         outcome.elapsed = time.perf_counter() - t0
         pending, pending_pages, pending_requests = [], 0, 0
         commits += 1
-        _collect(commits)
+        collect(commits)
         flushed_at = time.perf_counter()
         if progress is not None:
             progress(spec.name, outcome.records, outcome.pages)
@@ -401,7 +402,7 @@ def _pipelined() -> Iterator[None]:
     the GIL. With Python's 5 ms switch interval the fetcher, back from the network, waits up to 5 ms
     for the committer's Python work at every page. The automatic collector runs every few hundred
     allocations, mostly in the fetcher, walking the records queued for the next commit again and
-    again; instead the committer collects once per commit (``_collect``), and what existed before the
+    again; instead the committer collects once per commit (``collect``), and what existed before the
     pull is frozen out of those walks. (Collection is still needed: every request leaves a reference
     cycle in httpx that holds its response.) The settings are process-wide: they are restored when the
     last of the process's concurrent pulls ends.
@@ -424,15 +425,6 @@ def _pipelined() -> Iterator[None]:
                 sys.setswitchinterval(_tuned_from[0])
                 if _tuned_from[1]:
                     gc.enable()
-
-
-#: A commit collects the young generations; every this many commits, everything since the pull began.
-FULL_COLLECT_EVERY = 16
-
-
-def _collect(commits: int) -> None:
-    """The garbage collection a pull does itself after its ``commits``-th commit (see ``_pipelined``)."""
-    gc.collect(2 if commits % FULL_COLLECT_EVERY == 0 else 1)
 
 
 class _Prefetcher:

@@ -36,6 +36,7 @@ from ..client.errors import (
     TransportError,
 )
 from ..client.http import ApiClient
+from .collect import collect
 from .mapping import Mapping, MappingError
 from .push_records import (
     Item,
@@ -175,9 +176,10 @@ class Pusher:
                 self._previews(rows, result, dry_run=dry_run, test=test, limit=limit)
             else:
                 self._writes.start_writer()
-                for batch in batches(rows, self.batch_size, limit):
+                for done, batch in enumerate(batches(rows, self.batch_size, limit), start=1):
                     self._batch(batch, result)
                     self._report(result)
+                    collect(done)  # the batch's responses are garbage now; a long push stays flat
             self._writes.flush()  # also waits for the writer: the summary comes after every write is committed
             status = "complete"
         finally:
