@@ -134,20 +134,18 @@ class TimeWindows:
             ticks.append(t)
         return ticks
 
-    def _observe(
-        self, order: int, records: Sequence[Record], start: int, end: int
-    ) -> tuple[int, int | None, list[int] | None]:
-        """``order`` after this answer; its latest tick when it is evidence of oldest-first (sorted,
-        ``ORDER_EVIDENCE`` distinct ticks), else ``None``; and then its ticks. An answer out of order
-        contradicts it."""
+    def _observe(self, order: int, records: Sequence[Record], start: int, end: int) -> tuple[int, list[int] | None]:
+        """``order`` after this answer, and its ticks when it is evidence of oldest-first (sorted,
+        ``ORDER_EVIDENCE`` distinct ticks; the last is its latest), else ``None``. An answer out of
+        order contradicts it."""
         if not self.learn_order or order == CONTRADICTED:
-            return order, None, None
+            return order, None
         ticks = self._ticks(records, start, end)
         if ticks is None:
-            return order, None, None
+            return order, None
         if any(b < a for a, b in pairwise(ticks)):
-            return CONTRADICTED, None, None
-        return (order, ticks[-1], ticks) if len(set(ticks)) >= ORDER_EVIDENCE else (order, None, None)
+            return CONTRADICTED, None
+        return order, (ticks if len(set(ticks)) >= ORDER_EVIDENCE else None)
 
     def _check(self, order: int, first: Sequence[Record], latest: int, cut: int, again: Sequence[Record]) -> int:
         """``order`` after ``[start, cut]`` (``cut < latest``) answered ``again``, where ``[start, ..]``
@@ -199,14 +197,15 @@ class TimeWindows:
             while True:
                 records = list(self.fetch(start, end))
                 spent += 1
-                order, latest, ticks = self._observe(order, records, start, end)
+                order, ticks = self._observe(order, records, start, end)
+                latest = ticks[-1] if ticks is not None else None
                 if asked is not None and end == asked[2]:
                     order = self._check(order, asked[0], asked[1], end, records)
                 if len(records) < self.limit:
                     break
-                if order >= self.learn_after and ticks is not None and latest is not None and latest > start:
-                    records = [r for r, t in zip(records, ticks, strict=True) if t < latest]
-                    end = latest - 1  # the records at ``latest`` are read again by the next window
+                if order >= self.learn_after and ticks is not None and ticks[-1] > start:
+                    records = [r for r, t in zip(records, ticks, strict=True) if t < ticks[-1]]
+                    end = ticks[-1] - 1  # the records at the latest tick are read again by the next window
                     break
                 if end == start:
                     raise DenseWindow(start, len(records), self.limit, self.label(start))
