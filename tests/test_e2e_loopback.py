@@ -22,7 +22,7 @@ import pytest
 
 from engagesync.sandbox.app import Sandbox
 from engagesync.sandbox.ratelimit import RateLimit
-from engagesync.sync.push import HOLD_WRITER_ENV
+from engagesync.sync.push_writes import HOLD_WRITER_ENV
 from tests.cli_helpers import create_ticket_push
 
 

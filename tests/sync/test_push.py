@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import duckdb
+import httpx
 import pytest
 
 from engagesync.apis.groove_helpdesk import connector
@@ -284,10 +286,6 @@ def test_a_push_frees_each_batchs_responses_itself(sandbox: Sandbox, store: Stor
     """Each request leaves a reference cycle in httpx holding its response; the push collects after
     every batch, so with the automatic collector off (the worst case: cycles it promoted and never
     revisits) no more than about one batch's responses are alive when the push ends."""
-    import gc
-
-    import httpx
-
     rows = _rows(sandbox, 300, prefix="gc")
     pusher = Pusher(_client(sandbox), CONN, connector.actions()["create_ticket"], store, mapping=MAP, batch_size=30)
     was_enabled = gc.isenabled()

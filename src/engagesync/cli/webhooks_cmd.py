@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 from rich.table import Table
@@ -12,9 +12,6 @@ from rich.table import Table
 from .common import JsonOpt, emit_json, fail, out
 from .connected import connection as _connection
 from .sandbox_cmd import bind_listener, is_loopback_host
-
-if TYPE_CHECKING:
-    pass
 
 #: ``sync.webhooks.storage.DEFAULT_RETENTION_DAYS`` and ``verify.DEFAULT_TOLERANCE``, named here so that
 #: ``--help`` shows them without importing DuckDB, Starlette and cryptography (a test keeps them equal).

@@ -50,12 +50,11 @@ from .push_records import (
     record_key,
     response_body,
 )
-from .push_writes import HOLD_WRITER_ENV, PushWrites
+from .push_writes import PushWrites
 from .store import LedgerEntry, LedgerWrite, RejectWrite, ResponseWrite, Store
 
 __all__ = [
     "BATCH_SIZE",
-    "HOLD_WRITER_ENV",
     "MAX_UNKNOWN_RESENDS",
     "Progress",
     "PushResult",
@@ -81,11 +80,8 @@ class Pusher:
     transaction records the outcomes. A crash between the two leaves ``sent`` rows that the next run
     reconciles before sending again, exactly as a crash between one record's two writes would.
 
-    The outcomes' transaction (the costlier one) is off the critical path: a batch's outcomes are
-    held until the next batch's ``sent`` marks are committed, then a writer thread writes them while
-    that batch's requests go out (DuckDB releases the GIL: the other core does it). Order holds: the
-    main thread waits for the writer before its own next write, and writes what is held or queued
-    first when a read touches its keys (a record twice in the file) or before a reconcile.
+    The outcomes' transaction (the costlier one) is off the critical path: ``PushWrites`` writes a
+    batch's outcomes on a thread of its own while the next batch's requests go out, in order.
     """
 
     def __init__(
@@ -301,11 +297,10 @@ class Pusher:
                 continue
             seen.add(item.key)
             items.append(item)
-        if self._writes.unwritten.intersection(
-            lookup_keys(items)
-        ):  # a record of a batch whose outcomes are not written
+        keys = lookup_keys(items)
+        if self._writes.unwritten.intersection(keys):  # a record of a batch whose outcomes are not written
             self._writes.drain()
-        entries = self.store.ledger_get_many(self.connection, self.action.name, lookup_keys(items))
+        entries = self.store.ledger_get_many(self.connection, self.action.name, keys)
         todo = [
             item
             for item in items

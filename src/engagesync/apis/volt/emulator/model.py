@@ -502,7 +502,7 @@ class TenantModel:
         assert row is not None
         return row
 
-    def _run_wave(self, wave: sqlite3.Row) -> None:
+    def run_wave(self, wave: sqlite3.Row) -> None:
         """Send a due wave: to its numbers (a scheduled message) or to every unblocked member of its lists."""
         media = json.loads(wave["media"])
         if wave["numbers"] is not None:

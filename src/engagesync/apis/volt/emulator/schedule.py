@@ -24,7 +24,7 @@ def process_due(api: VoltApi, now: float) -> None:
                 (now,),
             )
             for wave in waves:
-                TenantModel(api, wave["tenant_id"])._run_wave(wave)
+                TenantModel(api, wave["tenant_id"]).run_wave(wave)
             due = store.all(
                 "SELECT * FROM vt_transitions WHERE due_at <= ? ORDER BY due_at, tenant_id, seq, status = 'sent' DESC",
                 (now,),
